@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { deriveOperation, pastTense, singularize } from './derive-action.js'
+
+describe('deriveOperation', () => {
+  const cases: [string, string, Record<string, string>, string, object][] = [
+    ['POST', '/projects', {}, 'project_created', { type: 'project' }],
+    ['PATCH', '/projects/:projectId', { projectId: 'p1' }, 'project_updated', { type: 'project', id: 'p1' }],
+    ['DELETE', '/api/v1/projects/:id', { id: 'p2' }, 'project_deleted', { type: 'project', id: 'p2' }],
+    ['POST', '/api-keys/:keyId/rotate', { keyId: 'k1' }, 'api_key_rotated', { type: 'api_key', id: 'k1' }],
+    ['PATCH', '/members/:memberId/role', { memberId: 'm1' }, 'member_role_updated', { type: 'member', id: 'm1' }],
+    ['POST', '/members/invite', {}, 'member_invited', { type: 'member' }],
+    ['POST', '/workspaces/:ws/projects', { ws: 'w1' }, 'project_created', { type: 'project' }],
+    ['GET', '/projects', {}, 'project_viewed', { type: 'project' }],
+  ]
+  it.each(cases)('%s %s → %s', (method, route, params, action, resource) => {
+    const op = deriveOperation({ method, path: route, route, params })
+    expect(op.action).toBe(action)
+    expect(op.resource).toEqual(resource)
+  })
+
+  it('keeps parent resources as targets', () => {
+    const op = deriveOperation({ method: 'DELETE', path: '/x', route: '/projects/:p/members/:m', params: { p: 'p1', m: 'm1' } })
+    expect(op).toEqual({ action: 'member_deleted', resource: { type: 'member', id: 'm1' }, targets: [{ type: 'project', id: 'p1' }] })
+  })
+
+  it('treats id-like path segments as ids when no route matched', () => {
+    const op = deriveOperation({ method: 'DELETE', path: '/projects/0193b3a4-1111-7000-8000-000000000000' })
+    expect(op.resource).toEqual({ type: 'project', id: '0193b3a4-1111-7000-8000-000000000000' })
+  })
+})
+
+describe('inflection', () => {
+  it.each([
+    ['api-keys', 'api_key'],
+    ['categories', 'category'],
+    ['statuses', 'status'],
+    ['boxes', 'box'],
+    ['media', 'media'],
+  ])('singularize(%s) = %s', (plural, singular) => expect(singularize(plural)).toBe(singular))
+  it.each([
+    ['rotate', 'rotated'],
+    ['revoke', 'revoked'],
+    ['copy', 'copied'],
+    ['stop', 'stopped'],
+    ['publish', 'published'],
+  ])('pastTense(%s) = %s', (verb, past) => expect(pastTense(verb)).toBe(past))
+})

@@ -1,0 +1,115 @@
+import type { ResourceRef } from '../event/schema.js'
+
+/** What the route says about an operation, before any handler override. */
+export interface DerivedOperation {
+  action: string
+  resource: ResourceRef
+  /** Parent resources named earlier in the route, e.g. the project of `/projects/:id/members/:memberId`. */
+  targets: ResourceRef[]
+}
+
+const VERB_FOR_METHOD: Record<string, string> = {
+  POST: 'created', PUT: 'updated', PATCH: 'updated', DELETE: 'deleted', GET: 'viewed', HEAD: 'viewed', OPTIONS: 'viewed',
+}
+const IRREGULAR_PAST: Record<string, string> = {
+  set: 'set', reset: 'reset', send: 'sent', resend: 'resent', run: 'run', rerun: 'rerun', stop: 'stopped',
+  submit: 'submitted', cancel: 'canceled', ship: 'shipped', sign: 'signed', login: 'logged_in', logout: 'logged_out',
+  upload: 'uploaded', split: 'split', put: 'put', undo: 'undone', redo: 'redone', begin: 'begun',
+}
+const PREFIX_SEGMENT = /^(?:api|v\d+)$/i
+const ID_LIKE = /^(?:\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{24}|[A-Za-z0-9_-]{20,})$/
+
+/** `api-keys` → `api_key`; `categories` → `category`; `statuses` → `status`. */
+export function singularize(noun: string): string {
+  const n = snake(noun)
+  if (/ies$/.test(n)) return `${n.slice(0, -3)}y`
+  if (/(?:ss|us|is)$/.test(n)) return n
+  if (/(?:sses|uses|xes|ches|shes|zes)$/.test(n)) return n.slice(0, -2)
+  if (n.endsWith('s')) return n.slice(0, -1)
+  return n
+}
+
+/** `rotate` → `rotated`, `revoke` → `revoked`, `copy` → `copied`, `stop` → `stopped`. */
+export function pastTense(verb: string): string {
+  const v = snake(verb)
+  const irregular = IRREGULAR_PAST[v]
+  if (irregular) return irregular
+  if (/ed$/.test(v)) return v
+  if (v.endsWith('e')) return `${v}d`
+  if (/[^aeiou]y$/.test(v)) return `${v.slice(0, -1)}ied`
+  return `${v}ed`
+}
+
+function snake(segment: string): string {
+  return segment
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase()
+}
+
+type Segment = { kind: 'static'; value: string } | { kind: 'param'; value: string | undefined }
+
+function parse(route: string | undefined, path: string, params: Record<string, string | undefined>): Segment[] {
+  const source = (route ?? path).split('?')[0] ?? ''
+  const raw = source.split('/').filter((s) => s.length > 0)
+  const out: Segment[] = []
+  for (const segment of raw) {
+    if (out.length === 0 && PREFIX_SEGMENT.test(segment)) continue
+    if (route !== undefined && (segment.startsWith(':') || segment.startsWith('{'))) {
+      const name = segment.replace(/^[:{]|[}?]$|\{.*$/g, '').replace(/\(.*$/, '')
+      out.push({ kind: 'param', value: params[name] })
+    } else if (route === undefined && ID_LIKE.test(segment)) {
+      out.push({ kind: 'param', value: decodeURIComponent(segment) })
+    } else if (segment === '*') {
+      continue
+    } else {
+      out.push({ kind: 'static', value: segment })
+    }
+  }
+  return out
+}
+
+/**
+ * Derives action and resource from method and route pattern (or, for unmatched routes, the path with id-like
+ * segments treated as ids): `PATCH /projects/:projectId` → `project_updated` on `{ type: 'project', id }`.
+ * A static segment after an id is a verb on POST (`/api-keys/:id/rotate` → `api_key_rotated`) and an
+ * attribute otherwise (`PATCH /members/:id/role` → `member_role_updated`); a plural one is a sub-collection.
+ */
+export function deriveOperation(input: {
+  method: string
+  path: string
+  route?: string | undefined
+  params?: Record<string, string | undefined>
+}): DerivedOperation {
+  const method = input.method.toUpperCase()
+  const segments = parse(input.route, input.path, input.params ?? {})
+  const targets: ResourceRef[] = []
+  let resource: ResourceRef | null = null
+  let suffix: string | null = null
+  let verb = VERB_FOR_METHOD[method] ?? `${method.toLowerCase()}_requested`
+
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]
+    const next = segments[i + 1]
+    if (!segment || segment.kind !== 'static') continue
+    const isLast = i === segments.length - 1
+    const previousWasId = i > 0 && segments[i - 1]?.kind === 'param'
+    const looksPlural = /s$/.test(segment.value) && !/(?:ss|us|is)$/.test(segment.value)
+    if (isLast && resource && (previousWasId || !looksPlural) && !looksPlural) {
+      // Trailing singular segment after a resource: a verb on POST, an attribute otherwise.
+      if (method === 'POST') verb = pastTense(segment.value)
+      else suffix = snake(segment.value)
+      continue
+    }
+    if (resource) targets.push(resource)
+    const type = singularize(segment.value) || 'resource'
+    const id = next?.kind === 'param' ? next.value : undefined
+    resource = id === undefined ? { type } : { type, id }
+    if (next?.kind === 'param') i++
+  }
+  resource ??= { type: 'resource' }
+  if (method === 'POST' && resource.id !== undefined && suffix === null && verb === 'created') verb = 'updated'
+  const action = [resource.type, suffix, verb].filter((part): part is string => Boolean(part)).join('_')
+  return { action, resource, targets }
+}

@@ -1,0 +1,375 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { AuditKitError, isAuditKitError } from '../errors.js'
+import type { AuditEvent, AuditEventInput, UnsealedEvent } from '../event/schema.js'
+import { createEventValidator } from '../event/schema.js'
+import type { EventLimits } from '../event/limits.js'
+import { uuidv7 } from '../ids/uuidv7.js'
+import { createSealer } from '../integrity/hash.js'
+import { createRedactor, type RedactionOptions } from '../redaction/redact.js'
+import type { AuditStore } from '../store/types.js'
+
+export type DeliveryMode = 'async' | 'await'
+
+export interface RetryOptions {
+  /**
+   * First delay after a failed write.
+   * @default 100
+   */
+  initialDelayMs?: number
+  /**
+   * Longest delay between attempts; retries never stop while events are queued.
+   * @default 30000
+   */
+  maxDelayMs?: number
+}
+
+export interface AuditLoggerOptions {
+  /** Where events are written, e.g. `createSqliteStore({ path })`. */
+  store: AuditStore
+  /**
+   * Which keys are redacted from `changes` and `metadata`, at any depth, before hashing.
+   * @default { keys: DEFAULT_REDACT_KEYS }
+   */
+  redact?: RedactionOptions
+  /**
+   * Size bounds; larger events are rejected with `PAYLOAD_TOO_LARGE`.
+   * @default DEFAULT_EVENT_LIMITS
+   */
+  limits?: Partial<EventLimits>
+  /**
+   * Most events written in one store transaction (group commit).
+   * @default 500
+   */
+  batchSize?: number
+  /**
+   * How long a partial batch may wait for company before it is written; 0 writes at the end of the current tick.
+   * @default 0
+   */
+  flushIntervalMs?: number
+  /**
+   * Most events held in memory while the store is slow or down. When full, `record()` rejects new events with
+   * `QUEUE_FULL` (counted in `stats().rejected`, reported to `onError`); queued events are never dropped.
+   * @default 100000
+   */
+  maxQueueSize?: number
+  /**
+   * Backoff between failed writes (exponential with full jitter).
+   * @default { initialDelayMs: 100, maxDelayMs: 30000 }
+   */
+  retry?: RetryOptions
+  /**
+   * In `await` delivery, how long `record()` waits for durability before rejecting with `AWAIT_TIMEOUT`
+   * (the event stays queued and is still written).
+   * @default 10000
+   */
+  awaitTimeoutMs?: number
+  /**
+   * Key for HMAC-SHA-256 event hashes. Keep it outside the database so that whoever can edit rows cannot recompute the chain.
+   * @default undefined (plain SHA-256)
+   */
+  hmacKey?: string | Buffer
+  /**
+   * The server clock. Events are stamped with it, never with a client's time.
+   * @default () => new Date()
+   */
+  clock?: () => Date
+  /**
+   * Told about every problem: invalid events, full queue, failed writes (with the attempt number).
+   * @default logs to console.error
+   */
+  onError?: (error: AuditKitError, info: { attempt?: number; queued: number }) => void
+}
+
+export interface RecordOptions {
+  /**
+   * `await` resolves only once the event is durable in the store; `async` resolves once it is queued.
+   * @default 'async'
+   */
+  delivery?: DeliveryMode
+}
+
+export interface RecordResult {
+  id: string
+  occurredAt: string
+  /** The stored event, present in `await` delivery. */
+  event?: AuditEvent
+}
+
+export interface AuditLoggerStats {
+  /** Events accepted into the queue. */
+  accepted: number
+  /** Events durably written. */
+  written: number
+  /** Events waiting to be written. */
+  queued: number
+  /** Events refused by validation. */
+  invalid: number
+  /** Events refused because the queue was full. */
+  rejected: number
+  /** Failed store writes (each retried). */
+  writeFailures: number
+  lastError: { code: string; message: string; at: string } | null
+}
+
+export interface AuditLogger {
+  /** Validates, redacts, stamps and queues one event. Rejects with `AuditKitError`; never causes an unhandled rejection. */
+  record(input: AuditEventInput, options?: RecordOptions): Promise<RecordResult>
+  /** Resolves when every event queued before the call is durable. */
+  flush(): Promise<void>
+  /**
+   * Stops accepting events and writes what is queued; rejects with `STORE_UNAVAILABLE` if that fails within `timeoutMs`.
+   * The store is not closed: whoever created it closes it.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>
+  /** Called with each batch once durable (exporters and checkpoints listen here). Returns an unsubscribe function. */
+  onAppend(listener: (events: readonly AuditEvent[]) => void): () => void
+  stats(): AuditLoggerStats
+  readonly store: AuditStore
+}
+
+interface Pending {
+  event: UnsealedEvent
+  resolve?: (event: AuditEvent) => void
+}
+
+const noop = (): void => {}
+
+/** Creates the one pipeline every event goes through: validate, redact, stamp, batch, hash-chain, write. */
+export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
+  const { store } = options
+  const batchSize = positive(options.batchSize ?? 500, 'batchSize')
+  const maxQueueSize = positive(options.maxQueueSize ?? 100_000, 'maxQueueSize')
+  const flushIntervalMs = options.flushIntervalMs ?? 0
+  const initialDelayMs = options.retry?.initialDelayMs ?? 100
+  const maxDelayMs = options.retry?.maxDelayMs ?? 30_000
+  const awaitTimeoutMs = options.awaitTimeoutMs ?? 10_000
+  const clock = options.clock ?? (() => new Date())
+  const validate = createEventValidator(options.limits)
+  const redact = createRedactor(options.redact)
+  const seal = createSealer(options.hmacKey)
+  const onError =
+    options.onError ?? ((error: AuditKitError) => console.error(`[auditkit] ${error.code}: ${error.message}`))
+
+  const queue: Pending[] = []
+  const listeners = new Set<(events: readonly AuditEvent[]) => void>()
+  const flushWaiters: { target: number; resolve: () => void }[] = []
+  const stats: AuditLoggerStats = { accepted: 0, written: 0, queued: 0, invalid: 0, rejected: 0, writeFailures: 0, lastError: null }
+  let writing = false
+  let scheduled = false
+  let closed = false
+  let abandoned = false
+  let initialised: Promise<void> | null = null
+
+  const report = (error: AuditKitError, attempt?: number): void => {
+    stats.lastError = { code: error.code, message: error.message, at: new Date().toISOString() }
+    try {
+      onError(error, attempt === undefined ? { queued: queue.length } : { attempt, queued: queue.length })
+    } catch {
+      // A throwing onError must not break the pipeline.
+    }
+  }
+
+  const settleFlushWaiters = (): void => {
+    for (let i = flushWaiters.length - 1; i >= 0; i--) {
+      const waiter = flushWaiters[i]
+      if (waiter && stats.written >= waiter.target) {
+        flushWaiters.splice(i, 1)
+        waiter.resolve()
+      }
+    }
+  }
+
+  const schedule = (): void => {
+    if (scheduled || writing) return
+    scheduled = true
+    const run = (): void => {
+      scheduled = false
+      void drain()
+    }
+    if (queue.length >= batchSize || flushIntervalMs === 0) setImmediate(run)
+    else setTimeout(run, flushIntervalMs)
+  }
+
+  async function drain(): Promise<void> {
+    if (writing) return
+    writing = true
+    let attempt = 0
+    try {
+      initialised ??= store.init()
+      await initialised
+    } catch (error) {
+      initialised = null
+      attempt++
+      stats.writeFailures++
+      report(toStoreError(error, store.kind), attempt)
+      writing = false
+      await sleep(backoff(attempt))
+      if (!abandoned) schedule()
+      return
+    }
+    while (queue.length > 0 && !abandoned) {
+      const batch = queue.slice(0, batchSize)
+      try {
+        const sealed = await store.append(
+          batch.map((p) => p.event),
+          seal,
+        )
+        queue.splice(0, batch.length)
+        stats.written += sealed.length
+        stats.queued = queue.length
+        attempt = 0
+        batch.forEach((pending, i) => {
+          const event = sealed[i]
+          if (event && pending.resolve) pending.resolve(event)
+        })
+        for (const listener of listeners) {
+          try {
+            listener(sealed)
+          } catch (error) {
+            report(new AuditKitError('INTERNAL', `onAppend listener failed: ${messageOf(error)}`, { cause: error }))
+          }
+        }
+        settleFlushWaiters()
+        // Yield to I/O between batches: synchronous stores would otherwise starve the event loop.
+        if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
+      } catch (error) {
+        attempt++
+        stats.writeFailures++
+        report(toStoreError(error, store.kind), attempt)
+        await sleep(backoff(attempt))
+      }
+    }
+    writing = false
+    if (queue.length > 0 && !abandoned) schedule()
+  }
+
+  function backoff(attempt: number): number {
+    const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(attempt - 1, 30))
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+  }
+
+  function record(input: AuditEventInput, recordOptions: RecordOptions = {}): Promise<RecordResult> {
+    const promise = enqueue(input, recordOptions.delivery ?? 'async')
+    promise.catch(noop) // the caller may not await: never an unhandled rejection
+    return promise
+  }
+
+  function enqueue(input: AuditEventInput, delivery: DeliveryMode): Promise<RecordResult> {
+    if (closed) {
+      const error = new AuditKitError('LOGGER_CLOSED', 'The audit logger is closed; the event was not recorded')
+      report(error)
+      return Promise.reject(error)
+    }
+    let valid: AuditEventInput
+    try {
+      valid = validate(input)
+    } catch (error) {
+      stats.invalid++
+      const auditError = isAuditKitError(error) ? error : new AuditKitError('INVALID_EVENT', messageOf(error))
+      report(auditError)
+      return Promise.reject(auditError)
+    }
+    if (queue.length >= maxQueueSize) {
+      stats.rejected++
+      const error = new AuditKitError(
+        'QUEUE_FULL',
+        `The audit queue holds ${maxQueueSize} unwritten events (is the store down?); the new event was refused`,
+      )
+      report(error)
+      return Promise.reject(error)
+    }
+    const now = clock()
+    const event: UnsealedEvent = {
+      ...valid,
+      ...(valid.changes === undefined ? {} : { changes: redact(valid.changes) }),
+      ...(valid.metadata === undefined ? {} : { metadata: redact(valid.metadata) }),
+      id: uuidv7(now.getTime()),
+      occurredAt: now.toISOString(),
+      chainId: valid.tenantId,
+    }
+    stats.accepted++
+    const receipt = { id: event.id, occurredAt: event.occurredAt }
+    if (delivery === 'async') {
+      queue.push({ event })
+      stats.queued = queue.length
+      schedule()
+      return Promise.resolve(receipt)
+    }
+    return new Promise<RecordResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new AuditKitError(
+          'AWAIT_TIMEOUT',
+          `The event ${event.id} was not durable within ${awaitTimeoutMs} ms; it stays queued and will be written`,
+        )
+        report(error)
+        reject(error)
+      }, awaitTimeoutMs)
+      queue.push({
+        event,
+        resolve: (sealed) => {
+          clearTimeout(timer)
+          resolve({ ...receipt, event: sealed })
+        },
+      })
+      stats.queued = queue.length
+      schedule()
+    })
+  }
+
+  function flush(): Promise<void> {
+    const target = stats.accepted
+    if (stats.written >= target) return Promise.resolve()
+    return new Promise((resolve) => {
+      flushWaiters.push({ target, resolve })
+      schedule()
+    })
+  }
+
+  async function close({ timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    closed = true
+    const timedOut = Symbol('timeout')
+    let timer: NodeJS.Timeout | undefined
+    const result = await Promise.race([
+      flush(),
+      new Promise<typeof timedOut>((resolve) => {
+        timer = setTimeout(() => resolve(timedOut), timeoutMs)
+      }),
+    ])
+    clearTimeout(timer)
+    if (result === timedOut) {
+      abandoned = true
+      const error = new AuditKitError(
+        'STORE_UNAVAILABLE',
+        `close() gave up after ${timeoutMs} ms with ${queue.length} events not written to the ${store.kind} store`,
+      )
+      report(error)
+      throw error
+    }
+  }
+
+  return {
+    record,
+    flush,
+    close,
+    onAppend(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    stats: () => ({ ...stats, queued: queue.length }),
+    store,
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new AuditKitError('INVALID_OPTIONS', `${name} must be a positive integer`)
+  return value
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function toStoreError(error: unknown, kind: string): AuditKitError {
+  if (isAuditKitError(error)) return error
+  return new AuditKitError('STORE_UNAVAILABLE', `Writing to the ${kind} store failed: ${messageOf(error)}`, { cause: error })
+}

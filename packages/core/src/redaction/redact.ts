@@ -1,0 +1,53 @@
+import type { JsonValue } from '../event/schema.js'
+
+/** Key names redacted by default, matched case-insensitively ignoring `-` and `_`, anywhere in a key. */
+export const DEFAULT_REDACT_KEYS = ['password', 'passwd', 'token', 'secret', 'apiKey', 'authorization', 'cookie', 'set-cookie'] as const
+
+export const REDACTED = '[REDACTED]'
+
+export interface RedactionOptions {
+  /**
+   * Key names whose values are replaced at any depth. A key matches when its normalised form
+   * (lower case, without `-`, `_`, `.`) contains a normalised entry, so `apiKey` also catches `x-api-key`.
+   * @default DEFAULT_REDACT_KEYS
+   */
+  keys?: readonly string[]
+  /**
+   * Further key names, added to `keys`.
+   * @default []
+   */
+  extraKeys?: readonly string[]
+  /**
+   * The value written instead of a secret.
+   * @default '[REDACTED]'
+   */
+  replacement?: string
+}
+
+const normalise = (key: string): string => key.toLowerCase().replace(/[-_.\s]/g, '')
+
+/** Builds a function that returns a redacted deep copy; the input is never mutated. */
+export function createRedactor(options: RedactionOptions = {}): <T extends JsonValue | undefined>(value: T) => T {
+  const needles = [...(options.keys ?? DEFAULT_REDACT_KEYS), ...(options.extraKeys ?? [])].map(normalise).filter(Boolean)
+  const replacement = options.replacement ?? REDACTED
+  const cache = new Map<string, boolean>()
+  const isSecret = (key: string): boolean => {
+    let hit = cache.get(key)
+    if (hit === undefined) {
+      const n = normalise(key)
+      hit = needles.some((needle) => n.includes(needle))
+      if (cache.size < 10_000) cache.set(key, hit)
+    }
+    return hit
+  }
+  const walk = (value: JsonValue): JsonValue => {
+    if (Array.isArray(value)) return value.map(walk)
+    if (value !== null && typeof value === 'object') {
+      const out: { [key: string]: JsonValue } = {}
+      for (const [key, child] of Object.entries(value)) out[key] = isSecret(key) ? replacement : walk(child)
+      return out
+    }
+    return value
+  }
+  return <T extends JsonValue | undefined>(value: T): T => (value === undefined ? value : (walk(value) as T))
+}

@@ -1,0 +1,128 @@
+import type { ActorType, AuditEvent, Outcome, UnsealedEvent } from '../event/schema.js'
+import type { ChainHead, Sealer } from '../integrity/hash.js'
+
+/** Filters every query, facet and export takes. `tenantId`, `from` and `to` are always set. */
+export interface EventFilter {
+  /** Only this tenant's events: every read is scoped. */
+  tenantId: string
+  /** Inclusive lower bound, ISO 8601 UTC with milliseconds. */
+  from: string
+  /** Exclusive upper bound, ISO 8601 UTC with milliseconds. */
+  to: string
+  /** Exact `actor.id`. */
+  actor?: string
+  actorType?: ActorType
+  /** Exact action. */
+  action?: string
+  resourceType?: string
+  /** Exact `resource.id`. */
+  resourceId?: string
+  outcome?: Outcome
+  /** Case-insensitive substring of actor id/name/email, action, resource type/id/name, target names and IP. */
+  q?: string
+}
+
+/** A keyset position: the last item of the previous page. Order is `occurredAt` desc, then `id` desc. */
+export interface EventCursor {
+  occurredAt: string
+  id: string
+}
+
+export interface EventQuery extends EventFilter {
+  /** Page size, already bounded by the caller. */
+  limit: number
+  /** Return only events strictly after this position in the (newest-first) order. */
+  after?: EventCursor
+}
+
+export interface EventPage {
+  items: AuditEvent[]
+  /** Position to continue from, or null on the last page. */
+  next: EventCursor | null
+}
+
+export interface FacetCount {
+  value: string
+  count: number
+}
+
+export interface ActorFacet {
+  type: ActorType
+  id: string
+  name?: string
+  count: number
+}
+
+/** What is present in the filtered window, for the filter menus. Sorted by count desc, then value. */
+export interface Facets {
+  actors: ActorFacet[]
+  actions: FacetCount[]
+  resourceTypes: FacetCount[]
+}
+
+/** A signed integrity checkpoint (see `integrity/checkpoints`). */
+export interface SignedCheckpoint {
+  chainId: string
+  seq: number
+  hash: string
+  /** ISO time the checkpoint was made. */
+  createdAt: string
+  /** Signature of the previous checkpoint of this chain, or '' for the first. */
+  prevSignature: string
+  /** Base64 Ed25519 signature over the canonical form of the fields above. */
+  signature: string
+  /** Identifies the public key that verifies it. */
+  keyId: string
+}
+
+export interface StreamOptions {
+  /**
+   * Rows read from the database at a time; memory stays bounded by it.
+   * @default 1000
+   */
+  batchSize?: number
+}
+
+/**
+ * Where events live. Every implementation passes `runStoreContract` from `@auditkit/test-utils`.
+ * All reads are scoped by tenant; all methods may reject with `AuditKitError('STORE_UNAVAILABLE')`.
+ */
+export interface AuditStore {
+  /** Short name for logs and errors, e.g. `sqlite`. */
+  readonly kind: string
+  /** Creates tables and indexes; idempotent and safe to call from several processes. */
+  init(): Promise<void>
+  /**
+   * Appends events atomically, each placed after its chain's current head by `seal`
+   * (read the head and write in one transaction, or retry on a unique `(chainId, seq)` conflict).
+   * Resolves with the sealed events in input order.
+   */
+  append(events: readonly UnsealedEvent[], seal: Sealer): Promise<AuditEvent[]>
+  /** Newest first: `occurredAt` desc, `id` desc. */
+  query(query: EventQuery): Promise<EventPage>
+  /** One event of this tenant, or null. */
+  get(tenantId: string, id: string): Promise<AuditEvent | null>
+  facets(filter: EventFilter): Promise<Facets>
+  /** Oldest first (`occurredAt` asc, `id` asc) for export, in bounded batches. */
+  stream(filter: EventFilter, options?: StreamOptions): AsyncIterable<AuditEvent>
+  /** Events of one chain with `seq > afterSeq`, ascending, at most `limit`. */
+  readChain(chainId: string, afterSeq: number, limit: number): Promise<AuditEvent[]>
+  /** The last event's position in a chain, or null for an empty chain. */
+  chainHead(chainId: string): Promise<ChainHead | null>
+  /** All chain ids present (one per tenant). */
+  listChains(): Promise<string[]>
+
+  /** Small JSON state (settings, export checkpoints) by scope and key. */
+  getState<T>(scope: string, key: string): Promise<T | null>
+  putState(scope: string, key: string, value: unknown): Promise<void>
+  listState<T>(scope: string): Promise<{ key: string; value: T }[]>
+  /** Takes or renews a named lease for `ttlMs` if it is free, expired, or already held by `owner`. */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>
+  releaseLease(name: string, owner: string): Promise<void>
+
+  appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
+  /** Checkpoints of a chain, ascending by `seq`. */
+  listCheckpoints(chainId: string): Promise<SignedCheckpoint[]>
+
+  close(): Promise<void>
+}

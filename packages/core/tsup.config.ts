@@ -1,0 +1,10 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig({
+  entry: {"index": "src/index.ts", "stores/sqlite/index": "src/stores/sqlite/index.ts", "stores/mongodb/index": "src/stores/mongodb/index.ts"},
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+})

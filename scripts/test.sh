@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs everything and runs every test of the workspace in one Vitest run, then prints "N passed, N failed".
+set -eu
+cd "$(dirname "$0")/.."
+PNPM="npx -y pnpm@10.34.9"
+
+$PNPM install --frozen-lockfile
+
+# The admin page is tested in a real browser: Debian's Chromium (no browser download is possible here).
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${AUDITKIT_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's chromium for the browser tests..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install chromium; the browser tests will fail"
+  else
+    echo "warning: chromium is not installed (apt-get install chromium); the browser tests will fail"
+  fi
+fi
+
+$PNPM run build
+
+status=0
+$PNPM exec vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json || status=$?
+node scripts/summarize-tests.mjs .vitest-results.json
+exit $status
