@@ -3,6 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PNPM="npx -y pnpm@10.34.9"
+export TURBO_TELEMETRY_DISABLED=1
 
 $PNPM install --frozen-lockfile
 
