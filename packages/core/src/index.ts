@@ -48,6 +48,8 @@ export type {
   CaptureResult,
 } from './capture/audit-capture.js'
 export { deriveOperation, pastTense, singularize } from './capture/derive-action.js'
+export { compileTrustProxy, normalizeIp, resolveClientIp } from './capture/client-ip.js'
+export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'
 
 export type {
