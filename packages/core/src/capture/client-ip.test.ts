@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AuditKitError } from '../errors.js'
-import { compileTrustProxy, normalizeIp, resolveClientIp } from './client-ip.js'
+import { compileTrustProxy, resolveClientIp } from './client-ip.js'
 
 describe('resolveClientIp', () => {
   const socketIp = '10.0.0.2'
@@ -48,7 +48,7 @@ describe('resolveClientIp', () => {
   })
 
   it('unwraps IPv4-mapped IPv6 addresses and joins repeated headers', () => {
-    expect(normalizeIp('::ffff:127.0.0.1')).toBe('127.0.0.1')
+    expect(resolveClientIp({ socketIp: '::ffff:127.0.0.1' })).toBe('127.0.0.1')
     expect(resolveClientIp({ socketIp: '::ffff:127.0.0.1', forwardedFor: ['203.0.113.9', '127.0.0.1'], trustProxy: 'loopback' })).toBe('203.0.113.9')
   })
 

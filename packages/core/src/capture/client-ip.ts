@@ -29,7 +29,7 @@ const PRESETS: Record<string, readonly string[]> = {
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`, so IPv4 rules match IPv4 clients of dual-stack sockets. */
-export function normalizeIp(address: string): string {
+function unmapIpv4(address: string): string {
   const trimmed = address.trim()
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(trimmed)
   return mapped?.[1] ?? trimmed
@@ -51,7 +51,7 @@ export function compileTrustProxy(trust: TrustProxy | undefined): (address: stri
   const list = new BlockList()
   for (const entry of entries.flatMap((e) => PRESETS[e] ?? [e])) addToBlockList(list, entry)
   return (address) => {
-    const ip = normalizeIp(address)
+    const ip = unmapIpv4(address)
     const family = isIP(ip)
     if (family === 0) return false
     return list.check(ip, family === 4 ? 'ipv4' : 'ipv6')
@@ -60,7 +60,7 @@ export function compileTrustProxy(trust: TrustProxy | undefined): (address: stri
 
 function addToBlockList(list: BlockList, entry: string): void {
   const [address = '', prefixText] = entry.split('/')
-  const ip = normalizeIp(address)
+  const ip = unmapIpv4(address)
   const family = isIP(ip)
   if (family === 0) throw new AuditKitError('INVALID_OPTIONS', `trustProxy entry "${entry}" is not an IP address, CIDR or preset`)
   const type = family === 4 ? 'ipv4' : 'ipv6'
@@ -81,7 +81,7 @@ function addToBlockList(list: BlockList, entry: string): void {
  */
 export function resolveClientIp(input: ClientIpInput, isTrusted = compileTrustProxy(input.trustProxy)): string | undefined {
   if (input.socketIp === undefined || input.socketIp === '') return undefined
-  const socketIp = normalizeIp(input.socketIp)
+  const socketIp = unmapIpv4(input.socketIp)
   const header = Array.isArray(input.forwardedFor) ? input.forwardedFor.join(',') : (input.forwardedFor as string | undefined)
   if (!header) return socketIp
   // Nearest hop first: the socket, then the header right to left.
@@ -89,7 +89,7 @@ export function resolveClientIp(input: ClientIpInput, isTrusted = compileTrustPr
     socketIp,
     ...header
       .split(',')
-      .map((part) => normalizeIp(part))
+      .map((part) => unmapIpv4(part))
       .filter((part) => part.length > 0)
       .reverse(),
   ]
