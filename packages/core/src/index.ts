@@ -48,20 +48,10 @@ export type {
   CaptureResult,
 } from './capture/audit-capture.js'
 export { deriveOperation, pastTense, singularize } from './capture/derive-action.js'
-export {
-  DEFAULT_REQUEST_ID_HEADER,
-  READ_METHODS,
-  actorFromUser,
-  clip,
-  firstHeaderValue,
-  isReadMethod,
-  normalizeIp,
-} from './capture/request-facts.js'
-export { compileTrustProxy, resolveClientIp } from './capture/client-ip.js'
+export { compileTrustProxy, normalizeIp, resolveClientIp } from './capture/client-ip.js'
 export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'
 
-export { eventSearchText, normaliseSearchTerm } from './store/search-text.js'
 export type {
   ActorFacet,
   AuditStore,
