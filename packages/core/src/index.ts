@@ -48,7 +48,7 @@ export type {
   CaptureResult,
 } from './capture/audit-capture.js'
 export { deriveOperation, pastTense, singularize } from './capture/derive-action.js'
-export { compileTrustProxy, normalizeIp, resolveClientIp } from './capture/client-ip.js'
+export { compileTrustProxy, resolveClientIp } from './capture/client-ip.js'
 export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'
 
