@@ -37,7 +37,7 @@ export type {
   RetryOptions,
 } from './logger/audit-logger.js'
 
-export { ANONYMOUS_ACTOR, createAuditCapture, statusOfError } from './capture/audit-capture.js'
+export { ANONYMOUS_ACTOR, createAuditCapture, createDetachedAuditContext, statusOfError } from './capture/audit-capture.js'
 export type {
   AuditCapture,
   AuditCaptureOptions,
@@ -48,6 +48,15 @@ export type {
   CaptureResult,
 } from './capture/audit-capture.js'
 export { deriveOperation, pastTense, singularize } from './capture/derive-action.js'
+export {
+  DEFAULT_REQUEST_ID_HEADER,
+  READ_METHODS,
+  actorFromUser,
+  clip,
+  firstHeaderValue,
+  isReadMethod,
+  normalizeIp,
+} from './capture/request-facts.js'
 export { compileTrustProxy, resolveClientIp } from './capture/client-ip.js'
 export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'

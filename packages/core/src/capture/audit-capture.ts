@@ -1,29 +1,47 @@
 import { AuditKitError, isAuditKitError } from '../errors.js'
-import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, ResourceRef } from '../event/schema.js'
+import { DEFAULT_EVENT_LIMITS } from '../event/limits.js'
+import { ACTION_PATTERN, RESOURCE_TYPE_PATTERN } from '../event/schema.js'
+import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, RequestContext as EventRequestContext, ResourceRef } from '../event/schema.js'
 import type { AuditLogger, DeliveryMode, RecordResult } from '../logger/audit-logger.js'
-import { deriveOperation } from './derive-action.js'
+import { deriveOperation, type DerivedOperation } from './derive-action.js'
+import { READ_METHODS, clip, normalizeIp } from './request-facts.js'
 
-/** The framework-neutral request an adapter hands to core. */
+/**
+ * The framework-neutral request an adapter hands to core at `begin()`.
+ * Facts a framework only knows after routing (route pattern, params) may instead be given to `end()`.
+ * Client-supplied strings are clipped to the event limits and IPv4-mapped IPv6 addresses are unwrapped by core,
+ * so adapters pass the raw values.
+ */
 export interface CaptureRequest {
   method: string
   /** URL path without the query string. */
   path: string
-  /** Matched route pattern, e.g. `/projects/:projectId`; absent when no route matched. */
+  /** Matched route pattern, e.g. `/projects/:projectId` (the full pattern, including mounted prefixes); absent when no route matched. */
   route?: string | undefined
   /** Route parameters by name. */
   params?: Record<string, string | undefined>
   /** Client IP as the framework resolved it (socket address, or a trusted proxy's forwarded address). */
   ip?: string | undefined
   userAgent?: string | undefined
-  /** Request id from the incoming header (see `requestIdHeader`), if any. */
+  /** Request id from the incoming header (see `DEFAULT_REQUEST_ID_HEADER`), if any. */
   requestId?: string | undefined
 }
 
 /** How the request ended, as the adapter saw it. */
 export interface CaptureResult {
+  /** The final HTTP status sent (or about to be sent). */
   status: number
-  /** An exception the handler threw, if any (recorded as a failure). */
+  /** An exception the handler threw, if any: recorded as a failure with its status (`statusOfError`, else 500). */
   error?: unknown
+  /** The matched route pattern when only known after routing; wins over `CaptureRequest.route`. */
+  route?: string | undefined
+  /** Route parameters when only known after routing; win over `CaptureRequest.params`. */
+  params?: Record<string, string | undefined>
+  /**
+   * The connection closed before the response was complete. Whether the change happened is unknown, so the event is
+   * recorded as a `failure` with `metadata.responseAborted = true`.
+   */
+  aborted?: boolean
 }
 
 /** What a handler may set on the event (`req.audit.set(...)`, `c.get('audit').set(...)`, `@Audit(...)`). */
@@ -91,13 +109,23 @@ export interface AuditCaptureOptions<Req> {
   deriveOperation?: typeof deriveOperation
 }
 
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-
 /** The anonymous actor of requests without credentials (401s are recorded too). */
 export const ANONYMOUS_ACTOR: Actor = { type: 'user', id: 'anonymous' }
 
+/**
+ * One capture per mounted middleware / interceptor. Usage by an adapter:
+ *
+ * ```ts
+ * const capture = createAuditCapture<FrameworkRequest>({ logger, actor, tenant, recordReads, delivery, skip })
+ * // when a request arrives:
+ * const handle = capture.begin(req, { method, path, ip, userAgent, requestId })
+ * if (handle) expose(handle.context) // req.audit, c.get('audit'), ...
+ * // when the response is final (in `await` delivery: before releasing it):
+ * await handle.end({ status, route, params, error })
+ * ```
+ */
 export interface AuditCapture<Req> {
-  /** Starts capturing one request; returns null when the request is skipped up front (e.g. `skip`). */
+  /** Starts capturing one request; returns null when the request is skipped up front (the `skip` option). */
   begin(req: Req, request: CaptureRequest): CaptureHandle | null
   readonly delivery: DeliveryMode
   readonly logger: AuditLogger
@@ -107,8 +135,9 @@ export interface CaptureHandle {
   /** What handlers use; adapters expose it as `req.audit` / `c.get('audit')`. */
   readonly context: AuditRequestContext
   /**
-   * Builds and records the event. In `await` delivery resolves once durable (or the timeout passed);
-   * never rejects: failures go to the logger's `onError` and counters.
+   * Builds and records the event; resolves with null when nothing is recorded (a read, or skipped by the handler).
+   * In `await` delivery resolves once durable (or the logger's `awaitTimeoutMs` passed); never rejects: failures go
+   * to the logger's `onError` and counters. Only the first call records; later calls resolve with the first result.
    */
   end(result: CaptureResult): Promise<RecordResult | null>
 }
@@ -149,6 +178,14 @@ class RequestContext implements AuditRequestContext {
   }
 }
 
+/**
+ * A request context that records nothing, for requests the capture skipped up front (the `skip` option):
+ * adapters still expose it so that handler code calling `req.audit.set(...)` works on every request.
+ */
+export function createDetachedAuditContext(): AuditRequestContext {
+  return new RequestContext().skip()
+}
+
 /** Status of a thrown error, when it carries one (HttpException, http-errors, HTTPException). */
 export function statusOfError(error: unknown): number | undefined {
   if (error && typeof error === 'object') {
@@ -179,58 +216,104 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     delivery,
     logger,
     begin(req, request) {
-      if (options.skip?.(req)) return null
+      if (isSkippedUpFront(req)) return null
       const context = new RequestContext()
+      let ended: Promise<RecordResult | null> | null = null
       return {
         context,
-        async end(result) {
-          if (context.isSkipped) return null
-          if (READ_METHODS.has(request.method.toUpperCase()) && !recordReads && !context.isForced) return null
-          try {
-            const event = await buildEvent(req, request, result, context)
-            return await logger.record(event, { delivery })
-          } catch (error) {
-            // record() already reported its own errors; resolvers that throw are reported here.
-            if (!isAuditKitError(error)) {
-              console.error(`[auditkit] could not build the audit event: ${error instanceof Error ? error.message : String(error)}`)
-            }
-            return null
-          }
+        end(result) {
+          ended ??= record(req, request, result, context)
+          return ended
         },
       }
     },
   }
 
+  function isSkippedUpFront(req: Req): boolean {
+    if (!options.skip) return false
+    try {
+      return options.skip(req)
+    } catch (error) {
+      console.error(`[auditkit] the skip option threw; recording the request: ${messageOf(error)}`)
+      return false
+    }
+  }
+
+  async function record(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): Promise<RecordResult | null> {
+    if (context.isSkipped) return null
+    if (READ_METHODS.has(request.method.toUpperCase()) && !recordReads && !context.isForced) return null
+    try {
+      const event = await buildEvent(req, request, result, context)
+      return await logger.record(event, { delivery })
+    } catch (error) {
+      // record() already reported its own errors; resolvers that throw are reported here.
+      if (!isAuditKitError(error)) console.error(`[auditkit] could not build the audit event: ${messageOf(error)}`)
+      return null
+    }
+  }
+
   async function buildEvent(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): Promise<AuditEventInput> {
     const o = context.overrides
-    const derived = derive({ method: request.method, path: request.path, route: request.route, params: request.params })
+    const route = result.route ?? request.route
+    const params = result.params ?? request.params
+    const method = request.method.toUpperCase()
+    const derived = safeDerived(derive({ method, path: request.path, route, params }), method)
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
     const tenantId = o.tenantId ?? (await options.tenant?.(req)) ?? 'default'
     const actor = o.actor ?? (await options.actor?.(req)) ?? ANONYMOUS_ACTOR
     const resource: ResourceRef = { ...derived.resource, ...stripUndefined(o.resource ?? {}) } as ResourceRef
     const targets = [...(o.targets ?? derived.targets), ...context.extraTargets]
+    const requestContext: EventRequestContext = {
+      method,
+      path: clip(request.path, DEFAULT_EVENT_LIMITS.maxTextLength),
+      status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
+    }
+    const ip = normalizeIp(request.ip)
+    if (ip !== undefined && ip.length <= 64) requestContext.ip = ip
+    if (request.userAgent) requestContext.userAgent = clip(request.userAgent, DEFAULT_EVENT_LIMITS.maxTextLength)
+    if (route !== undefined) requestContext.route = clip(route, DEFAULT_EVENT_LIMITS.maxTextLength)
+    // A request id is only useful verbatim: an over-long one is left out rather than clipped.
+    if (request.requestId && request.requestId.length <= DEFAULT_EVENT_LIMITS.maxIdLength) requestContext.requestId = request.requestId
     const event: AuditEventInput = {
       tenantId,
       actor,
       action: o.action ?? derived.action,
       resource,
-      outcome: o.outcome ?? (status >= 400 ? 'failure' : 'success'),
-      context: stripUndefined({
-        ip: request.ip,
-        userAgent: request.userAgent,
-        method: request.method.toUpperCase(),
-        path: request.path,
-        route: request.route,
-        status,
-        requestId: request.requestId,
-      }),
+      outcome: o.outcome ?? (result.aborted || status >= 400 ? 'failure' : 'success'),
+      context: requestContext,
     }
     if (targets.length > 0) event.targets = targets
     if (o.changes && (o.changes.before !== undefined || o.changes.after !== undefined)) event.changes = stripUndefined(o.changes)
     if (o.metadata) event.metadata = o.metadata
+    if (result.aborted) event.metadata = { ...event.metadata, responseAborted: true }
     return event
   }
+}
+
+/**
+ * Keeps a derived operation valid whatever the client sent: ids from the URL are clipped to the id limit, and a
+ * path that yields no valid resource type (`/123`, unmatched routes) falls back to the generic `resource`.
+ */
+function safeDerived(derived: DerivedOperation, method: string): DerivedOperation {
+  const fix = (ref: ResourceRef): ResourceRef => {
+    const type = RESOURCE_TYPE_PATTERN.test(ref.type) ? ref.type : 'resource'
+    const fixed: ResourceRef = { type }
+    if (ref.id !== undefined && ref.id !== '') fixed.id = clip(ref.id, DEFAULT_EVENT_LIMITS.maxIdLength)
+    if (ref.name !== undefined) fixed.name = clip(ref.name, DEFAULT_EVENT_LIMITS.maxTextLength)
+    return fixed
+  }
+  const resource = fix(derived.resource)
+  const targets = derived.targets.slice(0, DEFAULT_EVENT_LIMITS.maxTargets).map(fix)
+  const action =
+    ACTION_PATTERN.test(derived.action) && derived.action.length <= 128 && resource.type === derived.resource.type
+      ? derived.action
+      : deriveOperation({ method, path: '/resources' }).action
+  return { action, resource, targets }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
 function stripUndefined<T extends object>(value: T): T {

@@ -43,5 +43,12 @@ describe('inflection', () => {
     ['copy', 'copied'],
     ['stop', 'stopped'],
     ['publish', 'published'],
+    ['skip', 'skipped'],
+    ['ship', 'shipped'],
+    ['open', 'opened'],
+    ['override', 'overridden'],
+    ['invite', 'invited'],
+    ['archive', 'archived'],
+    ['lock', 'locked'],
   ])('pastTense(%s) = %s', (verb, past) => expect(pastTense(verb)).toBe(past))
 })

@@ -15,7 +15,12 @@ const IRREGULAR_PAST: Record<string, string> = {
   set: 'set', reset: 'reset', send: 'sent', resend: 'resent', run: 'run', rerun: 'rerun', stop: 'stopped',
   submit: 'submitted', cancel: 'canceled', ship: 'shipped', sign: 'signed', login: 'logged_in', logout: 'logged_out',
   upload: 'uploaded', split: 'split', put: 'put', undo: 'undone', redo: 'redone', begin: 'begun',
+  override: 'overridden', write: 'written', rewrite: 'rewritten', hide: 'hidden', unhide: 'unhidden', choose: 'chosen',
+  freeze: 'frozen', unfreeze: 'unfrozen', take: 'taken', give: 'given', forgive: 'forgiven', buy: 'bought', sell: 'sold',
+  build: 'built', rebuild: 'rebuilt', pay: 'paid', withdraw: 'withdrawn', forget: 'forgotten', read: 'read', lead: 'led',
 }
+/** One-syllable consonant-vowel-consonant verbs double the final consonant: `skip` → `skipped`. */
+const DOUBLES_FINAL = /^[^aeiou]*[aeiou][bdgklmnprt]$/
 const PREFIX_SEGMENT = /^(?:api|v\d+)$/i
 const ID_LIKE = /^(?:\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{24}|[A-Za-z0-9_-]{20,})$/
 
@@ -37,6 +42,7 @@ export function pastTense(verb: string): string {
   if (/ed$/.test(v)) return v
   if (v.endsWith('e')) return `${v}d`
   if (/[^aeiou]y$/.test(v)) return `${v.slice(0, -1)}ied`
+  if (DOUBLES_FINAL.test(v)) return `${v}${v.slice(-1)}ed`
   return `${v}ed`
 }
 

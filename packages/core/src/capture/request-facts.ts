@@ -1,0 +1,69 @@
+import { ACTOR_TYPES, type Actor, type ActorType } from '../event/schema.js'
+
+/**
+ * The header a request id is read from unless an adapter's `requestIdHeader` option says otherwise.
+ * Every adapter uses this default so that the same proxy setup works whichever framework serves the API.
+ */
+export const DEFAULT_REQUEST_ID_HEADER = 'x-request-id'
+
+/** Methods that only read; they are not recorded unless `recordReads` is set or the handler calls `force()`. */
+export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** True for GET, HEAD and OPTIONS (any case). */
+export function isReadMethod(method: string): boolean {
+  return READ_METHODS.has(method.toUpperCase())
+}
+
+/**
+ * The first value of a header as Node or a framework hands it over (`string`, `string[]`, `null` or `undefined`);
+ * empty strings count as absent.
+ */
+export function firstHeaderValue(value: string | readonly string[] | null | undefined): string | undefined {
+  const first = typeof value === 'string' ? value : value?.[0]
+  return first === undefined || first === '' ? undefined : first
+}
+
+const ACTOR_TYPE_SET: ReadonlySet<string> = new Set(ACTOR_TYPES)
+
+/**
+ * Maps whatever an authentication layer put on the request (`req.user` in Express, Passport and NestJS,
+ * a context variable in Hono) to an `Actor`. This is the default actor resolver of every adapter:
+ *
+ * - an object that already is an Actor (`{ type: 'user' | 'api_key' | 'system', id, name?, email? }`) is kept
+ *   (only those four fields);
+ * - any other object with an `id` (string or number) becomes `{ type: 'user', id, name, email }`, where `name` is
+ *   the first of `name`, `displayName`, `username` that is a string;
+ * - anything else (no user, no id) gives `undefined`, which the capture records as the anonymous actor.
+ *
+ * API keys: set `type: 'api_key'` on the object your key authentication attaches, or pass an `actor` resolver.
+ */
+export function actorFromUser(user: unknown): Actor | undefined {
+  if (user === null || typeof user !== 'object') return undefined
+  const candidate = user as Record<string, unknown>
+  const rawId = candidate.id
+  const id = typeof rawId === 'string' ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : undefined
+  if (id === undefined || id === '') return undefined
+  const type: ActorType =
+    typeof candidate.type === 'string' && ACTOR_TYPE_SET.has(candidate.type) ? (candidate.type as ActorType) : 'user'
+  const name = [candidate.name, candidate.displayName, candidate.username].find((v): v is string => typeof v === 'string' && v !== '')
+  const email = typeof candidate.email === 'string' && candidate.email !== '' ? candidate.email : undefined
+  const actor: Actor = { type, id }
+  if (name !== undefined) actor.name = name
+  if (email !== undefined) actor.email = email
+  return actor
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`: IPv4 clients of a dual-stack server are recorded in their usual form. */
+export function normalizeIp(ip: string | undefined): string | undefined {
+  if (ip === undefined || ip === '') return undefined
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
+}
+
+/**
+ * Shortens a client-supplied string to `max` characters. Request facts (user agent, path) come from the client:
+ * an over-long header must not cost the audit record, so these are clipped instead of rejected.
+ */
+export function clip(value: string | undefined, max: number): string | undefined {
+  if (value === undefined) return undefined
+  return value.length > max ? value.slice(0, max) : value
+}
