@@ -61,6 +61,7 @@ export { compileTrustProxy, resolveClientIp } from './capture/client-ip.js'
 export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'
 
+export { eventSearchText, normaliseSearchTerm } from './store/search-text.js'
 export type {
   ActorFacet,
   AuditStore,

@@ -1,1 +1,2 @@
-export {}
+export { createSqliteStore } from './sqlite-store.js'
+export type { SqliteStoreOptions } from './sqlite-store.js'

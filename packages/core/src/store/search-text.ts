@@ -1,0 +1,29 @@
+import type { UnsealedEvent } from '../event/schema.js'
+
+/**
+ * The text the `q` filter searches, lower-cased: actor id/name/email, action, resource type/id/name,
+ * target names and the client IP, one per line (so a match never spans two fields).
+ * Every store matches `q` as a plain, case-insensitive substring of this text (no wildcards).
+ */
+export function eventSearchText(event: UnsealedEvent): string {
+  const parts: (string | undefined)[] = [
+    event.actor.id,
+    event.actor.name,
+    event.actor.email,
+    event.action,
+    event.resource.type,
+    event.resource.id,
+    event.resource.name,
+  ]
+  for (const target of event.targets ?? []) parts.push(target.name)
+  parts.push(event.context?.ip)
+  return parts
+    .filter((part): part is string => part !== undefined && part !== '')
+    .join('\n')
+    .toLowerCase()
+}
+
+/** Normalises a `q` value the same way as {@link eventSearchText}. */
+export function normaliseSearchTerm(q: string): string {
+  return q.toLowerCase()
+}

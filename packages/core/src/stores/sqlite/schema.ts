@@ -1,0 +1,69 @@
+/**
+ * Filters of the admin API that have their own index, most selective first: a query uses the index of the
+ * first filter it sets. Every index starts with `tenant_id` and ends with `(occurred_at, id)`, so a filtered
+ * page (first or deep, by keyset) is one range scan in the requested order, never a sort.
+ */
+export const FILTER_INDEXES = [
+  { filter: 'resourceId', column: 'resource_id', index: 'events_by_resource_id' },
+  { filter: 'actor', column: 'actor_id', index: 'events_by_actor' },
+  { filter: 'action', column: 'action', index: 'events_by_action' },
+  { filter: 'resourceType', column: 'resource_type', index: 'events_by_resource_type' },
+  { filter: 'actorType', column: 'actor_type', index: 'events_by_actor_type' },
+  { filter: 'outcome', column: 'outcome', index: 'events_by_outcome' },
+] as const
+
+/** The index of queries that set none of the filters above (time window and `q` only). */
+export const TIME_INDEX = 'events_by_time'
+
+export const SCHEMA_VERSION = 1
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS events (
+  tenant_id     TEXT    NOT NULL,
+  chain_id      TEXT    NOT NULL,
+  seq           INTEGER NOT NULL,
+  occurred_at   TEXT    NOT NULL,
+  id            TEXT    NOT NULL,
+  actor_type    TEXT    NOT NULL,
+  actor_id      TEXT    NOT NULL,
+  actor_name    TEXT,
+  action        TEXT    NOT NULL,
+  resource_type TEXT    NOT NULL,
+  resource_id   TEXT,
+  outcome       TEXT    NOT NULL,
+  search        TEXT    NOT NULL,
+  prev_hash     TEXT    NOT NULL,
+  hash          TEXT    NOT NULL,
+  event         TEXT    NOT NULL
+);
+-- One position per chain: the guarantee that concurrent writers can never fork a chain.
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_chain ON events (chain_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (id);
+CREATE INDEX IF NOT EXISTS ${TIME_INDEX} ON events (tenant_id, occurred_at, id);
+${FILTER_INDEXES.map(
+  ({ column, index }) => `CREATE INDEX IF NOT EXISTS ${index} ON events (tenant_id, ${column}, occurred_at, id);`,
+).join('\n')}
+CREATE TABLE IF NOT EXISTS state (
+  scope      TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+  name       TEXT    PRIMARY KEY,
+  owner      TEXT    NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  chain_id       TEXT    NOT NULL,
+  seq            INTEGER NOT NULL,
+  hash           TEXT    NOT NULL,
+  created_at     TEXT    NOT NULL,
+  prev_signature TEXT    NOT NULL,
+  signature      TEXT    NOT NULL,
+  key_id         TEXT    NOT NULL,
+  PRIMARY KEY (chain_id, seq)
+) WITHOUT ROWID;
+PRAGMA user_version = ${SCHEMA_VERSION};
+`

@@ -1,0 +1,446 @@
+import Database from 'libsql'
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { AuditKitError, isAuditKitError } from '../../errors.js'
+import type { ActorType, AuditEvent, UnsealedEvent } from '../../event/schema.js'
+import type { ChainHead, Sealer } from '../../integrity/hash.js'
+import { eventSearchText, normaliseSearchTerm } from '../../store/search-text.js'
+import type {
+  ActorFacet,
+  AuditStore,
+  EventCursor,
+  EventFilter,
+  EventPage,
+  EventQuery,
+  FacetCount,
+  Facets,
+  SignedCheckpoint,
+  StreamOptions,
+} from '../../store/types.js'
+import { FILTER_INDEXES, SCHEMA_SQL, TIME_INDEX } from './schema.js'
+
+export interface SqliteStoreOptions {
+  /**
+   * Database file; created with its folder's permissions if missing. `':memory:'` keeps everything in memory
+   * (tests only: nothing survives `close()` and other instances cannot share it).
+   */
+  path: string
+  /**
+   * How long a write waits for another connection or process holding the write lock before it fails
+   * (the logger then retries with backoff).
+   * @default 5000
+   */
+  busyTimeoutMs?: number
+  /**
+   * SQLite page cache per connection, in KiB. A larger cache keeps the indexes hot while ingesting.
+   * @default 32768
+   */
+  cacheSizeKiB?: number
+  /**
+   * The clock leases expire by.
+   * @default Date.now
+   */
+  now?: () => number
+}
+
+type Db = InstanceType<typeof Database>
+type Statement = ReturnType<Db['prepare']>
+type SqlValue = string | number | null
+
+interface HeadRow {
+  seq: number
+  hash: string
+}
+interface EventRow {
+  event: string
+}
+interface CountRow {
+  value: string
+  count: number
+}
+interface ActorRow {
+  type: ActorType
+  id: string
+  name: string | null
+  count: number
+}
+interface StateRow {
+  key: string
+  value: string
+}
+interface CheckpointRow {
+  chain_id: string
+  seq: number
+  hash: string
+  created_at: string
+  prev_signature: string
+  signature: string
+  key_id: string
+}
+
+const DEFAULT_STREAM_BATCH = 1000
+
+/** Filter fields in the order their SQL conditions are written (the statement cache key follows it). */
+const EQUALITY_FILTERS = [
+  ['actor', 'actor_id'],
+  ['actorType', 'actor_type'],
+  ['action', 'action'],
+  ['resourceType', 'resource_type'],
+  ['resourceId', 'resource_id'],
+  ['outcome', 'outcome'],
+] as const satisfies readonly (readonly [keyof EventFilter, string])[]
+
+/**
+ * The embedded, file-backed store: SQLite in WAL mode through the `libsql` driver.
+ * Several instances and several processes may share one file; appends serialise on SQLite's write lock.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
+  const { path } = options
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000
+  const cacheSizeKiB = options.cacheSizeKiB ?? 32_768
+  const now = options.now ?? Date.now
+  if (typeof path !== 'string' || path === '') throw new AuditKitError('INVALID_OPTIONS', 'createSqliteStore: `path` is required')
+
+  let db: Db | null = null
+  let closed = false
+  const statements = new Map<string, Statement>()
+
+  /** Opens the file and creates the schema on first use, so every method works without an explicit `init()`. */
+  function open(): Db {
+    if (closed) throw new AuditKitError('STORE_UNAVAILABLE', `The sqlite store at ${path} is closed`)
+    if (db) return db
+    const connection = new Database(path)
+    try {
+      // busy_timeout first: switching to WAL and creating tables take the write lock another process may hold.
+      connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
+      connection.exec('PRAGMA journal_mode = WAL')
+      connection.exec('PRAGMA synchronous = NORMAL')
+      connection.exec(`PRAGMA cache_size = -${Math.max(1, Math.floor(cacheSizeKiB))}`)
+      connection.exec('PRAGMA temp_store = MEMORY')
+      connection.exec(`BEGIN IMMEDIATE; ${SCHEMA_SQL} COMMIT;`)
+    } catch (error) {
+      if (connection.inTransaction) connection.exec('ROLLBACK')
+      connection.close()
+      throw error
+    }
+    db = connection
+    return connection
+  }
+
+  function statement(key: string, sql: () => string): Statement {
+    let prepared = statements.get(key)
+    if (!prepared) {
+      prepared = open().prepare(sql())
+      statements.set(key, prepared)
+    }
+    return prepared
+  }
+
+  /** Runs `work` and turns driver errors into `STORE_UNAVAILABLE` (AuditKit's own errors pass through). */
+  function guarded<T>(operation: string, work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work())
+    } catch (error) {
+      return Promise.reject(toStoreError(error, operation))
+    }
+  }
+
+  function toStoreError(error: unknown, operation: string): AuditKitError {
+    if (isAuditKitError(error)) return error
+    const message = error instanceof Error ? error.message : String(error)
+    const code = (error as { code?: unknown } | null)?.code
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' && /chain_id/.test(message))
+      return new AuditKitError('CHAIN_CONFLICT', `sqlite ${operation}: a chain position is already taken (${message})`, { cause: error })
+    return new AuditKitError('STORE_UNAVAILABLE', `sqlite ${operation} failed: ${message}`, { cause: error })
+  }
+
+  // ---- filters -------------------------------------------------------------------------------------
+
+  /** WHERE clause and parameters for a filter; the key names the statement shape. */
+  function whereOf(filter: EventFilter): { key: string; index: string; sql: string; params: SqlValue[] } {
+    const conditions = ['tenant_id = ?', 'occurred_at >= ?', 'occurred_at < ?']
+    const params: SqlValue[] = [filter.tenantId, filter.from, filter.to]
+    let key = ''
+    for (const [field, column] of EQUALITY_FILTERS) {
+      const value = filter[field]
+      if (value === undefined || value === null) {
+        key += '-'
+        continue
+      }
+      key += 'e'
+      conditions.push(`${column} = ?`)
+      params.push(value)
+    }
+    if (filter.q !== undefined && filter.q !== '') {
+      // instr() is a plain substring test: `%` and `_` in the search term match themselves, no LIKE escaping needed.
+      key += 'q'
+      conditions.push('instr(search, ?) > 0')
+      params.push(normaliseSearchTerm(filter.q))
+    }
+    const chosen = FILTER_INDEXES.find(({ filter: field }) => filter[field] !== undefined && filter[field] !== null)
+    return { key, index: chosen?.index ?? TIME_INDEX, sql: conditions.join(' AND '), params }
+  }
+
+  function parseEvents(rows: unknown[]): AuditEvent[] {
+    return (rows as EventRow[]).map((row) => JSON.parse(row.event) as AuditEvent)
+  }
+
+  function page(query: EventQuery): EventPage {
+    const where = whereOf(query)
+    const limit = Math.max(1, Math.floor(query.limit))
+    const after = query.after
+    const stmt = statement(`query:${where.key}:${after ? 'a' : ''}`, () =>
+      `SELECT event FROM events INDEXED BY ${where.index} WHERE ${where.sql}` +
+      (after ? ' AND (occurred_at, id) < (?, ?)' : '') +
+      ' ORDER BY occurred_at DESC, id DESC LIMIT ?',
+    )
+    const params = after ? [...where.params, after.occurredAt, after.id, limit + 1] : [...where.params, limit + 1]
+    const items = parseEvents(stmt.all(params))
+    const more = items.length > limit
+    if (more) items.pop()
+    const last = items[items.length - 1]
+    return { items, next: more && last ? { occurredAt: last.occurredAt, id: last.id } : null }
+  }
+
+  function streamBatch(filter: EventFilter, after: EventCursor | null, batchSize: number): AuditEvent[] {
+    const where = whereOf(filter)
+    const stmt = statement(`stream:${where.key}:${after ? 'a' : ''}`, () =>
+      `SELECT event FROM events INDEXED BY ${where.index} WHERE ${where.sql}` +
+      (after ? ' AND (occurred_at, id) > (?, ?)' : '') +
+      ' ORDER BY occurred_at ASC, id ASC LIMIT ?',
+    )
+    const params = after ? [...where.params, after.occurredAt, after.id, batchSize] : [...where.params, batchSize]
+    return parseEvents(stmt.all(params))
+  }
+
+  function facets(filter: EventFilter): Facets {
+    const where = whereOf(filter)
+    const from = `FROM events INDEXED BY ${where.index} WHERE ${where.sql}`
+    const actors = statement(`facets-actors:${where.key}`, () =>
+      // The bare actor_name comes from the row holding max(): the newest name seen for that actor.
+      `SELECT actor_type AS type, actor_id AS id, actor_name AS name, max(occurred_at || id) AS newest, count(*) AS count ${from}
+       GROUP BY actor_type, actor_id ORDER BY count DESC, actor_id ASC, actor_type ASC`,
+    ).all(where.params) as ActorRow[]
+    const grouped = (name: string, column: string): FacetCount[] =>
+      (
+        statement(`facets-${name}:${where.key}`, () =>
+          `SELECT ${column} AS value, count(*) AS count ${from} GROUP BY ${column} ORDER BY count DESC, value ASC`,
+        ).all(where.params) as CountRow[]
+      ).map((row) => ({ value: row.value, count: row.count }))
+    return {
+      actors: actors.map((row): ActorFacet => {
+        const facet: ActorFacet = { type: row.type, id: row.id, count: row.count }
+        if (row.name !== null) facet.name = row.name
+        return facet
+      }),
+      actions: grouped('actions', 'action'),
+      resourceTypes: grouped('resource-types', 'resource_type'),
+    }
+  }
+
+  // ---- append ----------------------------------------------------------------------------------------
+
+  function append(events: readonly UnsealedEvent[], seal: Sealer): AuditEvent[] {
+    if (events.length === 0) return []
+    const connection = open()
+    const readHead = statement('head', () => 'SELECT seq, hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1')
+    const insert = statement('insert', () =>
+      `INSERT INTO events (tenant_id, chain_id, seq, occurred_at, id, actor_type, actor_id, actor_name, action,
+         resource_type, resource_id, outcome, search, prev_hash, hash, event)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    // IMMEDIATE takes the write lock before the heads are read, so no other writer can move them meanwhile.
+    connection.exec('BEGIN IMMEDIATE')
+    try {
+      const heads = new Map<string, ChainHead | null>()
+      const sealed: AuditEvent[] = []
+      for (const event of events) {
+        let head = heads.get(event.chainId)
+        if (head === undefined) {
+          const row = readHead.get([event.chainId]) as HeadRow | undefined
+          head = row ? { seq: row.seq, hash: row.hash } : null
+        }
+        const placed = seal(event, head)
+        if (placed.chainId !== event.chainId || placed.seq !== (head?.seq ?? 0) + 1)
+          throw new AuditKitError('CHAIN_CONFLICT', `The sealer placed event ${event.id} at ${placed.chainId}#${placed.seq}, not after the chain head`)
+        insert.run([
+          placed.tenantId,
+          placed.chainId,
+          placed.seq,
+          placed.occurredAt,
+          placed.id,
+          placed.actor.type,
+          placed.actor.id,
+          placed.actor.name ?? null,
+          placed.action,
+          placed.resource.type,
+          placed.resource.id ?? null,
+          placed.outcome,
+          eventSearchText(placed),
+          placed.prevHash,
+          placed.hash,
+          JSON.stringify(placed),
+        ])
+        heads.set(event.chainId, { seq: placed.seq, hash: placed.hash })
+        sealed.push(placed)
+      }
+      connection.exec('COMMIT')
+      return sealed
+    } catch (error) {
+      if (connection.inTransaction) connection.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  // ---- the store --------------------------------------------------------------------------------------
+
+  const store: AuditStore = {
+    kind: 'sqlite',
+
+    init: () => guarded('init', () => void open()),
+
+    append: (events, seal) => guarded('append', () => append(events, seal)),
+
+    query: (query) => guarded('query', () => page(query)),
+
+    get: (tenantId, id) =>
+      guarded('get', () => {
+        const row = statement('get', () => 'SELECT event FROM events WHERE id = ? AND tenant_id = ?').get([id, tenantId]) as
+          | EventRow
+          | undefined
+        return row ? (JSON.parse(row.event) as AuditEvent) : null
+      }),
+
+    facets: (filter) => guarded('facets', () => facets(filter)),
+
+    async *stream(filter: EventFilter, streamOptions: StreamOptions = {}): AsyncGenerator<AuditEvent> {
+      const batchSize = Math.max(1, Math.floor(streamOptions.batchSize ?? DEFAULT_STREAM_BATCH))
+      let after: EventCursor | null = null
+      for (;;) {
+        const batch = await guarded('stream', () => streamBatch(filter, after, batchSize))
+        yield* batch
+        const last = batch[batch.length - 1]
+        if (batch.length < batchSize || !last) return
+        after = { occurredAt: last.occurredAt, id: last.id }
+        // Each batch is a fresh keyset query: no read transaction stays open between batches, and writers proceed.
+        await yieldToLoop()
+      }
+    },
+
+    readChain: (chainId, afterSeq, limit) =>
+      guarded('readChain', () =>
+        parseEvents(
+          statement('read-chain', () => 'SELECT event FROM events WHERE chain_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?').all([
+            chainId,
+            afterSeq,
+            Math.max(0, Math.floor(limit)),
+          ]),
+        ),
+      ),
+
+    chainHead: (chainId) =>
+      guarded('chainHead', () => {
+        const row = statement('head', () => 'SELECT seq, hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1').get([chainId]) as
+          | HeadRow
+          | undefined
+        return row ? { seq: row.seq, hash: row.hash } : null
+      }),
+
+    listChains: () =>
+      guarded('listChains', () =>
+        (statement('chains', () => 'SELECT DISTINCT chain_id AS value FROM events ORDER BY chain_id').all([]) as CountRow[]).map(
+          (row) => row.value,
+        ),
+      ),
+
+    getState: <T>(scope: string, key: string) =>
+      guarded('getState', () => {
+        const row = statement('state-get', () => 'SELECT key, value FROM state WHERE scope = ? AND key = ?').get([scope, key]) as
+          | StateRow
+          | undefined
+        return row ? (JSON.parse(row.value) as T) : null
+      }),
+
+    putState: (scope, key, value) =>
+      guarded('putState', () => {
+        const json = JSON.stringify(value)
+        if (json === undefined) throw new AuditKitError('INVALID_BODY', `State ${scope}/${key} must be a JSON value`)
+        statement('state-put', () =>
+          `INSERT INTO state (scope, key, value, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        ).run([scope, key, json, new Date(now()).toISOString()])
+      }),
+
+    listState: <T>(scope: string) =>
+      guarded('listState', () =>
+        (statement('state-list', () => 'SELECT key, value FROM state WHERE scope = ? ORDER BY key').all([scope]) as StateRow[]).map(
+          (row) => ({ key: row.key, value: JSON.parse(row.value) as T }),
+        ),
+      ),
+
+    acquireLease: (name, owner, ttlMs) =>
+      guarded('acquireLease', () => {
+        const at = now()
+        // One atomic upsert: taken only if free, expired, or already ours.
+        const result = statement('lease-acquire', () =>
+          `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+           WHERE leases.owner = excluded.owner OR leases.expires_at <= ?`,
+        ).run([name, owner, at + Math.max(0, ttlMs), at])
+        return result.changes > 0
+      }),
+
+    releaseLease: (name, owner) =>
+      guarded('releaseLease', () => {
+        statement('lease-release', () => 'DELETE FROM leases WHERE name = ? AND owner = ?').run([name, owner])
+      }),
+
+    appendCheckpoint: (checkpoint) =>
+      guarded('appendCheckpoint', () => {
+        const existing = statement('checkpoint-get', () => 'SELECT * FROM checkpoints WHERE chain_id = ? AND seq = ?').get([
+          checkpoint.chainId,
+          checkpoint.seq,
+        ]) as CheckpointRow | undefined
+        if (existing) {
+          // Idempotent for the same checkpoint; a different one at the same position is a fork.
+          if (existing.signature === checkpoint.signature && existing.hash === checkpoint.hash) return
+          throw new AuditKitError('INTEGRITY_ERROR', `A different checkpoint already exists for ${checkpoint.chainId}#${checkpoint.seq}`)
+        }
+        statement('checkpoint-insert', () =>
+          `INSERT INTO checkpoints (chain_id, seq, hash, created_at, prev_signature, signature, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run([
+          checkpoint.chainId,
+          checkpoint.seq,
+          checkpoint.hash,
+          checkpoint.createdAt,
+          checkpoint.prevSignature,
+          checkpoint.signature,
+          checkpoint.keyId,
+        ])
+      }),
+
+    listCheckpoints: (chainId) =>
+      guarded('listCheckpoints', () =>
+        (statement('checkpoint-list', () => 'SELECT * FROM checkpoints WHERE chain_id = ? ORDER BY seq').all([chainId]) as CheckpointRow[]).map(
+          (row): SignedCheckpoint => ({
+            chainId: row.chain_id,
+            seq: row.seq,
+            hash: row.hash,
+            createdAt: row.created_at,
+            prevSignature: row.prev_signature,
+            signature: row.signature,
+            keyId: row.key_id,
+          }),
+        ),
+      ),
+
+    close: () =>
+      guarded('close', () => {
+        if (closed) return
+        closed = true
+        statements.clear()
+        db?.close()
+        db = null
+      }),
+  }
+  return store
+}
