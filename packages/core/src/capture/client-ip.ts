@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net'
 import { AuditKitError } from '../errors.js'
+import { normalizeIp } from './request-facts.js'
 
 /**
  * Which proxies in front of the app may set `X-Forwarded-For`:
@@ -28,11 +29,9 @@ const PRESETS: Record<string, readonly string[]> = {
   uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
 }
 
-/** `::ffff:10.0.0.1` → `10.0.0.1`, so IPv4 rules match IPv4 clients of dual-stack sockets. */
+/** Trimmed, with IPv4-mapped IPv6 unwrapped (`::ffff:10.0.0.1` → `10.0.0.1`) so IPv4 rules match dual-stack sockets. */
 function unmapIpv4(address: string): string {
-  const trimmed = address.trim()
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(trimmed)
-  return mapped?.[1] ?? trimmed
+  return normalizeIp(address.trim()) ?? ''
 }
 
 /**

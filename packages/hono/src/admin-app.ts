@@ -1,0 +1,33 @@
+import { createAuditAdmin, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
+import { Hono, type Context } from 'hono'
+import { basePath } from 'hono/route'
+
+export interface AuditAdminAppOptions {
+  /**
+   * The client IP recorded on exports.
+   * @default the socket address under `@hono/node-server` (`c.env.incoming`), else none
+   */
+  clientIp?: (c: Context) => string | undefined
+}
+
+function socketAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
+  return env?.incoming?.socket?.remoteAddress
+}
+
+/**
+ * The admin routes and page as a Hono sub-app: `app.route('/admin/audit', auditAdminApp({ logger, authorize }))`.
+ * Takes the options of `createAuditAdmin`, or a handler already made with it; the mount path is read from the route.
+ */
+export function auditAdminApp(admin: AuditAdmin | AuditAdminOptions, options: AuditAdminAppOptions = {}): Hono {
+  const handler = 'fetch' in admin && typeof admin.fetch === 'function' ? admin : createAuditAdmin(admin as AuditAdminOptions)
+  const clientIp = options.clientIp ?? socketAddress
+  const app = new Hono()
+  const serve = (c: Context): Promise<Response> => {
+    const ip = clientIp(c)
+    return handler.fetch(c.req.raw, { basePath: basePath(c), ...(ip === undefined ? {} : { ip }) })
+  }
+  app.all('/', serve)
+  app.all('/*', serve)
+  return app
+}

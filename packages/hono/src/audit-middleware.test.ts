@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createAuditLogger, type AuditEvent, type AuditLogger, type AuditStore } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import { serve, type ServerType } from '@hono/node-server'
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { auditMiddleware, type AuditMiddlewareOptions } from './index.js'
+
+// Hono-specific behaviour; the shared behaviour is covered by the adapter contract (test/adapter-contract.test.ts).
+describe('auditMiddleware (Hono on Node)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-hono-'))
+  let store: AuditStore
+  let logger: AuditLogger
+  const servers: ServerType[] = []
+
+  beforeAll(() => {
+    store = createSqliteStore({ path: join(dir, 'audit.db') })
+    logger = createAuditLogger({ store })
+  })
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+    await logger.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  async function start(options: Partial<AuditMiddlewareOptions>, tenant: string): Promise<string> {
+    const app = new Hono<{ Variables: { user: { id: string; type?: string } } }>()
+    app.use(async (c, next) => {
+      const user = c.req.header('x-user')
+      if (user) c.set('user', { id: user })
+      await next()
+    })
+    app.use(auditMiddleware({ logger, tenant: () => tenant, ...options }))
+    app.post('/projects/:projectId/archive', (c) => {
+      c.get('audit').before({ archived: false }).after({ archived: true, apiKey: 'sk-live-123' })
+      return c.json({ ok: true })
+    })
+    app.delete('/projects/:projectId', () => {
+      throw new HTTPException(409, { message: 'still in use' })
+    })
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+    servers.push(server)
+    await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+
+  async function eventsOf(tenant: string): Promise<AuditEvent[]> {
+    await logger.flush()
+    const page = await store.query({ tenantId: tenant, from: '2000-01-01T00:00:00.000Z', to: '2999-01-01T00:00:00.000Z', limit: 50 })
+    return page.items
+  }
+
+  it('records the route pattern, params, connection IP, actor and handler changes', async () => {
+    const base = await start({}, 't-route')
+    const res = await fetch(`${base}/projects/p-7/archive`, {
+      method: 'POST',
+      headers: { 'x-user': 'u-1', 'x-forwarded-for': '203.0.113.9', 'x-request-id': 'req-1', 'user-agent': 'hono-test' },
+    })
+    expect(res.status).toBe(200)
+    const [event] = await eventsOf('t-route')
+    expect(event).toMatchObject({
+      action: 'project_archived',
+      resource: { type: 'project', id: 'p-7' },
+      actor: { type: 'user', id: 'u-1' },
+      outcome: 'success',
+      changes: { before: { archived: false }, after: { archived: true, apiKey: '[REDACTED]' } },
+      context: { ip: '127.0.0.1', route: '/projects/:projectId/archive', status: 200, requestId: 'req-1', userAgent: 'hono-test' },
+    })
+  })
+
+  it('honours X-Forwarded-For only from a trusted proxy', async () => {
+    const base = await start({ trustProxy: 'loopback' }, 't-proxy')
+    await fetch(`${base}/projects/p-1/archive`, { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.4' } })
+    const [event] = await eventsOf('t-proxy')
+    expect(event?.context?.ip).toBe('198.51.100.4')
+    expect(event?.actor).toEqual({ type: 'user', id: 'anonymous' })
+  })
+
+  it("records an HTTPException's status as a failure", async () => {
+    const base = await start({}, 't-error')
+    const res = await fetch(`${base}/projects/p-2`, { method: 'DELETE' })
+    expect(res.status).toBe(409)
+    const [event] = await eventsOf('t-error')
+    expect(event).toMatchObject({ action: 'project_deleted', outcome: 'failure', context: { status: 409, route: '/projects/:projectId' } })
+  })
+
+  it('records a request no route matched by its path', async () => {
+    const base = await start({}, 't-404')
+    const res = await fetch(`${base}/widgets/12345`, { method: 'PUT' })
+    expect(res.status).toBe(404)
+    const [event] = await eventsOf('t-404')
+    expect(event).toMatchObject({ action: 'widget_updated', resource: { type: 'widget', id: '12345' }, outcome: 'failure' })
+    expect(event?.context?.route).toBeUndefined()
+  })
+
+  it('in await mode answers only once the event is durable', async () => {
+    // A store that takes 150 ms per write makes the difference between the modes observable.
+    const slowStore = new Proxy(store, {
+      get: (target, key) =>
+        key === 'append'
+          ? async (...args: Parameters<AuditStore['append']>) => {
+              await new Promise((resolve) => setTimeout(resolve, 150))
+              return target.append(...args)
+            }
+          : Reflect.get(target, key),
+    })
+    const slowLogger = createAuditLogger({ store: slowStore })
+    const range = { from: '2000-01-01T00:00:00.000Z', to: '2999-01-01T00:00:00.000Z', limit: 5 }
+    try {
+      const awaited = await start({ delivery: 'await', logger: slowLogger }, 't-await')
+      await fetch(`${awaited}/projects/p-3/archive`, { method: 'POST' })
+      expect((await store.query({ tenantId: 't-await', ...range })).items).toHaveLength(1)
+
+      const async = await start({ logger: slowLogger }, 't-async')
+      await fetch(`${async}/projects/p-3/archive`, { method: 'POST' })
+      expect((await store.query({ tenantId: 't-async', ...range })).items).toHaveLength(0)
+      await slowLogger.flush()
+      expect((await store.query({ tenantId: 't-async', ...range })).items).toHaveLength(1)
+    } finally {
+      await slowLogger.close()
+    }
+  })
+})

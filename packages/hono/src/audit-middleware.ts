@@ -1,0 +1,93 @@
+import {
+  actorFromUser,
+  compileTrustProxy,
+  createAuditCapture,
+  createDetachedAuditContext,
+  DEFAULT_REQUEST_ID_HEADER,
+  resolveClientIp,
+  type AuditCaptureOptions,
+  type AuditRequestContext,
+  type TrustProxy,
+} from '@auditkit/core'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Context, MiddlewareHandler } from 'hono'
+import { routePath } from 'hono/route'
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** This request's audit event: `c.get('audit').set({...})`, `.before()`, `.after()`, `.skip()`. */
+    audit: AuditRequestContext
+  }
+}
+
+export interface AuditMiddlewareOptions extends Omit<AuditCaptureOptions<Context>, 'actor'> {
+  /**
+   * Who made the request; `null`/`undefined` records an anonymous user.
+   * @default `c.get('user')` mapped by core's `actorFromUser` (`{ id, name?, email?, type? }`), as set by the app's auth middleware
+   */
+  actor?: AuditCaptureOptions<Context>['actor']
+  /**
+   * Which proxies may set `X-Forwarded-For` (same meaning as Express's `trust proxy`). Without it the client IP is
+   * the socket address, so a client cannot forge its IP.
+   * @default false
+   */
+  trustProxy?: TrustProxy
+  /**
+   * Header carrying the request id recorded in `context.requestId`.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string
+}
+
+/**
+ * Records every mutating request as an audit event. Mount it before the routes (`app.use(auditMiddleware({ logger }))`).
+ * Handlers enrich the event through `c.get('audit')`.
+ */
+export function auditMiddleware(options: AuditMiddlewareOptions): MiddlewareHandler {
+  const { trustProxy, requestIdHeader = DEFAULT_REQUEST_ID_HEADER, actor = actorFromContext, ...captureOptions } = options
+  const isTrusted = compileTrustProxy(trustProxy)
+  const capture = createAuditCapture<Context>({ ...captureOptions, actor })
+
+  return async function audit(c, next) {
+    const handle = capture.begin(c, {
+      method: c.req.method,
+      path: c.req.path,
+      ip: resolveClientIp({ socketIp: socketAddress(c), forwardedFor: c.req.header('x-forwarded-for') }, isTrusted),
+      userAgent: c.req.header('user-agent'),
+      requestId: c.req.header(requestIdHeader),
+    })
+    // A request skipped up front still gets a context, so handler code calling c.get('audit') works everywhere.
+    c.set('audit', handle?.context ?? createDetachedAuditContext())
+    await next()
+    if (!handle) return
+    // After next() the route index points at the handler that answered: its pattern and params are known only now.
+    const route = routePath(c)
+    const matched = !isWildcard(route)
+    const recorded = handle.end({
+      status: c.res.status,
+      error: c.error,
+      route: matched ? route : undefined,
+      params: matched ? c.req.param() : undefined,
+    })
+    if (capture.delivery === 'await') await recorded
+  }
+}
+
+/** Middleware patterns (`*`, `/*`) mean no route matched (a 404, or a response from middleware). */
+function isWildcard(route: string): boolean {
+  return route === '*' || route === '/*'
+}
+
+/** The TCP peer; absent when the app is not served by `@hono/node-server` (e.g. `app.request()` in tests). */
+function socketAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address
+  } catch {
+    return undefined
+  }
+}
+
+/** The user the app's auth middleware stored with `c.set('user', ...)`, mapped by core's `actorFromUser`. */
+function actorFromContext(c: Context) {
+  return actorFromUser((c.var as Record<string, unknown>).user)
+}

@@ -1,0 +1,91 @@
+import { createAuditAdmin, serveNodeRequest, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
+import { Inject, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule } from '@nestjs/common'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export const AUDIT_ADMIN = Symbol('AUDIT_ADMIN')
+const AUDIT_ADMIN_PATH = Symbol('AUDIT_ADMIN_PATH')
+
+export interface AuditAdminModuleOptions extends AuditAdminOptions {
+  /** Where the admin routes and page are served, e.g. `admin/audit` (below the app's global prefix, if any). */
+  path: string
+}
+
+export interface AuditAdminModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Where the admin routes and page are served, e.g. `admin/audit`. */
+  path: string
+  /** Builds the `createAuditAdmin` options from other providers (e.g. `AUDIT_LOGGER` of `AuditModule`). */
+  useFactory: (...args: never[]) => AuditAdminOptions | AuditAdmin | Promise<AuditAdminOptions | AuditAdmin>
+  /** Providers passed to `useFactory`. @default [] */
+  inject?: (string | symbol | (abstract new (...args: never[]) => unknown))[]
+}
+
+interface ExpressLikeRequest extends IncomingMessage {
+  originalUrl?: string
+  ip?: string
+  body?: unknown
+}
+
+function toAdmin(value: AuditAdmin | AuditAdminOptions): AuditAdmin {
+  return 'fetch' in value && typeof value.fetch === 'function' ? value : createAuditAdmin(value as AuditAdminOptions)
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/^\/+|\/+$/g, '')
+}
+
+/**
+ * Serves the admin routes and page at `path` (Nest on Express):
+ * `AuditAdminModule.forRoot({ path: 'admin/audit', logger, authorize })`, or `forRootAsync` to build the
+ * options from other providers. Bound as middleware, so Nest guards and pipes do not apply: `authorize` decides.
+ */
+@Module({})
+export class AuditAdminModule implements NestModule {
+  @Inject(AUDIT_ADMIN) private readonly admin!: AuditAdmin
+  @Inject(AUDIT_ADMIN_PATH) private readonly path!: string
+
+  static forRoot(options: AuditAdminModuleOptions): DynamicModule {
+    const { path, ...adminOptions } = options
+    return {
+      module: AuditAdminModule,
+      providers: [
+        { provide: AUDIT_ADMIN, useValue: createAuditAdmin(adminOptions) },
+        { provide: AUDIT_ADMIN_PATH, useValue: trimSlashes(path) },
+      ],
+      exports: [AUDIT_ADMIN],
+    }
+  }
+
+  static forRootAsync(options: AuditAdminModuleAsyncOptions): DynamicModule {
+    return {
+      module: AuditAdminModule,
+      imports: options.imports ?? [],
+      providers: [
+        {
+          provide: AUDIT_ADMIN,
+          useFactory: async (...args: never[]) => toAdmin(await options.useFactory(...args)),
+          inject: options.inject ?? [],
+        },
+        { provide: AUDIT_ADMIN_PATH, useValue: trimSlashes(options.path) },
+      ],
+      exports: [AUDIT_ADMIN],
+    }
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    const mount = `/${this.path}`
+    const serve = (req: ExpressLikeRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
+      const originalUrl = req.originalUrl ?? req.url ?? '/'
+      const pathname = originalUrl.split('?')[0] ?? '/'
+      // The global prefix, if any, comes before the mount path: the base is everything up to and including it.
+      const at = pathname.indexOf(mount)
+      const basePath = at < 0 ? mount : pathname.slice(0, at + mount.length)
+      serveNodeRequest(this.admin, req, res, {
+        originalUrl,
+        basePath,
+        ...(req.ip === undefined ? {} : { ip: req.ip }),
+        ...(req.body === undefined ? {} : { parsedBody: req.body }),
+      }).catch(next)
+    }
+    consumer.apply(serve).forRoutes({ path: this.path, method: RequestMethod.ALL }, { path: `${this.path}/{*rest}`, method: RequestMethod.ALL })
+  }
+}

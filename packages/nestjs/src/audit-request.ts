@@ -1,0 +1,53 @@
+import { firstHeaderValue, type CaptureRequest } from '@auditkit/core'
+import type { AuditHttpRequest } from './interfaces/audit-module-options.interface.js'
+
+/** The parts of Express's and Fastify's requests the translation reads. */
+interface PlatformRequest extends AuditHttpRequest {
+  /** Express: the URL before any router rewrote `url`. */
+  originalUrl?: string
+  /** Express: the matched route and the path the router was mounted at. */
+  route?: { path?: unknown }
+  baseUrl?: string
+  /** Fastify: the matched route pattern. */
+  routeOptions?: { url?: string }
+  /** Fastify: Node's request underneath. */
+  raw?: object
+}
+
+/** Translates the platform's request (Express or Fastify) into core's framework-neutral request. */
+export function toCaptureRequest(req: AuditHttpRequest, requestIdHeader: string): CaptureRequest {
+  const platform = req as PlatformRequest
+  const url = platform.originalUrl ?? platform.url
+  return {
+    method: platform.method,
+    path: url.split('?', 1)[0] ?? url,
+    route: routeOf(platform),
+    params: platform.params,
+    ip: platform.ip,
+    userAgent: firstHeaderValue(platform.headers['user-agent']),
+    requestId: firstHeaderValue(platform.headers[requestIdHeader]),
+  }
+}
+
+/** The route pattern as registered with the router (controller path and global prefix included). */
+function routeOf(req: PlatformRequest): string | undefined {
+  if (typeof req.route?.path === 'string') return `${req.baseUrl ?? ''}${req.route.path}`
+  return req.routeOptions?.url
+}
+
+const claimed = new WeakSet<object>()
+
+/** Node's request under the platform's (they differ on Fastify), so the interceptor and middleware see one key. */
+function rawOf(req: object): object {
+  return (req as PlatformRequest).raw ?? req
+}
+
+/** Marks a request as recorded by the interceptor, so the middleware's fallback leaves it alone. */
+export function claimRequest(req: object): void {
+  claimed.add(rawOf(req))
+}
+
+/** Whether the interceptor recorded this request (false when a guard or an unmatched route ended it first). */
+export function isClaimed(req: object): boolean {
+  return claimed.has(rawOf(req))
+}

@@ -1,0 +1,72 @@
+import { createDetachedAuditContext, type AuditCapture, type AuditRequestContext, type CaptureResult } from '@auditkit/core'
+import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common'
+import { Reflector } from '@nestjs/core'
+import { Observable } from 'rxjs'
+import { AUDIT_REQUEST_CONTEXT, auditContextStorage } from './audit-context.storage.js'
+import { AUDIT_CAPTURE, AUDIT_IGNORE_METADATA, AUDIT_METADATA, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
+import { claimRequest, toCaptureRequest } from './audit-request.js'
+import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
+import type { AuditDecoratorOptions } from './interfaces/audit-options.interface.js'
+
+/** Subscribing runs the pipes and the handler: inside the storage, so `AuditService.current()` finds this request. */
+function runIn(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
+  return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
+}
+
+/**
+ * Records each HTTP request a handler runs for. Registered globally by `AuditModule` (APP_INTERCEPTOR).
+ * It only translates: Nest's request, the handler's `@Audit()` metadata and the outcome go to core's capture.
+ */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  private readonly requestIdHeader: string
+
+  constructor(
+    @Inject(AUDIT_CAPTURE) private readonly capture: AuditCapture<AuditHttpRequest>,
+    @Inject(AUDIT_MODULE_OPTIONS) options: AuditModuleOptions,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {
+    this.requestIdHeader = options.requestIdHeader ?? 'x-request-id'
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle()
+    const http = context.switchToHttp()
+    const req = http.getRequest<AuditHttpRequest & Record<symbol, unknown>>()
+    const res = http.getResponse<{ statusCode: number }>()
+    claimRequest(req)
+    const handle = this.capture.begin(req, toCaptureRequest(req, this.requestIdHeader))
+    // A request skipped up front still gets a context, so handler code using the audit context works everywhere.
+    const auditContext = handle?.context ?? createDetachedAuditContext()
+    req[AUDIT_REQUEST_CONTEXT] = auditContext
+    if (!handle) return runIn(auditContext, next)
+
+    const targets = [context.getHandler(), context.getClass()]
+    if (this.reflector.getAllAndOverride<boolean | undefined>(AUDIT_IGNORE_METADATA, targets)) auditContext.skip()
+    const [onHandler, onClass] = targets.map((target) => this.reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, target))
+    const { force, ...overrides } = { ...onClass, ...onHandler }
+    auditContext.set(overrides)
+    if (force) auditContext.force()
+
+    const holdResponse = this.capture.delivery === 'await'
+    return new Observable((subscriber) => {
+      let settled = false
+      // Resolves when the response may go on: at once in async delivery, once durable in await delivery.
+      const finish = (result: CaptureResult): Promise<unknown> => {
+        settled = true
+        const recorded = handle.end(result)
+        return holdResponse ? recorded : Promise.resolve()
+      }
+      const subscription = runIn(auditContext, next).subscribe({
+        next: (value) => subscriber.next(value),
+        error: (error: unknown) => void finish({ status: res.statusCode, error }).then(() => subscriber.error(error)),
+        complete: () => void finish({ status: res.statusCode }).then(() => subscriber.complete()),
+      })
+      return () => {
+        subscription.unsubscribe()
+        // Torn down before the handler settled: the client went away, and whether the change happened is unknown.
+        if (!settled) void handle.end({ status: res.statusCode, aborted: true })
+      }
+    })
+  }
+}

@@ -1,0 +1,42 @@
+import type { AuditCapture } from '@auditkit/core'
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common'
+import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
+import { isClaimed, toCaptureRequest } from './audit-request.js'
+import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
+
+interface ClosingResponse {
+  statusCode: number
+  writableFinished: boolean
+  once(event: 'close', listener: () => void): unknown
+}
+
+/**
+ * Records the requests that end before any interceptor runs: guards that deny (401/403) and routes that do not
+ * exist (404). Nest runs guards before interceptors, so `AuditInterceptor` never sees these; this middleware waits for
+ * the response and records it from the status the exception filters chose. Such a request was answered already, so
+ * it is recorded without holding the response, and `@Audit()` metadata of the handler does not apply.
+ */
+@Injectable()
+export class AuditMiddleware implements NestMiddleware {
+  private readonly requestIdHeader: string
+
+  constructor(
+    @Inject(AUDIT_CAPTURE) private readonly capture: AuditCapture<AuditHttpRequest>,
+    @Inject(AUDIT_MODULE_OPTIONS) options: AuditModuleOptions,
+  ) {
+    this.requestIdHeader = options.requestIdHeader ?? 'x-request-id'
+  }
+
+  use(req: AuditHttpRequest, res: ClosingResponse, next: (error?: unknown) => void): void {
+    // Express may register this middleware as a route of its own: its pattern is not the request's route.
+    const ownRoute = req.route
+    res.once('close', () => {
+      if (isClaimed(req)) return
+      const request = toCaptureRequest(req, this.requestIdHeader)
+      if (req.route === ownRoute) request.route = undefined
+      const handle = this.capture.begin(req, request)
+      void handle?.end({ status: res.statusCode, aborted: !res.writableFinished })
+    })
+    next()
+  }
+}

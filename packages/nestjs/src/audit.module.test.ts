@@ -1,0 +1,274 @@
+import 'reflect-metadata'
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createAuditLogger, type AuditEvent, type AuditLogger, type AuditRequestContext, type AuditStore } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Inject,
+  Injectable,
+  Module,
+  Param,
+  ParseIntPipe,
+  Patch,
+  Post,
+  UseGuards,
+  type CanActivate,
+  type DynamicModule,
+  type ExecutionContext,
+  type INestApplication,
+} from '@nestjs/common'
+import { NestFactory } from '@nestjs/core'
+import type { NestExpressApplication } from '@nestjs/platform-express'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Audit, AuditContext, AuditIgnore, AuditModule, AuditService, type AuditModuleOptions, type AuditOptionsFactory } from './index.js'
+
+// Nest-specific behaviour; the shared behaviour is covered by the adapter contract (test/adapter-contract.test.ts).
+
+@Injectable()
+class AdminGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<{ headers: Record<string, string>; user?: object }>()
+    if (req.headers['x-user']) req.user = { id: req.headers['x-user'], name: 'Ada' }
+    if (req.headers['x-role'] !== 'admin') throw new ForbiddenException()
+    return true
+  }
+}
+
+@Injectable()
+class ProjectsService {
+  constructor(@Inject(AuditService) private readonly audit: AuditService) {}
+  rename(id: string, name: string): { id: string; name: string } {
+    this.audit.current()?.before({ id, name: 'old name' }).after({ id, name })
+    return { id, name }
+  }
+}
+
+@Audit({ resource: { type: 'project' } })
+@Controller('projects')
+class ProjectsController {
+  constructor(@Inject(ProjectsService) private readonly projects: ProjectsService) {}
+
+  @Post()
+  create(@Body() body: { name: string }, @AuditContext() audit: AuditRequestContext) {
+    audit.after({ name: body.name, token: 'secret-value' })
+    return { id: 'p-1', ...body }
+  }
+
+  @Patch(':projectId')
+  rename(@Param('projectId') id: string, @Body() body: { name: string }) {
+    return this.projects.rename(id, body.name)
+  }
+
+  @Post(':projectId/archive')
+  @HttpCode(204)
+  @Audit({ action: 'project_shelved', metadata: { reason: 'test' } })
+  archive() {}
+
+  @Delete(':projectId')
+  @UseGuards(AdminGuard)
+  remove() {
+    return { deleted: true }
+  }
+
+  @Post(':projectId/tasks/:position')
+  addTask(@Param('position', ParseIntPipe) position: number) {
+    return { position }
+  }
+
+  @Post(':projectId/explode')
+  explode() {
+    throw new Error('boom')
+  }
+
+  @Post('ping')
+  @AuditIgnore()
+  ping() {
+    return 'pong'
+  }
+
+  @Get('report')
+  @Audit({ action: 'report_exported', force: true })
+  report() {
+    return []
+  }
+}
+
+@Module({ controllers: [ProjectsController], providers: [ProjectsService] })
+class ProjectsModule {}
+
+describe('AuditModule (platform-express)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-nest-'))
+  let store: AuditStore
+  let logger: AuditLogger
+  const apps: INestApplication[] = []
+  const range = { from: '2000-01-01T00:00:00.000Z', to: '2999-01-01T00:00:00.000Z', limit: 50 }
+
+  beforeAll(() => {
+    store = createSqliteStore({ path: join(dir, 'audit.db') })
+    logger = createAuditLogger({ store })
+  })
+  afterAll(async () => {
+    for (const app of apps) await app.close()
+    await logger.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  async function start(audit: DynamicModule, setup?: (app: NestExpressApplication) => void): Promise<string> {
+    @Module({ imports: [audit, ProjectsModule] })
+    class AppModule {}
+    const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: false })
+    setup?.(app)
+    await app.listen(0, '127.0.0.1')
+    apps.push(app)
+    return `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+  }
+
+  const options = (tenant: string, extra: Partial<AuditModuleOptions> = {}): AuditModuleOptions => ({ logger, tenant: () => tenant, ...extra })
+
+  async function eventsOf(tenant: string): Promise<AuditEvent[]> {
+    await logger.flush()
+    return (await store.query({ tenantId: tenant, ...range })).items.reverse()
+  }
+
+  const post = (url: string, body?: object, headers: Record<string, string> = {}) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body ?? {}) })
+
+  describe('forRoot', () => {
+    let base: string
+    beforeAll(async () => {
+      base = await start(AuditModule.forRoot(options('t-root')), (app) => app.setGlobalPrefix('api'))
+    })
+
+    it('records the full route pattern, the 201 Nest answers POST with, and @AuditContext() changes', async () => {
+      const res = await post(`${base}/api/projects`, { name: 'Apollo' }, { 'user-agent': 'nest-test', 'x-request-id': 'r-1' })
+      expect(res.status).toBe(201)
+      await post(`${base}/api/projects/p-1/archive`)
+      const res2 = await fetch(`${base}/api/projects/p-9`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Gemini' }),
+      })
+      expect(res2.status).toBe(200)
+      const [created, archived, renamed] = await eventsOf('t-root')
+      expect(created).toMatchObject({
+        action: 'project_created',
+        resource: { type: 'project' },
+        outcome: 'success',
+        changes: { after: { name: 'Apollo', token: '[REDACTED]' } },
+        context: { method: 'POST', route: '/api/projects', path: '/api/projects', status: 201, ip: '127.0.0.1', userAgent: 'nest-test', requestId: 'r-1' },
+      })
+      // Handler @Audit() wins over the controller's, field by field; @HttpCode() is the recorded status.
+      expect(archived).toMatchObject({ action: 'project_shelved', resource: { type: 'project', id: 'p-1' }, metadata: { reason: 'test' }, context: { status: 204 } })
+      // AuditService.current() in a service reaches the request's context.
+      expect(renamed).toMatchObject({ action: 'project_updated', changes: { before: { name: 'old name' }, after: { name: 'Gemini' } } })
+    })
+
+    it('records guard denials, pipe rejections and thrown errors as failures', async () => {
+      expect((await fetch(`${base}/api/projects/p-2`, { method: 'DELETE', headers: { 'x-user': 'u-5' } })).status).toBe(403)
+      expect((await post(`${base}/api/projects/p-2/tasks/first`)).status).toBe(400)
+      expect((await post(`${base}/api/projects/p-2/explode`)).status).toBe(500)
+      expect((await fetch(`${base}/api/projects/p-2`, { method: 'DELETE', headers: { 'x-user': 'u-5', 'x-role': 'admin' } })).status).toBe(200)
+      const events = await eventsOf('t-root')
+      const failures = events.filter((e) => e.outcome === 'failure')
+      expect(failures.map((e) => [e.action, e.context?.status, e.context?.route])).toEqual([
+        ['project_deleted', 403, '/api/projects/:projectId'],
+        ['task_updated', 400, '/api/projects/:projectId/tasks/:position'],
+        ['project_exploded', 500, '/api/projects/:projectId/explode'],
+      ])
+      expect(failures[0]?.actor).toEqual({ type: 'user', id: 'u-5', name: 'Ada' })
+      expect(events.at(-1)).toMatchObject({ action: 'project_deleted', outcome: 'success', actor: { id: 'u-5' } })
+    })
+
+    it('skips @AuditIgnore() handlers and reads, and records reads marked with force', async () => {
+      const before = (await eventsOf('t-root')).length
+      expect((await post(`${base}/api/projects/ping`)).status).toBe(201)
+      expect((await fetch(`${base}/api/projects/report`)).status).toBe(200)
+      const events = await eventsOf('t-root')
+      expect(events.slice(before).map((e) => e.action)).toEqual(['report_exported'])
+    })
+  })
+
+  it('records requests no route matched, and holds responses until durable in await mode', async () => {
+    const slowStore = new Proxy(store, {
+      get: (target, key) =>
+        key === 'append'
+          ? async (...args: Parameters<AuditStore['append']>) => {
+              await new Promise((resolve) => setTimeout(resolve, 150))
+              return target.append(...args)
+            }
+          : Reflect.get(target, key),
+    })
+    const slowLogger = createAuditLogger({ store: slowStore })
+    try {
+      const base = await start(AuditModule.forRoot({ logger: slowLogger, tenant: () => 't-await', delivery: 'await' }))
+      expect((await post(`${base}/projects`, { name: 'held' })).status).toBe(201)
+      // No flush: the event is in the store as soon as the response arrived.
+      expect((await store.query({ tenantId: 't-await', ...range })).items).toHaveLength(1)
+      expect((await fetch(`${base}/widgets/12345`, { method: 'PUT' })).status).toBe(404)
+      await slowLogger.flush()
+      expect((await store.query({ tenantId: 't-await', ...range })).items[0]).toMatchObject({
+        action: 'widget_updated',
+        resource: { type: 'widget', id: '12345' },
+        outcome: 'failure',
+        context: { status: 404 },
+      })
+    } finally {
+      await slowLogger.close()
+    }
+  })
+
+  it('reads the client IP from req.ip, so Express trust proxy decides about X-Forwarded-For', async () => {
+    const trusting = await start(AuditModule.forRoot(options('t-proxy')), (app) => app.set('trust proxy', 'loopback'))
+    const direct = await start(AuditModule.forRoot(options('t-direct')))
+    await post(`${trusting}/projects`, { name: 'a' }, { 'x-forwarded-for': '203.0.113.5' })
+    await post(`${direct}/projects`, { name: 'b' }, { 'x-forwarded-for': '203.0.113.5' })
+    expect((await eventsOf('t-proxy'))[0]?.context?.ip).toBe('203.0.113.5')
+    expect((await eventsOf('t-direct'))[0]?.context?.ip).toBe('127.0.0.1')
+  })
+
+  it('builds its options with forRootAsync (useFactory, useClass, useExisting)', async () => {
+    @Injectable()
+    class AuditConfig implements AuditOptionsFactory {
+      createAuditOptions(): AuditModuleOptions {
+        return options('t-class')
+      }
+    }
+    @Module({ providers: [AuditConfig], exports: [AuditConfig] })
+    class ConfigModule {}
+    const TENANT = Symbol('TENANT')
+    @Module({ providers: [{ provide: TENANT, useValue: 't-factory' }], exports: [TENANT] })
+    class TenantModule {}
+
+    const viaFactory = await start(
+      AuditModule.forRootAsync({ imports: [TenantModule], inject: [TENANT], useFactory: async (tenant: string) => options(tenant) }),
+    )
+    const viaClass = await start(AuditModule.forRootAsync({ useClass: AuditConfig }))
+    const viaExisting = await start(AuditModule.forRootAsync({ imports: [ConfigModule], useExisting: AuditConfig }))
+    for (const base of [viaFactory, viaClass, viaExisting]) expect((await post(`${base}/projects`, { name: 'c' })).status).toBe(201)
+    expect(await eventsOf('t-factory')).toHaveLength(1)
+    expect(await eventsOf('t-class')).toHaveLength(2)
+  })
+
+  it('AuditService.record() writes events of background jobs as the system actor', async () => {
+    @Module({ imports: [AuditModule.forRoot(options('t-job', { defaultTenantId: 't-job' }))] })
+    class JobModule {}
+    const context = await NestFactory.createApplicationContext(JobModule, { logger: false })
+    try {
+      await context.get(AuditService).record({ action: 'report_generated', resource: { type: 'report', id: 'weekly' }, metadata: { rows: 12 } }, { delivery: 'await' })
+    } finally {
+      await context.close()
+    }
+    expect(await eventsOf('t-job')).toMatchObject([
+      { action: 'report_generated', actor: { type: 'system', id: 'system' }, outcome: 'success', metadata: { rows: 12 } },
+    ])
+  })
+})

@@ -1,0 +1,85 @@
+import { AuditKitError, actorFromUser, createAuditCapture, type AuditCapture } from '@auditkit/core'
+import {
+  Global,
+  Module,
+  RequestMethod,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type Provider,
+} from '@nestjs/common'
+import { APP_INTERCEPTOR } from '@nestjs/core'
+import { AUDIT_CAPTURE, AUDIT_LOGGER, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
+import { AuditInterceptor } from './audit.interceptor.js'
+import { AuditMiddleware } from './audit.middleware.js'
+import { AuditService } from './audit.service.js'
+import type {
+  AuditHttpRequest,
+  AuditModuleAsyncOptions,
+  AuditModuleOptions,
+  AuditOptionsFactory,
+} from './interfaces/audit-module-options.interface.js'
+
+/** Providers built from the options, shared by `forRoot` and `forRootAsync`. */
+const derivedProviders: Provider[] = [
+  { provide: AUDIT_LOGGER, useFactory: (options: AuditModuleOptions) => options.logger, inject: [AUDIT_MODULE_OPTIONS] },
+  { provide: AUDIT_CAPTURE, useFactory: createCapture, inject: [AUDIT_MODULE_OPTIONS] },
+  AuditService,
+  AuditMiddleware,
+  { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+]
+
+const exported = [AuditService, AUDIT_LOGGER, AUDIT_MODULE_OPTIONS]
+
+function createCapture(options: AuditModuleOptions): AuditCapture<AuditHttpRequest> {
+  if (!options?.logger) throw new AuditKitError('INVALID_OPTIONS', 'AuditModule needs a `logger` (createAuditLogger({ store }))')
+  const { actor = (req: AuditHttpRequest) => actorFromUser(req.user), ...rest } = options
+  return createAuditCapture<AuditHttpRequest>({ ...rest, actor })
+}
+
+/**
+ * Records every mutating request of the app: import it once in the root module.
+ * `AuditModule.forRoot({ logger })`, or `AuditModule.forRootAsync({ imports, inject, useFactory })` to build the
+ * options from other providers (configuration, a database connection).
+ */
+@Global()
+@Module({})
+export class AuditModule implements NestModule {
+  static forRoot(options: AuditModuleOptions): DynamicModule {
+    return {
+      module: AuditModule,
+      global: true,
+      providers: [{ provide: AUDIT_MODULE_OPTIONS, useValue: options }, ...derivedProviders],
+      exports: exported,
+    }
+  }
+
+  static forRootAsync(options: AuditModuleAsyncOptions): DynamicModule {
+    return {
+      module: AuditModule,
+      global: true,
+      imports: options.imports ?? [],
+      providers: [...asyncOptionsProviders(options), ...derivedProviders],
+      exports: exported,
+    }
+  }
+
+  /** Guards run before interceptors: the middleware records the requests they deny (see `AuditMiddleware`). */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AuditMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL })
+  }
+}
+
+function asyncOptionsProviders(options: AuditModuleAsyncOptions): Provider[] {
+  if (options.useFactory) {
+    return [{ provide: AUDIT_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }]
+  }
+  const factory = options.useExisting ?? options.useClass
+  if (!factory) throw new AuditKitError('INVALID_OPTIONS', 'AuditModule.forRootAsync() needs useFactory, useClass or useExisting')
+  const fromFactory: Provider = {
+    provide: AUDIT_MODULE_OPTIONS,
+    useFactory: (optionsFactory: AuditOptionsFactory) => optionsFactory.createAuditOptions(),
+    inject: [factory],
+  }
+  return options.useClass ? [fromFactory, { provide: options.useClass, useClass: options.useClass }] : [fromFactory]
+}

@@ -1,0 +1,55 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { AuditCaptureOptions, AuditLogger } from '@auditkit/core'
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common'
+
+/**
+ * The request the option callbacks receive: Express's `Request` on platform-express, Fastify's `FastifyRequest` on
+ * platform-fastify. Read your own properties with `req['tenantId']`.
+ */
+export interface AuditHttpRequest {
+  method: string
+  url: string
+  headers: IncomingHttpHeaders
+  /** Client IP as the platform resolved it (honours `app.set('trust proxy', ...)` / Fastify's `trustProxy`). */
+  ip?: string
+  /** What an auth guard attached (Passport and most Nest auth guides use `req.user`). */
+  user?: unknown
+  params?: Record<string, string | undefined>
+  [key: string]: unknown
+}
+
+export interface AuditModuleOptions extends Omit<AuditCaptureOptions<AuditHttpRequest>, 'logger' | 'actor'> {
+  /** The logger events are recorded through, e.g. `createAuditLogger({ store: createSqliteStore({ path }) })`. You close it. */
+  logger: AuditLogger
+  /**
+   * Who made the request; `null`/`undefined` records an anonymous user.
+   * @default `req.user` mapped by core's `actorFromUser` (`{ id, type?, name?, email? }`)
+   */
+  actor?: AuditCaptureOptions<AuditHttpRequest>['actor']
+  /**
+   * Header carrying the request id recorded in `context.requestId`.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string
+  /**
+   * Tenant of events recorded with `AuditService.record()` when the call names none.
+   * @default 'default'
+   */
+  defaultTenantId?: string
+}
+
+/** Implemented by a class given to `forRootAsync({ useClass })` or `forRootAsync({ useExisting })`. */
+export interface AuditOptionsFactory {
+  createAuditOptions(): AuditModuleOptions | Promise<AuditModuleOptions>
+}
+
+export interface AuditModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Builds the options; its arguments are the `inject` providers. */
+  useFactory?: (...args: never[]) => AuditModuleOptions | Promise<AuditModuleOptions>
+  /** Providers passed to `useFactory`. */
+  inject?: (InjectionToken | OptionalFactoryDependency)[]
+  /** A class the module instantiates to build the options. */
+  useClass?: Type<AuditOptionsFactory>
+  /** An existing provider (from `imports`) that builds the options. */
+  useExisting?: InjectionToken<AuditOptionsFactory>
+}
