@@ -1,0 +1,136 @@
+import { find } from 'mingo'
+import { describe, expect, it } from 'vitest'
+import { isAuditKitError } from '../../errors.js'
+import { EVENT_FIELDS, type AuditEvent } from '../../event/schema.js'
+import { GENESIS_HASH } from '../../integrity/hash.js'
+import type { EventFilter } from '../../store/types.js'
+import { fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
+import { FILTER_INDEXES, TIME_INDEX } from './indexes.js'
+import { escapeRegExp, indexFor, toMongoExportQuery, toMongoFilter, toMongoQuery, type MongoFilter } from './query.js'
+
+const window = { tenantId: 't1', from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' }
+
+function event(overrides: Partial<AuditEvent> & { id: string }): AuditEvent {
+  return {
+    occurredAt: '2026-01-10T10:00:00.000Z',
+    tenantId: 't1',
+    actor: { type: 'user', id: 'u1', name: 'Ada' },
+    action: 'project_created',
+    resource: { type: 'project', id: 'p1' },
+    outcome: 'success',
+    chainId: 't1',
+    seq: 1,
+    prevHash: GENESIS_HASH,
+    hash: 'a'.repeat(64),
+    ...overrides,
+  }
+}
+
+function run(documents: EventDocument[], filter: MongoFilter): string[] {
+  return find(documents, filter)
+    .all()
+    .map((document) => String(document._id))
+}
+
+/** Every key of a translated filter is a field or operator chosen by the translation, never by input. */
+const ALLOWED_KEYS = new Set([
+  '$and', '$or', '$eq', '$gte', '$gt', '$lte', '$lt', '$regex',
+  'tenantId', 'occurredAtDate', '_id', 'actor.id', 'actor.type', 'action', 'resource.type', 'resource.id', 'outcome', 'search',
+])
+function keysOf(value: unknown, keys: string[] = []): string[] {
+  if (Array.isArray(value)) value.forEach((item) => keysOf(item, keys))
+  else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const [key, child] of Object.entries(value)) {
+      keys.push(key)
+      keysOf(child, keys)
+    }
+  }
+  return keys
+}
+
+function codeOf(work: () => unknown): string | undefined {
+  try {
+    work()
+  } catch (error) {
+    return isAuditKitError(error) ? error.code : 'not an AuditKitError'
+  }
+  return undefined
+}
+
+describe('MongoDB query translation', () => {
+  it('round-trips an event through its document, keeping the exact ISO string the hash covers', () => {
+    const original = event({ id: 'e1', occurredAt: '2026-01-10T10:00:00.123Z', targets: [{ type: 'member', name: 'Bob' }] })
+    const document = toEventDocument(original)
+    expect(document._id).toBe('e1')
+    expect(document.occurredAtDate.getTime()).toBe(Date.parse(original.occurredAt))
+    expect(document.search).toContain('bob')
+    expect('id' in document).toBe(false)
+    expect(fromEventDocument(document)).toEqual(original)
+    expect(Object.keys(fromEventDocument(document))).toEqual(EVENT_FIELDS.filter((field) => field in original))
+  })
+
+  it('compares range bounds as instants, whatever their ISO spelling', () => {
+    const documents = [event({ id: 'e1', occurredAt: '2026-01-01T00:00:00.000Z' }), event({ id: 'e2', occurredAt: '2026-01-31T23:59:59.999Z' })]
+      .map(toEventDocument)
+    expect(run(documents, toMongoFilter({ ...window, from: '2026-01-01T00:00:00Z' }))).toEqual(['e1', 'e2'])
+    expect(run(documents, toMongoFilter({ ...window, from: '2026-01-01T09:00:00+09:00' }))).toEqual(['e1', 'e2'])
+    expect(run(documents, toMongoFilter({ ...window, to: '2026-01-31T23:59:59.999Z' }))).toEqual(['e1'])
+    expect(codeOf(() => toMongoFilter({ ...window, from: 'yesterday' }))).toBe('INVALID_RANGE')
+  })
+
+  it('never lets a filter value act as an operator', () => {
+    const documents = [event({ id: 'e1', action: 'project_created' }), event({ id: 'e2', action: 'project_deleted' })].map(toEventDocument)
+    for (const name of ['actor', 'actorType', 'action', 'resourceType', 'resourceId', 'outcome', 'q', 'tenantId'] as const) {
+      const hostile = { ...window, [name]: { $ne: 'x' } } as unknown as EventFilter
+      expect(codeOf(() => toMongoFilter(hostile)), name).toBe('INVALID_QUERY')
+    }
+    expect(codeOf(() => toMongoFilter({ ...window, from: { $gt: '' } } as unknown as EventFilter))).toBe('INVALID_QUERY')
+    // A string that looks like an operator is only ever a compared value.
+    const filter = toMongoFilter({ ...window, action: '$ne', actor: '{"$gt":""}', q: '$where' })
+    expect(keysOf(filter).every((key) => ALLOWED_KEYS.has(key)), JSON.stringify(filter)).toBe(true)
+    expect(filter.action).toEqual({ $eq: '$ne' })
+    expect(run(documents, toMongoFilter({ ...window, action: '$ne' }))).toEqual([])
+  })
+
+  it('keeps cursors from injecting operators or bad times', () => {
+    const query = { ...window, limit: 10 }
+    expect(codeOf(() => toMongoQuery({ ...query, after: { occurredAt: window.from, id: { $gt: '' } } } as never))).toBe('INVALID_QUERY')
+    expect(codeOf(() => toMongoQuery({ ...query, after: { occurredAt: 'soon', id: 'e1' } }))).toBe('INVALID_RANGE')
+    const translated = toMongoQuery({ ...query, after: { occurredAt: window.from, id: '$gt' } })
+    expect(keysOf(translated.filter).every((key) => ALLOWED_KEYS.has(key))).toBe(true)
+  })
+
+  it('matches q as a literal, case-insensitive substring: regular-expression syntax has no effect', () => {
+    const documents = [
+      event({ id: 'e1', actor: { type: 'user', id: 'u1', name: 'Ada (Admin)' } }),
+      event({ id: 'e2', actor: { type: 'user', id: 'u2', name: 'Bob' }, context: { ip: '10.0.0.1' } }),
+      event({ id: 'e3', actor: { type: 'user', id: 'u3', name: 'a.*b' } }),
+      event({ id: 'e4', resource: { type: 'project', id: 'p4', name: 'Ünïcode Prøject' } }),
+    ].map(toEventDocument)
+    const q = (text: string): string[] => run(documents, toMongoFilter({ ...window, q: text }))
+    expect(q('ADA (')).toEqual(['e1'])
+    expect(q('a.*b')).toEqual(['e3'])
+    expect(q('.*')).toEqual(['e3'])
+    expect(q('10.0.0')).toEqual(['e2'])
+    expect(q('10x0')).toEqual([])
+    expect(q('ünïcode prø')).toEqual(['e4'])
+    expect(q('^')).toEqual([])
+    expect(q('[')).toEqual([])
+    expect(q('\\')).toEqual([])
+    expect(escapeRegExp('a.b*c?(d)[e]{f}|g^h$i\\j+k')).toBe('a\\.b\\*c\\?\\(d\\)\\[e\\]\\{f\\}\\|g\\^h\\$i\\\\j\\+k')
+  })
+
+  it('hints the index of the most selective filter set, with tenantId first and the page order last', () => {
+    expect(indexFor(window)).toBe(TIME_INDEX.name)
+    expect(indexFor({ ...window, q: 'x' })).toBe(TIME_INDEX.name)
+    expect(indexFor({ ...window, outcome: 'failure', action: 'project_created' })).toBe('events_by_action')
+    expect(indexFor({ ...window, actor: 'u1', resourceId: 'p1' })).toBe('events_by_resource_id')
+    for (const index of [TIME_INDEX, ...FILTER_INDEXES]) {
+      const fields = Object.keys(index.key)
+      expect(fields[0]).toBe('tenantId')
+      expect(fields.slice(-2)).toEqual(['occurredAtDate', '_id'])
+    }
+    expect(toMongoQuery({ ...window, actorType: 'system', limit: 5 })).toMatchObject({ hint: 'events_by_actor_type', limit: 6 })
+    expect(toMongoExportQuery(window).sort).toEqual({ occurredAtDate: 1, _id: 1 })
+  })
+})
