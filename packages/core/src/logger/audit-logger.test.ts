@@ -1,0 +1,255 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'libsql'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { expectIntactChain } from '@auditkit/test-utils'
+import { AuditKitError } from '../errors.js'
+import type { AuditEvent, AuditEventInput } from '../event/schema.js'
+import { REDACTED } from '../redaction/redact.js'
+import type { AuditStore } from '../store/types.js'
+import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
+import { createAuditLogger, type AuditLoggerOptions } from './audit-logger.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'auditkit-logger-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const ALL_TIME = { from: '1970-01-01T00:00:00.000Z', to: '9999-01-01T00:00:00.000Z' }
+let files = 0
+
+function input(n: number, overrides: Partial<AuditEventInput> = {}): AuditEventInput {
+  return {
+    tenantId: 'tenant-1',
+    actor: { type: 'user', id: `user-${n % 4}`, name: 'Ada' },
+    action: 'project_updated',
+    resource: { type: 'project', id: `project-${n}` },
+    outcome: 'success',
+    ...overrides,
+  }
+}
+
+/** Counts a tenant's stored events through the public API. */
+async function countStored(store: AuditStore, tenantId = 'tenant-1'): Promise<number> {
+  return (await store.chainHead(tenantId))?.seq ?? 0
+}
+
+/**
+ * A second connection that holds SQLite's write lock: the store's appends then fail for real with SQLITE_BUSY
+ * (after its short busy timeout) until `release()`.
+ */
+function lockWrites(path: string): { release: () => void } {
+  const blocker = new Database(path)
+  blocker.exec('BEGIN IMMEDIATE')
+  return {
+    release: () => {
+      blocker.exec('COMMIT')
+      blocker.close()
+    },
+  }
+}
+
+describe('createAuditLogger with the SQLite store', () => {
+  let path: string
+  let store: AuditStore
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
+
+  beforeEach(async () => {
+    path = join(dir, `logger-${++files}.db`)
+    store = createSqliteStore({ path, busyTimeoutMs: 5 })
+    await store.init()
+    unhandled.length = 0
+    process.on('unhandledRejection', onUnhandled)
+  })
+
+  afterEach(async () => {
+    // Give stray promises a chance to surface before checking.
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    process.off('unhandledRejection', onUnhandled)
+    expect(unhandled).toEqual([])
+    await store.close()
+  })
+
+  const logger = (options: Partial<AuditLoggerOptions> = {}) =>
+    createAuditLogger({ store, onError: () => {}, retry: { initialDelayMs: 10, maxDelayMs: 80 }, ...options })
+
+  it('writes in batches of at most batchSize (group commit)', async () => {
+    const audit = logger({ batchSize: 500 })
+    const batches: number[] = []
+    audit.onAppend((events) => batches.push(events.length))
+    for (let n = 0; n < 1200; n++) void audit.record(input(n))
+    await audit.flush()
+    expect(batches).toEqual([500, 500, 200])
+    expect(audit.stats()).toMatchObject({ accepted: 1200, written: 1200, queued: 0 })
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(1200)
+    await audit.close()
+  })
+
+  it('async delivery resolves once queued; await delivery resolves once durable, with the sealed event', async () => {
+    const audit = logger()
+    const queued = await audit.record(input(1))
+    expect(queued.event).toBeUndefined()
+    expect(await store.get('tenant-1', queued.id)).toBeNull() // not yet written: the batch runs on a later tick
+
+    const durable = await audit.record(input(2), { delivery: 'await' })
+    const stored = await store.get('tenant-1', durable.id)
+    expect(stored).toEqual(durable.event)
+    expect(durable.event).toMatchObject({ id: durable.id, occurredAt: durable.occurredAt, chainId: 'tenant-1', seq: 2 })
+    expect(await store.get('tenant-1', queued.id)).not.toBeNull() // written in order before it
+    await audit.close()
+  })
+
+  it('stamps id and occurredAt from the server clock and redacts secrets before hashing', async () => {
+    const audit = logger({ clock: () => new Date('2026-03-04T05:06:07.089Z') })
+    const { event } = await audit.record(
+      input(1, { changes: { before: { password: 'hunter2', name: 'a' }, after: { nested: { apiKey: 'k-123' } } }, metadata: { token: 't' } }),
+      { delivery: 'await' },
+    )
+    expect(event?.occurredAt).toBe('2026-03-04T05:06:07.089Z')
+    expect(event?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/)
+    expect(event?.changes).toEqual({ before: { password: REDACTED, name: 'a' }, after: { nested: { apiKey: REDACTED } } })
+    expect(event?.metadata).toEqual({ token: REDACTED })
+    expect(JSON.stringify(await store.get('tenant-1', event?.id ?? ''))).not.toMatch(/hunter2|k-123/)
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(1)
+    await audit.close()
+  })
+
+  it('rejects invalid events with a code and details, and loses none of the valid ones', async () => {
+    const errors: string[] = []
+    const audit = logger({ onError: (error) => errors.push(error.code), limits: { maxMetadataBytes: 100 } })
+    const outcomes = await Promise.allSettled([
+      audit.record(input(1)),
+      audit.record({ ...input(2), action: 'Created Project' }),
+      audit.record(input(3)),
+      audit.record({ ...input(4), actor: { type: 'robot', id: 'x' } } as unknown as AuditEventInput),
+      audit.record(input(5, { metadata: { blob: 'x'.repeat(200) } })),
+      audit.record({ ...input(6), extra: true } as unknown as AuditEventInput),
+      audit.record(input(7)),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled'])
+    const reasons = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as AuditKitError] : []))
+    expect(reasons.every((reason) => reason instanceof AuditKitError)).toBe(true)
+    expect(reasons.map((reason) => reason.code)).toEqual(['INVALID_EVENT', 'INVALID_EVENT', 'PAYLOAD_TOO_LARGE', 'INVALID_EVENT'])
+    expect(reasons[0]?.details).toEqual([expect.objectContaining({ path: 'action', reason: 'invalid_format' })])
+    expect(reasons[1]?.details).toEqual([expect.objectContaining({ path: 'actor.type' })])
+    expect(reasons[2]?.details).toEqual([expect.objectContaining({ path: 'metadata', reason: 'too_large' })])
+    expect(reasons[3]?.details).toEqual([expect.objectContaining({ reason: 'unknown_field' })])
+    await audit.flush()
+    expect(audit.stats()).toMatchObject({ accepted: 3, written: 3, invalid: 4 })
+    expect(errors).toEqual(['INVALID_EVENT', 'INVALID_EVENT', 'PAYLOAD_TOO_LARGE', 'INVALID_EVENT'])
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(3)
+    await audit.close()
+  })
+
+  it('retries a failing store with growing backoff, counts and reports each failure, then writes everything', async () => {
+    const reports: { code: string; attempt: number | undefined; at: number }[] = []
+    const audit = logger({ onError: (error, info) => reports.push({ code: error.code, attempt: info.attempt, at: Date.now() }) })
+    const lock = lockWrites(path)
+    const started = Date.now()
+    for (let n = 0; n < 50; n++) void audit.record(input(n))
+    while (reports.length < 4) await new Promise((resolve) => setTimeout(resolve, 5))
+    const stats = audit.stats()
+    expect(stats.written).toBe(0)
+    expect(stats.queued).toBe(50)
+    expect(stats.writeFailures).toBeGreaterThanOrEqual(4)
+    expect(stats.lastError).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    expect(reports.slice(0, 4).map((report) => [report.code, report.attempt])).toEqual([
+      ['STORE_UNAVAILABLE', 1],
+      ['STORE_UNAVAILABLE', 2],
+      ['STORE_UNAVAILABLE', 3],
+      ['STORE_UNAVAILABLE', 4],
+    ])
+    // Backoff with full jitter waits at least half of 10, 20, 40 ms between the first four attempts.
+    expect((reports[3]?.at ?? 0) - started).toBeGreaterThanOrEqual(5 + 10 + 20 - 2)
+    lock.release()
+    await audit.flush()
+    expect(audit.stats()).toMatchObject({ written: 50, queued: 0 })
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(50)
+    await audit.close()
+  })
+
+  it('await delivery times out with AWAIT_TIMEOUT while the store is down, and the event is still written', async () => {
+    const audit = logger({ awaitTimeoutMs: 60 })
+    const lock = lockWrites(path)
+    const error = await audit.record(input(1), { delivery: 'await' }).catch((reason: unknown) => reason)
+    expect(error).toMatchObject({ code: 'AWAIT_TIMEOUT' })
+    lock.release()
+    await audit.flush()
+    expect(await countStored(store)).toBe(1)
+    await audit.close()
+  })
+
+  it('refuses new events with QUEUE_FULL when the queue is at its cap, and never drops queued ones', async () => {
+    const codes: string[] = []
+    const audit = logger({ maxQueueSize: 10, onError: (error) => codes.push(error.code) })
+    const lock = lockWrites(path)
+    const outcomes = await Promise.allSettled(Array.from({ length: 15 }, (_, n) => audit.record(input(n))))
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(10)
+    const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as AuditKitError] : []))
+    expect(refused.map((reason) => reason.code)).toEqual(Array(5).fill('QUEUE_FULL'))
+    expect(codes.filter((code) => code === 'QUEUE_FULL')).toHaveLength(5)
+    expect(audit.stats()).toMatchObject({ accepted: 10, rejected: 5, queued: 10 })
+    lock.release()
+    await audit.flush()
+    expect(await countStored(store)).toBe(10)
+    // Room again once written.
+    await expect(audit.record(input(99))).resolves.toMatchObject({ id: expect.any(String) })
+    await audit.close()
+    expect(await countStored(store)).toBe(11)
+  })
+
+  it('close() writes everything queued, then refuses new events with LOGGER_CLOSED', async () => {
+    const audit = logger({ batchSize: 100 })
+    for (let n = 0; n < 3000; n++) void audit.record(input(n, { tenantId: `tenant-${n % 3}` }))
+    await audit.close()
+    expect(audit.stats()).toMatchObject({ accepted: 3000, written: 3000, queued: 0 })
+    for (const tenant of ['tenant-0', 'tenant-1', 'tenant-2']) expect(await expectIntactChain(store, tenant)).toBe(1000)
+    await expect(audit.record(input(1))).rejects.toMatchObject({ code: 'LOGGER_CLOSED' })
+    void audit.record(input(2)) // not awaited, not caught: must not become an unhandled rejection
+  })
+
+  it('close() gives up after timeoutMs with STORE_UNAVAILABLE when the store stays down', async () => {
+    const audit = logger()
+    const lock = lockWrites(path)
+    void audit.record(input(1))
+    await expect(audit.close({ timeoutMs: 50 })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    lock.release()
+  })
+
+  it('never lets a throwing onError or onAppend listener break the pipeline', async () => {
+    const audit = createAuditLogger({
+      store,
+      onError: () => {
+        throw new Error('onError exploded')
+      },
+    })
+    const seen: AuditEvent[] = []
+    audit.onAppend(() => {
+      throw new Error('listener exploded')
+    })
+    const unsubscribe = audit.onAppend((events) => seen.push(...events))
+    void audit.record({ ...input(1), action: 'bad action' }) // invalid, not awaited
+    await audit.record(input(2), { delivery: 'await' })
+    expect(seen).toHaveLength(1)
+    expect(audit.stats().lastError).toMatchObject({ code: 'INTERNAL' })
+    unsubscribe()
+    await audit.record(input(3), { delivery: 'await' })
+    expect(seen).toHaveLength(1)
+    await audit.close()
+  })
+
+  it('rejects invalid options with INVALID_OPTIONS', () => {
+    expect(() => createAuditLogger({ store, batchSize: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    expect(() => createAuditLogger({ store, maxQueueSize: 1.5 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+
+  it('keeps a query of what it wrote consistent with the records (newest first)', async () => {
+    const audit = logger()
+    const receipts = []
+    for (let n = 0; n < 20; n++) receipts.push(await audit.record(input(n)))
+    await audit.flush()
+    const page = await store.query({ tenantId: 'tenant-1', ...ALL_TIME, limit: 50 })
+    expect(page.items.map((event) => event.id)).toEqual(receipts.map((receipt) => receipt.id).reverse())
+    await audit.close()
+  })
+})
