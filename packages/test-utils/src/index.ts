@@ -12,3 +12,17 @@ export type { ContractQuery } from './fixtures/contract-queries.js'
 export { expectedEvents, expectedFacets, matchesFilter, newestFirst } from './fixtures/reference.js'
 export { expectIntactChain, readAllPages, runStoreContract } from './store-contract/run-store-contract.js'
 export type { StoreContractOptions } from './store-contract/run-store-contract.js'
+export { runAdapterContract } from './adapter-contract/run-adapter-contract.js'
+export type { AdapterAppOptions, AdapterHarness, RunningAdapterApp } from './adapter-contract/run-adapter-contract.js'
+export {
+  FIXTURE_DEFAULT_TENANT,
+  FIXTURE_PRINCIPALS,
+  FIXTURE_SYSTEM_ACTOR,
+  FIXTURE_TENANT_HEADER,
+  FIXTURE_TOKENS,
+  authenticateFixture,
+  createFixtureRoutes,
+  fixtureActor,
+  fixtureTenant,
+} from './adapter-contract/fixture-app.js'
+export type { FixtureMethod, FixturePrincipal, FixtureRequest, FixtureResponse, FixtureRoute } from './adapter-contract/fixture-app.js'

@@ -1,0 +1,20 @@
+import { createAuditAdmin, serveNodeRequest, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
+import type { NextFunction, Request, Response } from 'express'
+
+/**
+ * Mounts the admin routes and page: `app.use('/admin/audit', auditAdminRouter({ logger, authorize }))`.
+ * Takes the options of `createAuditAdmin`, or a handler already made with it. The mount path is read from
+ * the request (`req.baseUrl`) and the client IP from `req.ip` (so `trust proxy` applies).
+ */
+export function auditAdminRouter(admin: AuditAdmin | AuditAdminOptions): (req: Request, res: Response, next: NextFunction) => void {
+  const handler = 'fetch' in admin && typeof admin.fetch === 'function' ? admin : createAuditAdmin(admin as AuditAdminOptions)
+  return (req, res, next) => {
+    serveNodeRequest(handler, req, res, {
+      originalUrl: req.originalUrl,
+      basePath: req.baseUrl,
+      ...(req.ip === undefined ? {} : { ip: req.ip }),
+      // A body parser mounted before the admin routes has consumed the stream already.
+      ...(req.body === undefined ? {} : { parsedBody: req.body as unknown }),
+    }).catch(next)
+  }
+}

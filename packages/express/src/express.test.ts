@@ -1,0 +1,141 @@
+import type { AddressInfo } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createAuditLogger } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import {
+  FIXTURE_TENANT_HEADER,
+  FIXTURE_TOKENS,
+  authenticateFixture,
+  createFixtureRoutes,
+  fixtureTenant,
+  runAdapterContract,
+  type AdapterHarness,
+  type FixturePrincipal,
+} from '@auditkit/test-utils'
+import express, { type ErrorRequestHandler, type Express } from 'express'
+import { afterAll, describe, expect, it } from 'vitest'
+import { auditMiddleware } from './index.js'
+
+const principalOf = (req: express.Request): FixturePrincipal | null => (req as { user?: FixturePrincipal }).user ?? null
+
+async function listen(app: Express): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise<void>((resolve) => server.once('listening', resolve))
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+// Express's default error handler prints the stack of the fixture's deliberate 500; answer it quietly instead.
+const quietErrors: ErrorRequestHandler = (_error, _req, res, _next) => {
+  res.status(500).json({ error: { code: 'INTERNAL', message: 'Internal error' } })
+}
+
+const harness: AdapterHarness = {
+  async startApp({ logger, delivery, trustProxy, recordReads }) {
+    const app = express()
+    app.set('trust proxy', trustProxy)
+    app.use(express.json())
+    app.use(auditMiddleware({ logger, delivery, recordReads, tenant: (req) => fixtureTenant(req.get(FIXTURE_TENANT_HEADER), principalOf(req)) }))
+    app.use((req, res, next) => {
+      const principal = authenticateFixture(req.get('authorization'))
+      if (principal === 'invalid') {
+        res.status(401).json({ error: { code: 'UNAUTHENTICATED', message: 'Unknown token' } })
+        return
+      }
+      ;(req as { user?: FixturePrincipal | null }).user = principal
+      next()
+    })
+    for (const route of createFixtureRoutes()) {
+      app[route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](route.path, (req, res) => {
+        const { status, body } = route.handle({ params: req.params as Record<string, string>, body: req.body as unknown, principal: principalOf(req), audit: req.audit })
+        if (body === undefined) res.status(status).end()
+        else res.status(status).json(body)
+      })
+    }
+    app.use(quietErrors)
+    return listen(app)
+  },
+}
+
+runAdapterContract('express', harness)
+
+describe('express specifics', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-express-'))
+  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const logger = createAuditLogger({ store })
+  const closers: (() => Promise<void>)[] = []
+  afterAll(async () => {
+    for (const close of closers) await close()
+    await logger.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const eventsOf = async (tenantId: string) => {
+    await logger.flush()
+    return (await store.query({ tenantId, from: '2000-01-01T00:00:00.000Z', to: '2999-01-01T00:00:00.000Z', limit: 100 })).items.reverse()
+  }
+
+  it('records the full route pattern of nested mounted routers, with parent params', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'mounted' }))
+    const projects = express.Router()
+    projects.patch('/:projectId', (_req, res) => res.json({ ok: true }))
+    projects.post('/:projectId/fail', () => {
+      throw new Error('fails after routing')
+    })
+    const workspace = express.Router()
+    workspace.use('/projects', projects)
+    app.use('/workspaces/:ws', workspace)
+    app.use(quietErrors)
+    const running = await listen(app)
+    closers.push(running.close)
+    await fetch(`${running.baseUrl}/workspaces/w_1/projects/p_2`, { method: 'PATCH' })
+    await fetch(`${running.baseUrl}/workspaces/w_1/projects/p_3/fail`, { method: 'POST' })
+    const [updated, failed] = await eventsOf('mounted')
+    expect(updated).toMatchObject({
+      action: 'project_updated',
+      resource: { type: 'project', id: 'p_2' },
+      targets: [{ type: 'workspace', id: 'w_1' }],
+      context: { route: '/workspaces/:ws/projects/:projectId', path: '/workspaces/w_1/projects/p_2' },
+    })
+    // The error leaves the routers (Express resets req.baseUrl) before the 500 is sent: the pattern still holds.
+    expect(failed).toMatchObject({ outcome: 'failure', context: { route: '/workspaces/:ws/projects/:projectId/fail', status: 500 } })
+  })
+
+  it('follows Express trust proxy settings: hop counts and address lists', async () => {
+    const ipFor = async (trust: unknown, forwardedFor: string): Promise<string | undefined> => {
+      const tenant = `proxy_${String(trust).replace(/\W+/g, '_')}`
+      const app = express()
+      app.set('trust proxy', trust)
+      app.use(auditMiddleware({ logger, tenant: () => tenant }))
+      app.post('/things', (_req, res) => res.status(201).end())
+      const running = await listen(app)
+      closers.push(running.close)
+      await fetch(`${running.baseUrl}/things`, { method: 'POST', headers: { 'x-forwarded-for': forwardedFor } })
+      return (await eventsOf(tenant))[0]?.context?.ip
+    }
+    // One trusted hop (the loopback proxy): the address it saw is the client.
+    expect(await ipFor(1, '198.51.100.1, 203.0.113.9')).toBe('203.0.113.9')
+    // Only loopback proxies trusted: walk back through them to the first untrusted address.
+    expect(await ipFor('loopback', '198.51.100.1, 203.0.113.9')).toBe('203.0.113.9')
+    // A proxy list that does not include the peer: the header is not believed.
+    expect(await ipFor('10.0.0.1', '198.51.100.1')).toBe('127.0.0.1')
+  })
+
+  it('exposes req.audit even on requests left out by the skip option', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'skipped', skip: (req) => req.path === '/health' }))
+    app.post('/health', (req, res) => {
+      req.audit.set({ metadata: { ignored: true } })
+      res.json({ ok: true })
+    })
+    const running = await listen(app)
+    closers.push(running.close)
+    expect((await fetch(`${running.baseUrl}/health`, { method: 'POST', headers: { authorization: `Bearer ${FIXTURE_TOKENS.user}` } })).status).toBe(200)
+    expect(await eventsOf('skipped')).toEqual([])
+  })
+})

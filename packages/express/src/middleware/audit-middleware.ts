@@ -1,0 +1,160 @@
+import {
+  DEFAULT_REQUEST_ID_HEADER,
+  actorFromUser,
+  createAuditCapture,
+  createDetachedAuditContext,
+  firstHeaderValue,
+  type Actor,
+  type AuditLogger,
+  type AuditRequestContext,
+  type CaptureHandle,
+  type DeliveryMode,
+} from '@auditkit/core'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { routeParamsOf, routePatternOf } from './route-pattern.js'
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /**
+       * The audit record of this request, set by `auditMiddleware`: override or enrich it
+       * (`req.audit.set({ action, resource, targets, metadata })`, `.before(value)`, `.after(value)`,
+       * `.addTarget(ref)`), record a read (`.force()`) or leave the request out (`.skip()`).
+       */
+      audit: AuditRequestContext
+    }
+  }
+}
+
+export interface AuditMiddlewareOptions {
+  /** The logger events are recorded through (`createAuditLogger({ store })`). Required. */
+  logger: AuditLogger
+  /**
+   * Who made the request. Return `null`/`undefined` for the anonymous actor `{ type: 'user', id: 'anonymous' }`.
+   * The default reads `req.user` (Passport and most auth middleware put the user there) with `actorFromUser`:
+   * an object that already is an Actor (`{ type: 'user' | 'api_key' | 'system', id, name?, email? }`) is kept,
+   * any other object with an `id` becomes `{ type: 'user', id, name, email }` (`name` from `name`, `displayName`
+   * or `username`). Set `type: 'api_key'` on what your API-key authentication attaches, or supply this resolver.
+   * @default (req) => actorFromUser(req.user)
+   */
+  actor?: (req: Request) => Actor | null | undefined | Promise<Actor | null | undefined>
+  /**
+   * The tenant (workspace, organisation) the request belongs to; each tenant has its own hash chain and every
+   * admin query is scoped to one.
+   * @default () => 'default'
+   */
+  tenant?: (req: Request) => string | undefined | Promise<string | undefined>
+  /**
+   * Record GET, HEAD and OPTIONS requests too (a handler can also record one read with `req.audit.force()`).
+   * @default false
+   */
+  recordReads?: boolean
+  /**
+   * `async` records after the response without delaying it. `await` holds the end of the response until the event
+   * is durable in the store (at most the logger's `awaitTimeoutMs`; after that the response goes out and the event
+   * stays queued).
+   * @default 'async'
+   */
+  delivery?: DeliveryMode
+  /**
+   * Return true to leave a request out entirely (health checks, the admin routes themselves). `req.audit` is still
+   * set, so handlers need no checks, but nothing is recorded.
+   * @default () => false
+   */
+  skip?: (req: Request) => boolean
+  /**
+   * The request header a request id is read from (case-insensitive), e.g. one set by your proxy.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string
+}
+
+const defaultActor = (req: Request): Actor | undefined => actorFromUser((req as { user?: unknown }).user)
+
+/**
+ * Records every mutating request as an audit event: who (actor), from where (IP, honouring Express's
+ * `trust proxy` setting), what (action and resource from method + route pattern), the outcome (from the status)
+ * and the request's user agent and id. Mount it before your routes: `app.use(auditMiddleware({ logger }))`.
+ */
+export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler {
+  const capture = createAuditCapture<Request>({
+    logger: options.logger,
+    actor: options.actor ?? defaultActor,
+    tenant: options.tenant,
+    recordReads: options.recordReads,
+    delivery: options.delivery,
+    skip: options.skip,
+  })
+  const requestIdHeader = (options.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER).toLowerCase()
+  const holdUntilDurable = capture.delivery === 'await'
+
+  return function auditKit(req: Request, res: Response, next: NextFunction): void {
+    const handle = capture.begin(req, {
+      method: req.method,
+      path: pathOf(req.originalUrl),
+      ip: req.ip,
+      userAgent: firstHeaderValue(req.headers['user-agent']),
+      requestId: firstHeaderValue(req.headers[requestIdHeader]),
+    })
+    if (!handle) {
+      req.audit = createDetachedAuditContext()
+      next()
+      return
+    }
+    req.audit = handle.context
+    if (holdUntilDurable) holdEndUntilRecorded(req, res, handle)
+    else recordWhenDone(req, res, handle)
+    next()
+  }
+}
+
+function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: boolean): Promise<unknown> {
+  let route: string | undefined
+  let params: Record<string, string | undefined> | undefined
+  try {
+    route = routePatternOf(req)
+    params = routeParamsOf(req, route, pathOf(req.originalUrl))
+  } catch (error) {
+    // Reading Express internals must never crash the app; the event is still recorded from the path.
+    console.error(`[auditkit] could not read the route of ${req.method} ${req.originalUrl}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return handle.end({ status: res.statusCode, route, params, aborted })
+}
+
+/** `async` delivery: record once the response is sent, or when the client went away before that. */
+function recordWhenDone(req: Request, res: Response, handle: CaptureHandle): void {
+  res.once('finish', () => void endOf(req, res, handle, false))
+  // `close` follows `finish` too; `handle.end` records only once.
+  res.once('close', () => {
+    if (!res.writableFinished) void endOf(req, res, handle, true)
+  })
+}
+
+/** `await` delivery: the real `res.end` runs only after the event is durable (bounded by `awaitTimeoutMs`). */
+function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle): void {
+  const realEnd = res.end
+  let ending = false
+  res.end = function endOnceRecorded(this: Response, ...args: unknown[]): Response {
+    if (ending) return Reflect.apply(realEnd, this, args) as Response
+    ending = true
+    // handle.end never rejects; it resolves once durable, after the timeout, or at once for reads/skips.
+    void endOf(req, res, handle, false).then(() => {
+      try {
+        Reflect.apply(realEnd, res, args)
+      } catch (error) {
+        console.error(`[auditkit] could not end the held response: ${error instanceof Error ? error.message : String(error)}`)
+        res.destroy()
+      }
+    })
+    return this
+  } as Response['end']
+  res.once('close', () => {
+    if (!ending) void endOf(req, res, handle, true)
+  })
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}

@@ -1,0 +1,168 @@
+import type { Request } from 'express'
+
+/**
+ * Express keeps only the last route's own path (`req.route.path`) and the *matched text* of the mount prefix
+ * (`req.baseUrl`, e.g. `/workspaces/ws_1`). The full pattern (`/workspaces/:ws/projects/:projectId`) is
+ * recovered by walking the app's router stack to the matched route.
+ */
+
+interface LayerLike {
+  route?: unknown
+  handle?: unknown
+  /** router >= 2.3 (Express 5): the path the layer was mounted with. */
+  rawPath?: unknown
+  /** Express 4 / router < 2.3 keep the last match on the layer. */
+  path?: unknown
+  params?: unknown
+  match?: (path: string) => unknown
+}
+
+interface LayerMatch {
+  matched: string
+  pattern: string
+}
+
+type Chain = readonly LayerLike[]
+
+const chainsByRoute = new WeakMap<object, Chain[]>()
+const patternByRoute = new WeakMap<object, string>()
+
+/** The full route pattern of the request, or undefined when no route matched (404) or the route is not a string. */
+export function routePatternOf(req: Request): string | undefined {
+  const route = req.route as { path?: unknown } | undefined
+  if (!route || typeof route.path !== 'string') return undefined
+  const cached = patternByRoute.get(route)
+  if (cached !== undefined) return cached
+
+  const chains = chainsTo(req, route)
+  if (chains.length === 1 && chains[0]?.every((layer) => typeof layer.rawPath === 'string')) {
+    // One way to reach the route and every mount path known: the pattern never changes. This also holds after an
+    // error left the router (which resets `req.baseUrl`).
+    const pattern = joinPaths([...(chains[0] ?? []).map((layer) => layer.rawPath as string), route.path])
+    patternByRoute.set(route, pattern)
+    return pattern
+  }
+  if (!req.baseUrl) return route.path
+  for (const chain of chains) {
+    const prefix = matchChain(chain, req.baseUrl)
+    if (prefix !== undefined) return joinPaths([prefix, route.path])
+  }
+  // Sub-apps and unusual layers: put parameter names back where their values appear in the prefix.
+  return joinPaths([substituteParams(req.baseUrl, req.params as Record<string, string | undefined>), route.path])
+}
+
+/**
+ * Route parameters of the whole pattern: a router mounted without `mergeParams` hides its parent's parameters
+ * (`:ws` of `/workspaces/:ws`) from `req.params`, so they are read back from the path by position.
+ */
+export function routeParamsOf(req: Request, pattern: string | undefined, path: string): Record<string, string | undefined> {
+  const own: Record<string, string | undefined> = {}
+  // Express 5 gives wildcard parameters (`/*path`) as arrays of segments.
+  for (const [key, value] of Object.entries((req.params ?? {}) as Record<string, unknown>))
+    own[key] = Array.isArray(value) ? value.join('/') : typeof value === 'string' ? value : undefined
+  if (pattern === undefined || !pattern.includes(':')) return own
+  const patternSegments = pattern.split('/')
+  const pathSegments = path.split('/')
+  if (patternSegments.length !== pathSegments.length || pattern.includes('*')) return own
+  const params: Record<string, string | undefined> = {}
+  patternSegments.forEach((segment, i) => {
+    const name = /^:([A-Za-z0-9_$]+)$/.exec(segment)?.[1]
+    const value = pathSegments[i]
+    if (name !== undefined && value !== undefined) params[name] = safeDecode(value)
+  })
+  return { ...params, ...own }
+}
+
+function stackOf(handle: unknown): LayerLike[] | undefined {
+  if (typeof handle !== 'function' && (typeof handle !== 'object' || handle === null)) return undefined
+  const stack = (handle as { stack?: unknown }).stack
+  return Array.isArray(stack) ? (stack as LayerLike[]) : undefined
+}
+
+function chainsTo(req: Request, route: object): Chain[] {
+  const known = chainsByRoute.get(route)
+  if (known) return known
+  const app = req.app as unknown as { router?: unknown; _router?: unknown }
+  // Express 5 exposes `app.router`; Express 4 `app._router` (read the latter first: in 4 `app.router` throws).
+  const root = stackOf(app._router) ?? stackOf(app.router)
+  const chains: Chain[] = []
+  const visit = (stack: LayerLike[], path: LayerLike[], depth: number): void => {
+    if (depth > 16) return
+    for (const layer of stack) {
+      if (layer.route === route) {
+        chains.push(path)
+        continue
+      }
+      const child = layer.route ? undefined : stackOf(layer.handle)
+      if (child) visit(child, [...path, layer], depth + 1)
+    }
+  }
+  if (root) visit(root, [], 0)
+  chainsByRoute.set(route, chains)
+  return chains
+}
+
+/** Matches a chain of mount layers against the matched prefix; returns the prefix pattern, or undefined. */
+function matchChain(chain: Chain, baseUrl: string): string | undefined {
+  let remaining = baseUrl
+  const patterns: string[] = []
+  for (const layer of chain) {
+    const match = matchLayer(layer, remaining)
+    if (!match) return undefined
+    patterns.push(match.pattern)
+    remaining = remaining.slice(match.matched.length)
+  }
+  return remaining === '' || remaining === '/' ? joinPaths(patterns) : undefined
+}
+
+function matchLayer(layer: LayerLike, path: string): LayerMatch | undefined {
+  if (typeof layer.match !== 'function') return undefined
+  let result: unknown
+  try {
+    result = layer.match(path)
+  } catch {
+    return undefined // a parameter that fails to decode
+  }
+  if (!result) return undefined
+  if (typeof result === 'object') {
+    // router >= 2.3 returns the match.
+    const { path: matched, params, pattern } = result as { path?: unknown; params?: unknown; pattern?: unknown }
+    const text = typeof matched === 'string' ? matched : ''
+    return { matched: text, pattern: typeof pattern === 'string' ? pattern : substituteParams(text, params) }
+  }
+  // Express 4: `match()` returns true and leaves the match on the layer.
+  const text = typeof layer.path === 'string' ? layer.path : ''
+  return { matched: text, pattern: substituteParams(text, layer.params) }
+}
+
+function substituteParams(path: string, params: unknown): string {
+  if (!params || typeof params !== 'object') return path
+  const entries = Object.entries(params as Record<string, unknown>).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '' && !/^\d+$/.test(entry[0]),
+  )
+  if (entries.length === 0) return path
+  return path
+    .split('/')
+    .map((segment) => {
+      const decoded = safeDecode(segment)
+      const hit = entries.find(([, value]) => value === decoded)
+      return hit ? `:${hit[0]}` : segment
+    })
+    .join('/')
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+function joinPaths(parts: readonly string[]): string {
+  const joined = parts
+    .filter((part) => part !== '' && part !== '/')
+    .map((part) => `/${part.replace(/^\/+|\/+$/g, '')}`)
+    .join('')
+  return joined === '' ? '/' : joined
+}

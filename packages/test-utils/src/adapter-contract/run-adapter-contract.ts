@@ -1,0 +1,315 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createAuditLogger, type AuditEvent, type AuditLogger, type AuditStore, type DeliveryMode } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ALL_TIME } from '../fixtures/contract-queries.js'
+import { expectIntactChain } from '../store-contract/run-store-contract.js'
+import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS } from './fixture-app.js'
+
+/** What the contract hands a harness when it starts the fixture app (see `fixture-app.ts` for the app itself). */
+export interface AdapterAppOptions {
+  /** The logger to pass to the adapter (a real SQLite store behind it). */
+  logger: AuditLogger
+  /** The adapter's `delivery` option. */
+  delivery: DeliveryMode
+  /** Trust `X-Forwarded-For` from any proxy (`true`) or use the socket address (`false`). */
+  trustProxy: boolean
+  /** The adapter's `recordReads` option. */
+  recordReads: boolean
+}
+
+export interface RunningAdapterApp {
+  /** e.g. `http://127.0.0.1:43121`, no trailing slash. */
+  baseUrl: string
+  close(): Promise<void>
+}
+
+/** The only framework-specific part: serve the fixture app over real HTTP on 127.0.0.1, port 0. */
+export interface AdapterHarness {
+  startApp(options: AdapterAppOptions): Promise<RunningAdapterApp>
+}
+
+interface Send {
+  method?: string
+  token?: string
+  tenant?: string
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+/** A store whose appends take `delayMs` longer: shows whether a response waits for durability. */
+function slowStore(store: AuditStore, delayMs: number): AuditStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'append') {
+        return async (...args: Parameters<AuditStore['append']>) => {
+          await sleep(delayMs)
+          return target.append(...args)
+        }
+      }
+      const value: unknown = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    },
+  })
+}
+
+interface Fixture {
+  app: RunningAdapterApp
+  logger: AuditLogger
+  store: AuditStore
+  send(path: string, options?: Send): Promise<Response>
+  /** Every stored event of a tenant, oldest first (after flushing the logger unless `flush` is false). */
+  events(tenant: string, options?: { flush?: boolean }): Promise<AuditEvent[]>
+}
+
+let tenantCounter = 0
+/** A fresh tenant per case: its own chain, so each case sees exactly its own events. */
+const freshTenant = (label: string): string => `t_${label}_${++tenantCounter}`
+
+/**
+ * The behaviour every adapter must show over real HTTP, against the real SQLite store: what is recorded, with which
+ * actor, IP, action, resource, outcome and request facts; what is not; overrides; redaction; failures; proxies;
+ * `await` delivery; and chain integrity under concurrency.
+ */
+export function runAdapterContract(name: string, harness: AdapterHarness): void {
+  describe(`adapter contract: ${name}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), `auditkit-adapter-${name.replace(/\W+/g, '-')}-`))
+    const started: Fixture[] = []
+    let fileCounter = 0
+
+    async function start(options: Partial<Omit<AdapterAppOptions, 'logger'>> & { appendDelayMs?: number } = {}): Promise<Fixture> {
+      const sqlite = createSqliteStore({ path: join(dir, `audit-${++fileCounter}.db`) })
+      const store = options.appendDelayMs ? slowStore(sqlite, options.appendDelayMs) : sqlite
+      const logger = createAuditLogger({ store, onError: () => {} })
+      const app = await harness.startApp({
+        logger,
+        delivery: options.delivery ?? 'async',
+        trustProxy: options.trustProxy ?? false,
+        recordReads: options.recordReads ?? false,
+      })
+      const fixture: Fixture = {
+        app,
+        logger,
+        store: sqlite,
+        send: (path, { method = 'POST', token, tenant, body, headers = {} } = {}) =>
+          fetch(`${app.baseUrl}${path}`, {
+            method,
+            headers: {
+              ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+              ...(tenant ? { [FIXTURE_TENANT_HEADER]: tenant } : {}),
+              ...headers,
+            },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          }),
+        async events(tenant, { flush = true } = {}) {
+          if (flush) await logger.flush()
+          const page = await sqlite.query({ tenantId: tenant, ...ALL_TIME, limit: 1000 })
+          return page.items.sort((a, b) => a.seq - b.seq)
+        },
+      }
+      started.push(fixture)
+      return fixture
+    }
+
+    afterAll(async () => {
+      for (const { app, logger, store } of started) {
+        await app.close()
+        await logger.close()
+        await store.close()
+      }
+      rmSync(dir, { recursive: true, force: true })
+    })
+
+    describe('default options (async delivery, no trusted proxy, reads skipped)', () => {
+      let f: Fixture
+      beforeAll(async () => {
+        f = await start()
+      })
+
+      it('records a mutating request with actor, IP, action, resource, outcome, user agent and request id', async () => {
+        const tenant = freshTenant('create')
+        const res = await f.send('/projects', {
+          token: FIXTURE_TOKENS.user,
+          tenant,
+          body: { name: 'Apollo' },
+          headers: { 'user-agent': 'contract-agent/1.0', 'x-request-id': 'req-contract-1' },
+        })
+        expect(res.status).toBe(201)
+        const created = (await res.json()) as { id: string }
+        const events = await f.events(tenant)
+        expect(events).toHaveLength(1)
+        expect(events[0]).toMatchObject({
+          tenantId: tenant,
+          actor: { type: 'user', id: 'user_ada', name: 'Ada Admin', email: 'ada@example.com' },
+          action: 'project_created',
+          resource: { type: 'project', id: created.id, name: 'Apollo' },
+          outcome: 'success',
+          context: {
+            ip: '127.0.0.1',
+            userAgent: 'contract-agent/1.0',
+            requestId: 'req-contract-1',
+            method: 'POST',
+            path: '/projects',
+            route: '/projects',
+            status: 201,
+          },
+          seq: 1,
+        })
+        expect(Date.now() - Date.parse(events[0]?.occurredAt ?? '')).toBeLessThan(60_000)
+      })
+
+      it('derives action and resource from the route pattern for updates and deletes', async () => {
+        const tenant = freshTenant('delete')
+        expect((await f.send('/projects/p_77', { method: 'DELETE', token: FIXTURE_TOKENS.user, tenant })).status).toBe(204)
+        const [event] = await f.events(tenant)
+        expect(event).toMatchObject({
+          action: 'project_deleted',
+          resource: { type: 'project', id: 'p_77' },
+          context: { route: '/projects/:projectId', path: '/projects/p_77', status: 204, method: 'DELETE' },
+        })
+      })
+
+      it('skips reads', async () => {
+        const tenant = freshTenant('read')
+        expect((await f.send('/projects', { method: 'GET', token: FIXTURE_TOKENS.user, tenant })).status).toBe(200)
+        expect(await f.events(tenant)).toEqual([])
+      })
+
+      it('lets explicit overrides win over the derived action and resource', async () => {
+        const tenant = freshTenant('override')
+        expect((await f.send('/projects/p_5/override', { token: FIXTURE_TOKENS.user, tenant })).status).toBe(200)
+        const events = await f.events(tenant)
+        expect(events).toHaveLength(1)
+        expect(events[0]).toMatchObject({
+          action: 'project_archived',
+          resource: { type: 'project', id: 'p_5', name: 'Archived by override' },
+          targets: [{ type: 'user', id: 'user_bob', name: 'Bob' }],
+          metadata: { reason: 'contract' },
+          outcome: 'success',
+        })
+      })
+
+      it('records before/after values, redacted', async () => {
+        const tenant = freshTenant('changes')
+        const res = await f.send('/projects/p_9', { method: 'PATCH', token: FIXTURE_TOKENS.user, tenant, body: { name: 'Renamed', password: 'hunter2' } })
+        expect(res.status).toBe(200)
+        const [event] = await f.events(tenant)
+        expect(event?.action).toBe('project_updated')
+        expect(event?.changes).toEqual({
+          before: { id: 'p_9', name: 'Project p_9', password: '[REDACTED]' },
+          after: { id: 'p_9', name: 'Renamed', password: '[REDACTED]' },
+        })
+        expect(JSON.stringify(event)).not.toContain('hunter2')
+        expect(JSON.stringify(event)).not.toContain('stored-secret')
+      })
+
+      it('records failures: 401, 403, 404, a thrown error (500) and a validation error (400)', async () => {
+        const tenant = freshTenant('failures')
+        const statuses = [
+          (await f.send('/needs-auth', { tenant })).status,
+          (await f.send('/projects', { tenant, token: 'not-a-valid-token', body: { name: 'x' } })).status,
+          (await f.send('/forbidden', { tenant, token: FIXTURE_TOKENS.user })).status,
+          (await f.send('/no/such/route', { tenant, token: FIXTURE_TOKENS.user })).status,
+          (await f.send('/boom', { tenant, token: FIXTURE_TOKENS.user })).status,
+          (await f.send('/validate', { tenant, token: FIXTURE_TOKENS.user, body: { name: 42 } })).status,
+        ]
+        expect(statuses).toEqual([401, 401, 403, 404, 500, 400])
+        const events = await f.events(tenant)
+        expect(events.map((e) => [e.outcome, e.context?.status, e.actor.id])).toEqual([
+          ['failure', 401, 'anonymous'],
+          ['failure', 401, 'anonymous'],
+          ['failure', 403, 'user_ada'],
+          ['failure', 404, 'user_ada'],
+          ['failure', 500, 'user_ada'],
+          ['failure', 400, 'user_ada'],
+        ])
+        expect(events[2]).toMatchObject({ action: 'forbidden_created', context: { route: '/forbidden' } })
+        expect(events[3]?.context?.route).toBeUndefined()
+        expect(events[3]?.context?.path).toBe('/no/such/route')
+        expect(events[4]).toMatchObject({ context: { route: '/boom', method: 'POST' } })
+      })
+
+      it('uses the socket address and ignores X-Forwarded-For when no proxy is trusted', async () => {
+        const tenant = freshTenant('ip')
+        await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'x' }, headers: { 'x-forwarded-for': '203.0.113.7' } })
+        const [event] = await f.events(tenant)
+        expect(event?.context?.ip).toBe('127.0.0.1')
+      })
+
+      it('records user, API key and system actors', async () => {
+        const tenant = freshTenant('actors')
+        await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'by user' } })
+        await f.send('/projects', { tenant, token: FIXTURE_TOKENS.apiKey, body: { name: 'by key' } })
+        expect((await f.send('/jobs/run', { tenant })).status).toBe(202)
+        const events = await f.events(tenant)
+        expect(events.map((e) => e.actor)).toEqual([
+          { type: 'user', id: 'user_ada', name: 'Ada Admin', email: 'ada@example.com' },
+          { type: 'api_key', id: 'key_ci', name: 'CI deploy key' },
+          FIXTURE_SYSTEM_ACTOR,
+        ])
+        expect(events[2]).toMatchObject({ action: 'job_run_started', resource: { type: 'job', id: 'nightly_cleanup' } })
+      })
+
+      it('skips one request when the handler says so, and only that one', async () => {
+        const tenant = freshTenant('skip')
+        expect((await f.send('/projects/p_1/skip', { tenant, token: FIXTURE_TOKENS.user })).status).toBe(200)
+        await f.send('/projects/p_1', { method: 'DELETE', tenant, token: FIXTURE_TOKENS.user })
+        const events = await f.events(tenant)
+        expect(events.map((e) => e.action)).toEqual(['project_deleted'])
+      })
+
+      it('records 100 concurrent mutating requests as 100 events in a gapless, linked chain', async () => {
+        const tenant = freshTenant('concurrent')
+        const responses = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: `p${i}` } })),
+        )
+        expect(responses.every((r) => r.status === 201)).toBe(true)
+        const events = await f.events(tenant)
+        expect(events).toHaveLength(100)
+        expect(new Set(events.map((e) => e.resource.id)).size).toBe(100)
+        expect(await expectIntactChain(f.store, tenant)).toBe(100)
+      })
+    })
+
+    it('records reads when recordReads is set', async () => {
+      const f = await start({ recordReads: true })
+      const tenant = freshTenant('reads')
+      await f.send('/projects', { method: 'GET', tenant, token: FIXTURE_TOKENS.user })
+      const events = await f.events(tenant)
+      expect(events).toHaveLength(1)
+      expect(events[0]).toMatchObject({ action: 'project_viewed', outcome: 'success', context: { method: 'GET', status: 200 } })
+    })
+
+    it('takes the client address from X-Forwarded-For behind a trusted proxy', async () => {
+      const f = await start({ trustProxy: true })
+      const tenant = freshTenant('proxy')
+      await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'x' }, headers: { 'x-forwarded-for': '203.0.113.7' } })
+      const [event] = await f.events(tenant)
+      expect(event?.context?.ip).toBe('203.0.113.7')
+    })
+
+    it('in await delivery, holds the response until the event is durable', async () => {
+      const f = await start({ delivery: 'await', appendDelayMs: 300 })
+      const tenant = freshTenant('await')
+      const res = await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'durable' } })
+      expect(res.status).toBe(201)
+      // Read the store without flushing: the event must already be there when the response arrives.
+      const events = await f.events(tenant, { flush: false })
+      expect(events.map((e) => e.action)).toEqual(['project_created'])
+      expect(await res.json()).toMatchObject({ name: 'durable' })
+    })
+
+    it('in async delivery, does not hold the response for a slow store', async () => {
+      const f = await start({ delivery: 'async', appendDelayMs: 300 })
+      const tenant = freshTenant('async')
+      const res = await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'queued' } })
+      expect(res.status).toBe(201)
+      expect(await f.events(tenant, { flush: false })).toEqual([])
+      expect((await f.events(tenant)).map((e) => e.action)).toEqual(['project_created'])
+    })
+  })
+}
