@@ -25,6 +25,28 @@ export type { RedactionOptions } from './redaction/redact.js'
 export { canonicalize } from './integrity/canonical.js'
 export { GENESIS_HASH, computeEventHash, createSealer, hashedContent } from './integrity/hash.js'
 export type { ChainHead, Sealer } from './integrity/hash.js'
+export { checkpointPayload, signCheckpoint, verifyCheckpointSignature } from './integrity/checkpoint.js'
+export type { UnsignedCheckpoint } from './integrity/checkpoint.js'
+export { checkpointLeaseName, createCheckpointer } from './integrity/checkpointer.js'
+export type { Checkpointer, CheckpointerOptions } from './integrity/checkpointer.js'
+export { keyFingerprint, toPrivateKey, toPublicKey } from './integrity/keys.js'
+export type { KeyInput } from './integrity/keys.js'
+export { NDJSON_FORMAT, NDJSON_VERSION, createNdjsonSource, exportNdjson, seqRangeForTimes } from './integrity/ndjson.js'
+export type {
+  NdjsonChainLine,
+  NdjsonCheckpointLine,
+  NdjsonEventLine,
+  NdjsonExportOptions,
+  NdjsonHeaderLine,
+  NdjsonLine,
+  NdjsonSource,
+} from './integrity/ndjson.js'
+export { createIntegrityService } from './integrity/service.js'
+export type { IntegrityReport, IntegrityService, IntegrityServiceOptions, IntegrityWindow } from './integrity/service.js'
+export { storeChainSource, toChainSource } from './integrity/source.js'
+export type { ChainSource, ChainStore, SeqRange } from './integrity/source.js'
+export { BREAK_REASONS, verifyAll, verifyChain } from './integrity/verify.js'
+export type { BreakReason, ChainBreak, ChainVerification, VerifyAllOptions, VerifyAllResult, VerifyChainOptions } from './integrity/verify.js'
 
 export { createAuditLogger } from './logger/audit-logger.js'
 export type {

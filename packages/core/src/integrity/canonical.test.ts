@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { canonicalize } from './canonical.js'
+
+/** Vectors from RFC 8785 (JSON Canonicalization Scheme). */
+describe('canonicalize (RFC 8785)', () => {
+  it('serialises the sample of section 3.2.3', () => {
+    const input = JSON.parse(
+      '{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],' +
+        '"string":"\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals":[null,true,false]}',
+    )
+    expect(canonicalize(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    )
+  })
+
+  it('sorts keys by UTF-16 code units, non-ASCII and surrogate pairs included (section 3.2.3)', () => {
+    const input = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    }
+    expect(canonicalize(input)).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin Small Letter O With Diaeresis",' +
+        '"€":"Euro Sign","😀":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    )
+  })
+
+  it.each([
+    ['0000000000000000', '0'],
+    ['8000000000000000', '0'], // -0
+    ['0000000000000001', '5e-324'],
+    ['8000000000000001', '-5e-324'],
+    ['7fefffffffffffff', '1.7976931348623157e+308'],
+    ['4340000000000000', '9007199254740992'],
+    ['c340000000000000', '-9007199254740992'],
+    ['4430000000000000', '295147905179352830000'],
+    ['44b52d02c7e14af5', '9.999999999999997e+22'],
+    ['44b52d02c7e14af6', '1e+23'],
+    ['444b1ae4d6e2ef50', '1e+21'],
+    ['444b1ae4d6e2ef4f', '999999999999999900000'],
+    ['3eb0c6f7a0b5ed8d', '0.000001'],
+    ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
+    ['41b3de4355555555', '333333333.3333333'],
+    ['3fb999999999999a', '0.1'],
+  ])('serialises the IEEE 754 double %s as %s (appendix B)', (bits, expected) => {
+    const value = Buffer.from(bits, 'hex').readDoubleBE(0)
+    expect(canonicalize(value)).toBe(expected)
+    expect(canonicalize({ n: [value] })).toBe(`{"n":[${expected}]}`)
+  })
+
+  it('refuses NaN and infinities, which JSON cannot hold', () => {
+    expect(() => canonicalize(Number.NaN)).toThrow(TypeError)
+    expect(() => canonicalize({ a: [Number.POSITIVE_INFINITY] })).toThrow(TypeError)
+  })
+
+  it('omits undefined members and keeps nested structure without whitespace', () => {
+    expect(canonicalize({ b: undefined, a: { d: [1, 'x', null, false], c: {} } })).toBe('{"a":{"c":{},"d":[1,"x",null,false]}}')
+  })
+
+  it('gives the same text after a JSON round trip (what a store does)', () => {
+    const value = { z: -0, y: 1e21, x: 0.1, 'ü': 'naïve', nested: { '\u00e9': [2e-7, 123456789012345680000] } }
+    expect(canonicalize(JSON.parse(JSON.stringify(value)))).toBe(canonicalize(value))
+  })
+})

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto'
+import { AuditKitError, isAuditKitError } from '../errors.js'
+import type { AuditEvent } from '../event/schema.js'
+import type { AuditLogger } from '../logger/audit-logger.js'
+import type { AuditStore, SignedCheckpoint } from '../store/types.js'
+import { signCheckpoint } from './checkpoint.js'
+import { keyFingerprint, toPrivateKey, type KeyInput } from './keys.js'
+
+export interface CheckpointerOptions {
+  /** The logger whose appends trigger checkpoints (through `onAppend`). Give `logger` or `store`. */
+  logger?: AuditLogger
+  /**
+   * Where checkpoints are read and written. Without a logger, the checkpointer works on a timer alone and
+   * covers every chain of the store (a dedicated checkpointing process).
+   * @default logger.store
+   */
+  store?: AuditStore
+  /** Ed25519 private key (PEM or `KeyObject`). Keep it out of the database: verifiers need only the public key. */
+  privateKey: KeyInput
+  /**
+   * Names the key in every checkpoint, so that verifiers can pick the public key (key rotation).
+   * @default the key's fingerprint (first 16 hex digits of SHA-256 over its SPKI DER)
+   */
+  keyId?: string
+  /**
+   * Sign the chain head whenever a chain's `seq` passes a multiple of this number (counted over the whole chain,
+   * whichever process appended). 0 disables the count trigger.
+   * @default 1000
+   */
+  everyEvents?: number
+  /**
+   * Also sign, at this interval, every chain that received events since its last checkpoint. 0 disables the timer.
+   * @default 60000
+   */
+  everyMs?: number
+  /**
+   * How long one process may hold a chain's checkpoint lease; another takes over after a crash.
+   * @default 30000
+   */
+  leaseTtlMs?: number
+  /**
+   * Time written into checkpoints.
+   * @default () => new Date()
+   */
+  clock?: () => Date
+  /**
+   * Told about every failed checkpoint (it is retried by the next trigger).
+   * @default logs to console.error
+   */
+  onError?: (error: AuditKitError) => void
+}
+
+export interface Checkpointer {
+  /**
+   * Signs the chain's current head now, unless the last checkpoint already covers it.
+   * Resolves with the new checkpoint, or null when there was nothing new or another process holds the lease.
+   */
+  checkpoint(chainId: string): Promise<SignedCheckpoint | null>
+  /** Called with every checkpoint this process writes (e.g. to copy it to the SIEM stream). Returns an unsubscribe function. */
+  onCheckpoint(listener: (checkpoint: SignedCheckpoint) => void): () => void
+  /** Stops the triggers; by default first signs every chain this process appended to since its last checkpoint. */
+  close(options?: { final?: boolean }): Promise<void>
+  /** The key id written into checkpoints. */
+  readonly keyId: string
+}
+
+/** Store lease that makes one process at a time extend a chain's checkpoint sequence. */
+export function checkpointLeaseName(chainId: string): string {
+  return `integrity.checkpoint:${chainId}`
+}
+
+/**
+ * Signs chain heads with Ed25519 every N events and every T ms. Any number of processes may run one on the same
+ * store: a per-chain store lease serialises them, and each new checkpoint links to the latest stored one (read under
+ * the lease), so the checkpoint sequence of a chain stays one linked list whichever process wrote each link.
+ */
+export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
+  const store = options.store ?? options.logger?.store
+  if (!store) throw new AuditKitError('INVALID_OPTIONS', 'createCheckpointer: give `logger` or `store`')
+  const privateKey = toPrivateKey(options.privateKey)
+  const keyId = options.keyId ?? keyFingerprint(privateKey)
+  const everyEvents = nonNegative(options.everyEvents ?? 1000, 'everyEvents')
+  const everyMs = nonNegative(options.everyMs ?? 60_000, 'everyMs')
+  const leaseTtlMs = nonNegative(options.leaseTtlMs ?? 30_000, 'leaseTtlMs')
+  const clock = options.clock ?? (() => new Date())
+  const onError =
+    options.onError ?? ((error: AuditKitError) => console.error(`[auditkit] checkpoint ${error.code}: ${error.message}`))
+  const owner = randomUUID()
+  const listeners = new Set<(checkpoint: SignedCheckpoint) => void>()
+  /** Chains this process appended to since it last checkpointed them. */
+  const dirty = new Set<string>()
+  /** One checkpoint at a time per chain in this process (the lease is re-entrant for its owner). */
+  const running = new Map<string, Promise<SignedCheckpoint | null>>()
+  let closed = false
+
+  async function writeCheckpoint(chainId: string): Promise<SignedCheckpoint | null> {
+    const lease = checkpointLeaseName(chainId)
+    if (!(await store!.acquireLease(lease, owner, leaseTtlMs))) {
+      // Another process is extending this chain's checkpoints; the next trigger here covers what it may miss.
+      dirty.add(chainId)
+      return null
+    }
+    try {
+      const head = await store!.chainHead(chainId)
+      if (!head) return null
+      const last = (await store!.listCheckpoints(chainId)).at(-1)
+      if (last && last.seq >= head.seq) return null
+      const checkpoint = signCheckpoint(
+        { chainId, seq: head.seq, hash: head.hash, createdAt: clock().toISOString(), prevSignature: last?.signature ?? '', keyId },
+        privateKey,
+      )
+      await store!.appendCheckpoint(checkpoint)
+      for (const listener of listeners) {
+        try {
+          listener(checkpoint)
+        } catch (error) {
+          onError(new AuditKitError('INTERNAL', `onCheckpoint listener failed: ${messageOf(error)}`, { cause: error }))
+        }
+      }
+      return checkpoint
+    } finally {
+      await store!.releaseLease(lease, owner).catch(() => {
+        // The lease expires on its own.
+      })
+    }
+  }
+
+  function checkpoint(chainId: string): Promise<SignedCheckpoint | null> {
+    const previous = running.get(chainId) ?? Promise.resolve(null)
+    const next = previous
+      .catch(() => null)
+      .then(() => {
+        dirty.delete(chainId)
+        return writeCheckpoint(chainId)
+      })
+    running.set(chainId, next)
+    void next.finally(() => {
+      if (running.get(chainId) === next) running.delete(chainId)
+    }).catch(() => {})
+    return next
+  }
+
+  /** Trigger-driven checkpoints never reject: failures are reported and the chain stays dirty for the next trigger. */
+  function trigger(chainId: string): void {
+    checkpoint(chainId).catch((error: unknown) => {
+      dirty.add(chainId)
+      onError(isAuditKitError(error) ? error : new AuditKitError('INTEGRITY_ERROR', `Checkpoint of ${chainId} failed: ${messageOf(error)}`, { cause: error }))
+    })
+  }
+
+  const unsubscribe = options.logger?.onAppend((events: readonly AuditEvent[]) => {
+    if (closed) return
+    const spans = new Map<string, { first: number; last: number }>()
+    for (const event of events) {
+      const span = spans.get(event.chainId)
+      if (!span) spans.set(event.chainId, { first: event.seq, last: event.seq })
+      else span.last = Math.max(span.last, event.seq)
+    }
+    for (const [chainId, { first, last }] of spans) {
+      dirty.add(chainId)
+      // Exactly one batch in the whole deployment contains each multiple of N, whichever process wrote it.
+      if (everyEvents > 0 && Math.floor(last / everyEvents) > Math.floor((first - 1) / everyEvents)) trigger(chainId)
+    }
+  })
+
+  const timer =
+    everyMs > 0
+      ? setInterval(() => {
+          if (options.logger) {
+            for (const chainId of [...dirty]) trigger(chainId)
+            return
+          }
+          store
+            .listChains()
+            .then((chains) => chains.forEach(trigger))
+            .catch((error: unknown) => onError(isAuditKitError(error) ? error : new AuditKitError('STORE_UNAVAILABLE', messageOf(error))))
+        }, everyMs)
+      : undefined
+  // The timer must not keep the host process alive.
+  timer?.unref()
+
+  return {
+    keyId,
+    checkpoint,
+    onCheckpoint(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    async close({ final = true } = {}) {
+      if (closed) return
+      closed = true
+      if (timer) clearInterval(timer)
+      unsubscribe?.()
+      if (final) await Promise.all([...dirty].map((chainId) => checkpoint(chainId)))
+      await Promise.allSettled([...running.values()])
+    },
+  }
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0) throw new AuditKitError('INVALID_OPTIONS', `createCheckpointer: ${name} must be a non-negative integer`)
+  return value
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

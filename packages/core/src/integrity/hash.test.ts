@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import type { AuditEvent } from '../event/schema.js'
+import { canonicalize } from './canonical.js'
+import { GENESIS_HASH, computeEventHash, createSealer, hashedContent } from './hash.js'
+
+const unsealed = {
+  id: '0190f0b4-0000-7000-8000-000000000001',
+  occurredAt: '2026-01-01T00:00:00.000Z',
+  tenantId: 't1',
+  chainId: 't1',
+  actor: { type: 'user' as const, id: 'u1', name: 'Zoë' },
+  action: 'project_created',
+  resource: { type: 'project', id: 'p1' },
+  outcome: 'success' as const,
+  metadata: { b: 1e21, a: -0, é: 0.1 },
+}
+
+// Expected digests computed outside this code: `printf '%s' "$CANONICAL" | sha256sum` and `openssl dgst -sha256 -hmac`.
+const CANONICAL =
+  '{"action":"project_created","actor":{"id":"u1","name":"Zoë","type":"user"},"chainId":"t1",' +
+  '"id":"0190f0b4-0000-7000-8000-000000000001","metadata":{"a":0,"b":1e+21,"é":0.1},' +
+  `"occurredAt":"2026-01-01T00:00:00.000Z","outcome":"success","prevHash":"${GENESIS_HASH}",` +
+  '"resource":{"id":"p1","type":"project"},"seq":1,"tenantId":"t1"}'
+const SHA256 = '19bb1b73ffbd549305ef0a5a1165d47820d181f78972fc1d8d6b59ef141907d7'
+const HMAC_SHA256 = 'e8cc5b1544ace31181a96c306130264006b03aac2230602fab54926eab0b78c0'
+
+describe('event hash', () => {
+  it('is SHA-256 over the JCS form of the content fields, chainId, seq and prevHash', () => {
+    const sealed = createSealer()(unsealed, null)
+    expect(sealed).toMatchObject({ seq: 1, prevHash: GENESIS_HASH, hash: SHA256 })
+    expect(canonicalize(hashedContent(sealed))).toBe(CANONICAL)
+  })
+
+  it('is HMAC-SHA-256 with a key', () => {
+    expect(createSealer('test-hmac-key')(unsealed, null).hash).toBe(HMAC_SHA256)
+    expect(computeEventHash({ ...unsealed, seq: 1, prevHash: GENESIS_HASH }, Buffer.from('test-hmac-key'))).toBe(HMAC_SHA256)
+  })
+
+  it('links each event to the previous hash and changes with every covered field', () => {
+    const seal = createSealer()
+    const first = seal(unsealed, null)
+    const second = seal({ ...unsealed, id: '0190f0b4-0000-7000-8000-000000000002' }, first)
+    expect(second).toMatchObject({ seq: 2, prevHash: first.hash })
+    const variants: Omit<AuditEvent, 'hash'>[] = [
+      { ...second, seq: 3 },
+      { ...second, prevHash: GENESIS_HASH },
+      { ...second, chainId: 't2' },
+      { ...second, outcome: 'failure' },
+      { ...second, metadata: { ...unsealed.metadata, a: 1 } },
+      { ...second, context: { ip: '10.0.0.1' } },
+    ]
+    for (const variant of variants) expect(computeEventHash(variant)).not.toBe(second.hash)
+    // The stored hash itself and unknown extra fields are not covered.
+    expect(computeEventHash({ ...second, hash: 'x', extra: 1 } as Omit<AuditEvent, 'hash'>)).toBe(second.hash)
+  })
+})

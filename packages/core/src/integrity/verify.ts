@@ -1,0 +1,385 @@
+import type { KeyObject } from 'node:crypto'
+import { AuditKitError } from '../errors.js'
+import type { AuditEvent } from '../event/schema.js'
+import type { SignedCheckpoint } from '../store/types.js'
+import { verifyCheckpointSignature } from './checkpoint.js'
+import { GENESIS_HASH, computeEventHash } from './hash.js'
+import { toPublicKey, type KeyInput } from './keys.js'
+import { toChainSource, type ChainSource, type ChainStore } from './source.js'
+
+/**
+ * Why a chain is broken:
+ * - `modified`: an event's content no longer matches its hash, or a re-hashed event no longer matches the next link
+ *   or a signed checkpoint;
+ * - `deleted`: a gap in `seq`;
+ * - `reordered`: events sit at positions other than where they were sealed;
+ * - `tail_truncated`: the chain ends before the seq a signed checkpoint covers;
+ * - `forged_checkpoint`: a checkpoint's signature does not verify with the public key;
+ * - `missing_checkpoint`: a gap in the linked checkpoint sequence, or more events past the last checkpoint than allowed.
+ */
+export type BreakReason = 'modified' | 'deleted' | 'reordered' | 'tail_truncated' | 'forged_checkpoint' | 'missing_checkpoint'
+
+export const BREAK_REASONS = [
+  'modified',
+  'deleted',
+  'reordered',
+  'tail_truncated',
+  'forged_checkpoint',
+  'missing_checkpoint',
+] as const satisfies readonly BreakReason[]
+
+/** The first broken link of a chain. */
+export interface ChainBreak {
+  reason: BreakReason
+  /** Position of the break in the chain. */
+  seq: number
+  /** What was found, in a sentence. */
+  message: string
+  /** The event found at that position, when there is one. */
+  eventId?: string
+}
+
+export interface VerifyChainOptions {
+  /** A store (`createSqliteStore(...)`, `createMongoStore(...)`) or a source such as `createNdjsonSource(file)`. */
+  source: ChainSource | ChainStore
+  /** The chain to check (one chain per tenant: the tenant id). */
+  chainId: string
+  /**
+   * Ed25519 public key (PEM or `KeyObject`) that checks checkpoint signatures.
+   * @default undefined (signatures unchecked; checkpoint links and hashes are still compared)
+   */
+  publicKey?: KeyInput
+  /**
+   * Public keys by `keyId`, for chains signed by several keys over time. A checkpoint naming another key id is forged.
+   * @default undefined
+   */
+  publicKeys?: Record<string, KeyInput>
+  /**
+   * The HMAC key the chain was written with (`hmacKey` of the logger).
+   * @default undefined (plain SHA-256)
+   */
+  hmacKey?: string | Buffer
+  /**
+   * First seq to check; its link to the event before it is checked too.
+   * @default 1
+   */
+  fromSeq?: number
+  /**
+   * Last seq to check.
+   * @default the end of the chain
+   */
+  toSeq?: number
+  /**
+   * Report `missing_checkpoint` when more events than this follow the last checkpoint (set it above the
+   * checkpointer's `everyEvents` plus what `everyMs` lets accumulate). Catches the deletion of the newest checkpoints.
+   * @default undefined (not checked)
+   */
+  maxUncheckpointed?: number
+}
+
+export interface ChainVerification {
+  chainId: string
+  ok: boolean
+  /** The first broken link, or null. */
+  firstBreak: ChainBreak | null
+  /** Events whose hash and link were checked. */
+  eventsChecked: number
+  /** Seq range checked: `to` is the last seq reached (null when none). */
+  range: { from: number; to: number | null }
+  /** The last event reached. */
+  head: { seq: number; hash: string } | null
+  checkpoints: {
+    count: number
+    /** Seq of the newest checkpoint. */
+    lastSeq: number | null
+    /** `verified` when a public key checked every signature. */
+    signatures: 'verified' | 'unchecked'
+  }
+  /** True when hashes were checked as HMAC with the given key. */
+  keyed: boolean
+  /** Limits of what this run could detect (no public key, events past the last checkpoint, ...). */
+  warnings: string[]
+}
+
+export interface VerifyAllOptions extends Omit<VerifyChainOptions, 'chainId'> {
+  /**
+   * Chains to check.
+   * @default every chain of the source
+   */
+  chainIds?: string[]
+}
+
+export interface VerifyAllResult {
+  ok: boolean
+  chains: ChainVerification[]
+}
+
+/** How far around a broken link the verifier looks to tell a reordering from a deletion or a modification. */
+const LOOKAROUND = 64
+
+/**
+ * Recomputes a chain and checks its links and signed checkpoints; returns the first broken link with its reason.
+ * Reads the source in bounded batches. Throws `AuditKitError('INTEGRITY_ERROR' | 'STORE_UNAVAILABLE')` only when the
+ * source cannot be read; a broken chain is a result, not an error.
+ */
+export async function verifyChain(options: VerifyChainOptions): Promise<ChainVerification> {
+  const { chainId, hmacKey } = options
+  const source = toChainSource(options.source)
+  const keys = resolveKeys(options)
+  const declared = (await source.range?.(chainId)) ?? null
+  const fromSeq = positiveInteger(options.fromSeq ?? declared?.fromSeq ?? 1, 'fromSeq')
+  const requestedTo = options.toSeq ?? declared?.toSeq
+  const toSeq = requestedTo === undefined ? undefined : nonNegativeInteger(requestedTo, 'toSeq')
+  // toSeq = fromSeq - 1 is an empty range (a time window with no events): only the checkpoints are checked.
+  if (toSeq !== undefined && toSeq < fromSeq - 1) throw new AuditKitError('INVALID_RANGE', `toSeq (${toSeq}) is before fromSeq (${fromSeq})`)
+
+  const checkpoints = [...(await source.listCheckpoints(chainId))].sort((a, b) => a.seq - b.seq)
+  const { trusted, problem: checkpointBreak } = checkCheckpoints(chainId, checkpoints, keys)
+  const trustedBySeq = new Map(trusted.map((checkpoint) => [checkpoint.seq, checkpoint]))
+  const hashOf = (event: AuditEvent): string | null => {
+    try {
+      return computeEventHash(event, hmacKey)
+    } catch {
+      return null // content that cannot even be canonicalised (edited into something that is not JSON data)
+    }
+  }
+
+  const reader = new Lookahead(source.events(chainId, Math.max(0, fromSeq - 2)))
+  let expectedSeq = fromSeq
+  let expectedPrev: string | null = fromSeq === 1 ? GENESIS_HASH : null
+  let lastSignedSeq = 0
+  let eventsChecked = 0
+  let head: { seq: number; hash: string } | null = null
+  let eventBreak: ChainBreak | null = null
+  let reachedEnd = false
+
+  const sealedSeq = (event: AuditEvent, around: number): number | null => {
+    if (hashOf(event) === event.hash) return event.seq
+    for (let distance = 0; distance <= LOOKAROUND; distance++) {
+      for (const candidate of distance === 0 ? [around] : [around - distance, around + distance]) {
+        if (candidate < 1 || candidate === event.seq) continue
+        if (hashOf({ ...event, seq: candidate }) === event.hash) return candidate
+      }
+    }
+    return null
+  }
+
+  const classify = async (event: AuditEvent): Promise<ChainBreak> => {
+    const at = expectedSeq
+    const eventId = typeof event.id === 'string' ? event.id : undefined
+    const base = { seq: at, ...(eventId === undefined ? {} : { eventId }) }
+    const sealed = sealedSeq(event, at)
+    if (sealed === null) {
+      if (Number.isInteger(event.seq) && event.seq > at) return { ...base, reason: 'deleted', message: missing(at, event.seq - 1) }
+      const hint = eventsChecked === 0 && hmacKey === undefined ? ' (if the chain was written with an HMAC key, pass it)' : ''
+      return { ...base, reason: 'modified', message: `The event at seq ${at} does not match its hash: its content was changed${hint}` }
+    }
+    if (sealed === at) {
+      if (event.seq !== at) return { ...base, reason: 'modified', message: `The event at seq ${at} had its seq changed to ${String(event.seq)}` }
+      return {
+        reason: 'modified',
+        seq: Math.max(1, at - 1),
+        message: `The event at seq ${at - 1} was changed and re-hashed: seq ${at} still links to its original hash`,
+      }
+    }
+    if (sealed > at) {
+      for (let offset = 1; offset <= LOOKAROUND; offset++) {
+        const later = await reader.at(offset)
+        if (!later) break
+        const laterSealed = sealedSeq(later, at + offset)
+        if (laterSealed !== null && laterSealed >= at && laterSealed < sealed)
+          return { ...base, reason: 'reordered', message: `The event sealed at seq ${sealed} sits at seq ${at}; seq ${laterSealed} comes after it` }
+      }
+      return { ...base, reason: 'deleted', message: missing(at, sealed - 1) }
+    }
+    return { ...base, reason: 'reordered', message: `The event sealed at seq ${sealed} sits at seq ${at}, after seq ${at - 1}` }
+  }
+
+  try {
+    for (;;) {
+      if (checkpointBreak && expectedSeq > checkpointBreak.seq) break // anything found from here on comes later
+      if (toSeq !== undefined && expectedSeq > toSeq) break
+      const event = await reader.at(0)
+      if (!event) {
+        reachedEnd = true
+        break
+      }
+      if (expectedPrev === null && event.seq === fromSeq - 1) {
+        // The anchor: the event before the range, whose hash the first checked event must link to.
+        expectedPrev = event.hash
+        reader.advance()
+        continue
+      }
+      const linked = expectedPrev === null || event.prevHash === expectedPrev
+      if (event.seq === expectedSeq && linked && hashOf(event) === event.hash) {
+        const checkpoint = trustedBySeq.get(event.seq)
+        if (checkpoint && checkpoint.hash !== event.hash) {
+          eventBreak = {
+            reason: 'modified',
+            seq: event.seq,
+            eventId: event.id,
+            message:
+              `The chain was rewritten: the hash at seq ${event.seq} differs from the signed checkpoint; ` +
+              `events ${lastSignedSeq + 1}..${event.seq} were changed and re-hashed`,
+          }
+          break
+        }
+        if (checkpoint) lastSignedSeq = event.seq
+        expectedPrev = event.hash
+        expectedSeq++
+        eventsChecked++
+        head = { seq: event.seq, hash: event.hash }
+        reader.advance()
+        continue
+      }
+      eventBreak = await classify(event)
+      break
+    }
+
+  } finally {
+    await reader.close()
+  }
+
+  const lastCheckpoint = trusted.at(-1) ?? null
+  let endBreak: ChainBreak | null = null
+  if (!eventBreak && reachedEnd && lastCheckpoint && lastCheckpoint.seq >= expectedSeq) {
+    endBreak = {
+      reason: 'tail_truncated',
+      seq: expectedSeq,
+      message: `The chain ends at seq ${expectedSeq - 1} but a signed checkpoint covers seq ${lastCheckpoint.seq}: ${missing(expectedSeq, lastCheckpoint.seq)}`,
+    }
+  }
+  const signedUpTo = lastCheckpoint?.seq ?? 0
+  if (!eventBreak && !endBreak && reachedEnd && options.maxUncheckpointed !== undefined && head && head.seq - signedUpTo > options.maxUncheckpointed) {
+    endBreak = {
+      reason: 'missing_checkpoint',
+      seq: signedUpTo + options.maxUncheckpointed + 1,
+      message: `${head.seq - signedUpTo} events follow the last checkpoint (seq ${signedUpTo || 'none'}), more than the ${options.maxUncheckpointed} allowed: newer checkpoints were deleted or none were written`,
+    }
+  }
+
+  const firstBreak = earliest([checkpointBreak, eventBreak, endBreak])
+  const warnings: string[] = []
+  if (!keys) warnings.push('No public key: checkpoint signatures were not checked, so a rewritten chain with re-made checkpoints would pass')
+  if (checkpoints.length === 0 && hmacKey === undefined)
+    warnings.push('The chain has no checkpoints and no HMAC key was used: anyone with write access could recompute the whole chain')
+  if (head && head.seq > signedUpTo && reachedEnd)
+    warnings.push(`Events ${signedUpTo + 1}..${head.seq} follow the last checkpoint: deleting them would not be detected here`)
+  return {
+    chainId,
+    ok: firstBreak === null,
+    firstBreak,
+    eventsChecked,
+    range: { from: fromSeq, to: head?.seq ?? null },
+    head,
+    checkpoints: { count: checkpoints.length, lastSeq: checkpoints.at(-1)?.seq ?? null, signatures: keys ? 'verified' : 'unchecked' },
+    keyed: hmacKey !== undefined,
+    warnings,
+  }
+}
+
+/** Verifies every chain of a source (or the given ones), one after the other. */
+export async function verifyAll(options: VerifyAllOptions): Promise<VerifyAllResult> {
+  const source = toChainSource(options.source)
+  const chainIds = options.chainIds ?? (await source.listChains())
+  const chains: ChainVerification[] = []
+  for (const chainId of chainIds) chains.push(await verifyChain({ ...options, source, chainId }))
+  return { ok: chains.every((chain) => chain.ok), chains }
+}
+
+type KeyPicker = (keyId: string) => KeyObject | undefined
+
+function resolveKeys(options: VerifyChainOptions): KeyPicker | null {
+  const single = options.publicKey === undefined ? undefined : toPublicKey(options.publicKey)
+  const byId = new Map(Object.entries(options.publicKeys ?? {}).map(([keyId, key]) => [keyId, toPublicKey(key, `publicKeys.${keyId}`)]))
+  if (!single && byId.size === 0) return null
+  return (keyId) => byId.get(keyId) ?? single
+}
+
+/** Checks signatures and links of the checkpoint sequence; the checkpoints before the first problem are trusted. */
+function checkCheckpoints(
+  chainId: string,
+  checkpoints: readonly SignedCheckpoint[],
+  keys: KeyPicker | null,
+): { trusted: SignedCheckpoint[]; problem: ChainBreak | null } {
+  const trusted: SignedCheckpoint[] = []
+  let previous: SignedCheckpoint | null = null
+  for (const checkpoint of checkpoints) {
+    if (keys) {
+      const key = keys(checkpoint.keyId)
+      if (!key) return { trusted, problem: { reason: 'forged_checkpoint', seq: checkpoint.seq, message: `The checkpoint at seq ${checkpoint.seq} names an unknown key "${checkpoint.keyId}"` } }
+      if (checkpoint.chainId !== chainId || !verifyCheckpointSignature(checkpoint, key))
+        return { trusted, problem: { reason: 'forged_checkpoint', seq: checkpoint.seq, message: `The signature of the checkpoint at seq ${checkpoint.seq} does not verify with the public key` } }
+    }
+    const expected = previous?.signature ?? ''
+    if (checkpoint.prevSignature !== expected) {
+      const message = previous
+        ? `The checkpoint at seq ${checkpoint.seq} does not link to the one at seq ${previous.seq}: a checkpoint between them was removed or replaced`
+        : `The first stored checkpoint (seq ${checkpoint.seq}) links to an earlier one that is gone`
+      return { trusted, problem: { reason: 'missing_checkpoint', seq: checkpoint.seq, message } }
+    }
+    trusted.push(checkpoint)
+    previous = checkpoint
+  }
+  return { trusted, problem: null }
+}
+
+const PRIORITY: Record<BreakReason, number> = {
+  forged_checkpoint: 0,
+  missing_checkpoint: 1,
+  deleted: 2,
+  reordered: 3,
+  modified: 4,
+  tail_truncated: 5,
+}
+
+function earliest(breaks: (ChainBreak | null)[]): ChainBreak | null {
+  return (
+    breaks
+      .filter((item): item is ChainBreak => item !== null)
+      .sort((a, b) => a.seq - b.seq || PRIORITY[a.reason] - PRIORITY[b.reason])[0] ?? null
+  )
+}
+
+function missing(from: number, to: number): string {
+  return from === to ? `the event at seq ${from} is missing` : `events ${from}..${to} are missing`
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new AuditKitError('INVALID_RANGE', `${name} must be a positive integer`)
+  return value
+}
+
+function nonNegativeInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0) throw new AuditKitError('INVALID_RANGE', `${name} must be a non-negative integer`)
+  return value
+}
+
+/** An async iterator with a look-ahead buffer (a broken link is classified by what follows it). */
+class Lookahead<T> {
+  private readonly iterator: AsyncIterator<T>
+  private readonly buffer: T[] = []
+  private done = false
+
+  constructor(iterable: AsyncIterable<T>) {
+    this.iterator = iterable[Symbol.asyncIterator]()
+  }
+
+  async at(offset: number): Promise<T | undefined> {
+    while (this.buffer.length <= offset && !this.done) {
+      const next = await this.iterator.next()
+      if (next.done) this.done = true
+      else this.buffer.push(next.value)
+    }
+    return this.buffer[offset]
+  }
+
+  advance(): void {
+    this.buffer.shift()
+  }
+
+  /** Lets the source release what it holds (an open file) when verification stops early. */
+  async close(): Promise<void> {
+    if (!this.done) await this.iterator.return?.()
+  }
+}
