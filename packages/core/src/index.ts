@@ -96,3 +96,23 @@ export type {
   SignedCheckpoint,
   StreamOptions,
 } from './store/types.js'
+
+export { createSiemService } from './siem/siem-service.js'
+export type {
+  MaskedSiemSettings,
+  SiemAdminContext,
+  SiemDeliveryState,
+  SiemService,
+  SiemServiceOptions,
+  SiemSettingsView,
+  SiemStatus,
+  TestConnectionResult,
+} from './siem/siem-service.js'
+export { DEFAULT_DENIED_ENDPOINTS } from './siem/endpoint-policy.js'
+export type { EndpointPolicy } from './siem/endpoint-policy.js'
+export { EXPORT_RESULT_CLASSES, HINTS as SIEM_RESULT_HINTS } from './siem/export-result.js'
+export type { ExportFailure, ExportResult, ExportResultClass, ExportSuccess } from './siem/export-result.js'
+export { DEFAULT_PORTS as SIEM_DEFAULT_PORTS, SIEM_PROTOCOLS, maskSecret, parseSiemSettings } from './siem/settings.js'
+export type { SiemProtocol, SiemSettings, SiemSettingsInput } from './siem/settings.js'
+export type { DeliveryCursor, DeliveryError } from './siem/delivery-worker.js'
+export { CHECKPOINT_ACTION as SIEM_CHECKPOINT_ACTION } from './siem/otlp-encoding.js'

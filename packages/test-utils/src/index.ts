@@ -26,3 +26,13 @@ export {
   fixtureTenant,
 } from './adapter-contract/fixture-app.js'
 export type { FixtureMethod, FixturePrincipal, FixtureRequest, FixtureResponse, FixtureRoute } from './adapter-contract/fixture-app.js'
+export { createSelfSignedCert, decodeExportLogsRequest, encodeExportLogsResponse, startOtlpReceiver } from './otlp-receiver/index.js'
+export type {
+  OtlpReceiver,
+  OtlpReceiverOptions,
+  OtlpValue,
+  ReceivedLogRecord,
+  ReceivedRequest,
+  ReceiverFailure,
+  ReceiverProtocol,
+} from './otlp-receiver/index.js'

@@ -1,0 +1,166 @@
+import type { AuditStore } from '../store/types.js'
+import type { ExportFailure } from './export-result.js'
+import { checkpointToLogRecord, encodeExportLogsRequest, eventToLogRecord, type ExportRequestOptions, type OtlpLogRecord } from './otlp-encoding.js'
+import type { OtlpTransport } from './otlp-transport.js'
+
+/** Store state scopes used by the SIEM export (one key per tenant). */
+export const SIEM_STATE = {
+  settings: 'siem.settings',
+  cursor: 'siem.cursor',
+  status: 'siem.status',
+} as const
+
+/** How far a tenant's stream has been accepted by its collector; saved only after the collector said yes. */
+export interface DeliveryCursor {
+  /** Last event `seq` accepted. */
+  seq: number
+  /** Last checkpoint `seq` accepted. */
+  checkpointSeq: number
+  lastSuccessAt: string | null
+}
+
+/** The last failure, kept in the store so that every app instance can show it. */
+export interface DeliveryError {
+  result: ExportFailure['result']
+  message: string
+  at: string
+  /** Consecutive failed attempts. */
+  attempts: number
+  nextAttemptAt: string
+}
+
+export interface DeliveryWorkerOptions {
+  tenantId: string
+  store: AuditStore
+  transport: OtlpTransport
+  request: ExportRequestOptions
+  owner: string
+  batchSize: number
+  pollIntervalMs: number
+  leaseTtlMs: number
+  requestTimeoutMs: number
+  retry: { initialDelayMs: number; maxDelayMs: number; maxRetryAfterMs: number }
+  onError: (error: unknown) => void
+}
+
+export interface DeliveryWorker {
+  /** Look at the store now (new events were appended). Never cuts a backoff short. */
+  wake(): void
+  /** Finishes the request in flight, then stops and releases the lease. */
+  stop(): Promise<void>
+  /** Whether this instance holds the tenant's lease. */
+  readonly leader: boolean
+}
+
+export const EMPTY_CURSOR: DeliveryCursor = { seq: 0, checkpointSeq: 0, lastSuccessAt: null }
+
+/**
+ * Tails one tenant's chain by `seq` and sends it to the collector, in order, at least once: the cursor moves only
+ * after the collector accepted a batch, failures are retried forever with exponential backoff and jitter (and at least
+ * the collector's `Retry-After`), and nothing is ever skipped. A store lease lets one app instance export a tenant.
+ */
+export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const { store, tenantId } = options
+  const leaseName = `siem:${tenantId}`
+  let running = true
+  let leader = false
+  let wakeSleeper: (() => void) | null = null
+  let wakeRequested = false
+  let failures = 0
+
+  const sleep = (ms: number, wakeable: boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done(): void {
+        clearTimeout(timer)
+        wakeSleeper = null
+        resolve()
+      }
+      wakeSleeper = wakeable ? done : () => (running ? undefined : done())
+    })
+
+  const backoff = (attempt: number): number => {
+    const ceiling = Math.min(options.retry.maxDelayMs, options.retry.initialDelayMs * 2 ** Math.min(attempt - 1, 30))
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+  }
+
+  /** Sends the next batch; answers whether anything was sent. Throws the classified failure. */
+  async function step(): Promise<boolean> {
+    const cursor = (await store.getState<DeliveryCursor>(SIEM_STATE.cursor, tenantId)) ?? EMPTY_CURSOR
+    const events = await store.readChain(tenantId, cursor.seq, options.batchSize)
+    const lastSeq = events.at(-1)?.seq ?? cursor.seq
+    // Checkpoints go after the events they cover, so the SIEM never holds an anchor for events it lacks.
+    const checkpoints = (await store.listCheckpoints(tenantId)).filter((c) => c.seq > cursor.checkpointSeq && c.seq <= lastSeq)
+    if (events.length === 0 && checkpoints.length === 0) return false
+    const records: OtlpLogRecord[] = events.map(eventToLogRecord)
+    for (const checkpoint of checkpoints) records.push(checkpointToLogRecord(checkpoint))
+    const result = await options.transport.send(encodeExportLogsRequest(records, options.request), options.requestTimeoutMs)
+    if (!result.ok) throw result
+    await store.putState(SIEM_STATE.cursor, tenantId, {
+      seq: lastSeq,
+      checkpointSeq: checkpoints.at(-1)?.seq ?? cursor.checkpointSeq,
+      lastSuccessAt: new Date().toISOString(),
+    } satisfies DeliveryCursor)
+    if (failures > 0) {
+      failures = 0
+      await store.putState(SIEM_STATE.status, tenantId, null)
+    }
+    return true
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      try {
+        leader = await store.acquireLease(leaseName, options.owner, options.leaseTtlMs)
+        if (!leader) {
+          await sleep(options.pollIntervalMs, false)
+          continue
+        }
+        wakeRequested = false
+        const sent = await step()
+        if (!sent && !wakeRequested && running) await sleep(options.pollIntervalMs, true)
+      } catch (error) {
+        failures++
+        const exportFailure = isExportFailure(error) ? error : null
+        const delay = Math.max(
+          backoff(failures),
+          Math.min(exportFailure?.retryAfterMs ?? 0, options.retry.maxRetryAfterMs),
+        )
+        const status: DeliveryError = {
+          result: exportFailure?.result ?? 'unavailable',
+          message: exportFailure ? exportFailure.message : `The store failed: ${error instanceof Error ? error.message : String(error)}`,
+          at: new Date().toISOString(),
+          attempts: failures,
+          nextAttemptAt: new Date(Date.now() + delay).toISOString(),
+        }
+        options.onError(error)
+        await store.putState(SIEM_STATE.status, tenantId, status).catch(options.onError)
+        if (running) await sleep(delay, false)
+      }
+    }
+  }
+
+  const finished = loop()
+
+  return {
+    wake() {
+      wakeRequested = true
+      wakeSleeper?.()
+    },
+    async stop() {
+      running = false
+      wakeSleeper?.()
+      await finished
+      options.transport.close()
+      if (leader) await store.releaseLease(leaseName, options.owner).catch(options.onError)
+      leader = false
+    },
+    get leader() {
+      return leader
+    },
+  }
+}
+
+function isExportFailure(value: unknown): value is ExportFailure {
+  return typeof value === 'object' && value !== null && (value as { ok?: unknown }).ok === false && 'result' in value
+}

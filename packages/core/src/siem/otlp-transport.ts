@@ -1,0 +1,221 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { isIP, type LookupFunction } from 'node:net'
+import * as grpc from '@grpc/grpc-js'
+import { isAuditKitError } from '../errors.js'
+import type { EndpointGuard } from './endpoint-policy.js'
+import {
+  SUCCESS,
+  classifyErrorCode,
+  classifyHttpStatus,
+  failure,
+  parseRetryAfter,
+  type ExportResult,
+} from './export-result.js'
+import { effectiveUrl, type SiemSettings } from './settings.js'
+
+/**
+ * Sends encoded `ExportLogsServiceRequest`s to one collector. Built only from the tenant's settings: no
+ * `OTEL_EXPORTER_OTLP_*` environment variable, no proxy variable and no redirect can change where or what it sends.
+ */
+export interface OtlpTransport {
+  send(body: Uint8Array, timeoutMs: number): Promise<ExportResult>
+  close(): void
+}
+
+export interface OtlpTransportOptions {
+  settings: Pick<SiemSettings, 'endpoint' | 'protocol' | 'headers'>
+  guard: EndpointGuard
+  /** Extra trusted CA certificates (PEM) for collectors with a private CA. */
+  ca?: string | Buffer | readonly (string | Buffer)[]
+  /** Keep connections open between exports (streaming); Test Connection uses a fresh one. */
+  keepAlive: boolean
+  userAgent: string
+}
+
+const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export'
+
+const GRPC_CLASSES: Partial<Record<grpc.status, ReturnType<typeof classifyHttpStatus>>> = {
+  [grpc.status.UNAUTHENTICATED]: 'unauthorized',
+  [grpc.status.PERMISSION_DENIED]: 'forbidden',
+  [grpc.status.UNIMPLEMENTED]: 'path_mismatch',
+  [grpc.status.DEADLINE_EXCEEDED]: 'timeout',
+  [grpc.status.RESOURCE_EXHAUSTED]: 'unavailable',
+  [grpc.status.ABORTED]: 'unavailable',
+  [grpc.status.CANCELLED]: 'unavailable',
+}
+
+/** Resolves and checks the host (endpoint policy) before every connection; DNS and policy failures are classified. */
+async function resolveTarget(guard: EndpointGuard, hostname: string): Promise<{ address: string; family: 4 | 6 } | ExportResult> {
+  try {
+    return await guard.resolve(hostname)
+  } catch (error) {
+    if (isAuditKitError(error) && error.code === 'ENDPOINT_NOT_ALLOWED') return failure('endpoint_not_allowed', error.message)
+    const code = (error as NodeJS.ErrnoException).code
+    return failure(classifyErrorCode(code ?? 'ENOTFOUND'), `Resolving ${hostname} failed (${code ?? 'error'})`)
+  }
+}
+
+function isResult(value: { address: string } | ExportResult): value is ExportResult {
+  return 'ok' in value
+}
+
+export function createOtlpTransport(options: OtlpTransportOptions): OtlpTransport {
+  return options.settings.protocol === 'grpc' ? createGrpcTransport(options) : createHttpTransport(options)
+}
+
+function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
+  const url = effectiveUrl(options.settings)
+  const secure = url.protocol === 'https:'
+  const agent = secure
+    ? new HttpsAgent({ keepAlive: options.keepAlive, ...(options.ca ? { ca: options.ca as string | Buffer | (string | Buffer)[] } : {}) })
+    : new HttpAgent({ keepAlive: options.keepAlive })
+  const hostname = url.hostname.replace(/^\[|\]$/g, '')
+
+  return {
+    async send(body, timeoutMs) {
+      const target = await resolveTarget(options.guard, hostname)
+      if (isResult(target)) return target
+      // Connect to the address that passed the policy, whatever a second DNS answer would say.
+      const pinnedLookup: LookupFunction = (_host, lookupOptions, callback) => {
+        if ((lookupOptions as { all?: boolean }).all) {
+          ;(callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target])
+        } else callback(null, target.address, target.family)
+      }
+      return new Promise<ExportResult>((resolve) => {
+        let settled = false
+        const settle = (result: ExportResult): void => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resolve(result)
+        }
+        const send = secure ? httpsRequest : httpRequest
+        const request = send(
+          {
+            protocol: url.protocol,
+            hostname,
+            port: url.port === '' ? undefined : Number(url.port),
+            path: url.pathname,
+            method: 'POST',
+            agent,
+            lookup: pinnedLookup,
+            ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
+            headers: {
+              ...options.settings.headers,
+              'content-type': 'application/x-protobuf',
+              'content-length': String(body.byteLength),
+              'user-agent': options.userAgent,
+            },
+          },
+          (response: IncomingMessage) => {
+            // The body is read and dropped: it is the collector's, never shown to the admin.
+            response.resume()
+            const status = response.statusCode ?? 0
+            const done = (): void => {
+              if (status >= 200 && status < 300) return settle(SUCCESS)
+              const retryAfterMs = parseRetryAfter(firstHeader(response.headers['retry-after']))
+              const message =
+                status >= 300 && status < 400
+                  ? `HTTP ${status}: the collector redirects, and AuditKit does not follow redirects`
+                  : `HTTP ${status}`
+              settle(failure(classifyHttpStatus(status), message, { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }))
+            }
+            response.on('end', done)
+            response.on('error', done)
+          },
+        )
+        const timer = setTimeout(() => {
+          settle(failure('timeout', `No answer within ${timeoutMs} ms`))
+          request.destroy()
+        }, timeoutMs)
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          const result = classifyErrorCode(error.code, error.message)
+          settle(failure(result, `${error.code ?? 'Error'} while sending to ${url.host}`))
+        })
+        request.end(body)
+      })
+    },
+    close() {
+      agent.destroy()
+    },
+  }
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
+  const url = effectiveUrl(options.settings)
+  const secure = url.protocol === 'https:'
+  const hostname = url.hostname.replace(/^\[|\]$/g, '')
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port)
+  const metadata = new grpc.Metadata()
+  for (const [name, value] of Object.entries(options.settings.headers)) metadata.set(name.toLowerCase(), value)
+  let client: grpc.Client | null = null
+  let clientAddress = ''
+
+  const clientFor = (address: string, family: 4 | 6): grpc.Client => {
+    if (client && clientAddress === address) return client
+    client?.close()
+    const credentials = secure
+      ? grpc.credentials.createSsl(options.ca ? Buffer.concat([options.ca].flat().map((ca) => Buffer.from(ca))) : null)
+      : grpc.credentials.createInsecure()
+    // The address that passed the policy, so grpc-js does not resolve the name again.
+    const target = family === 6 ? `ipv6:[${address}]:${port}` : `ipv4:${address}:${port}`
+    client = new grpc.Client(target, credentials, {
+      'grpc.enable_http_proxy': 0,
+      'grpc.enable_retries': 0,
+      'grpc.default_authority': url.host,
+      'grpc.primary_user_agent': options.userAgent,
+      ...(secure && isIP(hostname) === 0 ? { 'grpc.ssl_target_name_override': hostname } : {}),
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2000,
+    })
+    clientAddress = address
+    return client
+  }
+
+  return {
+    async send(body, timeoutMs) {
+      const target = await resolveTarget(options.guard, hostname)
+      if (isResult(target)) return target
+      const channel = clientFor(target.address, target.family)
+      return new Promise<ExportResult>((resolve) => {
+        channel.makeUnaryRequest(
+          EXPORT_PATH,
+          (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+          (value: Buffer) => value,
+          body,
+          metadata,
+          { deadline: Date.now() + timeoutMs },
+          (error) => {
+            if (!error) return resolve(SUCCESS)
+            const code = error.code ?? grpc.status.UNKNOWN
+            const name = grpc.status[code] ?? 'UNKNOWN'
+            const known = GRPC_CLASSES[code as grpc.status]
+            // `details` may come from the collector: it only guides the class, it is never shown.
+            const result =
+              known ??
+              (code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN
+                ? classifyTransportDetails(error.details, code)
+                : 'unexpected_response')
+            resolve(failure(result, `gRPC status ${code} (${name})`, { grpcCode: code }))
+          },
+        )
+      })
+    },
+    close() {
+      client?.close()
+      client = null
+    },
+  }
+}
+
+/** grpc-js reports local connection problems as UNAVAILABLE with the Node error in `details`. */
+function classifyTransportDetails(details: string, code: grpc.status): ReturnType<typeof classifyErrorCode> {
+  const local = classifyErrorCode(undefined, details)
+  if (local !== 'unavailable') return local
+  return code === grpc.status.UNAVAILABLE ? 'unavailable' : 'unexpected_response'
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest'
+import { AuditKitError } from '../errors.js'
+import { createSecretBox, parseSecretKey } from './secret-box.js'
+import { effectiveUrl, maskSecret, parseSiemSettings } from './settings.js'
+
+function problems(input: unknown): { path: string; reason: string }[] {
+  try {
+    parseSiemSettings(input)
+  } catch (error) {
+    expect(error).toBeInstanceOf(AuditKitError)
+    expect((error as AuditKitError).code).toBe('INVALID_SETTINGS')
+    return (error as AuditKitError).details.map(({ path, reason }) => ({ path, reason }))
+  }
+  throw new Error('expected INVALID_SETTINGS')
+}
+
+const valid = { enabled: true, endpoint: 'https://collector.example.com:4317', protocol: 'grpc' }
+
+describe('SIEM settings validation', () => {
+  it('accepts headers as an object or as JSON text', () => {
+    expect(parseSiemSettings({ ...valid, headers: { Authorization: 'Bearer abc' } }).headers).toEqual({ Authorization: 'Bearer abc' })
+    expect(parseSiemSettings({ ...valid, headers: '{"x-api-key":"k1"}' }).headers).toEqual({ 'x-api-key': 'k1' })
+    expect(parseSiemSettings({ ...valid, headers: '' }).headers).toEqual({})
+  })
+
+  it('names each problem', () => {
+    expect(problems({ ...valid, headers: '{"Authorization": ' })).toEqual([{ path: 'headers', reason: 'invalid_json' }])
+    expect(problems({ ...valid, headers: '["a"]' })).toEqual([{ path: 'headers', reason: 'invalid_type' }])
+    expect(problems({ ...valid, headers: '"text"' })).toEqual([{ path: 'headers', reason: 'invalid_type' }])
+    expect(problems({ ...valid, headers: { 'Bad Name': 'x' } })).toEqual([{ path: 'headers.Bad Name', reason: 'invalid_header_name' }])
+    expect(problems({ ...valid, headers: { 'X-Token': 'a\r\nInjected: 1' } })).toEqual([{ path: 'headers.X-Token', reason: 'control_character' }])
+    expect(problems({ ...valid, headers: { 'X-Token': 5 } })).toEqual([{ path: 'headers.X-Token', reason: 'invalid_type' }])
+    expect(problems({ ...valid, headers: { Host: 'evil' } })).toEqual([{ path: 'headers.Host', reason: 'reserved_header' }])
+    expect(problems({ ...valid, endpoint: 'collector.example.com:4317' })).toEqual([{ path: 'endpoint', reason: 'missing_scheme' }])
+    expect(problems({ ...valid, endpoint: 'ftp://collector.example.com' })).toEqual([{ path: 'endpoint', reason: 'unsupported_scheme' }])
+    expect(problems({ ...valid, endpoint: 'https://user:pw@collector.example.com' })).toEqual([{ path: 'endpoint', reason: 'credentials_in_url' }])
+    expect(problems({ ...valid, endpoint: 'https://c.example.com:4317/v1/logs' })).toEqual([{ path: 'endpoint', reason: 'path_not_allowed' }])
+    expect(problems({ ...valid, protocol: 'http/protobuf' })).toEqual([{ path: 'endpoint', reason: 'path_required' }])
+    expect(problems({ ...valid, protocol: 'http/json' })).toEqual([{ path: 'protocol', reason: 'invalid_value' }])
+    expect(problems({ ...valid, endpoint: '' })).toEqual([{ path: 'endpoint', reason: 'required' }])
+    expect(problems({ ...valid, color: 'red' })).toEqual([{ path: 'color', reason: 'unknown_field' }])
+    expect(problems('not json')).toEqual([{ path: '', reason: 'invalid_json' }])
+    expect(problems([1])).toEqual([{ path: '', reason: 'invalid_type' }])
+  })
+
+  it('allows saving a disabled integration without an endpoint', () => {
+    expect(parseSiemSettings({ enabled: false })).toEqual({ enabled: false, endpoint: '', protocol: 'grpc', headers: {} })
+  })
+
+  it('adds the default port of the protocol, but keeps an explicit one (even :443)', () => {
+    expect(effectiveUrl({ endpoint: 'https://c.example.com', protocol: 'grpc' }).port).toBe('4317')
+    expect(effectiveUrl({ endpoint: 'https://c.example.com/v1/logs', protocol: 'http/protobuf' }).port).toBe('4318')
+    expect(effectiveUrl({ endpoint: 'https://c.example.com:443/v1/logs', protocol: 'http/protobuf' }).port).toBe('')
+    expect(effectiveUrl({ endpoint: 'http://[::1]:9999/v1/logs', protocol: 'http/protobuf' }).port).toBe('9999')
+  })
+
+  it('masks secrets to their last four characters', () => {
+    expect(maskSecret('Bearer secret-token-1234')).toBe('****1234')
+    expect(maskSecret('short')).toBe('****')
+  })
+})
+
+describe('secret box', () => {
+  const key = Buffer.alloc(32, 7).toString('base64')
+
+  it('round-trips and binds the value to its context', () => {
+    const box = createSecretBox(key)
+    const sealed = box.seal('Bearer abc', 't1\nAuthorization')
+    expect(sealed).not.toContain('abc')
+    expect(box.open(sealed, 't1\nAuthorization')).toBe('Bearer abc')
+    expect(() => box.open(sealed, 't2\nAuthorization')).toThrow(/cannot be decrypted/)
+    expect(() => createSecretBox(Buffer.alloc(32, 8)).open(sealed, 't1\nAuthorization')).toThrow(/cannot be decrypted/)
+  })
+
+  it('refuses keys that are not 32 bytes, and sealing without a key', () => {
+    expect(() => parseSecretKey('too short')).toThrow(/32 bytes/)
+    expect(parseSecretKey('ab'.repeat(32))).toHaveLength(32)
+    expect(() => createSecretBox(undefined).seal('x', 'c')).toThrow(/secretKey/)
+  })
+})

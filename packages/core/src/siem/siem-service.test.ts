@@ -1,0 +1,450 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as grpc from '@grpc/grpc-js'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createSelfSignedCert, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord } from '@auditkit/test-utils'
+import type { Actor, AuditEventInput } from '../event/schema.js'
+import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
+import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
+import type { AuditStore } from '../store/types.js'
+import { SIEM_STATE } from './delivery-worker.js'
+import { createSiemService, type SiemService, type SiemServiceOptions } from './siem-service.js'
+import type { SiemProtocol } from './settings.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'auditkit-siem-'))
+const SECRET_KEY = Buffer.alloc(32, 3).toString('base64')
+const TOKEN = 'tenant-collector-token-9f3a'
+const ADMIN: Actor = { type: 'user', id: 'admin_1', name: 'Ada Admin' }
+const HOST_TELEMETRY_SECRET = 'host-app-otel-credential'
+
+// A host app's own telemetry configuration: none of it may reach a tenant's collector.
+const savedEnv = { ...process.env }
+process.env['OTEL_EXPORTER_OTLP_HEADERS'] = `authorization=Bearer ${HOST_TELEMETRY_SECRET},x-host-secret=${HOST_TELEMETRY_SECRET}`
+process.env['OTEL_EXPORTER_OTLP_LOGS_HEADERS'] = `x-host-logs-secret=${HOST_TELEMETRY_SECRET}`
+process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = 'http://127.0.0.1:1'
+process.env['OTEL_EXPORTER_OTLP_TIMEOUT'] = '1'
+process.env['grpc_proxy'] = 'http://127.0.0.1:1'
+process.env['https_proxy'] = 'http://127.0.0.1:1'
+afterAll(() => {
+  process.env = savedEnv
+  rmSync(dir, { recursive: true, force: true })
+})
+
+let files = 0
+interface Harness {
+  store: AuditStore
+  logger: AuditLogger
+  siem: SiemService
+  close(): Promise<void>
+}
+
+async function harness(overrides: Partial<SiemServiceOptions> = {}, path = join(dir, `siem-${++files}.db`)): Promise<Harness> {
+  const store = createSqliteStore({ path })
+  await store.init()
+  const logger = createAuditLogger({ store, onError: () => {} })
+  const siem = createSiemService({
+    logger,
+    secretKey: SECRET_KEY,
+    batchSize: 50,
+    pollIntervalMs: 50,
+    leaseTtlMs: 2000,
+    requestTimeoutMs: 2000,
+    testTimeoutMs: 1500,
+    retry: { initialDelayMs: 50, maxDelayMs: 400 },
+    testRateLimit: { max: 1000 },
+    onError: () => {},
+    ...overrides,
+  })
+  return {
+    store,
+    logger,
+    siem,
+    async close() {
+      await siem.stop()
+      await logger.close()
+      await store.close()
+    },
+  }
+}
+
+function event(tenantId: string, n: number, outcome: 'success' | 'failure' = 'success'): AuditEventInput {
+  return {
+    tenantId,
+    actor: { type: 'user', id: `u_${n % 3}`, name: `User ${n % 3}` },
+    action: 'project_updated',
+    resource: { type: 'project', id: `p_${n}`, name: `Project ${n}` },
+    outcome,
+    context: { ip: `198.51.100.${n % 250}`, userAgent: 'test-agent/1.0', method: 'PATCH', path: `/projects/p_${n}`, route: '/projects/:id', status: outcome === 'success' ? 200 : 403 },
+    metadata: { n },
+  }
+}
+
+function settingsFor(receiver: OtlpReceiver, protocol: SiemProtocol, token = TOKEN): Record<string, unknown> {
+  return { enabled: true, endpoint: receiver.endpoint, protocol, headers: JSON.stringify({ Authorization: `Bearer ${token}` }) }
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+function seqs(records: readonly ReceivedLogRecord[]): number[] {
+  return records.map((record) => Number(record.attributes['audit.seq']))
+}
+
+/** Every seq 1..n delivered; duplicates only as identical copies (same audit.id, same content); first deliveries in order. */
+function expectCompleteDelivery(records: readonly ReceivedLogRecord[], n: number): void {
+  const byId = new Map<string, ReceivedLogRecord>()
+  const firstSeen: number[] = []
+  for (const record of records) {
+    const id = String(record.attributes['audit.id'])
+    const previous = byId.get(id)
+    if (previous) expect(record.attributes).toEqual(previous.attributes)
+    else {
+      byId.set(id, record)
+      firstSeen.push(Number(record.attributes['audit.seq']))
+    }
+  }
+  expect(firstSeen).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+}
+
+const PROTOCOLS: SiemProtocol[] = ['grpc', 'http/protobuf']
+
+describe.each(PROTOCOLS)('SIEM export over %s', (protocol) => {
+  let receiver: OtlpReceiver
+  let h: Harness
+  const tenant = `acme-${protocol.replace('/', '-')}`
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver({ protocol, bearerToken: TOKEN })
+    h = await harness({ serviceName: 'my-saas' })
+    await h.siem.start()
+  })
+  afterAll(async () => {
+    await h.close()
+    await receiver.close()
+  })
+
+  it('delivers N events in order with the audit attributes, and reports the status', async () => {
+    await h.siem.updateSettings(tenant, settingsFor(receiver, protocol), { actor: ADMIN })
+    const n = 120
+    for (let i = 1; i <= n; i++) void h.logger.record(event(tenant, i, i % 10 === 0 ? 'failure' : 'success'))
+    await h.logger.flush()
+    const records = await receiver.waitForRecords(n + 1)
+    // seq 1 is the siem_config_updated event itself: saving the settings is audited and streamed too.
+    expect(seqs(records)).toEqual(Array.from({ length: n + 1 }, (_, i) => i + 1))
+    expect(records[0]?.eventName).toBe('siem_config_updated')
+    const stored = await h.store.readChain(tenant, 0, n + 1)
+    const tenth = records[10]
+    expect(tenth).toMatchObject({
+      eventName: 'project_updated',
+      severityText: 'WARN',
+      severityNumber: 13,
+      resource: { 'service.name': 'my-saas' },
+    })
+    expect(tenth?.attributes).toMatchObject({
+      'audit.id': stored[10]?.id,
+      'audit.action': 'project_updated',
+      'audit.outcome': 'failure',
+      'audit.tenant.id': tenant,
+      'audit.seq': 11,
+      'audit.hash': stored[10]?.hash,
+      'audit.actor.type': 'user',
+      'audit.actor.id': 'u_1',
+      'audit.actor.name': 'User 1',
+      'audit.resource.type': 'project',
+      'audit.resource.id': 'p_10',
+      'audit.resource.name': 'Project 10',
+      'user.id': 'u_1',
+      'client.address': '198.51.100.10',
+      'user_agent.original': 'test-agent/1.0',
+    })
+    expect(records[1]?.severityText).toBe('INFO')
+    expect(Number(tenth?.timeUnixNano) / 1e6).toBe(Date.parse(stored[10]?.occurredAt ?? ''))
+    const status = await waitFor(async () => {
+      const s = await h.siem.status(tenant)
+      return s.state === 'up_to_date' ? s : undefined
+    }, 'up_to_date')
+    expect(status).toMatchObject({ eventsBehind: 0, exportedSeq: n + 1, lastError: null })
+    expect(status.lastSuccessAt).not.toBeNull()
+    expect((await h.siem.getSettings(tenant)).status.state).toBe('up_to_date')
+  })
+
+  it('never sends the host app\'s OTEL_EXPORTER_OTLP_* headers to the collector', () => {
+    expect(receiver.requests.length).toBeGreaterThan(0)
+    for (const request of receiver.requests) {
+      expect(JSON.stringify(request.headers)).not.toContain(HOST_TELEMETRY_SECRET)
+      expect(request.headers['authorization']).toBe(`Bearer ${TOKEN}`)
+    }
+  })
+
+  it('keeps every event while the collector is down, then delivers them all with no gap', async () => {
+    const before = receiver.records.length
+    const head = (await h.store.chainHead(tenant))?.seq ?? 0
+    await receiver.stop()
+    for (let i = 1; i <= 40; i++) void h.logger.record(event(tenant, 1000 + i))
+    await h.logger.flush()
+    const retrying = await waitFor(async () => {
+      const s = await h.siem.status(tenant)
+      return s.state === 'retrying' && s.lastError && s.lastError.attempts >= 2 ? s : undefined
+    }, 'retrying status')
+    expect(retrying.lastError?.result).toBe('connection_refused')
+    expect(retrying.eventsBehind).toBe(40)
+    await receiver.start()
+    await receiver.waitForRecords(before + 40)
+    expectCompleteDelivery(receiver.records, head + 40)
+    await waitFor(async () => ((await h.siem.status(tenant)).state === 'up_to_date' ? true : undefined), 'recovery')
+    expect((await h.siem.status(tenant)).lastError).toBeNull()
+  })
+
+  it('retries a refusal (503) without skipping, waiting at least the Retry-After', async () => {
+    const head = (await h.store.chainHead(tenant))?.seq ?? 0
+    const from = receiver.requests.length
+    receiver.failWith({ kind: 'status', status: 503, retryAfterSeconds: 1 }, { times: 2 })
+    void h.logger.record(event(tenant, 5000))
+    await h.logger.flush()
+    await waitFor(() => (seqs(receiver.records).includes(head + 1) ? true : undefined), 'delivery after 503')
+    const attempts = receiver.requests.slice(from)
+    expect(attempts.map((r) => r.answeredStatus)).toEqual([503, 503, 200])
+    if (protocol === 'http/protobuf') {
+      // HTTP carries Retry-After; the backoff alone (50-400 ms) would retry sooner.
+      const [first, second, third] = attempts.map((r) => r.receivedAt)
+      expect((second ?? 0) - (first ?? 0)).toBeGreaterThanOrEqual(950)
+      expect((third ?? 0) - (second ?? 0)).toBeGreaterThanOrEqual(950)
+    }
+    expectCompleteDelivery(receiver.records, head + 1)
+  })
+})
+
+describe.each(PROTOCOLS)('Test Connection over %s', (protocol) => {
+  let receiver: OtlpReceiver
+  let h: Harness
+  const tenant = 'tc-tenant'
+  const test = (settings: unknown, admin: Actor = ADMIN): ReturnType<SiemService['testConnection']> =>
+    h.siem.testConnection(tenant, settings, { actor: admin })
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver({ protocol, bearerToken: TOKEN })
+    h = await harness()
+  })
+  afterEach(() => receiver.failWith(null))
+  afterAll(async () => {
+    await h.close()
+    await receiver.close()
+  })
+
+  it('ok: sends one real record with audit.action = test_connection, saving and recording nothing', async () => {
+    const before = receiver.records.length
+    const result = await test(settingsFor(receiver, protocol))
+    expect(result).toMatchObject({ ok: true, result: 'ok' })
+    expect(receiver.records.length).toBe(before + 1)
+    const record = receiver.records.at(-1)
+    expect(record?.eventName).toBe('test_connection')
+    expect(record?.attributes).toMatchObject({ 'audit.action': 'test_connection', 'audit.tenant.id': tenant, 'audit.actor.id': ADMIN.id })
+    expect(await h.store.chainHead(tenant)).toBeNull()
+    expect((await h.siem.getSettings(tenant)).settings).toMatchObject({ enabled: false, endpoint: '' })
+    expect(await h.store.getState(SIEM_STATE.settings, tenant)).toBeNull()
+    expect(JSON.stringify(receiver.requests.at(-1)?.headers)).not.toContain(HOST_TELEMETRY_SECRET)
+  })
+
+  it('unauthorized: a wrong bearer token', async () => {
+    const result = await test(settingsFor(receiver, protocol, 'wrong-token'))
+    expect(result).toMatchObject({ ok: false, result: 'unauthorized' })
+    expect(result.hint).toMatch(/Authorization/)
+  })
+
+  it('forbidden: the collector refuses access', async () => {
+    receiver.failWith({ kind: 'status', status: 403 })
+    expect(await test(settingsFor(receiver, protocol))).toMatchObject({ ok: false, result: 'forbidden' })
+  })
+
+  it('unavailable: the collector is overloaded (503, and 429 over HTTP)', async () => {
+    receiver.failWith({ kind: 'status', status: 503, retryAfterSeconds: 7 })
+    const result = await test(settingsFor(receiver, protocol))
+    expect(result).toMatchObject({ ok: false, result: 'unavailable' })
+    if (protocol === 'http/protobuf') {
+      expect(result).toMatchObject({ httpStatus: 503, retryAfterMs: 7000 })
+      receiver.failWith({ kind: 'status', status: 429 })
+      expect(await test(settingsFor(receiver, protocol))).toMatchObject({ result: 'unavailable', httpStatus: 429 })
+    }
+  })
+
+  it('never echoes the collector\'s response body', async () => {
+    receiver.failWith({ kind: 'status', status: 401, body: 'COLLECTOR-INTERNAL-DETAIL' })
+    const result = await test(settingsFor(receiver, protocol))
+    expect(result.result).toBe('unauthorized')
+    expect(JSON.stringify(result)).not.toContain('COLLECTOR-INTERNAL-DETAIL')
+  })
+
+  it('path_mismatch: no OTLP logs service at that URL, and the hint names /v1/logs', async () => {
+    let result
+    if (protocol === 'http/protobuf') {
+      result = await test({ ...settingsFor(receiver, protocol), endpoint: receiver.endpoint.replace('/v1/logs', '/v1/traces') })
+      expect(result).toMatchObject({ httpStatus: 404 })
+    } else {
+      // A real gRPC server that serves no LogsService answers UNIMPLEMENTED.
+      const bare = new grpc.Server()
+      const port = await new Promise<number>((resolve, reject) =>
+        bare.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      )
+      try {
+        result = await test({ ...settingsFor(receiver, protocol), endpoint: `http://127.0.0.1:${port}` })
+      } finally {
+        bare.forceShutdown()
+      }
+    }
+    expect(result).toMatchObject({ ok: false, result: 'path_mismatch' })
+    expect(result.hint).toContain('/v1/logs')
+  })
+
+  it('connection_refused: nothing listens on the port', async () => {
+    const closed = await startOtlpReceiver({ protocol })
+    const endpoint = closed.endpoint
+    await closed.close()
+    expect(await test({ ...settingsFor(receiver, protocol), endpoint })).toMatchObject({ ok: false, result: 'connection_refused' })
+  })
+
+  it('timeout: the collector never answers', async () => {
+    receiver.failWith({ kind: 'stall' })
+    const result = await test(settingsFor(receiver, protocol))
+    expect(result).toMatchObject({ ok: false, result: 'timeout' })
+    expect(result.durationMs).toBeLessThan(5000)
+  })
+
+  it('dns_failure: a host name that does not resolve', async () => {
+    const endpoint = protocol === 'grpc' ? 'http://collector.invalid:4317' : 'http://collector.invalid:4318/v1/logs'
+    expect(await test({ ...settingsFor(receiver, protocol), endpoint })).toMatchObject({ ok: false, result: 'dns_failure' })
+  })
+
+  it('tls_error: a self-signed certificate; ok once that CA is trusted', async () => {
+    const cert = createSelfSignedCert()
+    const tlsReceiver = await startOtlpReceiver({ protocol, bearerToken: TOKEN, tls: cert })
+    try {
+      expect(tlsReceiver.endpoint).toMatch(/^https:/)
+      expect(await test(settingsFor(tlsReceiver, protocol))).toMatchObject({ ok: false, result: 'tls_error' })
+      expect(tlsReceiver.records).toHaveLength(0)
+      const trusting = await harness({ ca: cert.cert })
+      try {
+        expect(await trusting.siem.testConnection(tenant, settingsFor(tlsReceiver, protocol), { actor: ADMIN })).toMatchObject({ ok: true })
+        expect(tlsReceiver.records).toHaveLength(1)
+      } finally {
+        await trusting.close()
+      }
+    } finally {
+      await tlsReceiver.close()
+    }
+  })
+
+  it('invalid_config: the form\'s values are checked first, with details', async () => {
+    const result = await test({ ...settingsFor(receiver, protocol), headers: '{"Authorization": "Bearer x",}' })
+    expect(result).toMatchObject({ ok: false, result: 'invalid_config' })
+    expect(result.details).toEqual([expect.objectContaining({ path: 'headers', reason: 'invalid_json' })])
+  })
+
+  it('endpoint_not_allowed: cloud metadata addresses are refused before connecting', async () => {
+    const endpoint = protocol === 'grpc' ? 'http://169.254.169.254:4317' : 'http://169.254.169.254:4318/v1/logs'
+    expect(await test({ ...settingsFor(receiver, protocol), endpoint })).toMatchObject({ ok: false, result: 'endpoint_not_allowed' })
+  })
+
+  if (protocol === 'http/protobuf') {
+    it('follows no redirect', async () => {
+      const elsewhere = await startOtlpReceiver({ protocol })
+      try {
+        receiver.failWith({ kind: 'redirect', location: elsewhere.endpoint })
+        const result = await test(settingsFor(receiver, protocol))
+        expect(result).toMatchObject({ ok: false, result: 'unexpected_response', httpStatus: 307 })
+        expect(elsewhere.requests).toHaveLength(0)
+      } finally {
+        await elsewhere.close()
+      }
+    })
+  }
+})
+
+describe('SIEM settings', () => {
+  let receiver: OtlpReceiver
+  let h: Harness
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN })
+    h = await harness({ testRateLimit: { max: 2, windowMs: 60_000 } })
+    await h.siem.start()
+  })
+  afterAll(async () => {
+    await h.close()
+    await receiver.close()
+  })
+
+  it('masks secrets when read, encrypts them at rest, and keeps them when the mask is sent back', async () => {
+    const tenant = 'settings-tenant'
+    const saved = await h.siem.updateSettings(tenant, settingsFor(receiver, 'http/protobuf'), { actor: ADMIN, context: { ip: '192.0.2.1' } })
+    expect(saved.settings).toMatchObject({ enabled: true, protocol: 'http/protobuf', headers: { Authorization: '****9f3a' } })
+    const raw = JSON.stringify(await h.store.getState(SIEM_STATE.settings, tenant))
+    expect(raw).not.toContain(TOKEN)
+    expect(raw).not.toContain('9f3a')
+    const read = await h.siem.getSettings(tenant)
+    expect(JSON.stringify(read)).not.toContain(TOKEN)
+
+    // The form sends the masked value back with another change: the stored secret stays.
+    const { enabled, endpoint, protocol, headers } = read.settings
+    await h.siem.updateSettings(tenant, { enabled, endpoint, protocol, headers }, { actor: ADMIN })
+    await receiver.waitForRecords(2)
+    expect(receiver.requests.every((r) => r.headers['authorization'] === `Bearer ${TOKEN}`)).toBe(true)
+
+    // Both saves were recorded, with masked before/after and no secret.
+    const events = await h.store.readChain(tenant, 0, 10)
+    expect(events.map((e) => e.action)).toEqual(['siem_config_updated', 'siem_config_updated'])
+    expect(JSON.stringify(events)).not.toContain(TOKEN)
+    expect(events[0]).toMatchObject({ actor: ADMIN, resource: { type: 'siem_integration' }, context: { ip: '192.0.2.1' } })
+    expect(events[1]?.changes).toMatchObject({ before: { endpoint: receiver.endpoint, enabled: true }, after: { endpoint: receiver.endpoint } })
+  })
+
+  it('refuses invalid settings and metadata endpoints without saving', async () => {
+    await expect(h.siem.updateSettings('t2', { enabled: true, endpoint: 'collector:4317' }, { actor: ADMIN })).rejects.toMatchObject({
+      code: 'INVALID_SETTINGS',
+      details: [expect.objectContaining({ reason: 'missing_scheme' })],
+    })
+    await expect(
+      h.siem.updateSettings('t2', { enabled: true, endpoint: 'http://169.254.169.254:4317', protocol: 'grpc' }, { actor: ADMIN }),
+    ).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+    expect(await h.store.getState(SIEM_STATE.settings, 't2')).toBeNull()
+    expect(await h.store.chainHead('t2')).toBeNull()
+  })
+
+  it('rate-limits Test Connection per admin', async () => {
+    const settings = settingsFor(receiver, 'http/protobuf')
+    await h.siem.testConnection('t3', settings, { actor: ADMIN })
+    await h.siem.testConnection('t3', settings, { actor: ADMIN })
+    await expect(h.siem.testConnection('t3', settings, { actor: ADMIN })).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    // Another admin has their own allowance.
+    expect(await h.siem.testConnection('t3', settings, { actor: { type: 'user', id: 'admin_2' } })).toMatchObject({ ok: true })
+  })
+})
+
+describe('several app instances', () => {
+  it('export each tenant from one instance at a time (lease), delivering each event once', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'grpc' })
+    const path = join(dir, 'shared.db')
+    const a = await harness({ serviceName: 'instance-a', instanceId: 'a' }, path)
+    const b = await harness({ serviceName: 'instance-b', instanceId: 'b' }, path)
+    try {
+      await a.siem.updateSettings('shared', { enabled: true, endpoint: receiver.endpoint, protocol: 'grpc' }, { actor: ADMIN })
+      await Promise.all([a.siem.start(), b.siem.start()])
+      for (let i = 1; i <= 60; i++) void (i % 2 ? a : b).logger.record(event('shared', i))
+      await Promise.all([a.logger.flush(), b.logger.flush()])
+      await receiver.waitForRecords(61)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(seqs(receiver.records)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1))
+      expect(new Set(receiver.records.map((r) => r.resource['service.name'])).size).toBe(1)
+    } finally {
+      await a.close()
+      await b.close()
+      await receiver.close()
+    }
+  })
+})

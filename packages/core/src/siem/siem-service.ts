@@ -1,0 +1,452 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import { AuditKitError, isAuditKitError } from '../errors.js'
+import type { Actor, RequestContext } from '../event/schema.js'
+import { uuidv7 } from '../ids/uuidv7.js'
+import type { AuditLogger } from '../logger/audit-logger.js'
+import type { AuditStore } from '../store/types.js'
+import { EMPTY_CURSOR, SIEM_STATE, startDeliveryWorker, type DeliveryCursor, type DeliveryError, type DeliveryWorker } from './delivery-worker.js'
+import { createEndpointGuard, type EndpointPolicy } from './endpoint-policy.js'
+import { failure, type ExportResult } from './export-result.js'
+import { SEVERITY, encodeExportLogsRequest, type ExportRequestOptions } from './otlp-encoding.js'
+import { createOtlpTransport } from './otlp-transport.js'
+import { createSecretBox } from './secret-box.js'
+import { maskHeaders, maskSecret, parseSiemSettings, type SiemProtocol, type SiemSettings } from './settings.js'
+
+/** Settings as an admin sees them: header values masked (last four characters). */
+export interface MaskedSiemSettings {
+  enabled: boolean
+  endpoint: string
+  protocol: SiemProtocol
+  headers: Record<string, string>
+  updatedAt: string | null
+}
+
+export type SiemDeliveryState = 'disabled' | 'up_to_date' | 'catching_up' | 'retrying'
+
+export interface SiemStatus {
+  state: SiemDeliveryState
+  /** Events appended but not yet accepted by the collector. */
+  eventsBehind: number
+  /** `seq` of the last event the collector accepted. */
+  exportedSeq: number
+  lastSuccessAt: string | null
+  lastError: DeliveryError | null
+}
+
+/** The answer of GET (and PUT) settings. */
+export interface SiemSettingsView {
+  settings: MaskedSiemSettings
+  status: SiemStatus
+}
+
+/** The answer of Test Connection. */
+export type TestConnectionResult = ExportResult & {
+  /** Field problems, for `invalid_config`. */
+  details?: readonly { path: string; reason: string; message: string }[]
+  durationMs: number
+}
+
+/** Who changes the settings: recorded in `siem_config_updated`, and the key of the Test Connection rate limit. */
+export interface SiemAdminContext {
+  actor: Actor
+  context?: RequestContext
+}
+
+export interface SiemServiceOptions {
+  /** Records `siem_config_updated`; its `onAppend` wakes the exporters. */
+  logger: AuditLogger
+  /**
+   * Where settings, cursors and leases live, and the events are read from.
+   * @default logger.store
+   */
+  store?: AuditStore
+  /**
+   * 32-byte key (Buffer, 64 hex characters or base64) that encrypts header values at rest with AES-256-GCM.
+   * Required to save headers. Keep it outside the database.
+   * @default undefined (settings without headers only)
+   */
+  secretKey?: string | Buffer
+  /**
+   * Which endpoints may be used; link-local and cloud metadata addresses are always refused, loopback is allowed.
+   * @default {}
+   */
+  endpointPolicy?: EndpointPolicy
+  /**
+   * `service.name` of the OTLP resource the records are sent under.
+   * @default 'auditkit'
+   */
+  serviceName?: string
+  /**
+   * Events per OTLP request.
+   * @default 500
+   */
+  batchSize?: number
+  /**
+   * How often an idle exporter looks for new events besides being woken by the logger (other instances' writes).
+   * @default 1000
+   */
+  pollIntervalMs?: number
+  /**
+   * How often the list of enabled tenants is re-read (settings saved by another instance).
+   * @default 10000
+   */
+  settingsRefreshMs?: number
+  /**
+   * How long one instance's claim to export a tenant lasts without renewal.
+   * @default 30000
+   */
+  leaseTtlMs?: number
+  /**
+   * Timeout of one export request while streaming.
+   * @default 10000
+   */
+  requestTimeoutMs?: number
+  /**
+   * Timeout of Test Connection.
+   * @default 5000
+   */
+  testTimeoutMs?: number
+  /**
+   * Backoff between failed exports (exponential with jitter, never giving up); a longer `Retry-After` from the
+   * collector is honoured up to `maxRetryAfterMs`.
+   * @default { initialDelayMs: 500, maxDelayMs: 60000, maxRetryAfterMs: 600000 }
+   */
+  retry?: { initialDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number }
+  /**
+   * Test Connection attempts allowed per admin (tenant + actor id) per window.
+   * @default { max: 5, windowMs: 60000 }
+   */
+  testRateLimit?: { max?: number; windowMs?: number }
+  /**
+   * Extra trusted CA certificates (PEM) for collectors behind a private CA.
+   * @default undefined (Node's public CA list)
+   */
+  ca?: string | Buffer | (string | Buffer)[]
+  /**
+   * Identifies this app instance in leases.
+   * @default `${hostname()}:${process.pid}:${random}`
+   */
+  instanceId?: string
+  /**
+   * Told about every export or store failure (they are retried).
+   * @default logs to console.error
+   */
+  onError?: (error: unknown) => void
+}
+
+export interface SiemService {
+  /** Masked settings and delivery status of a tenant. */
+  getSettings(tenantId: string): Promise<SiemSettingsView>
+  /**
+   * Validates and saves; a header value equal to its mask keeps the stored secret. Records `siem_config_updated`
+   * with masked before/after. Throws `INVALID_SETTINGS`, `ENDPOINT_NOT_ALLOWED` or `SECRET_KEY_ERROR`.
+   */
+  updateSettings(tenantId: string, input: unknown, admin: SiemAdminContext): Promise<SiemSettingsView>
+  /**
+   * Sends one real record (`audit.action = test_connection`) with the submitted values, saving nothing and
+   * recording nothing. Throws `RATE_LIMITED`; every other outcome is a classified result.
+   */
+  testConnection(tenantId: string, input: unknown, admin: SiemAdminContext): Promise<TestConnectionResult>
+  status(tenantId: string): Promise<SiemStatus>
+  /** Starts an exporter for every enabled tenant and follows the logger's appends. */
+  start(): Promise<void>
+  /** Stops every exporter after its request in flight; releases leases. */
+  stop(): Promise<void>
+}
+
+interface StoredSiemSettings {
+  version: 1
+  enabled: boolean
+  endpoint: string
+  protocol: SiemProtocol
+  /** Header values sealed with AES-256-GCM, bound to tenant and header name. */
+  headers: { name: string; sealed: string }[]
+  updatedAt: string
+}
+
+const USER_AGENT = 'AuditKit-SIEM-Export'
+const SCOPE_NAME = '@auditkit/core'
+
+/** Creates the SIEM export: per-tenant settings, Test Connection, and one background exporter per enabled tenant. */
+export function createSiemService(options: SiemServiceOptions): SiemService {
+  const { logger } = options
+  const store = options.store ?? logger.store
+  const box = createSecretBox(options.secretKey)
+  const guard = createEndpointGuard(options.endpointPolicy)
+  const serviceName = options.serviceName ?? 'auditkit'
+  const batchSize = options.batchSize ?? 500
+  const pollIntervalMs = options.pollIntervalMs ?? 1000
+  const settingsRefreshMs = options.settingsRefreshMs ?? 10_000
+  const leaseTtlMs = options.leaseTtlMs ?? 30_000
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+  const testTimeoutMs = options.testTimeoutMs ?? 5000
+  const retry = {
+    initialDelayMs: options.retry?.initialDelayMs ?? 500,
+    maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
+    maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 600_000,
+  }
+  const rateMax = options.testRateLimit?.max ?? 5
+  const rateWindowMs = options.testRateLimit?.windowMs ?? 60_000
+  const owner = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  const onError = options.onError ?? ((error: unknown) => console.error(`[auditkit] SIEM export: ${describe(error)}`))
+  const requestOptions: ExportRequestOptions = { resource: [['service.name', serviceName]], scopeName: SCOPE_NAME }
+
+  const workers = new Map<string, { worker: DeliveryWorker; updatedAt: string }>()
+  const testAttempts = new Map<string, number[]>()
+  let unsubscribe: (() => void) | null = null
+  let refreshTimer: NodeJS.Timeout | null = null
+  let started = false
+  let refreshing: Promise<void> = Promise.resolve()
+
+  const readStored = (tenantId: string): Promise<StoredSiemSettings | null> => store.getState<StoredSiemSettings>(SIEM_STATE.settings, tenantId)
+
+  const openHeaders = (tenantId: string, stored: StoredSiemSettings): Record<string, string> =>
+    Object.fromEntries(stored.headers.map(({ name, sealed }) => [name, box.open(sealed, `${tenantId}\n${name}`)]))
+
+  const decrypt = (tenantId: string, stored: StoredSiemSettings): SiemSettings => ({
+    enabled: stored.enabled,
+    endpoint: stored.endpoint,
+    protocol: stored.protocol,
+    headers: openHeaders(tenantId, stored),
+  })
+
+  /** Masks without decrypting when possible: the mask of a sealed value is only its last characters. */
+  const masked = (tenantId: string, stored: StoredSiemSettings | null): MaskedSiemSettings => {
+    if (!stored) return { enabled: false, endpoint: '', protocol: 'grpc', headers: {}, updatedAt: null }
+    return {
+      enabled: stored.enabled,
+      endpoint: stored.endpoint,
+      protocol: stored.protocol,
+      headers: maskHeaders(openHeaders(tenantId, stored)),
+      updatedAt: stored.updatedAt,
+    }
+  }
+
+  /** A submitted header value equal to the stored value's mask means "unchanged". */
+  const mergeMaskedHeaders = (submitted: SiemSettings, previous: SiemSettings | null): SiemSettings => {
+    if (!previous) return submitted
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(submitted.headers)) {
+      const before = Object.entries(previous.headers).find(([previousName]) => previousName.toLowerCase() === name.toLowerCase())?.[1]
+      headers[name] = before !== undefined && value === maskSecret(before) ? before : value
+    }
+    return { ...submitted, headers }
+  }
+
+  async function status(tenantId: string): Promise<SiemStatus> {
+    const [stored, cursor, lastError, head] = await Promise.all([
+      readStored(tenantId),
+      store.getState<DeliveryCursor>(SIEM_STATE.cursor, tenantId),
+      store.getState<DeliveryError>(SIEM_STATE.status, tenantId),
+      store.chainHead(tenantId),
+    ])
+    const position = cursor ?? EMPTY_CURSOR
+    const eventsBehind = Math.max(0, (head?.seq ?? 0) - position.seq)
+    let state: SiemDeliveryState
+    if (!stored?.enabled) state = 'disabled'
+    else if (lastError && (!position.lastSuccessAt || lastError.at > position.lastSuccessAt)) state = 'retrying'
+    else state = eventsBehind > 0 ? 'catching_up' : 'up_to_date'
+    return { state, eventsBehind, exportedSeq: position.seq, lastSuccessAt: position.lastSuccessAt, lastError: lastError ?? null }
+  }
+
+  async function startWorker(tenantId: string, stored: StoredSiemSettings): Promise<void> {
+    const current = workers.get(tenantId)
+    if (current && current.updatedAt === stored.updatedAt) return
+    if (current) {
+      workers.delete(tenantId)
+      await current.worker.stop()
+    }
+    if (!stored.enabled || !started) return
+    const settings = decrypt(tenantId, stored)
+    const transport = createOtlpTransport({ settings, guard, keepAlive: true, userAgent: USER_AGENT, ...(options.ca ? { ca: options.ca } : {}) })
+    const worker = startDeliveryWorker({
+      tenantId,
+      store,
+      transport,
+      request: requestOptions,
+      owner,
+      batchSize,
+      pollIntervalMs,
+      leaseTtlMs,
+      requestTimeoutMs,
+      retry,
+      onError,
+    })
+    workers.set(tenantId, { worker, updatedAt: stored.updatedAt })
+  }
+
+  /** Brings the set of running exporters in line with the stored settings (serialised: one refresh at a time). */
+  function refresh(): Promise<void> {
+    refreshing = refreshing.then(async () => {
+      if (!started) return
+      try {
+        const all = await store.listState<StoredSiemSettings>(SIEM_STATE.settings)
+        const enabled = new Set<string>()
+        for (const { key, value } of all) {
+          if (!value?.enabled) continue
+          enabled.add(key)
+          try {
+            await startWorker(key, value)
+          } catch (error) {
+            onError(error)
+          }
+        }
+        for (const [tenantId, { worker }] of workers) {
+          if (!enabled.has(tenantId)) {
+            workers.delete(tenantId)
+            await worker.stop()
+          }
+        }
+      } catch (error) {
+        onError(error)
+      }
+    })
+    return refreshing
+  }
+
+  function checkRateLimit(tenantId: string, actorId: string): void {
+    const key = `${tenantId}\n${actorId}`
+    const now = Date.now()
+    const recent = (testAttempts.get(key) ?? []).filter((at) => now - at < rateWindowMs)
+    if (recent.length >= rateMax) {
+      testAttempts.set(key, recent)
+      const waitSeconds = Math.ceil(((recent[0] ?? now) + rateWindowMs - now) / 1000)
+      throw new AuditKitError('RATE_LIMITED', `Too many Test Connection attempts: try again in ${waitSeconds} s`)
+    }
+    recent.push(now)
+    testAttempts.set(key, recent)
+  }
+
+  return {
+    async getSettings(tenantId) {
+      const stored = await readStored(tenantId)
+      return { settings: masked(tenantId, stored), status: await status(tenantId) }
+    },
+
+    async updateSettings(tenantId, input, admin) {
+      const previousStored = await readStored(tenantId)
+      const previous = previousStored ? decrypt(tenantId, previousStored) : null
+      const next = mergeMaskedHeaders(parseSiemSettings(input), previous)
+      if (next.endpoint !== '') guard.checkHost(new URL(next.endpoint).hostname)
+      const updatedAt = new Date().toISOString()
+      const stored: StoredSiemSettings = {
+        version: 1,
+        enabled: next.enabled,
+        endpoint: next.endpoint,
+        protocol: next.protocol,
+        headers: Object.entries(next.headers).map(([name, value]) => ({ name, sealed: box.seal(value, `${tenantId}\n${name}`) })),
+        updatedAt,
+      }
+      await store.putState(SIEM_STATE.settings, tenantId, stored)
+      const before = previousStored ? masked(tenantId, previousStored) : null
+      const after = masked(tenantId, stored)
+      await logger.record(
+        {
+          tenantId,
+          actor: admin.actor,
+          action: 'siem_config_updated',
+          resource: { type: 'siem_integration', id: tenantId },
+          outcome: 'success',
+          ...(admin.context ? { context: admin.context } : {}),
+          changes: {
+            ...(before ? { before: { enabled: before.enabled, endpoint: before.endpoint, protocol: before.protocol, headers: before.headers } } : {}),
+            after: { enabled: after.enabled, endpoint: after.endpoint, protocol: after.protocol, headers: after.headers },
+          },
+        },
+        { delivery: 'await' },
+      )
+      await refresh()
+      return { settings: after, status: await status(tenantId) }
+    },
+
+    async testConnection(tenantId, input, admin) {
+      checkRateLimit(tenantId, admin.actor.id)
+      const startedAt = Date.now()
+      const finish = (result: ExportResult, details?: TestConnectionResult['details']): TestConnectionResult => ({
+        ...result,
+        ...(details ? { details } : {}),
+        durationMs: Date.now() - startedAt,
+      })
+      let settings: SiemSettings
+      try {
+        const previousStored = await readStored(tenantId)
+        settings = mergeMaskedHeaders(parseSiemSettings(input), previousStored ? decrypt(tenantId, previousStored) : null)
+        if (settings.endpoint === '') {
+          return finish(failure('invalid_config', 'An endpoint URL is required'), [
+            { path: 'endpoint', reason: 'required', message: 'An endpoint URL is required to test the connection' },
+          ])
+        }
+      } catch (error) {
+        if (isAuditKitError(error) && error.code === 'INVALID_SETTINGS') return finish(failure('invalid_config', error.message), error.details)
+        throw error
+      }
+      const transport = createOtlpTransport({ settings, guard, keepAlive: false, userAgent: USER_AGENT, ...(options.ca ? { ca: options.ca } : {}) })
+      try {
+        const now = new Date()
+        const body = encodeExportLogsRequest(
+          [
+            {
+              timeMs: now.getTime(),
+              severityNumber: SEVERITY.INFO,
+              severityText: 'INFO',
+              eventName: 'test_connection',
+              body: 'AuditKit SIEM Test Connection',
+              attributes: [
+                ['audit.id', uuidv7(now.getTime())],
+                ['audit.action', 'test_connection'],
+                ['audit.occurred_at', now.toISOString()],
+                ['audit.tenant.id', tenantId],
+                ['audit.outcome', 'success'],
+                ['audit.actor.type', admin.actor.type],
+                ['audit.actor.id', admin.actor.id],
+                ...(admin.actor.name ? [['audit.actor.name', admin.actor.name] as [string, string]] : []),
+                ['audit.resource.type', 'siem_integration'],
+                ['audit.resource.id', tenantId],
+              ],
+            },
+          ],
+          requestOptions,
+        )
+        return finish(await transport.send(body, testTimeoutMs))
+      } finally {
+        transport.close()
+      }
+    },
+
+    status,
+
+    async start() {
+      if (started) return
+      started = true
+      await store.init()
+      unsubscribe = logger.onAppend((events) => {
+        const tenants = new Set(events.map((event) => event.tenantId))
+        for (const tenantId of tenants) workers.get(tenantId)?.worker.wake()
+      })
+      refreshTimer = setInterval(() => void refresh(), settingsRefreshMs)
+      refreshTimer.unref()
+      await refresh()
+    },
+
+    async stop() {
+      if (!started) return
+      started = false
+      unsubscribe?.()
+      unsubscribe = null
+      if (refreshTimer) clearInterval(refreshTimer)
+      refreshTimer = null
+      await refreshing
+      const running = [...workers.values()].map(({ worker }) => worker.stop())
+      workers.clear()
+      await Promise.all(running)
+    },
+  }
+}
+
+function describe(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'result' in error && 'message' in error) {
+    return `${String((error as { result: unknown }).result)}: ${String((error as { message: unknown }).message)}`
+  }
+  return error instanceof Error ? error.message : String(error)
+}

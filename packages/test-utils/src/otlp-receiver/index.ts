@@ -1,0 +1,5 @@
+export { startOtlpReceiver } from './otlp-receiver.js'
+export type { OtlpReceiver, OtlpReceiverOptions, ReceivedRequest, ReceiverFailure, ReceiverProtocol } from './otlp-receiver.js'
+export { decodeExportLogsRequest, encodeExportLogsResponse } from './otlp-decode.js'
+export type { OtlpValue, ReceivedLogRecord } from './otlp-decode.js'
+export { createSelfSignedCert } from './self-signed-cert.js'
