@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: {"index": "src/index.ts", "stores/sqlite/index": "src/stores/sqlite/index.ts", "stores/mongodb/index": "src/stores/mongodb/index.ts"},
+  entry: {"index": "src/index.ts", "stores/sqlite/index": "src/stores/sqlite/index.ts", "stores/mongodb/index": "src/stores/mongodb/index.ts", "cli/auditkit": "src/cli/auditkit.ts"},
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

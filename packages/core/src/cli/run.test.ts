@@ -1,0 +1,113 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import Database from 'libsql'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createCheckpointer } from '../integrity/checkpointer.js'
+import { createAuditLogger } from '../logger/audit-logger.js'
+import { createSqliteStore } from '../stores/sqlite/index.js'
+import { EXIT, runCli } from './run.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'auditkit-cli-'))
+const dbPath = join(dir, 'audit.db')
+const publicKeyPath = join(dir, 'public.pem')
+const hmacKeyPath = join(dir, 'hmac.key')
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+beforeAll(async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  writeFileSync(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }))
+  writeFileSync(hmacKeyPath, 'cli-hmac-key\n')
+  const store = createSqliteStore({ path: dbPath })
+  const logger = createAuditLogger({ store, hmacKey: 'cli-hmac-key', onError: () => {} })
+  const checkpointer = createCheckpointer({ logger, privateKey, everyEvents: 5, everyMs: 0 })
+  for (let n = 1; n <= 12; n++) {
+    await logger.record(
+      { tenantId: n % 4 === 0 ? 'globex' : 'acme', actor: { type: 'system', id: 'job' }, action: 'report_generated', resource: { type: 'report', id: `r${n}` }, outcome: 'success' },
+      { delivery: 'await' },
+    )
+  }
+  await checkpointer.close()
+  await logger.close()
+  await store.close()
+})
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const chunks = { stdout: '', stderr: '' }
+  const sink = (name: 'stdout' | 'stderr') =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks[name] += chunk.toString()
+        callback()
+      },
+    })
+  const code = await runCli(args, { stdout: sink('stdout'), stderr: sink('stderr'), env })
+  return { code, ...chunks }
+}
+
+describe('auditkit CLI', () => {
+  it('answers usage errors with exit code 2', async () => {
+    expect((await cli([])).code).toBe(EXIT.usage)
+    expect(await cli(['frobnicate'])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('Unknown command "frobnicate"') })
+    expect(await cli(['verify', '--sqlite', dbPath, '--bogus'])).toMatchObject({ code: EXIT.usage })
+    expect(await cli(['verify'])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('exactly one of') })
+    expect(await cli(['verify', '--sqlite', join(dir, 'missing.db')])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('does not exist') })
+    expect(existsSync(join(dir, 'missing.db'))).toBe(false)
+    expect(await cli(['verify', '--sqlite', dbPath, '--public-key', join(dir, 'nope.pem')])).toMatchObject({ code: EXIT.usage })
+    expect(await cli(['verify', '--sqlite', dbPath, '--public-key', hmacKeyPath])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('PEM') })
+    expect(await cli(['verify', '--sqlite', dbPath, '--from-seq', 'x'])).toMatchObject({ code: EXIT.usage })
+    expect(await cli(['verify', '--mongodb', 'mongodb://127.0.0.1:1'])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('--db') })
+    expect((await cli(['--help'])).code).toBe(EXIT.ok)
+  })
+
+  it('verifies every chain of a SQLite file with the public key and the HMAC key', async () => {
+    const result = await cli(['verify', '--sqlite', dbPath, '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
+    expect(result).toMatchObject({ code: EXIT.ok, stderr: '' })
+    expect(result.stdout).toMatch(/^ok acme seq 1\.\.9 \(9 events, 2 checkpoints, signatures verified, HMAC\)$/m)
+    expect(result.stdout).toMatch(/^ok globex seq 1\.\.3 /m)
+    const json = await cli(['verify', '--sqlite', dbPath, '--tenant', 'globex', '--json'], { AUDITKIT_HMAC_KEY: 'cli-hmac-key' })
+    expect(json.code).toBe(EXIT.ok)
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, chains: [{ chainId: 'globex', eventsChecked: 3, keyed: true, checkpoints: { signatures: 'unchecked' } }] })
+    // Without the HMAC key the hashes cannot match.
+    expect(await cli(['verify', '--sqlite', dbPath, '--tenant', 'acme'])).toMatchObject({ code: EXIT.broken, stdout: expect.stringContaining('HMAC key') })
+  })
+
+  it('exports NDJSON that verifies offline, and reports tampering with exit code 1', async () => {
+    const out = join(dir, 'acme.ndjson')
+    expect(await cli(['export', '--sqlite', dbPath, '--tenant', 'acme', '--out', out])).toMatchObject({ code: EXIT.ok })
+    expect(await cli(['verify', '--ndjson', out, '--public-key', publicKeyPath, '--hmac-key', 'cli-hmac-key'])).toMatchObject({
+      code: EXIT.ok,
+      stdout: expect.stringContaining('ok acme seq 1..9'),
+    })
+    expect(await cli(['export', '--sqlite', dbPath, '--out', out])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('EEXIST') })
+    const stdout = await cli(['export', '--sqlite', dbPath, '--tenant', 'globex'])
+    expect(stdout.stdout.trimEnd().split('\n')).toHaveLength(1 + 1 + 1 + 3) // header, chain, checkpoint, events
+
+    const attacker = new Database(dbPath)
+    attacker.exec(`UPDATE events SET event = json_set(event, '$.outcome', 'failure') WHERE chain_id = 'acme' AND seq = 4`)
+    attacker.close()
+    const broken = await cli(['verify', '--sqlite', dbPath, '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
+    expect(broken.code).toBe(EXIT.broken)
+    expect(broken.stdout).toMatch(/^BROKEN acme at seq 4: modified$/m)
+    expect(broken.stdout).toMatch(/^ok globex/m)
+  })
+
+  it('reports an unreadable export with exit code 3', async () => {
+    const bad = join(dir, 'bad.ndjson')
+    writeFileSync(bad, 'id,action\n')
+    expect(await cli(['verify', '--ndjson', bad])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('INTEGRITY_ERROR') })
+  })
+
+  it('makes an Ed25519 key pair and never overwrites one', async () => {
+    const privatePath = join(dir, 'signing.pem')
+    const publicPath = join(dir, 'signing.pub.pem')
+    expect(await cli(['keygen', '--private-key', privatePath, '--public-key', publicPath])).toMatchObject({ code: EXIT.ok })
+    expect(readFileSync(privatePath, 'utf8')).toMatch(/BEGIN PRIVATE KEY/)
+    expect(readFileSync(publicPath, 'utf8')).toMatch(/BEGIN PUBLIC KEY/)
+    expect(statSync(privatePath).mode & 0o077).toBe(0)
+    expect(await cli(['keygen', '--private-key', privatePath, '--public-key', join(dir, 'other.pem')])).toMatchObject({ code: EXIT.usage })
+    expect(await cli(['keygen', '--private-key', join(dir, 'x.pem')])).toMatchObject({ code: EXIT.usage })
+  })
+})

@@ -1,0 +1,261 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { isAuditKitError } from '../errors.js'
+import { createNdjsonSource, exportNdjson, seqRangeForTimes } from '../integrity/ndjson.js'
+import type { ChainSource } from '../integrity/source.js'
+import { verifyAll, type ChainVerification } from '../integrity/verify.js'
+import type { AuditStore } from '../store/types.js'
+
+/** Exit codes of the `auditkit` command. */
+export const EXIT = {
+  /** Every chain verified (or the command succeeded). */
+  ok: 0,
+  /** A chain is broken: the first broken link is printed. */
+  broken: 1,
+  /** Bad arguments, a missing file or key. */
+  usage: 2,
+  /** The source could not be read (database unreachable, unreadable export). */
+  unavailable: 3,
+} as const
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  env: NodeJS.ProcessEnv
+}
+
+const USAGE = `Usage:
+  auditkit verify <source> [--tenant <id>]... [--public-key <pem file>] [--hmac-key-file <file>]
+                  [--max-uncheckpointed <n>] [--from-seq <n>] [--to-seq <n>] [--json]
+  auditkit export <store> [--tenant <id>]... [--from <iso time>] [--to <iso time>] [--out <file>]
+  auditkit keygen --private-key <file> --public-key <file>
+
+Sources:
+  --sqlite <file>                      a SQLite store file
+  --mongodb <uri> --db <name>          a MongoDB store (optionally --collection-prefix <prefix>)
+  --ndjson <file>                      an export made by "auditkit export" (verify only)
+
+The HMAC key is read from --hmac-key-file, the AUDITKIT_HMAC_KEY environment variable, or --hmac-key
+(visible to other users in the process list: prefer the first two).
+
+Exit codes: 0 ok, 1 a chain is broken, 2 usage error, 3 the source could not be read.
+`
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  sqlite: { type: 'string' },
+  mongodb: { type: 'string' },
+  db: { type: 'string' },
+  'collection-prefix': { type: 'string' },
+  ndjson: { type: 'string' },
+  tenant: { type: 'string', multiple: true },
+  'public-key': { type: 'string' },
+  'hmac-key': { type: 'string' },
+  'hmac-key-file': { type: 'string' },
+  'max-uncheckpointed': { type: 'string' },
+  'from-seq': { type: 'string' },
+  'to-seq': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  out: { type: 'string' },
+  'private-key': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+type Flags = ReturnType<typeof parseFlags>
+
+function parseFlags(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }).values
+}
+
+/** Runs `auditkit <command> ...` and resolves with the exit code; never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv
+  const print = (stream: NodeJS.WritableStream, text: string): void => void stream.write(text.endsWith('\n') ? text : `${text}\n`)
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    print(command === undefined ? io.stderr : io.stdout, USAGE)
+    return command === undefined ? EXIT.usage : EXIT.ok
+  }
+  try {
+    const flags = parseFlags(rest)
+    if (flags.help) {
+      print(io.stdout, USAGE)
+      return EXIT.ok
+    }
+    switch (command) {
+      case 'verify':
+        return await verifyCommand(flags, io, print)
+      case 'export':
+        return await exportCommand(flags, io)
+      case 'keygen':
+        return keygenCommand(flags, io, print)
+      default:
+        throw new UsageError(`Unknown command "${command}"`)
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    if (error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
+      print(io.stderr, `auditkit: ${message}\n\n${USAGE}`)
+      return EXIT.usage
+    }
+    if (isAuditKitError(error) && (error.code === 'INVALID_OPTIONS' || error.code === 'INVALID_RANGE')) {
+      print(io.stderr, `auditkit: ${message}`)
+      return EXIT.usage
+    }
+    print(io.stderr, `auditkit: ${isAuditKitError(error) ? `${error.code}: ` : ''}${message}`)
+    return EXIT.unavailable
+  }
+}
+
+type Print = (stream: NodeJS.WritableStream, text: string) => void
+
+async function verifyCommand(flags: Flags, io: CliIo, print: Print): Promise<number> {
+  const publicKey = flags['public-key'] === undefined ? undefined : readFile(flags['public-key'], '--public-key')
+  const hmacKey = hmacKeyOf(flags, io.env)
+  const maxUncheckpointed = integerFlag(flags['max-uncheckpointed'], '--max-uncheckpointed')
+  const fromSeq = integerFlag(flags['from-seq'], '--from-seq')
+  const toSeq = integerFlag(flags['to-seq'], '--to-seq')
+  const opened = await openSource(flags)
+  try {
+    const result = await verifyAll({
+      source: opened.source,
+      ...(flags.tenant ? { chainIds: flags.tenant } : {}),
+      ...(publicKey === undefined ? {} : { publicKey }),
+      ...(hmacKey === undefined ? {} : { hmacKey }),
+      ...(maxUncheckpointed === undefined ? {} : { maxUncheckpointed }),
+      ...(fromSeq === undefined ? {} : { fromSeq }),
+      ...(toSeq === undefined ? {} : { toSeq }),
+    })
+    if (flags.json) print(io.stdout, JSON.stringify(result, null, 2))
+    else {
+      if (result.chains.length === 0) print(io.stdout, 'ok: no chains found')
+      for (const chain of result.chains) print(io.stdout, describe(chain))
+    }
+    return result.ok ? EXIT.ok : EXIT.broken
+  } finally {
+    await opened.close()
+  }
+}
+
+function describe(chain: ChainVerification): string {
+  const range = chain.range.to === null ? 'no events' : `seq ${chain.range.from}..${chain.range.to}`
+  const signatures = chain.checkpoints.signatures === 'verified' ? 'signatures verified' : 'signatures NOT checked'
+  const summary = `${chain.eventsChecked} events, ${chain.checkpoints.count} checkpoints, ${signatures}${chain.keyed ? ', HMAC' : ''}`
+  const lines = chain.firstBreak
+    ? [`BROKEN ${chain.chainId} at seq ${chain.firstBreak.seq}: ${chain.firstBreak.reason}`, `  ${chain.firstBreak.message}`, `  (${summary})`]
+    : [`ok ${chain.chainId} ${range} (${summary})`]
+  for (const warning of chain.warnings) lines.push(`  warning: ${warning}`)
+  return lines.join('\n')
+}
+
+async function exportCommand(flags: Flags, io: CliIo): Promise<number> {
+  if (flags.ndjson !== undefined) throw new UsageError('export reads a store (--sqlite or --mongodb), not --ndjson')
+  if ((flags.from === undefined) !== (flags.to === undefined)) throw new UsageError('--from and --to go together')
+  const window = flags.from !== undefined && flags.to !== undefined ? { from: isoFlag(flags.from, '--from'), to: isoFlag(flags.to, '--to') } : null
+  const opened = await openStore(flags)
+  const out = flags.out === undefined ? io.stdout : createWriteStream(flags.out, { flags: 'wx' })
+  try {
+    const lines = exportNdjson({
+      store: opened.store,
+      ...(flags.tenant ? { chainIds: flags.tenant } : {}),
+      ...(window ? { range: (chainId: string) => seqRangeForTimes(opened.store, chainId, window) } : {}),
+    })
+    for await (const line of lines) {
+      if (!out.write(line)) await once(out, 'drain')
+    }
+    if (out !== io.stdout) {
+      out.end()
+      await once(out, 'finish')
+    }
+    return EXIT.ok
+  } finally {
+    await opened.close()
+  }
+}
+
+function keygenCommand(flags: Flags, io: CliIo, print: Print): number {
+  const privatePath = flags['private-key']
+  const publicPath = flags['public-key']
+  if (privatePath === undefined || publicPath === undefined) throw new UsageError('keygen needs --private-key <file> and --public-key <file>')
+  for (const path of [privatePath, publicPath]) if (existsSync(path)) throw new UsageError(`${path} exists; not overwriting a key`)
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  })
+  writeFileSync(privatePath, privateKey, { mode: 0o600, flag: 'wx' })
+  writeFileSync(publicPath, publicKey, { mode: 0o644, flag: 'wx' })
+  print(io.stdout, `Wrote the Ed25519 private key to ${privatePath} (keep it out of the database) and the public key to ${publicPath}`)
+  return EXIT.ok
+}
+
+interface Opened<T> {
+  close(): Promise<void>
+  source: T
+}
+
+async function openSource(flags: Flags): Promise<Opened<ChainSource | AuditStore>> {
+  const chosen = [flags.sqlite, flags.mongodb, flags.ndjson].filter((value) => value !== undefined)
+  if (chosen.length !== 1) throw new UsageError('Give exactly one of --sqlite, --mongodb, --ndjson')
+  if (flags.ndjson !== undefined) {
+    if (!existsSync(flags.ndjson)) throw new UsageError(`${flags.ndjson} does not exist`)
+    return { source: createNdjsonSource(flags.ndjson), close: async () => {} }
+  }
+  const { store, close } = await openStore(flags)
+  return { source: store, close }
+}
+
+async function openStore(flags: Flags): Promise<{ store: AuditStore; close: () => Promise<void> }> {
+  if ((flags.sqlite === undefined) === (flags.mongodb === undefined)) throw new UsageError('Give exactly one of --sqlite <file> or --mongodb <uri> --db <name>')
+  let store: AuditStore
+  if (flags.sqlite !== undefined) {
+    // The store would create an empty database for a mistyped path: refuse instead.
+    if (!existsSync(flags.sqlite)) throw new UsageError(`${flags.sqlite} does not exist`)
+    const { createSqliteStore } = await import('../stores/sqlite/index.js')
+    store = createSqliteStore({ path: flags.sqlite })
+  } else {
+    if (flags.db === undefined) throw new UsageError('--mongodb needs --db <name>')
+    const { createMongoStore } = await import('../stores/mongodb/index.js')
+    store = createMongoStore({
+      uri: flags.mongodb,
+      database: flags.db,
+      createIndexes: false,
+      ...(flags['collection-prefix'] === undefined ? {} : { collectionPrefix: flags['collection-prefix'] }),
+    })
+  }
+  await store.init()
+  return { store, close: () => store.close() }
+}
+
+function hmacKeyOf(flags: Flags, env: NodeJS.ProcessEnv): string | Buffer | undefined {
+  const given = [flags['hmac-key'], flags['hmac-key-file']].filter((value) => value !== undefined)
+  if (given.length > 1) throw new UsageError('Give --hmac-key or --hmac-key-file, not both')
+  if (flags['hmac-key-file'] !== undefined) {
+    // A trailing newline from `echo key > file` is not part of the key.
+    return readFile(flags['hmac-key-file'], '--hmac-key-file').replace(/\r?\n$/, '')
+  }
+  return flags['hmac-key'] ?? (env.AUDITKIT_HMAC_KEY === undefined || env.AUDITKIT_HMAC_KEY === '' ? undefined : env.AUDITKIT_HMAC_KEY)
+}
+
+function readFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`)
+  }
+}
+
+function integerFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number`)
+  return Number(value)
+}
+
+function isoFlag(value: string, flag: string): string {
+  const time = new Date(value)
+  if (Number.isNaN(time.getTime())) throw new UsageError(`${flag} must be an ISO 8601 time`)
+  return time.toISOString()
+}

@@ -1,0 +1,116 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AuditEvent } from '../event/schema.js'
+import { createAuditLogger } from '../logger/audit-logger.js'
+import type { AuditStore } from '../store/types.js'
+import { createSqliteStore } from '../stores/sqlite/index.js'
+import { createCheckpointer } from './checkpointer.js'
+import { createNdjsonSource, exportNdjson, seqRangeForTimes } from './ndjson.js'
+import { createIntegrityService } from './service.js'
+import { verifyAll, verifyChain } from './verify.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'auditkit-ndjson-'))
+const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+let store: AuditStore
+let minute = 0
+// Events one minute apart, so that time windows map to known seq ranges.
+const clock = (): Date => new Date(Date.UTC(2026, 2, 1, 0, minute++))
+
+beforeAll(async () => {
+  store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const logger = createAuditLogger({ store, clock, onError: () => {} })
+  const checkpointer = createCheckpointer({ logger, privateKey, everyEvents: 10, everyMs: 0 })
+  for (let n = 1; n <= 25; n++) {
+    await logger.record(
+      {
+        tenantId: n % 5 === 0 ? 'globex' : 'acme',
+        actor: { type: 'user', id: 'u1', name: 'Zoë Ünal' },
+        action: 'member_invited',
+        resource: { type: 'member', id: `m${n}` },
+        outcome: 'success',
+        metadata: { big: 1e21, small: 1e-7, n },
+      },
+      { delivery: 'await' },
+    )
+  }
+  await checkpointer.close()
+  await logger.close()
+})
+afterAll(async () => {
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function writeExport(name: string, lines: AsyncIterable<string>): Promise<string> {
+  let text = ''
+  for await (const line of lines) text += line
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+describe('NDJSON export', () => {
+  it('holds every field of every event and the checkpoints, and verifies offline', async () => {
+    const path = await writeExport('all.ndjson', exportNdjson({ store }))
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { kind: string })
+    expect(lines[0]).toMatchObject({ kind: 'auditkit-chain', version: 1 })
+    expect(lines.filter((line) => line.kind === 'chain')).toEqual([
+      expect.objectContaining({ chainId: 'acme', fromSeq: 1, toSeq: 20 }),
+      expect.objectContaining({ chainId: 'globex', fromSeq: 1, toSeq: 5 }),
+    ])
+    const [first] = await store.readChain('acme', 0, 1)
+    const { kind, ...exported } = lines.find((line) => line.kind === 'event') as AuditEvent & { kind: string }
+    expect(kind).toBe('event')
+    expect(exported).toEqual(first)
+    expect(lines.filter((line) => line.kind === 'checkpoint')).toHaveLength(3) // acme 10, 20; globex 5
+
+    const result = await verifyAll({ source: createNdjsonSource(path), publicKey, maxUncheckpointed: 0 })
+    expect(result.ok).toBe(true)
+    expect(result.chains.map((chain) => [chain.chainId, chain.eventsChecked])).toEqual([
+      ['acme', 20],
+      ['globex', 5],
+    ])
+  })
+
+  it('detects an edited line in the file', async () => {
+    const path = await writeExport('edited.ndjson', exportNdjson({ store, chainIds: ['acme'] }))
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"resource":{"type":"member","id":"m7"}', '"resource":{"type":"member","id":"m8"}'))
+    expect((await verifyChain({ source: createNdjsonSource(path), chainId: 'acme', publicKey })).firstBreak).toMatchObject({
+      reason: 'modified',
+      seq: 6,
+    })
+  })
+
+  it('exports a time window with the event before it as the anchor', async () => {
+    // acme holds minutes 0-3, 5-8, ...: seq 5 is minute 5, seq 12 is minute 14.
+    const window = { from: '2026-03-01T00:05:00.000Z', to: '2026-03-01T00:15:00.000Z' }
+    expect(await seqRangeForTimes(store, 'acme', window)).toEqual({ fromSeq: 5, toSeq: 12 })
+    const service = createIntegrityService({ store, publicKey })
+    const path = await writeExport('window.ndjson', service.exportNdjson({ tenantId: 'acme' }, window))
+    const events = readFileSync(path, 'utf8').split('\n').filter((line) => line.includes('"kind":"event"'))
+    expect(events.map((line) => (JSON.parse(line) as AuditEvent).seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12])
+    expect(await verifyChain({ source: createNdjsonSource(path), chainId: 'acme', publicKey })).toMatchObject({
+      ok: true,
+      eventsChecked: 8,
+      range: { from: 5, to: 12 },
+      checkpoints: { count: 1, lastSeq: 10 },
+    })
+    expect(await service.verify({ tenantId: 'acme' }, window)).toMatchObject({ ok: true, eventsChecked: 8, window })
+    expect(await service.verify({ tenantId: 'acme' }, { from: '2030-01-01T00:00:00.000Z', to: '2031-01-01T00:00:00.000Z' })).toMatchObject({
+      ok: true,
+      eventsChecked: 0,
+    })
+  })
+
+  it('refuses files that are not chain exports', async () => {
+    const notJson = join(dir, 'not-json.ndjson')
+    writeFileSync(notJson, '{"kind":"auditkit-chain","version":1}\n{oops\n')
+    await expect(verifyAll({ source: createNdjsonSource(notJson) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR', message: 'Line 2 is not JSON' })
+    const csv = join(dir, 'audit.csv')
+    writeFileSync(csv, 'id,action\n')
+    await expect(verifyAll({ source: createNdjsonSource(csv) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' })
+  })
+})
