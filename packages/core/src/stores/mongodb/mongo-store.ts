@@ -320,12 +320,14 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
       }
     },
 
-    query: (query) =>
-      guarded('query', async ({ events }) => {
-        const { filter, sort, hint, limit } = toMongoQuery(query)
+    async query(query) {
+      // Translated first: bad input fails with its own code, before any round trip.
+      const { filter, sort, hint, limit } = toMongoQuery(query)
+      return guarded('query', async ({ events }) => {
         const documents = await events.find(filter as Filter<EventDocument>, { sort, hint, limit }).toArray()
         return toEventPage(documents, query.limit)
-      }),
+      })
+    },
 
     get: (tenantId, id) =>
       guarded('get', async ({ events }) => {
@@ -334,15 +336,18 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
         return document ? fromEventDocument(document) : null
       }),
 
-    facets: (filter) =>
-      guarded('facets', async ({ events }) => {
-        const [result] = await events.aggregate<FacetAggregationResult>(toFacetPipeline(filter), { allowDiskUse: true }).toArray()
+    async facets(filter) {
+      const pipeline = toFacetPipeline(filter)
+      return guarded('facets', async ({ events }) => {
+        const [result] = await events.aggregate<FacetAggregationResult>(pipeline, { allowDiskUse: true }).toArray()
         return fromFacetResult(result)
-      }),
+      })
+    },
 
     async *stream(filter: EventFilter, streamOptions: StreamOptions = {}): AsyncGenerator<AuditEvent> {
       const batchSize = Math.max(1, Math.floor(streamOptions.batchSize ?? DEFAULT_STREAM_BATCH))
       let after: EventCursor | undefined
+      toMongoExportQuery(filter) // bad input fails before any round trip
       for (let failures = 0; ; ) {
         const { events } = await guarded('stream', async (c) => c)
         const query = toMongoExportQuery(filter, after)
