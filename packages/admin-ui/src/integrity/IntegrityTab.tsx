@@ -1,0 +1,133 @@
+import { useState } from 'preact/hooks'
+import { verifyIntegrity } from '../api/client.js'
+import type { VerifyResult } from '../api/types.js'
+import { useI18n } from '../i18n/i18n.js'
+import { VERIFY_REASON_NAMES } from '../i18n/messages.js'
+import { endOfLocalDay, startOfLocalDay } from '../lib/time.js'
+import { ErrorNotice } from '../ui/ErrorNotice.js'
+import { Spinner } from '../ui/Spinner.js'
+
+/** Runs the chain verification over a period and shows ok or the first broken link. */
+export function IntegrityTab() {
+  const { t, locale } = useI18n()
+  const [fromDay, setFromDay] = useState('')
+  const [toDay, setToDay] = useState('')
+  const [running, setRunning] = useState(false)
+  const [result, setResult] = useState<VerifyResult | null>(null)
+  const [error, setError] = useState<unknown>(null)
+  const reversed = fromDay !== '' && toDay !== '' && toDay < fromDay
+
+  function run(event: Event) {
+    event.preventDefault()
+    if (reversed) return
+    setRunning(true)
+    setResult(null)
+    setError(null)
+    verifyIntegrity({ from: fromDay ? startOfLocalDay(fromDay) : undefined, to: toDay ? endOfLocalDay(toDay) : undefined })
+      .then(setResult)
+      .catch(setError)
+      .finally(() => setRunning(false))
+  }
+
+  return (
+    <section class="tab-panel">
+      <form class="card form integrity" onSubmit={run} aria-labelledby="integrity-title">
+        <h2 id="integrity-title">{t.integrityTitle}</h2>
+        <p class="muted">{t.integrityIntro}</p>
+        <div class="row row--wrap row--end">
+          <div class="field">
+            <label for="verify-from">{t.filterFrom}</label>
+            <input id="verify-from" type="date" value={fromDay} onChange={(e) => setFromDay(e.currentTarget.value)} />
+          </div>
+          <div class="field">
+            <label for="verify-to">{t.filterTo}</label>
+            <input
+              id="verify-to"
+              type="date"
+              value={toDay}
+              aria-invalid={reversed}
+              aria-describedby={reversed ? 'verify-range-error' : 'verify-range-hint'}
+              onChange={(e) => setToDay(e.currentTarget.value)}
+            />
+          </div>
+          <button type="submit" class="button button--primary" disabled={running || reversed} data-testid="run-verify">
+            {running ? t.integrityRunning : t.integrityRun}
+          </button>
+        </div>
+        {reversed ? (
+          <p id="verify-range-error" class="field-error" role="alert">
+            {t.rangeReversed}
+          </p>
+        ) : (
+          <p id="verify-range-hint" class="hint">
+            {t.integrityAllTime}
+          </p>
+        )}
+        <div aria-live="polite">
+          {running && <Spinner label={t.integrityRunning} />}
+          {error !== null && <ErrorNotice error={error} />}
+          {result !== null && <VerifyReport result={result} />}
+        </div>
+      </form>
+    </section>
+  )
+}
+
+function VerifyReport({ result }: { result: VerifyResult }) {
+  const { t, locale } = useI18n()
+  const broken = result.firstBroken
+  return (
+    <div class={`notice ${result.ok ? 'notice--success' : 'notice--error'}`} role="status" data-testid="verify-result" data-ok={String(result.ok)}>
+      <p class="notice__title">{result.ok ? t.integrityOk : t.integrityBroken}</p>
+      {result.ok && <p>{t.integrityOkDetail(result.checked)}</p>}
+      {broken !== null && (
+        <>
+          <p>{broken.message}</p>
+          <dl class="props">
+            <div class="props__row">
+              <dt>{t.integrityReason}</dt>
+              <dd data-testid="verify-reason" data-reason={broken.reason}>
+                {VERIFY_REASON_NAMES[locale][broken.reason] ?? broken.reason}
+              </dd>
+            </div>
+            {broken.seq !== null && (
+              <div class="props__row">
+                <dt>{t.fieldSeq}</dt>
+                <dd class="mono">{broken.seq}</dd>
+              </div>
+            )}
+            {broken.id !== null && (
+              <div class="props__row">
+                <dt>{t.fieldId}</dt>
+                <dd class="mono">{broken.id}</dd>
+              </div>
+            )}
+          </dl>
+        </>
+      )}
+      <dl class="props props--compact">
+        {result.range !== null && result.range.to !== null && (
+          <div class="props__row">
+            <dt>{t.integrityRange}</dt>
+            <dd class="mono">
+              {result.range.from} – {result.range.to}
+            </dd>
+          </div>
+        )}
+        {result.checkpoints !== null && (
+          <div class="props__row">
+            <dt>{t.integrityCheckpoints}</dt>
+            <dd>{t.integrityCheckpointsDetail(result.checkpoints.count, result.checkpoints.signatures === 'verified')}</dd>
+          </div>
+        )}
+      </dl>
+      {result.warnings.length > 0 && (
+        <ul class="warnings">
+          {result.warnings.map((warning) => (
+            <li key={warning}>{warning}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,197 @@
+import type { ComponentChildren } from 'preact'
+import { useEffect, useState } from 'preact/hooks'
+import { fetchEvent } from '../api/client.js'
+import type { AuditEvent } from '../api/types.js'
+import { useI18n } from '../i18n/i18n.js'
+import type { Messages } from '../i18n/messages.js'
+import { Dialog } from '../ui/Dialog.js'
+import { ErrorNotice } from '../ui/ErrorNotice.js'
+import { Spinner } from '../ui/Spinner.js'
+import { ActorCell, OutcomeBadge, ResourceCell, TimeCell } from './columns.js'
+import { type DiffKind, diffChanges, formatValue } from './diff.js'
+
+export interface EventDetailProps {
+  id: string
+  /** The row as listed, shown at once while the full event loads. */
+  summary: AuditEvent
+  onClose: () => void
+}
+
+/** The full event in a side panel: overview, field-level before/after diff, request, targets, metadata, integrity. */
+export function EventDetail({ id, summary, onClose }: EventDetailProps) {
+  const { t } = useI18n()
+  const [event, setEvent] = useState<AuditEvent | null>(null)
+  const [error, setError] = useState<unknown>(null)
+
+  useEffect(() => {
+    let live = true
+    fetchEvent(id)
+      .then((full) => live && setEvent(full))
+      .catch((failure: unknown) => live && setError(failure))
+    return () => {
+      live = false
+    }
+  }, [id])
+
+  const shown = event ?? summary
+  return (
+    <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail">
+      <div class="detail">
+        <div class="detail__headline">
+          <code class="action action--large">{shown.action}</code>
+          <OutcomeBadge outcome={shown.outcome} t={t} />
+        </div>
+        <dl class="props">
+          <Prop label={t.fieldTime}>
+            <TimeCell iso={shown.occurredAt} />
+          </Prop>
+          <Prop label={t.fieldActor}>
+            <ActorCell actor={shown.actor} t={t} />
+          </Prop>
+          <Prop label={t.fieldResource}>
+            <ResourceCell resource={shown.resource} />
+          </Prop>
+          <Prop label={t.fieldIp}>
+            <span class="mono">{shown.context?.ip ?? '—'}</span>
+          </Prop>
+        </dl>
+
+        <section class="detail__section" aria-labelledby="detail-changes">
+          <h3 id="detail-changes">{t.detailChanges}</h3>
+          {event === null && error === null && <Spinner label={t.loading} />}
+          {error !== null && <ErrorNotice error={error} />}
+          {event !== null && <ChangesDiff event={event} t={t} />}
+        </section>
+
+        {event !== null && (
+          <>
+            {event.context !== undefined && (
+              <section class="detail__section" aria-labelledby="detail-request">
+                <h3 id="detail-request">{t.detailRequest}</h3>
+                <dl class="props">
+                  <Prop label={t.fieldMethod}>{event.context.method}</Prop>
+                  <Prop label={t.fieldPath}>{event.context.path}</Prop>
+                  <Prop label={t.fieldRoute}>{event.context.route}</Prop>
+                  <Prop label={t.fieldStatus}>{event.context.status}</Prop>
+                  <Prop label={t.fieldUserAgent}>{event.context.userAgent}</Prop>
+                  <Prop label={t.fieldRequestId}>{event.context.requestId}</Prop>
+                </dl>
+              </section>
+            )}
+            {event.targets !== undefined && event.targets.length > 0 && (
+              <section class="detail__section" aria-labelledby="detail-targets">
+                <h3 id="detail-targets">{t.detailTargets}</h3>
+                <ul class="plain-list">
+                  {event.targets.map((target, index) => (
+                    <li key={index}>
+                      <ResourceCell resource={target} />
+                    </li>
+                  ))}
+                </ul>
+              </section>
+            )}
+            {event.metadata !== undefined && Object.keys(event.metadata).length > 0 && (
+              <section class="detail__section" aria-labelledby="detail-metadata">
+                <h3 id="detail-metadata">{t.detailMetadata}</h3>
+                <dl class="props">
+                  {Object.entries(event.metadata).map(([key, value]) => (
+                    <Prop key={key} label={key}>
+                      <span class="mono">{formatValue(value)}</span>
+                    </Prop>
+                  ))}
+                </dl>
+              </section>
+            )}
+            <section class="detail__section" aria-labelledby="detail-integrity">
+              <h3 id="detail-integrity">{t.detailIntegrity}</h3>
+              <dl class="props props--mono">
+                <Prop label={t.fieldId}>{event.id}</Prop>
+                <Prop label={t.fieldTenant}>{event.tenantId}</Prop>
+                <Prop label={t.fieldChain}>{event.chainId}</Prop>
+                <Prop label={t.fieldSeq}>{event.seq}</Prop>
+                <Prop label={t.fieldHash}>{event.hash}</Prop>
+                <Prop label={t.fieldPrevHash}>{event.prevHash}</Prop>
+              </dl>
+            </section>
+            <details class="detail__raw">
+              <summary>{t.detailRaw}</summary>
+              <CopyButton text={JSON.stringify(event, null, 2)} t={t} />
+              <pre class="code-block">{JSON.stringify(event, null, 2)}</pre>
+            </details>
+          </>
+        )}
+      </div>
+    </Dialog>
+  )
+}
+
+function Prop({ label, children }: { label: string; children: ComponentChildren }) {
+  if (children === undefined || children === null || children === '') return null
+  return (
+    <div class="props__row">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  )
+}
+
+function CopyButton({ text, t }: { text: string; t: Messages }) {
+  const [copied, setCopied] = useState(false)
+  return (
+    <button
+      type="button"
+      class="button button--small"
+      onClick={() => {
+        void navigator.clipboard?.writeText(text).then(() => setCopied(true))
+      }}
+    >
+      {copied ? t.copied : t.copyJson}
+    </button>
+  )
+}
+
+function kindLabel(kind: DiffKind, t: Messages): string {
+  return kind === 'added' ? t.diffAdded : kind === 'removed' ? t.diffRemoved : kind === 'changed' ? t.diffChanged : t.diffUnchanged
+}
+
+function ChangesDiff({ event, t }: { event: AuditEvent; t: Messages }) {
+  const [showUnchanged, setShowUnchanged] = useState(false)
+  const before = event.changes?.before
+  const after = event.changes?.after
+  if (before === undefined && after === undefined) return <p class="muted">{t.detailNoChanges}</p>
+  const rows = diffChanges(before, after)
+  const unchanged = rows.filter((row) => row.kind === 'unchanged').length
+  const visible = showUnchanged ? rows : rows.filter((row) => row.kind !== 'unchanged')
+  return (
+    <div class="diff" data-testid="diff">
+      <div class="diff__scroll">
+        <table class="diff__table">
+          <thead>
+            <tr>
+              <th scope="col">{t.detailField}</th>
+              <th scope="col">{t.detailBefore}</th>
+              <th scope="col">{t.detailAfter}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {visible.map((row) => (
+              <tr key={row.path} class={`diff__row diff__row--${row.kind}`} data-kind={row.kind} data-path={row.path}>
+                <th scope="row">
+                  <span class="mono">{row.path === '' ? '—' : row.path}</span>
+                  <span class={`diff__kind diff__kind--${row.kind}`}>{kindLabel(row.kind, t)}</span>
+                </th>
+                <td class="diff__before">{row.before !== undefined && (row.kind === 'unchanged' ? <span class="mono">{formatValue(row.before)}</span> : <del class="mono">{formatValue(row.before)}</del>)}</td>
+                <td class="diff__after">{row.after !== undefined && (row.kind === 'unchanged' ? <span class="mono">{formatValue(row.after)}</span> : <ins class="mono">{formatValue(row.after)}</ins>)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {unchanged > 0 && (
+        <button type="button" class="button button--small button--ghost" aria-expanded={showUnchanged} onClick={() => setShowUnchanged(!showUnchanged)}>
+          {showUnchanged ? t.hideUnchanged : t.showUnchanged(unchanged)}
+        </button>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,123 @@
+import { useState } from 'preact/hooks'
+import { exportCsvUrl } from '../api/client.js'
+import type { ColumnDef } from '../api/types.js'
+import { useI18n } from '../i18n/i18n.js'
+import { LOCALES, type Locale } from '../i18n/messages.js'
+import { localDay } from '../lib/time.js'
+import { Dialog } from '../ui/Dialog.js'
+import { EMPTY_FILTERS, type FilterForm, toApiFilters } from './filters.js'
+
+export interface ExportDialogProps {
+  columns: ColumnDef[]
+  visible: string[]
+  form: FilterForm
+  onClose: () => void
+}
+
+/** CSV download for a period with the displayed columns; the browser streams the file straight from the API. */
+export function ExportDialog({ columns, visible, form, onClose }: ExportDialogProps) {
+  const { t, locale } = useI18n()
+  const [fromDay, setFromDay] = useState(form.fromDay || localDay(30))
+  const [toDay, setToDay] = useState(form.toDay || localDay(0))
+  const [headerLocale, setHeaderLocale] = useState<Locale>(locale)
+  const [applyFilters, setApplyFilters] = useState(true)
+  const [started, setStarted] = useState(false)
+  const error = fromDay === '' || toDay === '' ? t.rangeMissing : toDay < fromDay ? t.rangeReversed : null
+  const labels = new Map(columns.map((column) => [column.key, column.label]))
+  const hasOtherFilters = form.actor !== '' || form.action !== '' || form.resourceType !== '' || form.outcome !== '' || form.q.trim() !== ''
+
+  function download(event: Event) {
+    event.preventDefault()
+    if (error !== null) return
+    const range = toApiFilters({ ...(applyFilters ? form : EMPTY_FILTERS), fromDay, toDay })
+    const link = document.createElement('a')
+    link.href = exportCsvUrl({ ...range, columns: visible, locale: headerLocale })
+    link.download = ''
+    link.rel = 'noopener'
+    document.body.append(link)
+    link.click()
+    link.remove()
+    setStarted(true)
+  }
+
+  return (
+    <Dialog
+      title={t.csvTitle}
+      onClose={onClose}
+      testId="export-dialog"
+      footer={
+        <>
+          {started && (
+            <p class="muted" role="status">
+              {t.csvStarted}
+            </p>
+          )}
+          <span class="spacer" />
+          <button type="button" class="button" onClick={onClose}>
+            {started ? t.close : t.cancel}
+          </button>
+          <button type="submit" form="export-form" class="button button--primary" disabled={error !== null}>
+            {t.csvSubmit}
+          </button>
+        </>
+      }
+    >
+      <form id="export-form" class="form" onSubmit={download}>
+        <p class="muted">{t.csvHelp}</p>
+        <fieldset class="form__group">
+          <legend>{t.csvPeriod}</legend>
+          <div class="row row--wrap">
+            <div class="field">
+              <label for="export-from">{t.csvFrom}</label>
+              <input id="export-from" name="from" type="date" required value={fromDay} data-autofocus onChange={(e) => setFromDay(e.currentTarget.value)} />
+            </div>
+            <div class="field">
+              <label for="export-to">{t.csvTo}</label>
+              <input
+                id="export-to"
+                name="to"
+                type="date"
+                required
+                value={toDay}
+                aria-invalid={error !== null}
+                aria-describedby={error !== null ? 'export-range-error' : undefined}
+                onChange={(e) => setToDay(e.currentTarget.value)}
+              />
+            </div>
+          </div>
+          {error !== null && (
+            <p id="export-range-error" class="field-error" role="alert">
+              {error}
+            </p>
+          )}
+        </fieldset>
+        <div class="field">
+          <label for="export-locale">{t.csvHeaderLanguage}</label>
+          <select id="export-locale" value={headerLocale} onChange={(e) => setHeaderLocale(e.currentTarget.value as Locale)}>
+            {LOCALES.map((code) => (
+              <option key={code} value={code}>
+                {code === 'en' ? 'English' : '日本語'}
+              </option>
+            ))}
+          </select>
+        </div>
+        {hasOtherFilters && (
+          <label class="check">
+            <input type="checkbox" checked={applyFilters} onChange={(e) => setApplyFilters(e.currentTarget.checked)} />
+            <span>{t.csvApplyFilters}</span>
+          </label>
+        )}
+        <div class="form__group">
+          <p class="label">{t.csvColumns}</p>
+          <ul class="chips" data-testid="export-columns">
+            {visible.map((key) => (
+              <li key={key} class="chip" data-column={key}>
+                {labels.get(key)?.[headerLocale] ?? key}
+              </li>
+            ))}
+          </ul>
+        </div>
+      </form>
+    </Dialog>
+  )
+}

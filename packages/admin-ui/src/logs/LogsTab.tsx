@@ -1,0 +1,300 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { fetchColumns, fetchEvents, fetchFacets } from '../api/client.js'
+import type { AuditEvent, ColumnDef, Facets } from '../api/types.js'
+import { useI18n } from '../i18n/i18n.js'
+import { localZoneLabel } from '../lib/time.js'
+import { ErrorNotice } from '../ui/ErrorNotice.js'
+import { Spinner } from '../ui/Spinner.js'
+import { Cell, actorTypeLabel, loadVisible, saveVisible, tableLabel } from './columns.js'
+import { ColumnsDialog } from './ColumnsDialog.js'
+import { EventDetail } from './EventDetail.js'
+import { ExportDialog } from './ExportDialog.js'
+import { EMPTY_FILTERS, type FilterForm, toApiFilters } from './filters.js'
+
+const PAGE_SIZE = 50
+
+type Dialog = { kind: 'columns' } | { kind: 'export' } | { kind: 'event'; id: string; summary: AuditEvent } | null
+
+export function LogsTab() {
+  const { t, locale } = useI18n()
+  const [columns, setColumns] = useState<ColumnDef[] | null>(null)
+  const [visible, setVisible] = useState<string[]>([])
+  const [columnsError, setColumnsError] = useState<unknown>(null)
+  const [form, setForm] = useState<FilterForm>(EMPTY_FILTERS)
+  const [query, setQuery] = useState('')
+  const [facets, setFacets] = useState<Facets | null>(null)
+  const [items, setItems] = useState<AuditEvent[]>([])
+  const [nextCursor, setNextCursor] = useState<string | null>(null)
+  const [loading, setLoading] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  const [dialog, setDialog] = useState<Dialog>(null)
+  const generation = useRef(0)
+  const sentinel = useRef<HTMLDivElement>(null)
+
+  const rangeReversed = form.fromDay !== '' && form.toDay !== '' && form.toDay < form.fromDay
+  const filters = useMemo(() => toApiFilters({ ...form, q: query }), [form.actor, form.action, form.resourceType, form.outcome, form.fromDay, form.toDay, query])
+
+  const loadColumns = useCallback(() => {
+    setColumnsError(null)
+    fetchColumns()
+      .then((list) => {
+        setColumns(list)
+        setVisible(loadVisible(list))
+      })
+      .catch(setColumnsError)
+  }, [])
+  useEffect(loadColumns, [loadColumns])
+
+  // The search box waits for a pause in typing.
+  useEffect(() => {
+    const timer = window.setTimeout(() => setQuery(form.q), 300)
+    return () => window.clearTimeout(timer)
+  }, [form.q])
+
+  useEffect(() => {
+    if (rangeReversed) return
+    fetchFacets(filters)
+      .then(setFacets)
+      .catch(() => setFacets(null))
+  }, [filters.from, filters.to, rangeReversed])
+
+  const loadPage = useCallback(
+    (cursor: string | null) => {
+      const current = ++generation.current
+      setLoading(true)
+      setError(null)
+      fetchEvents(filters, cursor, PAGE_SIZE)
+        .then((page) => {
+          if (current !== generation.current) return
+          setItems((previous) => (cursor === null ? page.items : [...previous, ...page.items]))
+          setNextCursor(page.nextCursor)
+        })
+        .catch((failure: unknown) => {
+          if (current === generation.current) setError(failure)
+        })
+        .finally(() => {
+          if (current === generation.current) setLoading(false)
+        })
+    },
+    [filters],
+  )
+
+  useEffect(() => {
+    if (rangeReversed) return
+    setItems([])
+    setNextCursor(null)
+    loadPage(null)
+  }, [loadPage, rangeReversed])
+
+  // Infinite scroll: when the sentinel under the table comes into view, fetch the next page.
+  const canLoadMore = nextCursor !== null && !loading && error === null
+  useEffect(() => {
+    const element = sentinel.current
+    if (element === null || !canLoadMore || typeof IntersectionObserver === 'undefined') return
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) loadPage(nextCursor)
+      },
+      { rootMargin: '400px 0px' },
+    )
+    observer.observe(element)
+    return () => observer.disconnect()
+  }, [canLoadMore, nextCursor, loadPage])
+
+  function update<K extends keyof FilterForm>(key: K, value: FilterForm[K]) {
+    setForm((previous) => ({ ...previous, [key]: value }))
+  }
+
+  const columnByKey = new Map((columns ?? []).map((column) => [column.key, column]))
+  const shown = visible.filter((key) => columnByKey.has(key))
+  const filtersActive = Object.entries(form).some(([, value]) => value !== '')
+
+  return (
+    <section class="tab-panel">
+      <form class="filters" role="search" aria-label={t.filters} onSubmit={(event) => event.preventDefault()}>
+        <div class="field">
+          <label for="filter-actor">{t.filterActor}</label>
+          <select id="filter-actor" value={form.actor} onChange={(event) => update('actor', event.currentTarget.value)}>
+            <option value="">{t.filterAll}</option>
+            {facets?.actors.map((actor) => (
+              <option key={`${actor.type}:${actor.id}`} value={actor.id}>
+                {actor.name ?? actor.id} · {actorTypeLabel(actor.type, t)} ({actor.count})
+              </option>
+            ))}
+            {form.actor !== '' && !facets?.actors.some((actor) => actor.id === form.actor) && <option value={form.actor}>{form.actor}</option>}
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-action">{t.filterAction}</label>
+          <select id="filter-action" value={form.action} onChange={(event) => update('action', event.currentTarget.value)}>
+            <option value="">{t.filterAll}</option>
+            {facets?.actions.map((facet) => (
+              <option key={facet.value} value={facet.value}>
+                {facet.value} ({facet.count})
+              </option>
+            ))}
+            {form.action !== '' && !facets?.actions.some((facet) => facet.value === form.action) && <option value={form.action}>{form.action}</option>}
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-resource">{t.filterResource}</label>
+          <select id="filter-resource" value={form.resourceType} onChange={(event) => update('resourceType', event.currentTarget.value)}>
+            <option value="">{t.filterAll}</option>
+            {facets?.resourceTypes.map((facet) => (
+              <option key={facet.value} value={facet.value}>
+                {facet.value} ({facet.count})
+              </option>
+            ))}
+            {form.resourceType !== '' && !facets?.resourceTypes.some((facet) => facet.value === form.resourceType) && (
+              <option value={form.resourceType}>{form.resourceType}</option>
+            )}
+          </select>
+        </div>
+        <div class="field field--narrow">
+          <label for="filter-outcome">{t.filterOutcome}</label>
+          <select id="filter-outcome" value={form.outcome} onChange={(event) => update('outcome', event.currentTarget.value)}>
+            <option value="">{t.filterAll}</option>
+            <option value="success">{t.outcomeSuccess}</option>
+            <option value="failure">{t.outcomeFailure}</option>
+          </select>
+        </div>
+        <div class="field field--date">
+          <label for="filter-from">{t.filterFrom}</label>
+          <input id="filter-from" type="date" value={form.fromDay} max={form.toDay || undefined} onChange={(event) => update('fromDay', event.currentTarget.value)} />
+        </div>
+        <div class="field field--date">
+          <label for="filter-to">{t.filterTo}</label>
+          <input
+            id="filter-to"
+            type="date"
+            value={form.toDay}
+            min={form.fromDay || undefined}
+            aria-invalid={rangeReversed}
+            aria-describedby={rangeReversed ? 'filter-range-error' : undefined}
+            onChange={(event) => update('toDay', event.currentTarget.value)}
+          />
+        </div>
+        <div class="field field--grow">
+          <label for="filter-q">{t.filterSearch}</label>
+          <input id="filter-q" type="search" value={form.q} placeholder={t.filterSearchPlaceholder} onInput={(event) => update('q', event.currentTarget.value)} />
+        </div>
+        <div class="field field--actions">
+          <button type="button" class="button button--ghost" disabled={!filtersActive} onClick={() => setForm(EMPTY_FILTERS)}>
+            {t.clearFilters}
+          </button>
+        </div>
+        {rangeReversed && (
+          <p id="filter-range-error" class="field-error filters__error" role="alert">
+            {t.rangeReversed}
+          </p>
+        )}
+      </form>
+
+      <div class="toolbar">
+        <p class="toolbar__count" aria-live="polite" data-testid="event-count">
+          {items.length > 0 && (nextCursor !== null ? t.shownCountMore(items.length) : t.shownCount(items.length))}
+        </p>
+        <div class="toolbar__actions">
+          <button type="button" class="button" disabled={columns === null} onClick={() => setDialog({ kind: 'columns' })}>
+            <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+              <path d="M3 4h14M3 10h14M3 16h14M7 2v4M13 8v4M9 14v4" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" fill="none" />
+            </svg>
+            {t.editColumns}
+          </button>
+          <button type="button" class="button button--primary" disabled={columns === null} onClick={() => setDialog({ kind: 'export' })}>
+            <svg viewBox="0 0 20 20" width="16" height="16" aria-hidden="true">
+              <path d="M10 3v10M5.5 8.5L10 13l4.5-4.5M4 17h12" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" fill="none" />
+            </svg>
+            {t.download}
+          </button>
+        </div>
+      </div>
+
+      {columnsError !== null && <ErrorNotice error={columnsError} title={t.errorTitle} onRetry={loadColumns} />}
+
+      {columns !== null && (
+        <div class="table-wrap" tabIndex={0} role="region" aria-label={t.tabLogs}>
+          <table class="log-table" data-testid="log-table">
+            <thead>
+              <tr>
+                {shown.map((key) => {
+                  const column = columnByKey.get(key) as ColumnDef
+                  return (
+                    <th key={key} scope="col" data-column={key}>
+                      {tableLabel(column, locale)}
+                      {key === 'occurredAt' && <span class="th-note" title={localZoneLabel()}>{localZoneLabel().replace(/^.*\((.*)\)$/, '$1')}</span>}
+                    </th>
+                  )
+                })}
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((event) => (
+                <tr
+                  key={event.id}
+                  class="log-row"
+                  tabIndex={0}
+                  data-event-id={event.id}
+                  aria-label={`${t.openEvent}: ${event.action}`}
+                  onClick={() => setDialog({ kind: 'event', id: event.id, summary: event })}
+                  onKeyDown={(keyboard) => {
+                    if (keyboard.key === 'Enter' || keyboard.key === ' ') {
+                      keyboard.preventDefault()
+                      setDialog({ kind: 'event', id: event.id, summary: event })
+                    }
+                  }}
+                >
+                  {shown.map((key) => (
+                    <td key={key} data-column={key} data-label={tableLabel(columnByKey.get(key) as ColumnDef, locale)}>
+                      <Cell event={event} column={key} t={t} shown={shown} />
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      {!loading && error === null && items.length === 0 && columns !== null && !rangeReversed && (
+        <div class="empty" data-testid="empty-state">
+          <p class="empty__title">{t.empty}</p>
+          <p class="empty__hint">{t.emptyHint}</p>
+        </div>
+      )}
+      {error !== null && <ErrorNotice error={error} title={t.errorTitle} onRetry={() => loadPage(items.length === 0 ? null : nextCursor)} />}
+
+      <div ref={sentinel} class="table-footer">
+        {loading && <Spinner label={t.loading} />}
+        {!loading && error === null && nextCursor !== null && (
+          <button type="button" class="button" data-testid="load-more" onClick={() => loadPage(nextCursor)}>
+            {t.loadMore}
+          </button>
+        )}
+        {!loading && error === null && nextCursor === null && items.length > 0 && <p class="muted">{t.noMore}</p>}
+      </div>
+
+      {dialog?.kind === 'columns' && columns !== null && (
+        <ColumnsDialog
+          columns={columns}
+          visible={shown}
+          onClose={() => setDialog(null)}
+          onApply={(keys) => {
+            setVisible(keys)
+            saveVisible(keys)
+            setDialog(null)
+          }}
+          onReset={() => {
+            saveVisible(null)
+            setVisible(loadVisible(columns))
+            setDialog(null)
+          }}
+        />
+      )}
+      {dialog?.kind === 'export' && columns !== null && (
+        <ExportDialog columns={columns} visible={shown} form={form} onClose={() => setDialog(null)} />
+      )}
+      {dialog?.kind === 'event' && <EventDetail id={dialog.id} summary={dialog.summary} onClose={() => setDialog(null)} />}
+    </section>
+  )
+}

@@ -1,0 +1,36 @@
+import { ApiError } from '../api/client.js'
+import { useI18n } from '../i18n/i18n.js'
+
+/** An API failure in words: what happened, what to do, and the stable code for support. */
+export function ErrorNotice({ error, title, onRetry }: { error: unknown; title?: string; onRetry?: () => void }) {
+  const { t } = useI18n()
+  let message = error instanceof Error ? error.message : String(error)
+  let code: string | null = null
+  if (error instanceof ApiError) {
+    code = error.code
+    if (error.status === 401) message = t.errorUnauthorized
+    else if (error.status === 403) message = t.errorForbidden
+    else if (error.status === 0) message = t.errorNetwork
+  }
+  return (
+    <div class="notice notice--error" role="alert">
+      {title !== undefined && <p class="notice__title">{title}</p>}
+      <p>{message}</p>
+      {error instanceof ApiError && error.details.length > 0 && (
+        <ul class="problems">
+          {error.details.map((problem) => (
+            <li key={`${problem.path}:${problem.reason}`}>
+              {problem.path !== '' && <code>{problem.path}</code>} {problem.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {code !== null && <p class="notice__code">{t.errorCode(code)}</p>}
+      {onRetry !== undefined && (
+        <button type="button" class="button button--small" onClick={onRetry}>
+          {t.retry}
+        </button>
+      )}
+    </div>
+  )
+}
