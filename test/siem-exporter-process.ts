@@ -1,0 +1,29 @@
+// One app instance exporting to the SIEM, as a separate OS process (killed and restarted by siem-restart.test.ts).
+// Usage: node --import tsx --conditions=source siem-exporter-process.ts <sqlite path> <instance id>
+import { createAuditLogger, createSiemService } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+
+const [path, instanceId, secretKey] = process.argv.slice(2)
+if (path === undefined || instanceId === undefined || secretKey === undefined) throw new Error('usage: <path> <instance id> <secret key>')
+const store = createSqliteStore({ path, busyTimeoutMs: 10_000 })
+const logger = createAuditLogger({ store, onError: () => {} })
+const siem = createSiemService({
+  logger,
+  secretKey,
+  instanceId,
+  serviceName: instanceId,
+  batchSize: 20,
+  pollIntervalMs: 50,
+  leaseTtlMs: 1000,
+  retry: { initialDelayMs: 50, maxDelayMs: 300 },
+  onError: () => {},
+})
+await siem.start()
+process.stdout.write('started\n')
+process.on('SIGTERM', () => {
+  void siem
+    .stop()
+    .then(() => logger.close())
+    .then(() => store.close())
+    .then(() => process.exit(0))
+})
