@@ -116,3 +116,23 @@ export { DEFAULT_PORTS as SIEM_DEFAULT_PORTS, SIEM_PROTOCOLS, maskSecret, parseS
 export type { SiemProtocol, SiemSettings, SiemSettingsInput } from './siem/settings.js'
 export type { DeliveryCursor, DeliveryError } from './siem/delivery-worker.js'
 export { CHECKPOINT_ACTION as SIEM_CHECKPOINT_ACTION } from './siem/otlp-encoding.js'
+
+export { createAuditAdmin } from './admin/create-audit-admin.js'
+export type { AuditAdmin, AuditAdminOptions } from './admin/create-audit-admin.js'
+export type {
+  AdminAuthorization,
+  AdminPrincipal,
+  AdminRequestInfo,
+  AdminScope,
+  AuthorizeAdmin,
+  IntegrityAdminService,
+  SiemAdminService,
+  TimeRange,
+} from './admin/types.js'
+export { serveNodeRequest, sendFetchResponse, toFetchRequest } from './admin/node-http.js'
+export type { NodeAdminHandlerOptions, NodeRequestOptions } from './admin/node-http.js'
+export { AUDIT_COLUMNS, COLUMN_LOCALES, DEFAULT_COLUMN_IDS, findColumn } from './csv/columns.js'
+export type { AuditColumn, ColumnLocale } from './csv/columns.js'
+export { CSV_ROW_END, UTF8_BOM, encodeCsvCell, encodeCsvRow } from './csv/csv-encoder.js'
+export { createCsvStream } from './csv/csv-stream.js'
+export type { CsvStreamOptions } from './csv/csv-stream.js'

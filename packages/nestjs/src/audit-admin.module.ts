@@ -1,12 +1,13 @@
 import { createAuditAdmin, serveNodeRequest, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
-import { Inject, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule } from '@nestjs/common'
+import { HttpAdapterHost } from '@nestjs/core'
+import { Inject, Module, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule } from '@nestjs/common'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 export const AUDIT_ADMIN = Symbol('AUDIT_ADMIN')
 const AUDIT_ADMIN_PATH = Symbol('AUDIT_ADMIN_PATH')
 
 export interface AuditAdminModuleOptions extends AuditAdminOptions {
-  /** Where the admin routes and page are served, e.g. `admin/audit` (below the app's global prefix, if any). */
+  /** Where the admin routes and page are served, e.g. `admin/audit` (absolute: the app's global prefix does not apply). */
   path: string
 }
 
@@ -21,6 +22,7 @@ export interface AuditAdminModuleAsyncOptions extends Pick<ModuleMetadata, 'impo
 
 interface ExpressLikeRequest extends IncomingMessage {
   originalUrl?: string
+  baseUrl?: string
   ip?: string
   body?: unknown
 }
@@ -34,7 +36,7 @@ function trimSlashes(path: string): string {
 }
 
 /**
- * Serves the admin routes and page at `path` (Nest on Express):
+ * Serves the admin routes and page at `path` (Nest on Express; the path is absolute, a global prefix does not apply):
  * `AuditAdminModule.forRoot({ path: 'admin/audit', logger, authorize })`, or `forRootAsync` to build the
  * options from other providers. Bound as middleware, so Nest guards and pipes do not apply: `authorize` decides.
  */
@@ -42,6 +44,7 @@ function trimSlashes(path: string): string {
 export class AuditAdminModule implements NestModule {
   @Inject(AUDIT_ADMIN) private readonly admin!: AuditAdmin
   @Inject(AUDIT_ADMIN_PATH) private readonly path!: string
+  @Inject(HttpAdapterHost) private readonly adapterHost!: HttpAdapterHost
 
   static forRoot(options: AuditAdminModuleOptions): DynamicModule {
     const { path, ...adminOptions } = options
@@ -71,21 +74,21 @@ export class AuditAdminModule implements NestModule {
     }
   }
 
-  configure(consumer: MiddlewareConsumer): void {
-    const mount = `/${this.path}`
-    const serve = (req: ExpressLikeRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
-      const originalUrl = req.originalUrl ?? req.url ?? '/'
-      const pathname = originalUrl.split('?')[0] ?? '/'
-      // The global prefix, if any, comes before the mount path: the base is everything up to and including it.
-      const at = pathname.indexOf(mount)
-      const basePath = at < 0 ? mount : pathname.slice(0, at + mount.length)
+  /**
+   * Mounted with the HTTP adapter's own `use(path, ...)` (a prefix mount, before Nest's routes) rather than
+   * `forRoutes('path/{*rest}')`: a route wildcard makes Express decode the rest of the path and answer malformed
+   * escapes itself, outside the admin handler's JSON errors.
+   */
+  configure(_consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost.httpAdapter as { use(path: string, handler: (req: ExpressLikeRequest, res: ServerResponse, next: (error?: unknown) => void) => void): unknown } | undefined
+    if (!adapter) return
+    adapter.use(`/${this.path}`, (req, res, next) => {
       serveNodeRequest(this.admin, req, res, {
-        originalUrl,
-        basePath,
+        originalUrl: req.originalUrl ?? req.url ?? '/',
+        basePath: req.baseUrl ?? `/${this.path}`,
         ...(req.ip === undefined ? {} : { ip: req.ip }),
         ...(req.body === undefined ? {} : { parsedBody: req.body }),
       }).catch(next)
-    }
-    consumer.apply(serve).forRoutes({ path: this.path, method: RequestMethod.ALL }, { path: `${this.path}/{*rest}`, method: RequestMethod.ALL })
+    })
   }
 }

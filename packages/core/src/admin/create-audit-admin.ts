@@ -1,0 +1,171 @@
+import { AuditKitError, isAuditKitError } from '../errors.js'
+import type { AuditLogger } from '../logger/audit-logger.js'
+import type { AuditStore } from '../store/types.js'
+import { createCursorCodec } from './cursor.js'
+import { errorResponse, withSecurityHeaders } from './http-response.js'
+import { matchRoute, type RouteDeps } from './routes.js'
+import { createStaticUi, defaultUiDir, type StaticUi } from './static-ui.js'
+import type { AdminPrincipal, AdminRequestInfo, AdminScope, AuthorizeAdmin, IntegrityAdminService, SiemAdminService } from './types.js'
+
+export interface AuditAdminOptions {
+  /**
+   * Decides, for every request, whether the caller is an audit-log admin and which tenant they see.
+   * Answer `{ tenantId, actor }` for an admin, `null` without credentials (401), `'forbidden'` otherwise (403);
+   * throwing is an error (500), never an admission. Required: without it nothing is served.
+   */
+  authorize: AuthorizeAdmin
+  /**
+   * Records exports (`audit_log_exported`) with the admin as actor; also the default `store`.
+   * Without it, downloads are not recorded.
+   * @default undefined
+   */
+  logger?: AuditLogger
+  /**
+   * Where events are read from.
+   * @default logger.store
+   */
+  store?: AuditStore
+  /**
+   * Path the handler is mounted at, e.g. `/admin/audit`. The Express and Nest helpers pass it per request,
+   * so set it only when mounting the bare `fetch` yourself.
+   * @default ''
+   */
+  basePath?: string
+  /** SIEM settings and Test Connection (`createSiemAdminService` from the SIEM module). @default undefined (404) */
+  siem?: SiemAdminService
+  /** Chain verification and NDJSON export (from the integrity module). @default undefined (404) */
+  integrity?: IntegrityAdminService
+  /**
+   * Key for the pagination cursors' MAC. Cursors are always checked against tampering and against the filters
+   * they were issued for; a secret also makes them unforgeable.
+   * @default a fixed key (cursors stay valid across instances and restarts)
+   */
+  cursorSecret?: string | Buffer
+  /**
+   * Directory of the built admin page; `false` serves no page (API only).
+   * @default the `dist/` of `@auditkit/admin-ui`
+   */
+  uiDir?: string | false
+  /**
+   * Largest JSON body accepted by the settings routes, in bytes.
+   * @default 65536
+   */
+  maxBodyBytes?: number
+  /**
+   * The server clock, for the default time window.
+   * @default () => new Date()
+   */
+  clock?: () => Date
+  /**
+   * Told about every unexpected error (answered as a generic 500 or 503, never with details).
+   * @default logs the code and message to console.error
+   */
+  onError?: (error: unknown) => void
+}
+
+/** The admin routes as one Fetch handler: every adapter mounts `fetch`. */
+export interface AuditAdmin {
+  /** Answers one request; never rejects (errors become JSON answers). */
+  fetch(request: Request, info?: AdminRequestInfo): Promise<Response>
+  /** The `basePath` option, normalised (no trailing slash). */
+  readonly basePath: string
+}
+
+const METHODS_WITH_ROUTES = new Set(['GET', 'PUT', 'POST'])
+
+function normaliseBase(path: string): string {
+  const trimmed = path.replace(/\/+$/, '')
+  if (trimmed !== '' && !trimmed.startsWith('/')) return `/${trimmed}`
+  return trimmed
+}
+
+function isPrincipal(value: unknown): value is AdminPrincipal {
+  if (value === null || typeof value !== 'object') return false
+  const { tenantId, actor } = value as { tenantId?: unknown; actor?: { id?: unknown; type?: unknown } | null }
+  return typeof tenantId === 'string' && tenantId.length > 0 && typeof actor === 'object' && actor !== null && typeof actor.id === 'string' && typeof actor.type === 'string'
+}
+
+/**
+ * Creates the admin handler: the routes of the admin API (log query, facets, columns, CSV export, SIEM
+ * settings, integrity) and the admin page, each closed unless `authorize` admits the caller.
+ */
+export function createAuditAdmin(options: AuditAdminOptions): AuditAdmin {
+  if (typeof options?.authorize !== 'function')
+    throw new AuditKitError('INVALID_OPTIONS', 'createAuditAdmin needs an `authorize(request)` function: without one, nothing is served.')
+  const store = options.store ?? options.logger?.store
+  if (!store) throw new AuditKitError('INVALID_OPTIONS', 'createAuditAdmin needs a `store` or a `logger` to read events from.')
+  const maxBodyBytes = options.maxBodyBytes ?? 65_536
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new AuditKitError('INVALID_OPTIONS', '`maxBodyBytes` must be a positive integer.')
+  const onError =
+    options.onError ??
+    ((error: unknown) => {
+      const code = isAuditKitError(error) ? error.code : 'INTERNAL'
+      console.error(`[auditkit] admin ${code}: ${error instanceof Error ? error.message : String(error)}`)
+    })
+  const basePath = normaliseBase(options.basePath ?? '')
+  const ui: StaticUi | null = options.uiDir === false ? null : createStaticUi(options.uiDir ?? defaultUiDir())
+  const deps: RouteDeps = {
+    store,
+    logger: options.logger,
+    siem: options.siem,
+    integrity: options.integrity,
+    cursors: createCursorCodec(options.cursorSecret),
+    clock: options.clock ?? (() => new Date()),
+    maxBodyBytes,
+    onError,
+  }
+
+  async function authorize(request: Request): Promise<AdminPrincipal> {
+    const decision = await options.authorize(request)
+    if (decision === null || decision === undefined)
+      throw new AuditKitError('UNAUTHENTICATED', 'Sign in as an administrator to use the audit log.')
+    if (decision === 'forbidden') throw new AuditKitError('FORBIDDEN', 'Only administrators can use the audit log.')
+    if (!isPrincipal(decision)) throw new Error('authorize() answered neither { tenantId, actor }, null nor "forbidden"')
+    return { tenantId: decision.tenantId, actor: decision.actor }
+  }
+
+  async function handle(request: Request, info: AdminRequestInfo): Promise<Response> {
+    const url = new URL(request.url)
+    const base = info.basePath === undefined ? basePath : normaliseBase(info.basePath)
+    // Authorization comes first, for every path and method: an outsider learns nothing, not even which routes exist.
+    const principal = await authorize(request)
+    const scope: AdminScope = { ...principal, request, url, ...(info.ip === undefined ? {} : { ip: info.ip }) }
+    if (url.pathname === base) {
+      // The page's relative URLs (`./api/...`, `./assets/...`) need the trailing slash.
+      return new Response(null, { status: 308, headers: withSecurityHeaders({ location: `${base}/${url.search}` }) })
+    }
+    if (!url.pathname.startsWith(`${base}/`)) throw new AuditKitError('NOT_FOUND', 'No such admin route.')
+    const relative = url.pathname.slice(base.length)
+    const match = matchRoute(relative)
+    if (match) {
+      const method = request.method.toUpperCase()
+      const handler = METHODS_WITH_ROUTES.has(method) ? match.route.methods[method as 'GET' | 'PUT' | 'POST'] : undefined
+      if (!handler) {
+        const allow = Object.keys(match.route.methods).join(', ')
+        throw Object.assign(new AuditKitError('METHOD_NOT_ALLOWED', `Use ${allow} for this route.`), { allow })
+      }
+      return handler({ scope, params: match.params, deps })
+    }
+    if (ui && !relative.startsWith('/api/')) {
+      if (request.method.toUpperCase() !== 'GET') throw Object.assign(new AuditKitError('METHOD_NOT_ALLOWED', 'Use GET for the admin page.'), { allow: 'GET' })
+      const page = await ui.serve(relative)
+      if (page) return page
+    }
+    throw new AuditKitError('NOT_FOUND', 'No such admin route.')
+  }
+
+  return {
+    basePath,
+    async fetch(request, info = {}) {
+      try {
+        return await handle(request, info)
+      } catch (error) {
+        const response = errorResponse(error)
+        if (response.status >= 500) onError(error)
+        const allow = error instanceof Error ? (error as Error & { allow?: unknown }).allow : undefined
+        if (response.status === 405 && typeof allow === 'string') response.headers.set('allow', allow)
+        return response
+      }
+    },
+  }
+}

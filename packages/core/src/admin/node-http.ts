@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import type { AuditAdmin } from './create-audit-admin.js'
+
+export interface NodeRequestOptions {
+  /**
+   * The request path as the client sent it (Express `req.originalUrl`; mounting rewrites `req.url`).
+   * @default req.url
+   */
+  originalUrl?: string
+  /**
+   * A body a framework already parsed (e.g. `express.json()` ran first): sent on as JSON.
+   * @default undefined (the raw body is streamed)
+   */
+  parsedBody?: unknown
+}
+
+const BODYLESS = new Set(['GET', 'HEAD'])
+
+/** Builds a Fetch `Request` from a Node request (headers, method, full URL, body). */
+export function toFetchRequest(req: IncomingMessage, options: NodeRequestOptions = {}): Request {
+  const method = (req.method ?? 'GET').toUpperCase()
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+    else headers.set(name, value)
+  }
+  // The host is only used to form an absolute URL; routing looks at the path alone.
+  const url = new URL(options.originalUrl ?? req.url ?? '/', 'http://localhost')
+  const init: RequestInit & { duplex?: 'half' } = { method, headers }
+  if (!BODYLESS.has(method)) {
+    if (options.parsedBody !== undefined || req.readableEnded) {
+      init.body = options.parsedBody === undefined ? null : JSON.stringify(options.parsedBody)
+      headers.delete('content-length')
+    } else {
+      init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
+      init.duplex = 'half'
+    }
+  }
+  return new Request(url, init)
+}
+
+/** Writes a Fetch `Response` to a Node response, honouring backpressure; stops reading if the client goes away. */
+export async function sendFetchResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status
+  for (const [name, value] of response.headers) res.setHeader(name, value)
+  if (!response.body) {
+    res.end()
+    return
+  }
+  const reader = response.body.getReader()
+  let clientGone = false
+  const onClose = (): void => {
+    if (!res.writableFinished) {
+      clientGone = true
+      void reader.cancel().catch(() => {})
+    }
+  }
+  res.once('close', onClose)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done || clientGone) break
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const resume = (): void => {
+            res.off('drain', resume)
+            res.off('close', resume)
+            resolve()
+          }
+          res.on('drain', resume)
+          res.on('close', resume)
+        })
+      }
+    }
+    if (!clientGone) res.end()
+  } catch {
+    // The body failed mid-stream (store error after the first row): cut the connection so the client sees an incomplete file.
+    res.destroy()
+  } finally {
+    res.off('close', onClose)
+  }
+}
+
+export interface NodeAdminHandlerOptions extends NodeRequestOptions {
+  /** Mount path for this request (Express `req.baseUrl`). @default the handler's `basePath` */
+  basePath?: string
+  /** Client IP as the framework resolved it. @default req.socket.remoteAddress */
+  ip?: string
+}
+
+/** Serves one Node request with the admin handler: what the Express and Nest helpers share. */
+export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, res: ServerResponse, options: NodeAdminHandlerOptions = {}): Promise<void> {
+  const request = toFetchRequest(req, options)
+  const ip = options.ip ?? req.socket.remoteAddress
+  const response = await admin.fetch(request, {
+    ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
+    ...(ip === undefined ? {} : { ip }),
+  })
+  await sendFetchResponse(res, response)
+}

@@ -1,0 +1,53 @@
+import { parse } from 'csv-parse/sync'
+import { describe, expect, it } from 'vitest'
+import { encodeCsvCell, encodeCsvRow } from './csv-encoder.js'
+
+const roundTrip = (values: string[]): string[][] => parse(encodeCsvRow(values), { bom: true, relax_quotes: false }) as string[][]
+
+describe('encodeCsvCell', () => {
+  it('leaves plain values alone and quotes separators, quotes and line breaks (RFC 4180)', () => {
+    expect(encodeCsvCell('project_created')).toBe('project_created')
+    expect(encodeCsvCell('a,b')).toBe('"a,b"')
+    expect(encodeCsvCell('say "hi"')).toBe('"say ""hi"""')
+    expect(encodeCsvCell('line1\nline2')).toBe('"line1\nline2"')
+    expect(encodeCsvCell('')).toBe('')
+  })
+
+  it.each(['=1+1', '+1', '-1', '@SUM(A1)', '\tcmd', '\r=1', '=HYPERLINK("http://x","y")'])(
+    'neutralises the formula-like cell %j with a leading quote, quoted',
+    (value) => {
+      const cell = encodeCsvCell(value)
+      expect(cell.startsWith(`"'`)).toBe(true)
+      const [row] = roundTrip([value, 'next'])
+      expect(row?.[0]?.startsWith("'")).toBe(true)
+      expect(row?.[1]).toBe('next')
+    },
+  )
+
+  it('keeps a cell that merely contains = or - further in', () => {
+    expect(encodeCsvCell('a=b')).toBe('a=b')
+    expect(encodeCsvCell('2026-01-01T00:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z')
+  })
+
+  it('replaces control characters and normalises CR so no value can break a row', () => {
+    expect(encodeCsvCell('a\u0000b\u001bc\u007f')).toBe('a\uFFFDb\uFFFDc\uFFFD')
+    expect(encodeCsvCell('a\rb')).toBe('"a\nb"')
+    expect(encodeCsvCell('a\r\nb')).toBe('"a\nb"')
+  })
+})
+
+describe('encodeCsvRow', () => {
+  it('round-trips hostile values through a real CSV parser as exactly one row of the same width', () => {
+    const hostile = ['x","y', 'a\r\nb\rc\nd', '",=1,"', '日本語, "引用"', '\u0000\u0001', '=cmd|\' /C calc\'!A0']
+    const text = encodeCsvRow(hostile) + encodeCsvRow(['tail', '', '', '', '', ''])
+    expect(text.endsWith('\r\n')).toBe(true)
+    const rows = parse(text) as string[][]
+    expect(rows).toHaveLength(2)
+    expect(rows[0]).toHaveLength(hostile.length)
+    expect(rows[0]?.[0]).toBe('x","y')
+    expect(rows[0]?.[1]).toBe('a\nb\nc\nd')
+    expect(rows[0]?.[3]).toBe('日本語, "引用"')
+    expect(rows[0]?.[5]).toBe("'=cmd|' /C calc'!A0")
+    expect(rows[1]?.[0]).toBe('tail')
+  })
+})

@@ -1,0 +1,42 @@
+/** Leading characters a spreadsheet runs as a formula (OWASP "CSV Injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/
+/** C0 controls other than tab, LF and CR, plus DEL: they have no business in a cell and some readers choke on them. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g
+// eslint-disable-next-line no-control-regex
+const HAS_CONTROL_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/
+const NEEDS_QUOTES = /[",\r\n]/
+const CR_OR_CRLF = /\r\n?/g
+const QUOTE = /"/g
+
+/** Row separator per RFC 4180. */
+export const CSV_ROW_END = '\r\n'
+/** UTF-8 byte order mark, so that Excel reads the file as UTF-8 (Japanese text). */
+export const UTF8_BOM = '\uFEFF'
+
+/**
+ * One CSV field: RFC 4180 quoting; a value that starts like a formula is prefixed with `'` and quoted
+ * (OWASP); control characters become U+FFFD and line breaks become LF inside the quotes, so no value can end
+ * a row or a field early.
+ */
+export function encodeCsvCell(value: string): string {
+  if (value === '') return ''
+  const formula = FORMULA_START.test(value)
+  let text = value
+  if (HAS_CONTROL_CHAR.test(text)) text = text.replace(CONTROL_CHARS, '\uFFFD')
+  // A bare CR starts a new row in some readers even inside quotes; LF alone is a line break within a cell.
+  if (text.includes('\r')) text = text.replace(CR_OR_CRLF, '\n')
+  if (formula) return `"'${text.replace(QUOTE, '""')}"`
+  if (NEEDS_QUOTES.test(text)) return `"${text.replace(QUOTE, '""')}"`
+  return text
+}
+
+/** One CSV row including its CRLF terminator. */
+export function encodeCsvRow(values: readonly string[]): string {
+  let row = ''
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) row += ','
+    row += encodeCsvCell(values[i] ?? '')
+  }
+  return row + CSV_ROW_END
+}
