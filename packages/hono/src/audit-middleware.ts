@@ -5,12 +5,13 @@ import {
   createDetachedAuditContext,
   DEFAULT_REQUEST_ID_HEADER,
   resolveClientIp,
+  type Actor,
   type AuditCaptureOptions,
   type AuditRequestContext,
   type TrustProxy,
 } from '@auditkit/core'
 import { getConnInfo } from '@hono/node-server/conninfo'
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context, Env, MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
 
 declare module 'hono' {
@@ -20,12 +21,13 @@ declare module 'hono' {
   }
 }
 
-export interface AuditMiddlewareOptions extends Omit<AuditCaptureOptions<Context>, 'actor'> {
+/** Typed by the app's `Env`, so resolvers read its variables: `new Hono<{ Variables: { user: User } }>()`. */
+export interface AuditMiddlewareOptions<E extends Env = Env> extends Omit<AuditCaptureOptions<Context<E>>, 'actor'> {
   /**
    * Who made the request; `null`/`undefined` records an anonymous user.
    * @default `c.get('user')` mapped by core's `actorFromUser` (`{ id, name?, email?, type? }`), as set by the app's auth middleware
    */
-  actor?: AuditCaptureOptions<Context>['actor']
+  actor?: AuditCaptureOptions<Context<E>>['actor']
   /**
    * Which proxies may set `X-Forwarded-For` (same meaning as Express's `trust proxy`). Without it the client IP is
    * the socket address, so a client cannot forge its IP.
@@ -43,10 +45,10 @@ export interface AuditMiddlewareOptions extends Omit<AuditCaptureOptions<Context
  * Records every mutating request as an audit event. Mount it before the routes (`app.use(auditMiddleware({ logger }))`).
  * Handlers enrich the event through `c.get('audit')`.
  */
-export function auditMiddleware(options: AuditMiddlewareOptions): MiddlewareHandler {
+export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOptions<E>): MiddlewareHandler<E> {
   const { trustProxy, requestIdHeader = DEFAULT_REQUEST_ID_HEADER, actor = actorFromContext, ...captureOptions } = options
   const isTrusted = compileTrustProxy(trustProxy)
-  const capture = createAuditCapture<Context>({ ...captureOptions, actor })
+  const capture = createAuditCapture<Context<E>>({ ...captureOptions, actor })
 
   return async function audit(c, next) {
     const handle = capture.begin(c, {
@@ -79,7 +81,7 @@ function isWildcard(route: string): boolean {
 }
 
 /** The TCP peer; absent when the app is not served by `@hono/node-server` (e.g. `app.request()` in tests). */
-function socketAddress(c: Context): string | undefined {
+function socketAddress<E extends Env>(c: Context<E>): string | undefined {
   try {
     return getConnInfo(c).remote.address
   } catch {
@@ -88,6 +90,6 @@ function socketAddress(c: Context): string | undefined {
 }
 
 /** The user the app's auth middleware stored with `c.set('user', ...)`, mapped by core's `actorFromUser`. */
-function actorFromContext(c: Context) {
+function actorFromContext<E extends Env>(c: Context<E>): Actor | undefined {
   return actorFromUser((c.var as Record<string, unknown>).user)
 }
