@@ -98,6 +98,7 @@ export type {
 } from './store/types.js'
 
 export { createSiemService } from './siem/siem-service.js'
+export { createSiemAdminService } from './siem/siem-admin-service.js'
 export type {
   MaskedSiemSettings,
   SiemAdminContext,

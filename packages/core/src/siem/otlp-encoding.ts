@@ -32,6 +32,7 @@ const WIRE_FIXED32 = 5
 class ProtoWriter {
   private buffer = Buffer.allocUnsafe(256)
   private length = 0
+  private child: ProtoWriter | undefined
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buffer.length) return
@@ -112,7 +113,9 @@ class ProtoWriter {
   }
 
   message(field: number, write: (child: ProtoWriter) => void): this {
-    const child = new ProtoWriter()
+    // One scratch writer per nesting level, reused: encoding allocates almost nothing per record.
+    const child = (this.child ??= new ProtoWriter())
+    child.length = 0
     write(child)
     const bytes = child.finish()
     this.tag(field, WIRE_LENGTH)
