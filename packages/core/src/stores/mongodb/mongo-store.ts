@@ -7,7 +7,7 @@ import type { AuditStore, EventCursor, EventFilter, SignedCheckpoint, StreamOpti
 import { fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
 import { insertedBeforeFailure, isDuplicateKeyError, isTransientError, toStoreError } from './errors.js'
 import { CHECKPOINT_INDEXES, EVENT_INDEXES, STATE_INDEXES, type MongoIndexSpec } from './indexes.js'
-import { cursorOf, fromFacetResult, toEventPage, toFacetPipeline, toMongoExportQuery, toMongoQuery, type FacetAggregationResult } from './query.js'
+import { cursorOf, fromFacetResult, indexFor, toEventPage, toFacetPipeline, toMongoExportQuery, toMongoQuery, type FacetAggregationResult } from './query.js'
 
 export interface MongoStoreOptions {
   /**
@@ -339,7 +339,8 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
     async facets(filter) {
       const pipeline = toFacetPipeline(filter)
       return guarded('facets', async ({ events }) => {
-        const [result] = await events.aggregate<FacetAggregationResult>(pipeline, { allowDiskUse: true }).toArray()
+        const options = { allowDiskUse: true, hint: indexFor(filter) }
+        const [result] = await events.aggregate<FacetAggregationResult>(pipeline, options).toArray()
         return fromFacetResult(result)
       })
     },
