@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { AuditEvent } from '../event/schema.js'
 import type { AuditLogger } from '../logger/audit-logger.js'
@@ -58,7 +59,10 @@ export interface Checkpointer {
   checkpoint(chainId: string): Promise<SignedCheckpoint | null>
   /** Called with every checkpoint this process writes (e.g. to copy it to the SIEM stream). Returns an unsubscribe function. */
   onCheckpoint(listener: (checkpoint: SignedCheckpoint) => void): () => void
-  /** Stops the triggers; by default first signs every chain this process appended to since its last checkpoint. */
+  /**
+   * Stops the triggers; by default (`final: true`) then signs every chain this process appended to since its last
+   * checkpoint, waiting up to `leaseTtlMs` for a lease another process holds. Rejects if that final checkpoint fails.
+   */
   close(options?: { final?: boolean }): Promise<void>
   /** The key id written into checkpoints. */
   readonly keyId: string
@@ -191,8 +195,14 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       closed = true
       if (timer) clearInterval(timer)
       unsubscribe?.()
-      if (final) await Promise.all([...dirty].map((chainId) => checkpoint(chainId)))
       await Promise.allSettled([...running.values()])
+      // A chain whose lease another process holds stays dirty: wait for the lease (bounded by its TTL) and sign the head.
+      const deadline = Date.now() + leaseTtlMs
+      while (final && dirty.size > 0) {
+        await Promise.all([...dirty].map((chainId) => checkpoint(chainId)))
+        if (dirty.size === 0 || Date.now() >= deadline) break
+        await sleep(20 + Math.random() * 30)
+      }
     },
   }
 }

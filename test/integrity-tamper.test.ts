@@ -1,0 +1,237 @@
+// Tamper evidence on real SQLite files: an attacker edits the database with the sqlite3 CLI, then
+// `auditkit verify` (the CLI, run from source as a user would in development) and `verifyChain` must name the break.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  computeEventHash,
+  createAuditLogger,
+  createCheckpointer,
+  signCheckpoint,
+  verifyChain,
+  type AuditEvent,
+  type ChainVerification,
+  type SignedCheckpoint,
+  type VerifyChainOptions,
+} from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+
+const TENANT = 'acme'
+const EVENTS = 70
+const EVERY = 20 // checkpoints at the heads just past 20, 40, 60; the last events are not yet signed
+const HMAC_KEY = 'kept-outside-the-database'
+const dir = mkdtempSync(join(tmpdir(), 'auditkit-tamper-'))
+const signing = generateKeyPairSync('ed25519')
+const attackerKey = generateKeyPairSync('ed25519')
+const publicKeyFile = join(dir, 'public.pem')
+const cli = fileURLToPath(new URL('../packages/core/src/cli/auditkit.ts', import.meta.url))
+let plainDb = ''
+let keyedDb = ''
+let copies = 0
+/** Seqs of the three checkpoints of the golden plain database (the heads when seq passed 20, 40, 60). */
+let signedAt: [number, number, number] = [0, 0, 0]
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+async function writeChain(path: string, hmacKey?: string): Promise<void> {
+  const store = createSqliteStore({ path })
+  const logger = createAuditLogger({ store, batchSize: 7, onError: () => {}, ...(hmacKey ? { hmacKey } : {}) })
+  const checkpointer = createCheckpointer({ logger, privateKey: signing.privateKey, everyEvents: EVERY, everyMs: 0 })
+  for (let n = 1; n <= EVENTS; n++) {
+    void logger.record({
+      tenantId: TENANT,
+      actor: { type: 'user', id: `user-${n % 4}`, email: `user${n % 4}@acme.test` },
+      action: n % 10 === 0 ? 'member_role_updated' : 'project_updated',
+      resource: { type: 'project', id: `p-${n}`, name: `Projekt Ω ${n}` },
+      outcome: 'success',
+      context: { ip: '203.0.113.7', method: 'PATCH', path: `/projects/p-${n}`, status: 200 },
+      changes: { before: { budget: n * 0.1 }, after: { budget: n * 1e21 } },
+    })
+  }
+  await logger.flush()
+  await checkpointer.close({ final: false })
+  await logger.close()
+  await store.close()
+}
+
+beforeAll(async () => {
+  writeFileSync(publicKeyFile, signing.publicKey.export({ type: 'spki', format: 'pem' }))
+  plainDb = join(dir, 'plain.db')
+  keyedDb = join(dir, 'keyed.db')
+  await writeChain(plainDb)
+  await writeChain(keyedDb, HMAC_KEY)
+  const store = createSqliteStore({ path: plainDb })
+  signedAt = (await store.listCheckpoints(TENANT)).map((checkpoint) => checkpoint.seq) as [number, number, number]
+  await store.close()
+  expect(signedAt).toHaveLength(3)
+  expect(signedAt[0]).toBeGreaterThanOrEqual(EVERY)
+  expect(signedAt[2]).toBeLessThan(EVENTS)
+})
+
+/** A fresh copy of a golden database for one attack. */
+function copyOf(golden: string): string {
+  const path = join(dir, `attack-${++copies}.db`)
+  for (const suffix of ['', '-wal', '-shm']) if (existsSync(golden + suffix)) copyFileSync(golden + suffix, path + suffix)
+  return path
+}
+
+/** The attacker: plain SQL through the sqlite3 command-line shell. */
+function attack(path: string, sql: string): void {
+  execFileSync('sqlite3', [path], { input: sql })
+}
+
+function rows(path: string): AuditEvent[] {
+  const out = execFileSync('sqlite3', ['-json', path, `SELECT event FROM events WHERE chain_id = '${TENANT}' ORDER BY seq`], { encoding: 'utf8' })
+  return (JSON.parse(out) as { event: string }[]).map((row) => JSON.parse(row.event) as AuditEvent)
+}
+
+const quote = (text: string): string => `'${text.replaceAll("'", "''")}'`
+
+/** `auditkit verify --json` from source; answers the exit code and the chain's result. */
+function runVerify(path: string, extra: string[] = []): { code: number | null; chain: ChainVerification } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', cli, 'verify', '--sqlite', path, '--public-key', publicKeyFile, '--json', ...extra], {
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
+    encoding: 'utf8',
+  })
+  if (result.status !== 0 && result.status !== 1) throw new Error(`auditkit verify exited ${result.status}: ${result.stderr}`)
+  const parsed = JSON.parse(result.stdout) as { chains: ChainVerification[] }
+  return { code: result.status, chain: parsed.chains[0]! }
+}
+
+async function verifyFile(path: string, options: Partial<VerifyChainOptions> = {}): Promise<ChainVerification> {
+  const store = createSqliteStore({ path })
+  try {
+    return await verifyChain({ source: store, chainId: TENANT, publicKey: signing.publicKey, ...options })
+  } finally {
+    await store.close()
+  }
+}
+
+describe('tamper evidence on a SQLite file', () => {
+  it('passes the untouched chain, with the CLI exit code 0', () => {
+    const { code, chain } = runVerify(plainDb)
+    expect(code).toBe(0)
+    expect(chain).toMatchObject({ ok: true, eventsChecked: EVENTS, checkpoints: { count: 3, lastSeq: signedAt[2], signatures: 'verified' } })
+  })
+
+  it('reports one edited field of one row as modified at that seq', () => {
+    const path = copyOf(plainDb)
+    attack(path, `UPDATE events SET event = json_set(event, '$.actor.email', 'someone@else.test') WHERE seq = 33;`)
+    const { code, chain } = runVerify(path)
+    expect(code).toBe(1)
+    expect(chain.firstBreak).toMatchObject({ reason: 'modified', seq: 33 })
+  })
+
+  it('reports a deleted middle row as deleted', () => {
+    const path = copyOf(plainDb)
+    attack(path, 'DELETE FROM events WHERE seq = 25;')
+    expect(runVerify(path)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'deleted', seq: 25 } } })
+  })
+
+  it('reports two swapped rows as reordered', () => {
+    const path = copyOf(plainDb)
+    attack(path, 'UPDATE events SET seq = -1 WHERE seq = 12; UPDATE events SET seq = 12 WHERE seq = 13; UPDATE events SET seq = 13 WHERE seq = -1;')
+    expect(runVerify(path)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'reordered', seq: 12 } } })
+  })
+
+  it('reports a tail deleted behind the last checkpoint as tail truncated, and says what it cannot see', async () => {
+    const path = copyOf(plainDb)
+    attack(path, `DELETE FROM events WHERE seq > ${signedAt[1] + 5};`)
+    expect(runVerify(path)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'tail_truncated', seq: signedAt[1] + 6 } } })
+
+    // Past the last checkpoint a truncation is invisible to the database alone (the SIEM copy is the witness).
+    const unsigned = copyOf(plainDb)
+    attack(unsigned, `DELETE FROM events WHERE seq > ${signedAt[2]};`)
+    expect((await verifyFile(unsigned)).ok).toBe(true)
+    // ... and verification says so for an untouched chain that has unsigned events.
+    expect((await verifyFile(plainDb)).warnings.join(' ')).toMatch(new RegExp(`Events ${signedAt[2] + 1}\\.\\.${EVENTS} follow the last checkpoint`))
+  })
+
+  describe('a whole chain recomputed without the signing key', () => {
+    function rewrite(path: string, hmacKey?: string): AuditEvent[] {
+      const events = rows(path)
+      const rewritten: AuditEvent[] = []
+      for (const event of events) {
+        if (event.seq < 15) {
+          rewritten.push(event)
+          continue
+        }
+        const changed = event.seq === 15 ? { ...event, outcome: 'failure' as const } : event
+        const placed = { ...changed, prevHash: rewritten.at(-1)?.hash ?? changed.prevHash }
+        rewritten.push({ ...placed, hash: computeEventHash(placed, hmacKey) })
+      }
+      attack(
+        path,
+        rewritten
+          .filter((event) => event.seq >= 15)
+          .map((event) => `UPDATE events SET event = ${quote(JSON.stringify(event))}, hash = '${event.hash}', prev_hash = '${event.prevHash}' WHERE chain_id = '${TENANT}' AND seq = ${event.seq};`)
+          .join('\n'),
+      )
+      return rewritten
+    }
+
+    function resign(path: string, events: readonly AuditEvent[], key: KeyObject): void {
+      let previous: SignedCheckpoint | null = null
+      const statements = ['DELETE FROM checkpoints;']
+      for (const seq of signedAt) {
+        const event = events[seq - 1]!
+        const checkpoint = signCheckpoint({ chainId: TENANT, seq, hash: event.hash, createdAt: new Date().toISOString(), prevSignature: previous?.signature ?? '', keyId: 'attacker' }, key)
+        statements.push(
+          `INSERT INTO checkpoints VALUES ('${TENANT}', ${seq}, '${checkpoint.hash}', '${checkpoint.createdAt}', '${checkpoint.prevSignature}', '${checkpoint.signature}', 'attacker');`,
+        )
+        previous = checkpoint
+      }
+      attack(path, statements.join('\n'))
+    }
+
+    it('is caught by the first signed checkpoint after the change', async () => {
+      const path = copyOf(plainDb)
+      rewrite(path)
+      // Every link is consistent again: only the first signed checkpoint after seq 15 disagrees.
+      expect(runVerify(path)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'modified', seq: signedAt[0] } } })
+      // Without the checkpoints (and without an HMAC key) the rewrite would be invisible: that is why they exist.
+      expect(await verifyFile(path, { publicKey: undefined })).toMatchObject({ ok: false })
+    })
+
+    it('is caught as forged when the attacker re-signs the checkpoints with another key', () => {
+      const path = copyOf(plainDb)
+      resign(path, rewrite(path), attackerKey.privateKey)
+      expect(runVerify(path)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'forged_checkpoint', seq: signedAt[0] } } })
+    })
+
+    it('is caught as a missing checkpoint when the attacker deletes the checkpoints that disagree', async () => {
+      const path = copyOf(plainDb)
+      rewrite(path)
+      attack(path, `DELETE FROM checkpoints WHERE seq = ${signedAt[0]};`)
+      expect(runVerify(path)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'missing_checkpoint', seq: signedAt[1] } } })
+      // Deleting every checkpoint leaves nothing to link to: only a bound on unsigned events (or the SIEM copy) catches it.
+      attack(path, 'DELETE FROM checkpoints;')
+      expect((await verifyFile(path)).ok).toBe(true)
+      expect(runVerify(path, ['--max-uncheckpointed', String(EVERY + 10)])).toMatchObject({
+        code: 1,
+        chain: { firstBreak: { reason: 'missing_checkpoint', seq: EVERY + 11 } },
+      })
+    })
+
+    it('is caught at the changed event itself when the chain is keyed with an HMAC key the attacker lacks', async () => {
+      const path = copyOf(keyedDb)
+      attack(path, 'DELETE FROM checkpoints;')
+      rewrite(path) // plain SHA-256: the attacker does not have the key
+      expect(runVerify(path, ['--hmac-key', HMAC_KEY])).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'modified', seq: 15 } } })
+      expect(await verifyFile(copyOf(keyedDb), { hmacKey: HMAC_KEY })).toMatchObject({ ok: true, keyed: true })
+    })
+  })
+
+  it('reports an edited checkpoint as forged and a deleted one as missing', async () => {
+    const edited = copyOf(plainDb)
+    attack(edited, `UPDATE checkpoints SET created_at = '2020-01-01T00:00:00.000Z' WHERE seq = ${signedAt[1]};`)
+    expect((await verifyFile(edited)).firstBreak).toMatchObject({ reason: 'forged_checkpoint', seq: signedAt[1] })
+    const deleted = copyOf(plainDb)
+    attack(deleted, `DELETE FROM checkpoints WHERE seq = ${signedAt[1]};`)
+    expect((await verifyFile(deleted)).firstBreak).toMatchObject({ reason: 'missing_checkpoint', seq: signedAt[2] })
+  })
+})
