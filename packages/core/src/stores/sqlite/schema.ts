@@ -1,3 +1,6 @@
+import type { AuditEvent } from '../../event/schema.js'
+import { eventSearchText } from '../../store/search-text.js'
+
 /**
  * Filters of the admin API that have their own index, most selective first: a query uses the index of the
  * first filter it sets. Every index starts with `tenant_id` and ends with `(occurred_at, id)`, so a filtered
@@ -8,11 +11,14 @@ export const FILTER_INDEXES = [
   { filter: 'actor', column: 'actor_id', index: 'events_by_actor' },
   { filter: 'action', column: 'action', index: 'events_by_action' },
   { filter: 'resourceType', column: 'resource_type', index: 'events_by_resource_type' },
-  { filter: 'actorType', column: 'actor_type', index: 'events_by_actor_type' },
-  { filter: 'outcome', column: 'outcome', index: 'events_by_outcome' },
 ] as const
 
-/** The index of queries that set none of the filters above (time window and `q` only). */
+/**
+ * The index of every other query (time window, `actorType`, `outcome`, `q`). It also carries `actor_type` and
+ * `outcome`: those filters have two or three values, so scanning this index in order and testing them on the
+ * index entry (no table lookup) finds a page about as fast as a dedicated index would, and each index fewer
+ * makes every insert cheaper.
+ */
 export const TIME_INDEX = 'events_by_time'
 
 export const SCHEMA_VERSION = 1
@@ -39,7 +45,7 @@ CREATE TABLE IF NOT EXISTS events (
 -- One position per chain: the guarantee that concurrent writers can never fork a chain.
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_chain ON events (chain_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (id);
-CREATE INDEX IF NOT EXISTS ${TIME_INDEX} ON events (tenant_id, occurred_at, id);
+CREATE INDEX IF NOT EXISTS ${TIME_INDEX} ON events (tenant_id, occurred_at, id, actor_type, outcome);
 ${FILTER_INDEXES.map(
   ({ column, index }) => `CREATE INDEX IF NOT EXISTS ${index} ON events (tenant_id, ${column}, occurred_at, id);`,
 ).join('\n')}
@@ -67,3 +73,29 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 ) WITHOUT ROWID;
 PRAGMA user_version = ${SCHEMA_VERSION};
 `
+
+export const INSERT_EVENT_SQL = `INSERT INTO events (tenant_id, chain_id, seq, occurred_at, id, actor_type, actor_id, actor_name, action,
+  resource_type, resource_id, outcome, search, prev_hash, hash, event)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+/** The values of {@link INSERT_EVENT_SQL} for one sealed event. */
+export function eventRow(event: AuditEvent): (string | number | null)[] {
+  return [
+    event.tenantId,
+    event.chainId,
+    event.seq,
+    event.occurredAt,
+    event.id,
+    event.actor.type,
+    event.actor.id,
+    event.actor.name ?? null,
+    event.action,
+    event.resource.type,
+    event.resource.id ?? null,
+    event.outcome,
+    eventSearchText(event),
+    event.prevHash,
+    event.hash,
+    JSON.stringify(event),
+  ]
+}

@@ -55,7 +55,7 @@ describe('sqlite specifics', () => {
         .map((row) => row.name)
         .sort()
       expect(indexes).toEqual(
-        expect.arrayContaining(['events_by_action', 'events_by_actor', 'events_by_chain', 'events_by_id', 'events_by_outcome', 'events_by_time']),
+        expect.arrayContaining(['events_by_action', 'events_by_actor', 'events_by_chain', 'events_by_id', 'events_by_resource_id', 'events_by_resource_type', 'events_by_time']),
       )
     } finally {
       probe.close()

@@ -3,7 +3,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../../errors.js'
 import type { ActorType, AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import type { ChainHead, Sealer } from '../../integrity/hash.js'
-import { eventSearchText, normaliseSearchTerm } from '../../store/search-text.js'
+import { normaliseSearchTerm } from '../../store/search-text.js'
 import type {
   ActorFacet,
   AuditStore,
@@ -16,7 +16,7 @@ import type {
   SignedCheckpoint,
   StreamOptions,
 } from '../../store/types.js'
-import { FILTER_INDEXES, SCHEMA_SQL, TIME_INDEX } from './schema.js'
+import { FILTER_INDEXES, INSERT_EVENT_SQL, SCHEMA_SQL, TIME_INDEX, eventRow } from './schema.js'
 
 export interface SqliteStoreOptions {
   /**
@@ -243,11 +243,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     if (events.length === 0) return []
     const connection = open()
     const readHead = statement('head', () => 'SELECT seq, hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1')
-    const insert = statement('insert', () =>
-      `INSERT INTO events (tenant_id, chain_id, seq, occurred_at, id, actor_type, actor_id, actor_name, action,
-         resource_type, resource_id, outcome, search, prev_hash, hash, event)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
+    const insert = statement('insert', () => INSERT_EVENT_SQL)
     // IMMEDIATE takes the write lock before the heads are read, so no other writer can move them meanwhile.
     connection.exec('BEGIN IMMEDIATE')
     try {
@@ -262,24 +258,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         const placed = seal(event, head)
         if (placed.chainId !== event.chainId || placed.seq !== (head?.seq ?? 0) + 1)
           throw new AuditKitError('CHAIN_CONFLICT', `The sealer placed event ${event.id} at ${placed.chainId}#${placed.seq}, not after the chain head`)
-        insert.run([
-          placed.tenantId,
-          placed.chainId,
-          placed.seq,
-          placed.occurredAt,
-          placed.id,
-          placed.actor.type,
-          placed.actor.id,
-          placed.actor.name ?? null,
-          placed.action,
-          placed.resource.type,
-          placed.resource.id ?? null,
-          placed.outcome,
-          eventSearchText(placed),
-          placed.prevHash,
-          placed.hash,
-          JSON.stringify(placed),
-        ])
+        insert.run(eventRow(placed))
         heads.set(event.chainId, { seq: placed.seq, hash: placed.hash })
         sealed.push(placed)
       }
