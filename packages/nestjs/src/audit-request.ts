@@ -12,17 +12,19 @@ interface PlatformRequest extends AuditHttpRequest {
   routeOptions?: { url?: string }
   /** Fastify: Node's request underneath. */
   raw?: object
+  [FASTIFY_ROUTE]?: RememberedRoute
 }
 
 /** Translates the platform's request (Express or Fastify) into core's framework-neutral request. */
 export function toCaptureRequest(req: AuditHttpRequest, requestIdHeader: string): CaptureRequest {
   const platform = req as PlatformRequest
   const url = platform.originalUrl ?? platform.url
+  const remembered = platform[FASTIFY_ROUTE]
   return {
     method: platform.method,
     path: url.split('?', 1)[0] ?? url,
-    route: routeOf(platform),
-    params: platform.params,
+    route: routeOf(platform) ?? remembered?.route,
+    params: platform.params ?? remembered?.params,
     ip: platform.ip,
     userAgent: firstHeaderValue(platform.headers['user-agent']),
     requestId: firstHeaderValue(platform.headers[requestIdHeader]),
@@ -33,6 +35,32 @@ export function toCaptureRequest(req: AuditHttpRequest, requestIdHeader: string)
 function routeOf(req: PlatformRequest): string | undefined {
   if (typeof req.route?.path === 'string') return `${req.baseUrl ?? ''}${req.route.path}`
   return req.routeOptions?.url
+}
+
+/**
+ * On platform-fastify, middleware sees Node's request, which knows neither the matched route nor its params: a
+ * Fastify hook (`rememberFastifyRoutes`) copies them there, for the requests guards deny before the interceptor runs.
+ */
+const FASTIFY_ROUTE = Symbol('auditkit:fastify-route')
+
+interface RememberedRoute {
+  route?: string | undefined
+  params?: Record<string, string | undefined>
+}
+interface FastifyRouteRequest {
+  routeOptions?: { url?: string }
+  params?: unknown
+  raw: { [FASTIFY_ROUTE]?: RememberedRoute }
+}
+interface FastifyLike {
+  addHook(name: 'onRequest', hook: (request: FastifyRouteRequest, reply: unknown, done: () => void) => void): unknown
+}
+
+export function rememberFastifyRoutes(fastify: FastifyLike): void {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    request.raw[FASTIFY_ROUTE] = { route: request.routeOptions?.url, params: request.params as RememberedRoute['params'] }
+    done()
+  })
 }
 
 const claimed = new WeakSet<object>()

@@ -33,7 +33,7 @@ export class AuditMiddleware implements NestMiddleware {
     res.once('close', () => {
       if (isClaimed(req)) return
       const request = toCaptureRequest(req, this.requestIdHeader)
-      if (req.route === ownRoute) request.route = undefined
+      if (ownRoute !== undefined && req.route === ownRoute) request.route = undefined
       const handle = this.capture.begin(req, request)
       void handle?.end({ status: res.statusCode, aborted: !res.writableFinished })
     })

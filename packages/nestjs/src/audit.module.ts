@@ -1,18 +1,21 @@
 import { AuditKitError, actorFromUser, createAuditCapture, type AuditCapture } from '@auditkit/core'
 import {
   Global,
+  Inject,
   Module,
   RequestMethod,
   type DynamicModule,
   type MiddlewareConsumer,
   type NestModule,
+  type OnModuleInit,
   type Provider,
 } from '@nestjs/common'
-import { APP_INTERCEPTOR } from '@nestjs/core'
+import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_LOGGER, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
 import { AuditInterceptor } from './audit.interceptor.js'
 import { AuditMiddleware } from './audit.middleware.js'
 import { AuditService } from './audit.service.js'
+import { rememberFastifyRoutes } from './audit-request.js'
 import type {
   AuditHttpRequest,
   AuditModuleAsyncOptions,
@@ -31,9 +34,17 @@ const derivedProviders: Provider[] = [
 
 const exported = [AuditService, AUDIT_LOGGER, AUDIT_MODULE_OPTIONS]
 
+/**
+ * `req.user`, as guards and Passport set it. On platform-fastify, Nest middleware receives Node's request rather
+ * than Fastify's, so a user that middleware attached is found on `req.raw`.
+ */
+function defaultActor(req: AuditHttpRequest): ReturnType<typeof actorFromUser> {
+  return actorFromUser(req.user ?? (req.raw as { user?: unknown } | undefined)?.user)
+}
+
 function createCapture(options: AuditModuleOptions): AuditCapture<AuditHttpRequest> {
   if (!options?.logger) throw new AuditKitError('INVALID_OPTIONS', 'AuditModule needs a `logger` (createAuditLogger({ store }))')
-  const { actor = (req: AuditHttpRequest) => actorFromUser(req.user), ...rest } = options
+  const { actor = defaultActor, ...rest } = options
   return createAuditCapture<AuditHttpRequest>({ ...rest, actor })
 }
 
@@ -44,7 +55,7 @@ function createCapture(options: AuditModuleOptions): AuditCapture<AuditHttpReque
  */
 @Global()
 @Module({})
-export class AuditModule implements NestModule {
+export class AuditModule implements NestModule, OnModuleInit {
   static forRoot(options: AuditModuleOptions): DynamicModule {
     return {
       module: AuditModule,
@@ -62,6 +73,14 @@ export class AuditModule implements NestModule {
       providers: [...asyncOptionsProviders(options), ...derivedProviders],
       exports: exported,
     }
+  }
+
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
+  /** On platform-fastify, lets the fallback middleware know the route of requests that guards deny. */
+  onModuleInit(): void {
+    const adapter = this.adapterHost.httpAdapter as { getType(): string; getInstance(): object } | undefined
+    if (adapter?.getType() === 'fastify') rememberFastifyRoutes(adapter.getInstance() as Parameters<typeof rememberFastifyRoutes>[0])
   }
 
   /** Guards run before interceptors: the middleware records the requests they deny (see `AuditMiddleware`). */

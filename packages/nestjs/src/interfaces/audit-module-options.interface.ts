@@ -23,7 +23,7 @@ export interface AuditModuleOptions extends Omit<AuditCaptureOptions<AuditHttpRe
   logger: AuditLogger
   /**
    * Who made the request; `null`/`undefined` records an anonymous user.
-   * @default `req.user` mapped by core's `actorFromUser` (`{ id, type?, name?, email? }`)
+   * @default `req.user` (on Fastify also `req.raw.user`, where middleware put it) mapped by core's `actorFromUser` (`{ id, type?, name?, email? }`)
    */
   actor?: AuditCaptureOptions<AuditHttpRequest>['actor']
   /**
