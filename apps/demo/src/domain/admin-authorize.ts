@@ -1,0 +1,34 @@
+import type { AdminAuthorization } from '@auditkit/core'
+import { DEMO_CREDENTIALS } from './demo-data.js'
+
+/** Cookie the demo also accepts, so that a browser can open the admin page (it cannot send a bearer header on navigation). */
+export const DEMO_ADMIN_COOKIE = 'auditkit_demo_token'
+
+const credentialsByToken = new Map(DEMO_CREDENTIALS.map((credential) => [credential.token, credential]))
+
+function tokenOf(request: Request): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]
+  if (bearer !== undefined) return bearer
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=')
+    if (name === DEMO_ADMIN_COOKIE) return decodeURIComponent(value.join('='))
+  }
+  return undefined
+}
+
+/**
+ * The demo's `authorize` for the admin routes: owners and admins administer their workspace's audit log;
+ * other known tokens are refused (403); no token or an unknown one is unauthenticated (401).
+ */
+export function authorizeDemoAdmin(request: Request): AdminAuthorization {
+  const token = tokenOf(request)
+  const credential = token === undefined ? undefined : credentialsByToken.get(token)
+  if (!credential) return null
+  const home = credential.roles[credential.homeWorkspace]
+  const workspace =
+    home === 'owner' || home === 'admin'
+      ? credential.homeWorkspace
+      : Object.keys(credential.roles).find((id) => credential.roles[id] === 'owner' || credential.roles[id] === 'admin')
+  if (workspace === undefined) return 'forbidden'
+  return { tenantId: workspace, actor: credential.actor }
+}

@@ -1,0 +1,29 @@
+import { DEMO_CREDENTIALS } from './domain/demo-data.js'
+import { startDemo } from './start.js'
+
+const demo = await startDemo()
+const line = '-'.repeat(72)
+console.log(line)
+console.log(`AuditKit demo API (${demo.framework}) listening on ${demo.url}`)
+console.log(`Audit log: ${demo.storeDescription}${demo.seeded > 0 ? ` (seeded ${demo.seeded} events)` : ''}`)
+console.log('Bearer tokens:')
+for (const credential of DEMO_CREDENTIALS) console.log(`  ${credential.token.padEnd(30)} ${credential.description}`)
+console.log('Try:')
+console.log(`  curl -X POST ${demo.url}/workspaces/acme/projects -H 'Authorization: Bearer demo-owner-token' -H 'Content-Type: application/json' -d '{"name":"Apollo"}'`)
+console.log('Walkthrough: docs/demo.md')
+console.log(line)
+
+let stopping = false
+const stop = (): void => {
+  if (stopping) return
+  stopping = true
+  demo.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    },
+  )
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)

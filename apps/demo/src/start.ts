@@ -1,0 +1,97 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAuditLogger, type AuditLogger, type AuditStore, type DeliveryMode } from '@auditkit/core'
+import { createExpressDemoApp } from './express/app.js'
+import { seedDemoAuditLog } from './seed.js'
+import { createDemoStore } from './store.js'
+
+/** The frameworks the demo can run on (`DEMO_FRAMEWORK`). NestJS and Hono variants register here. */
+export type DemoFramework = 'express'
+
+export interface StartDemoOptions {
+  /**
+   * Which framework serves the API.
+   * @default process.env.DEMO_FRAMEWORK ?? 'express'
+   */
+  framework?: string
+  /**
+   * Port; 0 picks a free one.
+   * @default Number(process.env.PORT ?? 3000)
+   */
+  port?: number
+  /**
+   * Interface to listen on.
+   * @default process.env.HOST ?? '127.0.0.1'
+   */
+  host?: string
+  /**
+   * SQLite file of the audit log.
+   * @default see createDemoStore
+   */
+  dbPath?: string
+  /**
+   * Seed the audit log with realistic history when it is empty.
+   * @default process.env.DEMO_SEED !== '0'
+   */
+  seed?: boolean
+  /**
+   * AuditKit delivery mode.
+   * @default 'async'
+   */
+  delivery?: DeliveryMode
+}
+
+export interface RunningDemo {
+  url: string
+  framework: string
+  store: AuditStore
+  storeDescription: string
+  logger: AuditLogger
+  /** Events seeded at this start (0 when the log already had events or seeding is off). */
+  seeded: number
+  /** Stops the server, writes what is queued, closes the store. */
+  close(): Promise<void>
+}
+
+type ServerFactory = (options: { logger: AuditLogger; delivery: DeliveryMode }) => { listen(port: number, host: string, ready: () => void): Server }
+
+const FRAMEWORKS: Record<string, ServerFactory> = {
+  express: ({ logger, delivery }) => createExpressDemoApp({ logger, delivery }),
+}
+
+/** Creates the store and logger, seeds an empty log, and serves the demo API. */
+export async function startDemo(options: StartDemoOptions = {}): Promise<RunningDemo> {
+  const framework = options.framework ?? process.env.DEMO_FRAMEWORK ?? 'express'
+  const factory = FRAMEWORKS[framework]
+  if (!factory) throw new Error(`DEMO_FRAMEWORK=${framework} is not one of: ${Object.keys(FRAMEWORKS).join(', ')}`)
+  const { store, description } = createDemoStore(options.dbPath === undefined ? {} : { path: options.dbPath })
+  await store.init()
+  let seeded = 0
+  if ((options.seed ?? process.env.DEMO_SEED !== '0') && (await store.listChains()).length === 0) {
+    seeded = await seedDemoAuditLog({ store, events: Number(process.env.DEMO_SEED_EVENTS ?? 4000) })
+  }
+  const logger = createAuditLogger({ store })
+  const app = factory({ logger, delivery: options.delivery ?? 'async' })
+  const host = options.host ?? process.env.HOST ?? '127.0.0.1'
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening: Server = app.listen(options.port ?? Number(process.env.PORT ?? 3000), host, () => resolve(listening))
+    listening.once('error', reject)
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    framework,
+    store,
+    storeDescription: description,
+    logger,
+    seeded,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      await logger.close()
+      await store.close()
+    },
+  }
+}
