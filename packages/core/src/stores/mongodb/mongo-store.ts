@@ -118,6 +118,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
   const transientRetries = Math.max(0, Math.floor(options.transientRetries ?? 3))
   const retryDelayMs = Math.max(0, options.retryDelayMs ?? 25)
   const now = options.now ?? Date.now
+  const headReadConcern = writeConcern.w === undefined || writeConcern.w === 'majority' ? 'majority' : 'local'
   if (typeof databaseName !== 'string' || databaseName === '' || /[/\\. "$]/.test(databaseName)) {
     throw new AuditKitError('INVALID_OPTIONS', 'createMongoStore: `database` must be a valid MongoDB database name')
   }
@@ -211,10 +212,11 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
   // ---- append ----------------------------------------------------------------------------------------
 
   async function readHead(events: Collection<EventDocument>, chainId: string): Promise<ChainHead | null> {
-    // Majority read from the primary: never seal after a head that a failover could still roll back.
+    // From the primary, and majority-committed when writes are: never seal after a head a failover could roll back.
+    // (With a weaker write concern a majority read could lag this instance's own writes and conflict forever.)
     const head = await events.findOne(
       { chainId: { $eq: chainId } },
-      { sort: { seq: -1 }, projection: { _id: 0, seq: 1, hash: 1 }, readConcern: { level: 'majority' }, readPreference: 'primary' },
+      { sort: { seq: -1 }, projection: { _id: 0, seq: 1, hash: 1 }, readConcern: { level: headReadConcern }, readPreference: 'primary' },
     )
     return head ? { seq: head.seq, hash: head.hash } : null
   }
@@ -380,7 +382,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
         // limit(0) would mean "no limit" to MongoDB.
         if (!(count > 0)) return []
         const documents = await events
-          .find({ chainId: { $eq: chainId }, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit: count })
+          .find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count })
           .toArray()
         return documents.map(fromEventDocument)
       }),
