@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { createAuditAdmin } from '@auditkit/core'
 import { describe, expect, it } from 'vitest'
 import { BASE, describeAdminApi } from './fixtures/admin-http-suite.js'
-import { authorizeByToken } from './fixtures/admin-fixture.js'
+import { TOKENS, authorizeByToken, createAdminFixture } from './fixtures/admin-fixture.js'
 
 // The handler itself, through its Fetch interface (what every adapter mounts).
 describeAdminApi('admin handler (fetch)', async (options) => {
@@ -17,5 +19,40 @@ describe('createAuditAdmin options', () => {
   it('refuses to start without authorize or without a store', () => {
     expect(() => createAuditAdmin({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
     expect(() => createAuditAdmin({ authorize: authorizeByToken })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+})
+
+describe('the real admin page (@auditkit/admin-ui)', () => {
+  const indexHtmlPath = fileURLToPath(new URL('../packages/admin-ui/dist/index.html', import.meta.url))
+  const built = existsSync(indexHtmlPath)
+  if (!built) console.warn(`SKIPPED: @auditkit/admin-ui is not built (${indexHtmlPath}); run pnpm --filter @auditkit/admin-ui build`)
+
+  it.skipIf(!built)('is served by default at {base}/ with every asset it references, under the strict CSP', async () => {
+    const fixture = await createAdminFixture()
+    try {
+      const { uiDir: _fixtureUi, ...options } = fixture.adminOptions
+      const admin = createAuditAdmin({ ...options, basePath: BASE })
+      const get = (path: string): Promise<Response> =>
+        admin.fetch(new Request(`http://admin.test${BASE}${path}`, { headers: { authorization: `Bearer ${TOKENS.adminA}` } }))
+      const page = await get('/')
+      expect(page.status).toBe(200)
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
+      const html = await page.text()
+      // The CSP forbids inline code: every script must be a file.
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
+      const assets = [...html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map((m) => m[1] as string)
+      expect(assets.length).toBeGreaterThan(0)
+      for (const asset of assets) {
+        const response = await get(`/${asset}`)
+        expect(response.status, asset).toBe(200)
+        expect(response.headers.get('content-type'), asset).toMatch(/^text\/(javascript|css)/)
+        await response.arrayBuffer()
+      }
+      expect((await get('/')).status).toBe(200)
+      const anonymous = await admin.fetch(new Request(`http://admin.test${BASE}/${assets[0]}`))
+      expect(anonymous.status).toBe(401)
+    } finally {
+      await fixture.close()
+    }
   })
 })
