@@ -15,6 +15,7 @@ const siem = createSiemService({
   batchSize: 20,
   pollIntervalMs: 50,
   leaseTtlMs: 1000,
+  requestTimeoutMs: 800,
   retry: { initialDelayMs: 50, maxDelayMs: 300 },
   onError: () => {},
 })

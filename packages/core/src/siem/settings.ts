@@ -37,10 +37,6 @@ export function maskSecret(value: string): string {
   return value.length > 8 ? `****${value.slice(-4)}` : '****'
 }
 
-export function maskHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, maskSecret(value)]))
-}
-
 function invalid(details: AuditErrorDetail[]): AuditKitError {
   const first = details[0]
   const summary = details.length === 1 && first ? first.message : `${details.length} problems in the SIEM settings`

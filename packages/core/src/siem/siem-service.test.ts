@@ -48,7 +48,7 @@ async function harness(overrides: Partial<SiemServiceOptions> = {}, path = join(
     secretKey: SECRET_KEY,
     batchSize: 50,
     pollIntervalMs: 50,
-    leaseTtlMs: 2000,
+    leaseTtlMs: 3000,
     requestTimeoutMs: 2000,
     testTimeoutMs: 1500,
     retry: { initialDelayMs: 50, maxDelayMs: 400 },
@@ -386,7 +386,8 @@ describe('SIEM settings', () => {
     expect(saved.settings).toMatchObject({ enabled: true, protocol: 'http/protobuf', headers: { Authorization: '****9f3a' } })
     const raw = JSON.stringify(await h.store.getState(SIEM_STATE.settings, tenant))
     expect(raw).not.toContain(TOKEN)
-    expect(raw).not.toContain('9f3a')
+    // Only the mask is kept in clear (so that reads need no key); the value itself is sealed.
+    expect(raw.replaceAll('****9f3a', '')).not.toContain('9f3a')
     const read = await h.siem.getSettings(tenant)
     expect(JSON.stringify(read)).not.toContain(TOKEN)
 
@@ -423,6 +424,62 @@ describe('SIEM settings', () => {
     await expect(h.siem.testConnection('t3', settings, { actor: ADMIN })).rejects.toMatchObject({ code: 'RATE_LIMITED' })
     // Another admin has their own allowance.
     expect(await h.siem.testConnection('t3', settings, { actor: { type: 'user', id: 'admin_2' } })).toMatchObject({ ok: true })
+  })
+})
+
+describe('pause, key problems and options', () => {
+  it('a disabled integration pauses; re-enabled, it continues from its cursor and skips nothing', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' })
+    const h = await harness()
+    try {
+      await h.siem.start()
+      const settings = { enabled: true, endpoint: receiver.endpoint, protocol: 'http/protobuf' }
+      await h.siem.updateSettings('pausing', settings, { actor: ADMIN })
+      for (let i = 1; i <= 5; i++) void h.logger.record(event('pausing', i))
+      await receiver.waitForRecords(6)
+      await h.siem.updateSettings('pausing', { ...settings, enabled: false }, { actor: ADMIN })
+      for (let i = 6; i <= 10; i++) void h.logger.record(event('pausing', i))
+      await h.logger.flush()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(receiver.records).toHaveLength(6)
+      expect(await h.siem.status('pausing')).toMatchObject({ state: 'disabled', eventsBehind: 6 })
+      await h.siem.updateSettings('pausing', settings, { actor: ADMIN })
+      await receiver.waitForRecords(13)
+      expectCompleteDelivery(receiver.records, 13)
+    } finally {
+      await h.close()
+      await receiver.close()
+    }
+  })
+
+  it('with a different secretKey, settings still read (masked) and the status names the problem', async () => {
+    const path = join(dir, 'rekeyed.db')
+    const first = await harness({}, path)
+    await first.siem.updateSettings('rekeyed', { enabled: true, endpoint: 'http://127.0.0.1:9/v1/logs', protocol: 'http/protobuf', headers: { Authorization: `Bearer ${TOKEN}` } }, { actor: ADMIN })
+    await first.close()
+    const second = await harness({ secretKey: Buffer.alloc(32, 9) }, path)
+    try {
+      await second.siem.start()
+      expect((await second.siem.getSettings('rekeyed')).settings.headers).toEqual({ Authorization: '****9f3a' })
+      const status = await waitFor(async () => {
+        const s = await second.siem.status('rekeyed')
+        return s.lastError ? s : undefined
+      }, 'a status error')
+      expect(status).toMatchObject({ state: 'retrying', lastError: { result: 'invalid_config', message: expect.stringContaining('secretKey') } })
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('refuses invalid options', async () => {
+    const store = createSqliteStore({ path: join(dir, 'options.db') })
+    const logger = createAuditLogger({ store })
+    expect(() => createSiemService({ logger, batchSize: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    expect(() => createSiemService({ logger, leaseTtlMs: 1000, requestTimeoutMs: 5000 })).toThrow(/leaseTtlMs/)
+    expect(() => createSiemService({ logger, secretKey: 'short' })).toThrow(expect.objectContaining({ code: 'SECRET_KEY_ERROR' }))
+    expect(() => createSiemService({ logger, endpointPolicy: { deny: ['not a host!'] } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    await logger.close()
+    await store.close()
   })
 })
 

@@ -11,7 +11,7 @@ import { failure, type ExportResult } from './export-result.js'
 import { SEVERITY, encodeExportLogsRequest, type ExportRequestOptions } from './otlp-encoding.js'
 import { createOtlpTransport } from './otlp-transport.js'
 import { createSecretBox } from './secret-box.js'
-import { maskHeaders, maskSecret, parseSiemSettings, type SiemProtocol, type SiemSettings } from './settings.js'
+import { maskSecret, parseSiemSettings, type SiemProtocol, type SiemSettings } from './settings.js'
 
 /** Settings as an admin sees them: header values masked (last four characters). */
 export interface MaskedSiemSettings {
@@ -160,8 +160,8 @@ interface StoredSiemSettings {
   enabled: boolean
   endpoint: string
   protocol: SiemProtocol
-  /** Header values sealed with AES-256-GCM, bound to tenant and header name. */
-  headers: { name: string; sealed: string }[]
+  /** Header values sealed with AES-256-GCM, bound to tenant and header name, and their mask (shown without the key). */
+  headers: { name: string; sealed: string; masked: string }[]
   updatedAt: string
 }
 
@@ -175,19 +175,23 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
   const box = createSecretBox(options.secretKey)
   const guard = createEndpointGuard(options.endpointPolicy)
   const serviceName = options.serviceName ?? 'auditkit'
-  const batchSize = options.batchSize ?? 500
-  const pollIntervalMs = options.pollIntervalMs ?? 1000
-  const settingsRefreshMs = options.settingsRefreshMs ?? 10_000
-  const leaseTtlMs = options.leaseTtlMs ?? 30_000
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
-  const testTimeoutMs = options.testTimeoutMs ?? 5000
-  const retry = {
-    initialDelayMs: options.retry?.initialDelayMs ?? 500,
-    maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
-    maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 600_000,
+  const batchSize = positive(options.batchSize ?? 500, 'batchSize')
+  const pollIntervalMs = positive(options.pollIntervalMs ?? 1000, 'pollIntervalMs')
+  const settingsRefreshMs = positive(options.settingsRefreshMs ?? 10_000, 'settingsRefreshMs')
+  const leaseTtlMs = positive(options.leaseTtlMs ?? 30_000, 'leaseTtlMs')
+  const requestTimeoutMs = positive(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs')
+  const testTimeoutMs = positive(options.testTimeoutMs ?? 5000, 'testTimeoutMs')
+  if (leaseTtlMs <= requestTimeoutMs) {
+    // Otherwise a slow request could outlive the lease and two instances would export the same tenant.
+    throw new AuditKitError('INVALID_OPTIONS', 'createSiemService: leaseTtlMs must be longer than requestTimeoutMs')
   }
-  const rateMax = options.testRateLimit?.max ?? 5
-  const rateWindowMs = options.testRateLimit?.windowMs ?? 60_000
+  const retry = {
+    initialDelayMs: positive(options.retry?.initialDelayMs ?? 500, 'retry.initialDelayMs'),
+    maxDelayMs: positive(options.retry?.maxDelayMs ?? 60_000, 'retry.maxDelayMs'),
+    maxRetryAfterMs: positive(options.retry?.maxRetryAfterMs ?? 600_000, 'retry.maxRetryAfterMs'),
+  }
+  const rateMax = positive(options.testRateLimit?.max ?? 5, 'testRateLimit.max')
+  const rateWindowMs = positive(options.testRateLimit?.windowMs ?? 60_000, 'testRateLimit.windowMs')
   const owner = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   const onError = options.onError ?? ((error: unknown) => console.error(`[auditkit] SIEM export: ${describe(error)}`))
   const requestOptions: ExportRequestOptions = { resource: [['service.name', serviceName]], scopeName: SCOPE_NAME }
@@ -211,14 +215,14 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     headers: openHeaders(tenantId, stored),
   })
 
-  /** Masks without decrypting when possible: the mask of a sealed value is only its last characters. */
-  const masked = (tenantId: string, stored: StoredSiemSettings | null): MaskedSiemSettings => {
+  /** Reads need no decryption: the masks are stored beside the sealed values, so a wrong key cannot break GET. */
+  const masked = (stored: StoredSiemSettings | null): MaskedSiemSettings => {
     if (!stored) return { enabled: false, endpoint: '', protocol: 'grpc', headers: {}, updatedAt: null }
     return {
       enabled: stored.enabled,
       endpoint: stored.endpoint,
       protocol: stored.protocol,
-      headers: maskHeaders(openHeaders(tenantId, stored)),
+      headers: Object.fromEntries(stored.headers.map(({ name, masked: mask }) => [name, mask])),
       updatedAt: stored.updatedAt,
     }
   }
@@ -289,7 +293,16 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
           try {
             await startWorker(key, value)
           } catch (error) {
+            // Typically stored headers that the current secretKey cannot decrypt: show it in the status.
             onError(error)
+            const problem: DeliveryError = {
+              result: 'invalid_config',
+              message: `The exporter cannot start: ${error instanceof Error ? error.message : String(error)}`,
+              at: new Date().toISOString(),
+              attempts: 1,
+              nextAttemptAt: new Date(Date.now() + settingsRefreshMs).toISOString(),
+            }
+            await store.putState(SIEM_STATE.status, key, problem).catch(onError)
           }
         }
         for (const [tenantId, { worker }] of workers) {
@@ -321,7 +334,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
   return {
     async getSettings(tenantId) {
       const stored = await readStored(tenantId)
-      return { settings: masked(tenantId, stored), status: await status(tenantId) }
+      return { settings: masked(stored), status: await status(tenantId) }
     },
 
     async updateSettings(tenantId, input, admin) {
@@ -335,12 +348,16 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
         enabled: next.enabled,
         endpoint: next.endpoint,
         protocol: next.protocol,
-        headers: Object.entries(next.headers).map(([name, value]) => ({ name, sealed: box.seal(value, `${tenantId}\n${name}`) })),
+        headers: Object.entries(next.headers).map(([name, value]) => ({
+          name,
+          sealed: box.seal(value, `${tenantId}\n${name}`),
+          masked: maskSecret(value),
+        })),
         updatedAt,
       }
       await store.putState(SIEM_STATE.settings, tenantId, stored)
-      const before = previousStored ? masked(tenantId, previousStored) : null
-      const after = masked(tenantId, stored)
+      const before = previousStored ? masked(previousStored) : null
+      const after = masked(stored)
       await logger.record(
         {
           tenantId,
@@ -442,6 +459,11 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
       await Promise.all(running)
     },
   }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new AuditKitError('INVALID_OPTIONS', `createSiemService: ${name} must be a positive integer`)
+  return value
 }
 
 function describe(error: unknown): string {
