@@ -2,7 +2,12 @@ import type { ComponentChildren } from 'preact'
 import { useEffect, useId, useRef } from 'preact/hooks'
 import { useI18n } from '../i18n/i18n.js'
 
-const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
+const FOCUSABLE = 'a[href], summary, button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
+
+/** Rendered and not inside a closed `<details>` (whose content keeps a layout box in Chromium). */
+function isShown(element: HTMLElement): boolean {
+  return typeof element.checkVisibility === 'function' ? element.checkVisibility() : element.offsetParent !== null
+}
 
 export interface DialogProps {
   title: string
@@ -44,7 +49,7 @@ export function Dialog({ title, onClose, children, footer, variant = 'modal', cl
     if (event.key !== 'Tab') return
     const dialog = ref.current
     if (dialog === null) return
-    const focusable = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((element) => element.offsetParent !== null)
+    const focusable = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)].filter(isShown)
     if (focusable.length === 0) return
     const first = focusable[0] as HTMLElement
     const last = focusable[focusable.length - 1] as HTMLElement

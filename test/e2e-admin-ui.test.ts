@@ -1,0 +1,334 @@
+// The admin page in a real browser (Debian's Chromium through playwright-core) against a real server:
+// seeded SQLite file, core's admin handler, the SIEM service and a real OTLP receiver.
+import { readFile } from 'node:fs/promises'
+import { parse } from 'csv-parse/sync'
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
+import { startAdminUiBackend, type AdminUiBackend } from './e2e/admin-ui-backend.js'
+import { launchChromium } from './e2e/chromium.js'
+
+/** Local days are computed in this zone (UTC+9, no daylight saving), so the test knows the UTC bounds exactly. */
+const TIME_ZONE = 'Asia/Tokyo'
+const ZONE_OFFSET_MS = 9 * 3_600_000
+const DAY_MS = 86_400_000
+const TOKEN = 'e2e-secret-token-4242'
+
+let backend: AdminUiBackend
+let receiver: OtlpReceiver
+let browser: Browser
+
+beforeAll(async () => {
+  ;[backend, receiver, browser] = await Promise.all([
+    startAdminUiBackend(),
+    startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN }),
+    launchChromium(),
+  ])
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await receiver?.close()
+  await backend?.close()
+})
+
+/** `YYYY-MM-DD` of `daysAgo` days before today, in TIME_ZONE. */
+function tokyoDay(daysAgo: number): string {
+  return new Date(Date.now() + ZONE_OFFSET_MS - daysAgo * DAY_MS).toISOString().slice(0, 10)
+}
+
+/** The UTC instant of a TIME_ZONE local midnight. */
+function tokyoMidnight(day: string): number {
+  return Date.parse(`${day}T00:00:00.000Z`) - ZONE_OFFSET_MS
+}
+
+interface Session {
+  context: BrowserContext
+  page: Page
+  /** Console errors and uncaught exceptions (a CSP violation shows up here). */
+  problems: string[]
+}
+
+async function open(options: BrowserContextOptions & { hash?: string } = {}): Promise<Session> {
+  const { hash = '', ...contextOptions } = options
+  const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 }, acceptDownloads: true, ...contextOptions })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text())
+  })
+  page.on('pageerror', (error) => problems.push(error.message))
+  await page.goto(backend.adminUrl + hash)
+  return { context, page, problems }
+}
+
+async function done(session: Session): Promise<void> {
+  expect(session.problems).toEqual([])
+  await session.context.close()
+}
+
+const rows = (page: Page) => page.locator('tr.log-row')
+
+describe('admin page: logs', () => {
+  it('filters by resource, actor and date range, and scrolling loads the next page', async () => {
+    const session = await open()
+    const { page } = session
+    const seeded = backend.seed.events
+    await expect.poll(() => rows(page).count()).toBe(50)
+    await expect(page.getByTestId('load-more').isVisible()).resolves.toBe(true)
+
+    // Resource filter from the facets: 63 seeded project events, more than one page.
+    const projects = seeded.filter((event) => event.resource.type === 'project')
+    expect(projects.length).toBeGreaterThan(50)
+    await page.locator('#filter-resource option[value="project"]').waitFor({ state: 'attached' })
+    await page.selectOption('#filter-resource', 'project')
+    await expect.poll(() => page.locator('tr.log-row td[data-column="resourceType"]').allInnerTexts()).toEqual(Array(50).fill('project'))
+
+    // Scroll (no click): the sentinel under the table fetches the next page through the cursor.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
+    await expect.poll(() => rows(page).count()).toBe(projects.length)
+    await page.getByText('End of the log for this period.').waitFor()
+    const ids = await rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))
+    expect(ids).toEqual(projects.map((event) => event.id))
+
+    // Actor filter: only Ben's events, newest first.
+    await page.locator('#filter-actor option[value="u_ben"]').waitFor({ state: 'attached' })
+    await page.selectOption('#filter-actor', 'u_ben')
+    const bensProjects = projects.filter((event) => event.actor.id === 'u_ben')
+    await expect.poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
+      bensProjects.map((event) => event.id),
+    )
+
+    // Date range (local days in the browser's zone): from 10 days ago until today.
+    await page.selectOption('#filter-actor', '')
+    const fromDay = tokyoDay(10)
+    await page.fill('#filter-from', fromDay)
+    const expected = projects.filter((event) => Date.parse(event.occurredAt) >= tokyoMidnight(fromDay))
+    expect(expected.length).toBeLessThan(projects.length)
+    await expect.poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
+      expected.map((event) => event.id),
+    )
+    // Local time in the cell, UTC on hover.
+    const firstTime = page.locator('tr.log-row').first().locator('time')
+    const iso = (await firstTime.getAttribute('datetime')) as string
+    expect(await firstTime.getAttribute('title')).toBe(`${iso.replace('T', ' ').replace('Z', '')} UTC`)
+    expect(await firstTime.innerText()).toBe(new Date(Date.parse(iso) + ZONE_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' '))
+
+    // Empty state.
+    await page.fill('#filter-q', 'no-such-thing-anywhere')
+    await page.getByTestId('empty-state').waitFor()
+    await done(session)
+  })
+
+  it('keeps a column turned off after a reload', async () => {
+    const session = await open()
+    const { page } = session
+    await expect.poll(() => page.locator('th[data-column="ip"]').count()).toBe(1)
+    await page.getByRole('button', { name: 'Edit displayed columns' }).click()
+    const dialog = page.getByTestId('columns-dialog')
+    await dialog.locator('input[name="column"][value="ip"]').uncheck()
+    await dialog.locator('input[name="column"][value="requestId"]').check()
+    await dialog.getByRole('button', { name: 'Done' }).click()
+    await expect.poll(() => page.locator('th[data-column="ip"]').count()).toBe(0)
+    await expect.poll(() => page.locator('th[data-column="requestId"]').count()).toBe(1)
+
+    await page.reload()
+    await expect.poll(() => page.locator('th[data-column="actor"]').count()).toBe(1)
+    expect(await page.locator('th[data-column="ip"]').count()).toBe(0)
+    expect(await page.locator('th[data-column="requestId"]').count()).toBe(1)
+    expect(await page.locator('td[data-column="ip"]').count()).toBe(0)
+    await done(session)
+  })
+
+  it("opens a row's full event with a field-level before/after diff, by keyboard", async () => {
+    const session = await open()
+    const { page } = session
+    const { diffEvent } = backend.seed
+    const row = page.locator(`tr[data-event-id="${diffEvent.id}"]`)
+    await row.focus()
+    await page.keyboard.press('Enter')
+    const detail = page.getByTestId('event-detail')
+    await detail.waitFor()
+    const diff = detail.getByTestId('diff')
+    await diff.waitFor()
+
+    const cells = async (path: string) => diff.locator(`tr[data-path="${path}"]`).evaluate((tr) => [tr.getAttribute('data-kind'), ...[...tr.querySelectorAll('td')].map((td) => td.textContent)])
+    expect(await cells('role')).toEqual(['changed', 'viewer', 'admin'])
+    expect(await cells('legacyAccess')).toEqual(['removed', 'read-only', ''])
+    expect(await cells('approvedBy')).toEqual(['added', '', 'Ayaka Sato'])
+    expect(await cells('teams[1]')).toEqual(['added', '', 'security'])
+    expect(await diff.locator('tr[data-kind="unchanged"]').count()).toBe(0)
+    await diff.getByRole('button', { name: 'Show 3 unchanged fields' }).click()
+    expect(await cells('email')).toEqual(['unchanged', 'dana@acme.example', 'dana@acme.example'])
+    await detail.getByText('/members/:id', { exact: true }).waitFor()
+    await detail.getByText(diffEvent.id, { exact: true }).waitFor()
+
+    // Focus stays in the dialog; Esc closes it and gives focus back to the row.
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab')
+      expect(await page.evaluate(() => document.querySelector('dialog[open]')?.contains(document.activeElement) ?? false)).toBe(true)
+    }
+    await page.keyboard.press('Escape')
+    await detail.waitFor({ state: 'detached' })
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])).toBe(diffEvent.id)
+    await done(session)
+  })
+
+  it('downloads a CSV of the chosen period with the displayed columns', async () => {
+    const session = await open()
+    const { page } = session
+    await page.getByRole('button', { name: 'Edit displayed columns' }).click()
+    const columnsDialog = page.getByTestId('columns-dialog')
+    await columnsDialog.locator('input[value="targets"]').uncheck()
+    await columnsDialog.locator('input[value="actorEmail"]').check()
+    await columnsDialog.getByRole('button', { name: 'Done' }).click()
+
+    await page.getByRole('button', { name: 'Download CSV' }).click()
+    const dialog = page.getByTestId('export-dialog')
+    const fromDay = tokyoDay(12)
+    const toDay = tokyoDay(6)
+    await dialog.locator('#export-from').fill(fromDay)
+    await dialog.locator('#export-to').fill(tokyoDay(13))
+    await dialog.getByText('The end date is before the start date.').waitFor()
+    expect(await dialog.getByRole('button', { name: 'Download', exact: true }).isDisabled()).toBe(true)
+    await dialog.locator('#export-to').fill(toDay)
+    expect(await dialog.getByTestId('export-columns').locator('li').allInnerTexts()).toEqual([
+      'Date and time (UTC)',
+      'IP address',
+      'User',
+      'Email address',
+      'Operation',
+      'Target type',
+      'Target name',
+      'Outcome',
+    ])
+    const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Download', exact: true }).click()])
+    const text = await readFile((await download.path()) as string, 'utf8')
+    const [header, ...records] = parse(text.replace(/^\uFEFF/, ''), { relaxColumnCount: false }) as string[][]
+    expect(header).toEqual(['Date and time (UTC)', 'IP address', 'User', 'Email address', 'Operation', 'Target type', 'Target name', 'Outcome'])
+
+    // Inclusive local days: [from 00:00, to + 1 day 00:00) in the browser's zone.
+    const start = tokyoMidnight(fromDay)
+    const end = tokyoMidnight(toDay) + DAY_MS
+    const expected = backend.seed.events.filter((event) => Date.parse(event.occurredAt) >= start && Date.parse(event.occurredAt) < end)
+    expect(expected.length).toBeGreaterThan(10)
+    expect(records.map((record) => record[0]).sort()).toEqual(expected.map((event) => event.occurredAt).sort())
+    const byTime = new Map(records.map((record) => [record[0], record]))
+    for (const event of expected) {
+      const record = byTime.get(event.occurredAt) as string[]
+      expect(record.slice(1)).toEqual([
+        event.context?.ip ?? '',
+        event.actor.name ?? event.actor.email ?? event.actor.id,
+        event.actor.email ?? '',
+        event.action,
+        event.resource.type,
+        event.resource.name ?? '',
+        event.outcome,
+      ])
+    }
+    await done(session)
+  })
+})
+
+describe('admin page: SIEM integration', () => {
+  it('tests the connection against a real OTLP receiver: success, then the 401 hint with a wrong token; saves with the secret masked', async () => {
+    const session = await open({ hash: '#siem' })
+    const { page } = session
+    await page.locator('#siem-endpoint').fill(receiver.endpoint)
+    await page.getByRole('radio', { name: 'HTTP/Protobuf' }).check()
+    await page.getByText('Full path, default port 4318').waitFor()
+
+    // Headers are validated as typed.
+    await page.locator('#siem-headers').fill('{"Authorization": ')
+    await page.getByTestId('headers-error').waitFor()
+    expect(await page.locator('#siem-headers').getAttribute('aria-invalid')).toBe('true')
+    expect(await page.getByTestId('test-connection').isDisabled()).toBe(true)
+    await page.locator('#siem-headers').fill(`{"Authorization": "Bearer ${TOKEN}"}`)
+    await page.getByTestId('headers-error').waitFor({ state: 'detached' })
+
+    const before = receiver.records.length
+    await page.getByTestId('test-connection').click()
+    const result = page.getByTestId('test-result')
+    await result.and(page.locator('[data-result="ok"]')).waitFor()
+    expect(await result.innerText()).toContain('Connection succeeded')
+    const received = await receiver.waitForRecords(before + 1, 5000)
+    expect(received.at(-1)?.attributes['audit.action']).toBe('test_connection')
+
+    await page.locator('#siem-headers').fill('{"Authorization": "Bearer wrong-token"}')
+    await page.getByTestId('test-connection').click()
+    await result.and(page.locator('[data-result="unauthorized"]')).waitFor()
+    const hint = await page.getByTestId('test-hint').innerText()
+    expect(hint).toContain('401')
+    expect(hint).toContain('Authorization')
+    expect(receiver.requests.at(-1)?.answeredStatus).toBe(401)
+
+    // Save with the right token; the secret comes back masked and the status card shows delivery.
+    await page.locator('#siem-headers').fill(`{"Authorization": "Bearer ${TOKEN}"}`)
+    await page.locator('#siem-enabled').check()
+    await page.getByTestId('save-siem').click()
+    await page.getByText('Settings saved.').waitFor()
+    await page.reload()
+    await expect.poll(() => page.locator('#siem-headers').inputValue()).toContain('****')
+    const headersText = await page.locator('#siem-headers').inputValue()
+    expect(headersText).not.toContain(TOKEN)
+    expect(await page.locator('#siem-enabled').isChecked()).toBe(true)
+    expect(await page.locator('#siem-endpoint').inputValue()).toBe(receiver.endpoint)
+    await page.getByTestId('siem-status').getByText('Events behind').waitFor()
+    // The masked value means "keep the saved secret": Test Connection still authenticates.
+    await page.getByTestId('test-connection').click()
+    await result.and(page.locator('[data-result="ok"]')).waitFor()
+    await done(session)
+  })
+})
+
+describe('admin page: integrity, language, narrow screens', () => {
+  it('verifies the chain for a period', async () => {
+    const session = await open({ hash: '#integrity' })
+    const { page } = session
+    await page.getByTestId('run-verify').click()
+    const result = page.getByTestId('verify-result')
+    await result.waitFor()
+    expect(await result.getAttribute('data-ok')).toBe('true')
+    expect(await result.innerText()).toMatch(/The chain is intact[\s\S]*\d+ events checked/)
+    await done(session)
+  })
+
+  it('follows a Japanese browser, shows Japanese labels, and keeps a switch to English', async () => {
+    const session = await open({ locale: 'ja-JP' })
+    const { page } = session
+    await page.getByRole('heading', { name: '監査ログ' }).waitFor()
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('ja')
+    expect(await page.getByRole('tab').allInnerTexts()).toEqual(['ログ', 'SIEM 連携', '整合性'])
+    await page.getByRole('button', { name: '表示項目の編集' }).waitFor()
+    await page.getByRole('button', { name: 'ダウンロード' }).waitFor()
+    await expect.poll(() => page.locator('th[data-column="actor"]').innerText()).toBe('ユーザー')
+    expect(await page.locator('th[data-column="action"]').innerText()).toBe('操作内容')
+    expect(await page.locator('label[for="filter-actor"]').innerText()).toBe('実行者')
+    await page.getByRole('tab', { name: 'SIEM 連携' }).click()
+    await page.getByText('OTLP エンドポイント URL').waitFor()
+    await page.getByRole('button', { name: '接続テスト' }).waitFor()
+
+    await page.getByRole('button', { name: 'English' }).click()
+    await page.getByRole('heading', { name: 'Audit logs' }).waitFor()
+    await page.reload()
+    await page.getByRole('heading', { name: 'Audit logs' }).waitFor()
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en')
+    await done(session)
+  })
+
+  it('is readable at 390 px: no sideways scrolling, rows become cards, details still open', async () => {
+    const session = await open({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+    const { page } = session
+    await expect.poll(() => rows(page).count()).toBe(50)
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    // The header row is only for screen readers; each row is laid out as a card.
+    expect(await page.locator('thead').evaluate((thead) => thead.getBoundingClientRect().width)).toBeLessThanOrEqual(1)
+    expect(await rows(page).first().evaluate((tr) => getComputedStyle(tr).display)).toBe('grid')
+    // Each cell carries its column's label in a card.
+    expect(await page.locator('tr.log-row').first().locator('td[data-column="actor"]').getAttribute('data-label')).toBe('User')
+    await rows(page).first().click()
+    await page.getByTestId('event-detail').waitFor()
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await done(session)
+  })
+})
