@@ -15,6 +15,49 @@ describeAdminApi('admin handler (fetch)', async (options) => {
   }
 })
 
+describe('unexpected failures answer a generic JSON error, never a stack trace', () => {
+  const request = (admin: ReturnType<typeof createAuditAdmin>, path: string): Promise<Response> =>
+    admin.fetch(new Request(`http://admin.test${BASE}${path}`, { headers: { authorization: `Bearer ${TOKENS.adminA}` } }))
+
+  it('answers 500 INTERNAL when authorize throws or answers nonsense, and tells onError', async () => {
+    const fixture = await createAdminFixture()
+    try {
+      const seen: unknown[] = []
+      for (const authorize of [
+        () => {
+          throw new Error('session backend down at /srv/app/auth.js:12:5')
+        },
+        () => ({ tenantId: '', actor: null }) as never,
+      ]) {
+        const admin = createAuditAdmin({ ...fixture.adminOptions, basePath: BASE, authorize, onError: (error) => seen.push(error) })
+        const response = await request(admin, '/api/events')
+        expect(response.status).toBe(500)
+        const text = await response.text()
+        expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: expect.any(String) } })
+        expect(text).not.toContain('auth.js')
+      }
+      expect(seen).toHaveLength(2)
+    } finally {
+      await fixture.close()
+    }
+  })
+
+  it('answers 503 STORE_UNAVAILABLE with a generic message when the store fails', async () => {
+    const fixture = await createAdminFixture()
+    const seen: unknown[] = []
+    const admin = createAuditAdmin({ ...fixture.adminOptions, basePath: BASE, onError: (error) => seen.push(error) })
+    await fixture.close()
+    for (const path of ['/api/events', '/api/facets', '/api/export.csv', `/api/events/${fixture.eventsA[0]?.id}`]) {
+      const response = await request(admin, path)
+      expect(response.status, path).toBe(503)
+      const body = (await response.json()) as { error: { code: string; message: string } }
+      expect(body.error.code).toBe('STORE_UNAVAILABLE')
+      expect(body.error.message).not.toMatch(/auditkit-admin-|\.db/)
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(4)
+  })
+})
+
 describe('createAuditAdmin options', () => {
   it('refuses to start without authorize or without a store', () => {
     expect(() => createAuditAdmin({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))

@@ -98,5 +98,7 @@ export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, 
     ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
     ...(ip === undefined ? {} : { ip }),
   })
+  // Answered before the body was read (e.g. 413): the rest of it is still on the wire, so the connection cannot be reused.
+  if (!req.complete) res.setHeader('connection', 'close')
   await sendFetchResponse(res, response)
 }
