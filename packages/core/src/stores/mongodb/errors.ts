@@ -70,6 +70,5 @@ function messageOf(error: unknown): string {
 /** An `AuditKitError` for a driver error (AuditKit's own errors pass through). */
 export function toStoreError(error: unknown, operation: string): AuditKitError {
   if (isAuditKitError(error)) return error
-  const transient = isTransientError(error) ? ' (transient; retried)' : ''
-  return new AuditKitError('STORE_UNAVAILABLE', `mongodb ${operation} failed${transient}: ${messageOf(error)}`, { cause: error })
+  return new AuditKitError('STORE_UNAVAILABLE', `mongodb ${operation} failed: ${messageOf(error)}`, { cause: error })
 }
