@@ -1,11 +1,12 @@
-// The admin page in a real browser (Debian's Chromium through playwright-core) against a real server:
-// seeded SQLite file, core's admin handler, the SIEM service and a real OTLP receiver.
+// The admin page in a real browser (Debian's Chromium through playwright-core) against the demo app
+// (its Express server, authorize and admin mount) over a seeded temp SQLite file, with a real OTLP receiver.
 import { readFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
-import { startAdminUiBackend, type AdminUiBackend } from './e2e/admin-ui-backend.js'
+import { startAdminUiDemo, type AdminUiDemo } from './e2e/admin-ui-backend.js'
+import type { SeededLog } from './e2e/admin-ui-seed.js'
 import { launchChromium } from './e2e/chromium.js'
 
 /** Local days are computed in this zone (UTC+9, no daylight saving), so the test knows the UTC bounds exactly. */
@@ -14,16 +15,18 @@ const ZONE_OFFSET_MS = 9 * 3_600_000
 const DAY_MS = 86_400_000
 const TOKEN = 'e2e-secret-token-4242'
 
-let backend: AdminUiBackend
+let backend: AdminUiDemo
+let seed: SeededLog
 let receiver: OtlpReceiver
 let browser: Browser
 
 beforeAll(async () => {
   ;[backend, receiver, browser] = await Promise.all([
-    startAdminUiBackend(),
+    startAdminUiDemo({ seed: 'fixture' }),
     startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN }),
     launchChromium(),
   ])
+  seed = backend.seed as SeededLog
 })
 
 afterAll(async () => {
@@ -52,6 +55,8 @@ interface Session {
 async function open(options: BrowserContextOptions & { hash?: string } = {}): Promise<Session> {
   const { hash = '', ...contextOptions } = options
   const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 }, acceptDownloads: true, ...contextOptions })
+  // Signed in as the demo's owner of acme (the demo's authorize reads this cookie).
+  await context.addCookies([backend.cookie])
   const page = await context.newPage()
   const problems: string[] = []
   page.on('console', (message) => {
@@ -73,7 +78,7 @@ describe('admin page: logs', () => {
   it('filters by resource, actor and date range, and scrolling loads the next page', async () => {
     const session = await open()
     const { page } = session
-    const seeded = backend.seed.events
+    const seeded = seed.events
     await expect.poll(() => rows(page).count()).toBe(50)
     await expect(page.getByTestId('load-more').isVisible()).resolves.toBe(true)
 
@@ -117,6 +122,15 @@ describe('admin page: logs', () => {
     // Empty state.
     await page.fill('#filter-q', 'no-such-thing-anywhere')
     await page.getByTestId('empty-state').waitFor()
+
+    // Error state: the session ends (cookie gone); the next request is refused and the page says so.
+    await session.context.clearCookies()
+    await page.fill('#filter-q', '')
+    const alert = page.getByRole('alert')
+    await alert.getByText('You are not signed in, or your session expired.').waitFor()
+    expect(await alert.innerText()).toContain('UNAUTHENTICATED')
+    // The browser logs the refused fetch (401) as a console error: expected here.
+    session.problems.splice(0, session.problems.length, ...session.problems.filter((problem) => !problem.includes('401')))
     await done(session)
   })
 
@@ -143,7 +157,7 @@ describe('admin page: logs', () => {
   it("opens a row's full event with a field-level before/after diff, by keyboard", async () => {
     const session = await open()
     const { page } = session
-    const { diffEvent } = backend.seed
+    const { diffEvent } = seed
     const row = page.locator(`tr[data-event-id="${diffEvent.id}"]`)
     await row.focus()
     await page.keyboard.press('Enter')
@@ -210,7 +224,7 @@ describe('admin page: logs', () => {
     // Inclusive local days: [from 00:00, to + 1 day 00:00) in the browser's zone.
     const start = tokyoMidnight(fromDay)
     const end = tokyoMidnight(toDay) + DAY_MS
-    const expected = backend.seed.events.filter((event) => Date.parse(event.occurredAt) >= start && Date.parse(event.occurredAt) < end)
+    const expected = seed.events.filter((event) => Date.parse(event.occurredAt) >= start && Date.parse(event.occurredAt) < end)
     expect(expected.length).toBeGreaterThan(10)
     expect(records.map((record) => record[0]).sort()).toEqual(expected.map((event) => event.occurredAt).sort())
     const byTime = new Map(records.map((record) => [record[0], record]))

@@ -1,13 +1,47 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createAuditAdmin, createAuditLogger, createIntegrityService, createSiemAdminService, createSiemService, serveNodeRequest } from '@auditkit/core'
-import { createSqliteStore } from '@auditkit/core/sqlite'
+import { createAuditLogger, createIntegrityService, createSiemAdminService, createSiemService } from '@auditkit/core'
+import { DEMO_ADMIN_COOKIE } from '../../apps/demo/src/domain/admin-authorize.js'
+import { createExpressDemoApp } from '../../apps/demo/src/express/app.js'
+import { seedDemoAuditLog } from '../../apps/demo/src/seed.js'
+import { createDemoStore } from '../../apps/demo/src/store.js'
 import { seedAdminUiLog, type SeededLog } from './admin-ui-seed.js'
+
+/** The demo's owner of the `acme` workspace: an audit-log admin of that tenant. */
+export const DEMO_ADMIN_TOKEN = 'demo-owner-token'
+export const DEMO_TENANT = 'acme'
+const BASE = '/admin/audit'
+
+/** A running demo with the admin page mounted, over a temp SQLite file. */
+export interface AdminUiDemo {
+  origin: string
+  /** The admin page, `{origin}/admin/audit/`. */
+  adminUrl: string
+  /** The demo's admin sign-in for a browser (it cannot send a bearer header when navigating). */
+  cookie: { name: string; value: string; url: string }
+  /** The seeded events when started with `seed: 'fixture'`. */
+  seed: SeededLog | null
+  close(): Promise<void>
+}
+
+export interface AdminUiDemoOptions {
+  /**
+   * `fixture`: the browser tests' deterministic events (known counts, one rich diff);
+   * `demo`: the demo's own realistic history (screenshots).
+   * @default 'fixture'
+   */
+  seed?: 'fixture' | 'demo'
+  /**
+   * Port; 0 picks a free one.
+   * @default 0
+   */
+  port?: number
+}
 
 /** The page is served from `@auditkit/admin-ui`'s `dist/` (the root `pnpm test` builds it first); build it if missing. */
 export function ensureAdminUiBuilt(): void {
@@ -15,39 +49,35 @@ export function ensureAdminUiBuilt(): void {
   execFileSync('pnpm', ['--filter', '@auditkit/admin-ui', 'run', 'build'], { stdio: 'inherit' })
 }
 
-/** A running server with the admin page mounted, over a seeded temp SQLite file. */
-export interface AdminUiBackend {
-  /** The admin page, e.g. `http://127.0.0.1:port/admin/audit/`. */
-  adminUrl: string
-  seed: SeededLog
-  close(): Promise<void>
-}
-
-const TENANT = 'acme'
-const BASE = '/admin/audit'
-
-/** Core's admin handler with SIEM settings and verify, on a random port; every request is admitted as one admin. */
-export async function startAdminUiBackend(): Promise<AdminUiBackend> {
+/**
+ * The demo app (its Express factory, store and authorize) in-process on 127.0.0.1, with the SIEM settings and
+ * integrity services passed to its admin routes, over a temp SQLite file that is removed on close.
+ */
+export async function startAdminUiDemo(options: AdminUiDemoOptions = {}): Promise<AdminUiDemo> {
   ensureAdminUiBuilt()
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-ui-'))
-  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const { store } = createDemoStore({ path: join(dir, 'demo-audit.db') })
   await store.init()
-  const seed = await seedAdminUiLog(store, { tenantId: TENANT })
+  let seed: SeededLog | null = null
+  if (options.seed === 'demo') await seedDemoAuditLog({ store })
+  else seed = await seedAdminUiLog(store, { tenantId: DEMO_TENANT })
   const logger = createAuditLogger({ store })
+  // A fixed test key: header values are encrypted at rest with it.
   const siem = createSiemService({ logger, secretKey: 'a1'.repeat(32), testRateLimit: { max: 100 } })
   await siem.start()
-  const admin = createAuditAdmin({
+  const app = createExpressDemoApp({
     logger,
-    basePath: BASE,
-    siem: createSiemAdminService(siem),
-    integrity: createIntegrityService({ store }),
-    authorize: () => ({ tenantId: TENANT, actor: { type: 'user', id: 'u_admin', name: 'Audit Admin', email: 'admin@acme.example' } }),
+    admin: { siem: createSiemAdminService(siem), integrity: createIntegrityService({ store }) },
   })
-  const server = createServer((req, res) => void serveNodeRequest(admin, req, res))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(listening))
+    listening.once('error', reject)
+  })
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
-    adminUrl: `http://127.0.0.1:${port}${BASE}/`,
+    origin,
+    adminUrl: `${origin}${BASE}/`,
+    cookie: { name: DEMO_ADMIN_COOKIE, value: DEMO_ADMIN_TOKEN, url: origin },
     seed,
     async close() {
       server.closeAllConnections()
