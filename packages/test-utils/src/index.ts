@@ -26,7 +26,13 @@ export {
   fixtureTenant,
 } from './adapter-contract/fixture-app.js'
 export type { FixtureMethod, FixturePrincipal, FixtureRequest, FixtureResponse, FixtureRoute } from './adapter-contract/fixture-app.js'
-export { createSelfSignedCert, decodeExportLogsRequest, encodeExportLogsResponse, startOtlpReceiver } from './otlp-receiver/index.js'
+export {
+  createSelfSignedCert,
+  decodeExportLogsRequest,
+  encodeExportLogsResponse,
+  expectCompleteDelivery,
+  startOtlpReceiver,
+} from './otlp-receiver/index.js'
 export type {
   OtlpReceiver,
   OtlpReceiverOptions,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createSelfSignedCert, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord } from '@auditkit/test-utils'
+import { createSelfSignedCert, expectCompleteDelivery, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord } from '@auditkit/test-utils'
 import type { Actor, AuditEventInput } from '../event/schema.js'
 import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
@@ -98,22 +98,6 @@ function seqs(records: readonly ReceivedLogRecord[]): number[] {
   return records.map((record) => Number(record.attributes['audit.seq']))
 }
 
-/** Every seq 1..n delivered; duplicates only as identical copies (same audit.id, same content); first deliveries in order. */
-function expectCompleteDelivery(records: readonly ReceivedLogRecord[], n: number): void {
-  const byId = new Map<string, ReceivedLogRecord>()
-  const firstSeen: number[] = []
-  for (const record of records) {
-    const id = String(record.attributes['audit.id'])
-    const previous = byId.get(id)
-    if (previous) expect(record.attributes).toEqual(previous.attributes)
-    else {
-      byId.set(id, record)
-      firstSeen.push(Number(record.attributes['audit.seq']))
-    }
-  }
-  expect(firstSeen).toEqual(Array.from({ length: n }, (_, i) => i + 1))
-}
-
 const PROTOCOLS: SiemProtocol[] = ['grpc', 'http/protobuf']
 
 describe.each(PROTOCOLS)('SIEM export over %s', (protocol) => {
@@ -166,7 +150,7 @@ describe.each(PROTOCOLS)('SIEM export over %s', (protocol) => {
       'user_agent.original': 'test-agent/1.0',
     })
     expect(records[1]?.severityText).toBe('INFO')
-    expect(Number(tenth?.timeUnixNano) / 1e6).toBe(Date.parse(stored[10]?.occurredAt ?? ''))
+    expect(BigInt(tenth?.timeUnixNano ?? 0)).toBe(BigInt(Date.parse(stored[10]?.occurredAt ?? '')) * 1_000_000n)
     const status = await waitFor(async () => {
       const s = await h.siem.status(tenant)
       return s.state === 'up_to_date' ? s : undefined

@@ -356,6 +356,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
         updatedAt,
       }
       await store.putState(SIEM_STATE.settings, tenantId, stored)
+      // Switch exporters before recording the change: the record then goes to the new endpoint, or waits while disabled.
+      await refresh()
       const before = previousStored ? masked(previousStored) : null
       const after = masked(stored)
       await logger.record(
@@ -373,7 +375,6 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
         },
         { delivery: 'await' },
       )
-      await refresh()
       return { settings: after, status: await status(tenantId) }
     },
 

@@ -3,3 +3,4 @@ export type { OtlpReceiver, OtlpReceiverOptions, ReceivedRequest, ReceiverFailur
 export { decodeExportLogsRequest, encodeExportLogsResponse } from './otlp-decode.js'
 export type { OtlpValue, ReceivedLogRecord } from './otlp-decode.js'
 export { createSelfSignedCert } from './self-signed-cert.js'
+export { expectCompleteDelivery } from './delivery-assertions.js'
