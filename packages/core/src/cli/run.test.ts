@@ -100,6 +100,28 @@ describe('auditkit CLI', () => {
     expect(await cli(['verify', '--ndjson', bad])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('INTEGRITY_ERROR') })
   })
 
+  const mongoUri = process.env.MONGODB_URI
+  if (!mongoUri) console.warn('SKIPPED: auditkit verify --mongodb needs a MongoDB server; set MONGODB_URI to run it')
+  it.skipIf(!mongoUri)('verifies and exports a MongoDB store', async () => {
+    const { createMongoStore } = await import('../stores/mongodb/index.js')
+    const database = `auditkit_cli_${process.pid}`
+    const store = createMongoStore({ uri: mongoUri!, database })
+    try {
+      const logger = createAuditLogger({ store, onError: () => {} })
+      for (let n = 1; n <= 5; n++)
+        await logger.record({ tenantId: 'acme', actor: { type: 'system', id: 'job' }, action: 'report_generated', resource: { type: 'report' }, outcome: 'success' }, { delivery: 'await' })
+      await logger.close()
+      expect(await cli(['verify', '--mongodb', mongoUri!, '--db', database])).toMatchObject({ code: EXIT.ok, stdout: expect.stringContaining('ok acme seq 1..5') })
+      expect((await cli(['export', '--mongodb', mongoUri!, '--db', database])).stdout.split('\n').filter((line) => line.includes('"kind":"event"'))).toHaveLength(5)
+    } finally {
+      const { MongoClient } = await import('mongodb')
+      const client = await MongoClient.connect(mongoUri!)
+      await client.db(database).dropDatabase()
+      await client.close()
+      await store.close()
+    }
+  })
+
   it('makes an Ed25519 key pair and never overwrites one', async () => {
     const privatePath = join(dir, 'signing.pem')
     const publicPath = join(dir, 'signing.pub.pem')

@@ -223,6 +223,8 @@ async function openStore(flags: Flags): Promise<{ store: AuditStore; close: () =
       uri: flags.mongodb,
       database: flags.db,
       createIndexes: false,
+      // Fail in seconds, not the driver's 30 s, when the server is unreachable.
+      clientOptions: { serverSelectionTimeoutMS: 10_000 },
       ...(flags['collection-prefix'] === undefined ? {} : { collectionPrefix: flags['collection-prefix'] }),
     })
   }
