@@ -1,7 +1,8 @@
 import { createAuditAdmin, serveNodeRequest, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
 import { HttpAdapterHost } from '@nestjs/core'
-import { Inject, Module, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule } from '@nestjs/common'
+import { Module, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule } from '@nestjs/common'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { injectDependencies } from './inject-dependencies.js'
 
 export const AUDIT_ADMIN = Symbol('AUDIT_ADMIN')
 const AUDIT_ADMIN_PATH = Symbol('AUDIT_ADMIN_PATH')
@@ -42,9 +43,11 @@ function trimSlashes(path: string): string {
  */
 @Module({})
 export class AuditAdminModule implements NestModule {
-  @Inject(AUDIT_ADMIN) private readonly admin!: AuditAdmin
-  @Inject(AUDIT_ADMIN_PATH) private readonly path!: string
-  @Inject(HttpAdapterHost) private readonly adapterHost!: HttpAdapterHost
+  constructor(
+    private readonly admin: AuditAdmin,
+    private readonly path: string,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
   static forRoot(options: AuditAdminModuleOptions): DynamicModule {
     const { path, ...adminOptions } = options
@@ -92,3 +95,5 @@ export class AuditAdminModule implements NestModule {
     })
   }
 }
+// Constructor injection without parameter decorators: see inject-dependencies.ts.
+injectDependencies(AuditAdminModule, [AUDIT_ADMIN, AUDIT_ADMIN_PATH, HttpAdapterHost])

@@ -1,10 +1,11 @@
 import { createDetachedAuditContext, type AuditCapture, type AuditRequestContext, type CaptureResult } from '@auditkit/core'
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common'
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
 import { Observable } from 'rxjs'
 import { AUDIT_REQUEST_CONTEXT, auditContextStorage } from './audit-context.storage.js'
 import { AUDIT_CAPTURE, AUDIT_IGNORE_METADATA, AUDIT_METADATA, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
 import { claimRequest, toCaptureRequest } from './audit-request.js'
+import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 import type { AuditDecoratorOptions } from './interfaces/audit-options.interface.js'
 
@@ -22,9 +23,9 @@ export class AuditInterceptor implements NestInterceptor {
   private readonly requestIdHeader: string
 
   constructor(
-    @Inject(AUDIT_CAPTURE) private readonly capture: AuditCapture<AuditHttpRequest>,
-    @Inject(AUDIT_MODULE_OPTIONS) options: AuditModuleOptions,
-    @Inject(Reflector) private readonly reflector: Reflector,
+    private readonly capture: AuditCapture<AuditHttpRequest>,
+    options: AuditModuleOptions,
+    private readonly reflector: Reflector,
   ) {
     this.requestIdHeader = options.requestIdHeader ?? 'x-request-id'
   }
@@ -70,3 +71,4 @@ export class AuditInterceptor implements NestInterceptor {
     })
   }
 }
+injectDependencies(AuditInterceptor, [AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS, Reflector])

@@ -1,7 +1,8 @@
 import type { AuditCapture } from '@auditkit/core'
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common'
+import { Injectable, type NestMiddleware } from '@nestjs/common'
 import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
 import { isClaimed, toCaptureRequest } from './audit-request.js'
+import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
 interface ClosingResponse {
@@ -21,8 +22,8 @@ export class AuditMiddleware implements NestMiddleware {
   private readonly requestIdHeader: string
 
   constructor(
-    @Inject(AUDIT_CAPTURE) private readonly capture: AuditCapture<AuditHttpRequest>,
-    @Inject(AUDIT_MODULE_OPTIONS) options: AuditModuleOptions,
+    private readonly capture: AuditCapture<AuditHttpRequest>,
+    options: AuditModuleOptions,
   ) {
     this.requestIdHeader = options.requestIdHeader ?? 'x-request-id'
   }
@@ -40,3 +41,4 @@ export class AuditMiddleware implements NestMiddleware {
     next()
   }
 }
+injectDependencies(AuditMiddleware, [AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS])

@@ -1,7 +1,6 @@
 import { AuditKitError, actorFromUser, createAuditCapture, type AuditCapture } from '@auditkit/core'
 import {
   Global,
-  Inject,
   Module,
   RequestMethod,
   type DynamicModule,
@@ -16,6 +15,7 @@ import { AuditInterceptor } from './audit.interceptor.js'
 import { AuditMiddleware } from './audit.middleware.js'
 import { AuditService } from './audit.service.js'
 import { rememberFastifyRoutes } from './audit-request.js'
+import { injectDependencies } from './inject-dependencies.js'
 import type {
   AuditHttpRequest,
   AuditModuleAsyncOptions,
@@ -75,7 +75,7 @@ export class AuditModule implements NestModule, OnModuleInit {
     }
   }
 
-  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   /** On platform-fastify, lets the fallback middleware know the route of requests that guards deny. */
   onModuleInit(): void {
@@ -88,6 +88,8 @@ export class AuditModule implements NestModule, OnModuleInit {
     consumer.apply(AuditMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL })
   }
 }
+
+injectDependencies(AuditModule, [HttpAdapterHost])
 
 function asyncOptionsProviders(options: AuditModuleAsyncOptions): Provider[] {
   if (options.useFactory) {

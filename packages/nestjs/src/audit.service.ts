@@ -1,7 +1,8 @@
 import type { Actor, AuditEventInput, AuditLogger, AuditRequestContext, RecordOptions, RecordResult } from '@auditkit/core'
-import { Inject, Injectable } from '@nestjs/common'
+import { Injectable } from '@nestjs/common'
 import { auditContextStorage } from './audit-context.storage.js'
 import { AUDIT_LOGGER, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
+import { injectDependencies } from './inject-dependencies.js'
 import type { AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
 /** An event recorded outside a request; `actor`, `tenantId` and `outcome` have defaults. */
@@ -25,8 +26,8 @@ export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'system' }
 @Injectable()
 export class AuditService {
   constructor(
-    @Inject(AUDIT_LOGGER) private readonly logger: AuditLogger,
-    @Inject(AUDIT_MODULE_OPTIONS) private readonly options: AuditModuleOptions,
+    private readonly logger: AuditLogger,
+    private readonly options: AuditModuleOptions,
   ) {}
 
   /** Records one event through the module's logger. Rejects with `AuditKitError` (e.g. `INVALID_EVENT`). */
@@ -43,3 +44,4 @@ export class AuditService {
     return auditContextStorage.getStore()
   }
 }
+injectDependencies(AuditService, [AUDIT_LOGGER, AUDIT_MODULE_OPTIONS])
