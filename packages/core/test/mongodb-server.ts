@@ -11,7 +11,7 @@ export function warnSkipped(what: string): void {
     [
       line,
       `!! SKIPPED: ${what}`,
-      '!! These tests need a real MongoDB server (replica set or standalone, 5.0+) and MONGODB_URI is not set.',
+      '!! These tests need a real MongoDB server (a replica set, or a standalone server for a quick run) and MONGODB_URI is not set.',
       '!! Run them with, for example:',
       '!!   MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" pnpm exec vitest run --project @auditkit/core test/mongodb-',
       '!! They create and drop databases named auditkit_test_*.',

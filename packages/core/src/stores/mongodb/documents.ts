@@ -1,51 +1,60 @@
-import type { AuditEvent } from '../../event/schema.js'
+import type { ActorType, AuditEvent, Outcome } from '../../event/schema.js'
 import { eventSearchText } from '../../store/search-text.js'
 
 /**
- * An event as the MongoDB store writes it: the event itself, with
- * - `_id` holding the event id (the mandatory `_id` index is the unique id index, so no second one is needed);
- * - `occurredAt` kept as the exact ISO string the hash covers (returned verbatim, so hashes always verify);
- * - `occurredAtDate`, the same instant as a BSON Date: range filters, sorting and the indexes use it, because a Date
- *   compares by instant whatever the ISO spelling and takes 8 bytes in every index instead of 24;
- * - `search`, the lower-cased text `q` searches (shared with every store, so `q` means the same everywhere).
+ * An event as the MongoDB store writes it. Like the SQLite store's row: the fields that filters, sorting, facets and
+ * chain reads compare, as native BSON values, plus the whole event as JSON text (`event`), which is what reads return.
+ *
+ * Why the JSON text: it gives back exactly the event that was hashed, whatever a client put in it. BSON cannot hold
+ * everything JSON can: a lone UTF-16 surrogate in a name (valid JSON, e.g. `"\ud800"`) would be stored as U+FFFD and
+ * the event would then fail verification, and a key with a NUL byte in `changes` could not be written at all and would
+ * block the queue. The native copies only steer queries.
  */
-export interface EventDocument extends Omit<AuditEvent, 'id'> {
+export interface EventDocument {
+  /** The event id (UUIDv7): the mandatory `_id` index is the unique id index, no second one is needed. */
   _id: string
+  tenantId: string
+  chainId: string
+  seq: number
+  /**
+   * `occurredAt` as a BSON Date: range filters and sorting compare instants whatever the ISO spelling of a bound,
+   * and a Date takes 8 bytes in every index instead of 24. The exact ISO string the hash covers is in `event`.
+   */
   occurredAtDate: Date
+  actor: { type: ActorType; id: string; name?: string }
+  action: string
+  resource: { type: string; id?: string }
+  outcome: Outcome
+  /** The lower-cased text `q` searches (shared with every store, so `q` means the same everywhere). */
   search: string
+  hash: string
+  /** The event exactly as appended and hashed, as JSON text. */
+  event: string
 }
 
-/** The document the store writes for an event. Pure; undefined optional fields are left out. */
+/** The document the store writes for an event. Pure; absent optional fields are left out. */
 export function toEventDocument(event: AuditEvent): EventDocument {
-  const { id, ...rest } = event
-  const document: EventDocument = { _id: id, ...rest, occurredAtDate: new Date(event.occurredAt), search: eventSearchText(event) }
-  for (const key of Object.keys(document) as (keyof EventDocument)[]) {
-    if (document[key] === undefined) delete document[key]
+  const actor: EventDocument['actor'] = { type: event.actor.type, id: event.actor.id }
+  if (event.actor.name !== undefined) actor.name = event.actor.name
+  const resource: EventDocument['resource'] = { type: event.resource.type }
+  if (event.resource.id !== undefined) resource.id = event.resource.id
+  return {
+    _id: event.id,
+    tenantId: event.tenantId,
+    chainId: event.chainId,
+    seq: event.seq,
+    occurredAtDate: new Date(event.occurredAt),
+    actor,
+    action: event.action,
+    resource,
+    outcome: event.outcome,
+    search: eventSearchText(event),
+    hash: event.hash,
+    event: JSON.stringify(event),
   }
-  return document
 }
 
-/** The event a stored document holds, with its fields in the public order. */
-export function fromEventDocument(document: EventDocument): AuditEvent {
-  const event: AuditEvent = {
-    id: document._id,
-    occurredAt: document.occurredAt,
-    tenantId: document.tenantId,
-    actor: document.actor,
-    action: document.action,
-    resource: document.resource,
-    targets: document.targets,
-    outcome: document.outcome,
-    context: document.context,
-    changes: document.changes,
-    metadata: document.metadata,
-    chainId: document.chainId,
-    seq: document.seq,
-    prevHash: document.prevHash,
-    hash: document.hash,
-  }
-  for (const key of Object.keys(event) as (keyof AuditEvent)[]) {
-    if (event[key] === undefined) delete event[key]
-  }
-  return event
+/** The event a stored document holds, exactly as it was appended. */
+export function fromEventDocument(document: Pick<EventDocument, 'event'>): AuditEvent {
+  return JSON.parse(document.event) as AuditEvent
 }

@@ -34,9 +34,12 @@ const EXACT_FIELDS = {
   outcome: 'outcome',
 } as const satisfies Partial<Record<keyof EventFilter, string>>
 
-/** Escapes every regular-expression metacharacter, so `q` is always matched literally. */
+/**
+ * Escapes every regular-expression metacharacter, so `q` is always matched literally. A NUL becomes `\x00`:
+ * MongoDB refuses patterns that contain the byte itself.
+ */
 export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\0/g, '\\x00')
 }
 
 function requireString(value: unknown, name: string): string {
