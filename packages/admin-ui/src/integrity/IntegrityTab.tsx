@@ -67,6 +67,7 @@ export function IntegrityTab() {
           {running && <Spinner label={t.integrityRunning} />}
           {error !== null && <ErrorNotice error={error} />}
           {result !== null && <VerifyReport result={result} />}
+          {result !== null && <VerifyWarnings warnings={result.warnings} />}
         </div>
       </form>
     </section>
@@ -121,13 +122,22 @@ function VerifyReport({ result }: { result: VerifyResult }) {
           </div>
         )}
       </dl>
-      {result.warnings.length > 0 && (
-        <ul class="warnings">
-          {result.warnings.map((warning) => (
-            <li key={warning}>{warning}</li>
-          ))}
-        </ul>
-      )}
+    </div>
+  )
+}
+
+/** What this run could not detect (no public key, no checkpoints, ...), as the API words it. */
+function VerifyWarnings({ warnings }: { warnings: string[] }) {
+  const { t } = useI18n()
+  if (warnings.length === 0) return null
+  return (
+    <div class="notice notice--warn" data-testid="verify-warnings">
+      <p class="notice__title">{t.integrityLimits}</p>
+      <ul class="warnings">
+        {warnings.map((warning) => (
+          <li key={warning}>{warning}</li>
+        ))}
+      </ul>
     </div>
   )
 }

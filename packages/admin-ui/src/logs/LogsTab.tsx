@@ -28,6 +28,8 @@ export function LogsTab() {
   const [loading, setLoading] = useState(false)
   const [error, setError] = useState<unknown>(null)
   const [dialog, setDialog] = useState<Dialog>(null)
+  // Narrow screens fold the filter menus behind a toggle; wide ones always show them.
+  const [filtersOpen, setFiltersOpen] = useState(false)
   const generation = useRef(0)
   const sentinel = useRef<HTMLDivElement>(null)
 
@@ -108,10 +110,16 @@ export function LogsTab() {
   const columnByKey = new Map((columns ?? []).map((column) => [column.key, column]))
   const shown = visible.filter((key) => columnByKey.has(key))
   const filtersActive = Object.entries(form).some(([, value]) => value !== '')
+  const activeCount = [form.actor, form.action, form.resourceType, form.outcome, form.fromDay, form.toDay].filter((value) => value !== '').length
 
   return (
     <section class="tab-panel">
-      <form class="filters" role="search" aria-label={t.filters} onSubmit={(event) => event.preventDefault()}>
+      <form class="filters" role="search" aria-label={t.filters} data-open={filtersOpen} onSubmit={(event) => event.preventDefault()}>
+        <button type="button" class="button filters__toggle" aria-expanded={filtersOpen} aria-controls="filter-fields" onClick={() => setFiltersOpen(!filtersOpen)}>
+          {t.filters}
+          {activeCount > 0 && <span class="count-badge">{activeCount}</span>}
+        </button>
+        <div id="filter-fields" class="filters__fields">
         <div class="field">
           <label for="filter-actor">{t.filterActor}</label>
           <select id="filter-actor" value={form.actor} onChange={(event) => update('actor', event.currentTarget.value)}>
@@ -173,6 +181,7 @@ export function LogsTab() {
             aria-describedby={rangeReversed ? 'filter-range-error' : undefined}
             onChange={(event) => update('toDay', event.currentTarget.value)}
           />
+        </div>
         </div>
         <div class="field field--grow">
           <label for="filter-q">{t.filterSearch}</label>

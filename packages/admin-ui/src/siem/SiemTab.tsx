@@ -132,6 +132,21 @@ export function SiemTab() {
             <span class="switch__label">{t.siemEnable}</span>
           </label>
 
+          <fieldset class="field">
+            <legend>{t.siemProtocol}</legend>
+            <div class="segmented">
+              {(['grpc', 'http/protobuf'] as const).map((protocol) => (
+                <label key={protocol} class="segmented__option">
+                  <input type="radio" name="siem-protocol" value={protocol} checked={form.protocol === protocol} onChange={() => update('protocol', protocol)} />
+                  <span>{protocol === 'grpc' ? t.siemGrpc : t.siemHttp}</span>
+                </label>
+              ))}
+            </div>
+            <p id="siem-protocol-hint" class="hint">
+              {form.protocol === 'grpc' ? t.siemGrpcHint : t.siemHttpHint}
+            </p>
+          </fieldset>
+
           <div class="field">
             <label for="siem-endpoint">{t.siemEndpoint}</label>
             <input
@@ -154,27 +169,12 @@ export function SiemTab() {
             )}
           </div>
 
-          <fieldset class="field">
-            <legend>{t.siemProtocol}</legend>
-            <div class="segmented">
-              {(['grpc', 'http/protobuf'] as const).map((protocol) => (
-                <label key={protocol} class="segmented__option">
-                  <input type="radio" name="siem-protocol" value={protocol} checked={form.protocol === protocol} onChange={() => update('protocol', protocol)} />
-                  <span>{protocol === 'grpc' ? t.siemGrpc : t.siemHttp}</span>
-                </label>
-              ))}
-            </div>
-            <p id="siem-protocol-hint" class="hint">
-              {form.protocol === 'grpc' ? t.siemGrpcHint : t.siemHttpHint}
-            </p>
-          </fieldset>
-
           <div class="field">
             <label for="siem-headers">{t.siemHeaders}</label>
             <textarea
               id="siem-headers"
               class="mono"
-              rows={4}
+              rows={3}
               spellcheck={false}
               autoComplete="off"
               placeholder='{"Authorization": "Bearer your-token"}'
@@ -205,9 +205,6 @@ export function SiemTab() {
           </div>
           <p class="hint">{t.siemTestHelp}</p>
           <div aria-live="polite">
-            {testing && <Spinner label={t.siemTesting} />}
-            {testResult !== null && <TestResultBox result={testResult} t={t} locale={locale} />}
-            {testError !== null && <ErrorNotice error={testError} />}
             {savedNotice && (
               <p class="notice notice--success" role="status">
                 {t.siemSaved}
@@ -217,7 +214,20 @@ export function SiemTab() {
           {saveError !== null && <ErrorNotice error={saveError} />}
         </form>
 
-        <DeliveryStatus status={answer?.status ?? null} t={t} locale={locale} refreshing={refreshing} onRefresh={() => load(false)} />
+        <div class="siem__side">
+          {/* Beside the form on wide screens, so the answer is in view without scrolling; below it on narrow ones. */}
+          <div aria-live="polite">
+            {(testing || testResult !== null || testError !== null) && (
+              <section class="card" aria-labelledby="siem-test-title" data-testid="test-panel">
+                <h2 id="siem-test-title">{t.siemTestTitle}</h2>
+                {testing && <Spinner label={t.siemTesting} />}
+                {testResult !== null && <TestResultBox result={testResult} t={t} locale={locale} />}
+                {testError !== null && <ErrorNotice error={testError} />}
+              </section>
+            )}
+          </div>
+          <DeliveryStatus status={answer?.status ?? null} t={t} locale={locale} refreshing={refreshing} onRefresh={() => load(false)} />
+        </div>
       </div>
     </section>
   )
@@ -247,7 +257,8 @@ function TestResultBox({ result, t, locale }: { result: TestConnectionResult; t:
           ))}
         </ul>
       )}
-      {result.message !== null && <p class="notice__code">{result.message}</p>}
+      {/* On failure, what exactly happened (e.g. "HTTP 401"); on success the hint says it all. */}
+      {!result.ok && result.message !== null && <p class="notice__code">{result.message}</p>}
     </div>
   )
 }
