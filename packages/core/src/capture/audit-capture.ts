@@ -209,7 +209,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
   const delivery = options.delivery ?? 'async'
   if (delivery !== 'async' && delivery !== 'await')
     throw new AuditKitError('INVALID_OPTIONS', `delivery must be 'async' or 'await', got ${String(delivery)}`)
-  const derive = options.deriveOperation ?? deriveOperation
+  const derive = options.deriveOperation ? uncachedDerive(options.deriveOperation) : createCachedDerive()
   const recordReads = options.recordReads ?? false
 
   return {
@@ -257,11 +257,14 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const route = result.route ?? request.route
     const params = result.params ?? request.params
     const method = request.method.toUpperCase()
-    const derived = safeDerived(derive({ method, path: request.path, route, params }), method)
+    const derived = derive({ method, path: request.path, route, params })
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
-    const tenantId = o.tenantId ?? (await options.tenant?.(req)) ?? 'default'
-    const actor = o.actor ?? (await options.actor?.(req)) ?? ANONYMOUS_ACTOR
+    // Resolvers are usually synchronous: await only what is a promise (each await costs a turn per request).
+    const tenantAnswer = o.tenantId === undefined ? options.tenant?.(req) : o.tenantId
+    const tenantId = (isPromise(tenantAnswer) ? await tenantAnswer : tenantAnswer) ?? 'default'
+    const actorAnswer = o.actor === undefined ? options.actor?.(req) : o.actor
+    const actor = (isPromise(actorAnswer) ? await actorAnswer : actorAnswer) ?? ANONYMOUS_ACTOR
     const resource: ResourceRef = { ...derived.resource, ...stripUndefined(o.resource ?? {}) } as ResourceRef
     const targets = [...(o.targets ?? derived.targets), ...context.extraTargets]
     const requestContext: EventRequestContext = {
@@ -288,6 +291,52 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     if (o.metadata) event.metadata = o.metadata
     if (result.aborted) event.metadata = { ...event.metadata, responseAborted: true }
     return event
+  }
+}
+
+type DeriveInput = Parameters<typeof deriveOperation>[0]
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
+}
+
+function uncachedDerive(derive: typeof deriveOperation): (input: DeriveInput & { method: string }) => DerivedOperation {
+  return (input) => safeDerived(derive(input), input.method)
+}
+
+const PLACEHOLDER = '\u0000'
+const PARAM_NAME = /:([A-Za-z0-9_$]+)/g
+
+/**
+ * The default derivation, once per (method, route pattern): the pattern is derived with placeholder parameter
+ * values, and each request only fills in its own values. Unmatched routes (no pattern) are derived each time.
+ */
+function createCachedDerive(): (input: DeriveInput & { method: string }) => DerivedOperation {
+  const templates = new Map<string, DerivedOperation>()
+  return (input) => {
+    const { method, route, params = {} } = input
+    if (route === undefined) return safeDerived(deriveOperation(input), method)
+    const key = `${method} ${route}`
+    let template = templates.get(key)
+    if (!template) {
+      const placeholders: Record<string, string> = {}
+      for (const match of route.matchAll(PARAM_NAME)) if (match[1]) placeholders[match[1]] = `${PLACEHOLDER}${match[1]}`
+      template = safeDerived(deriveOperation({ method, path: route, route, params: placeholders }), method)
+      // Bounded: patterns are finite in an app, but a misbehaving adapter must not grow memory without end.
+      if (templates.size < 5000) templates.set(key, template)
+    }
+    let complete = true
+    const fill = (ref: ResourceRef): ResourceRef => {
+      if (ref.id === undefined || !ref.id.startsWith(PLACEHOLDER)) return ref
+      const value = params[ref.id.slice(1)]
+      if (value === undefined || value === '') complete = false
+      return { ...ref, id: clip(value, DEFAULT_EVENT_LIMITS.maxIdLength) }
+    }
+    const resource = fill(template.resource)
+    const targets = template.targets.map(fill)
+    // A parameter without a value (optional segments) can change the verb: derive this request on its own.
+    if (!complete) return safeDerived(deriveOperation(input), method)
+    return { action: template.action, resource, targets }
   }
 }
 

@@ -1,0 +1,69 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import type { AuditEvent } from '../event/schema.js'
+import { createAuditLogger } from '../logger/audit-logger.js'
+import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
+import { createAuditCapture } from './audit-capture.js'
+
+const store = createSqliteStore({ path: ':memory:' })
+const logger = createAuditLogger({ store, onError: () => {} })
+afterAll(async () => {
+  await logger.close()
+  await store.close()
+})
+
+interface FakeRequest {
+  user?: string
+}
+const capture = createAuditCapture<FakeRequest>({
+  logger,
+  delivery: 'await',
+  tenant: () => 'capture-tests',
+  actor: (req) => (req.user ? { type: 'user', id: req.user } : null),
+})
+
+async function recorded(method: string, path: string, route: string | undefined, params: Record<string, string | undefined>, status = 200): Promise<AuditEvent | undefined> {
+  const handle = capture.begin({ user: 'u1' }, { method, path, ip: '::ffff:10.0.0.7', userAgent: 'x'.repeat(5000) })
+  const result = await handle?.end({ status, route, params })
+  return result?.event
+}
+
+describe('createAuditCapture', () => {
+  it('derives each request from the route pattern with its own parameter values', async () => {
+    const route = '/workspaces/:ws/projects/:projectId'
+    const first = await recorded('PATCH', '/workspaces/w1/projects/p1', route, { ws: 'w1', projectId: 'p1' })
+    const second = await recorded('PATCH', '/workspaces/w2/projects/p2', route, { ws: 'w2', projectId: 'p2' })
+    expect(first).toMatchObject({ action: 'project_updated', resource: { type: 'project', id: 'p1' }, targets: [{ type: 'workspace', id: 'w1' }] })
+    expect(second).toMatchObject({ action: 'project_updated', resource: { type: 'project', id: 'p2' }, targets: [{ type: 'workspace', id: 'w2' }] })
+  })
+
+  it('derives a request whose optional parameter is missing on its own', async () => {
+    const event = await recorded('POST', '/projects', '/projects/:projectId', { projectId: undefined }, 201)
+    expect(event).toMatchObject({ action: 'project_created', resource: { type: 'project' } })
+    expect(event?.resource.id).toBeUndefined()
+  })
+
+  it('keeps client-supplied facts within the event limits and unwraps IPv4-mapped addresses', async () => {
+    const longId = 'a'.repeat(400)
+    const event = await recorded('DELETE', `/things/${longId}`, undefined, {}, 404)
+    expect(event?.context?.ip).toBe('10.0.0.7')
+    expect(event?.context?.userAgent).toHaveLength(2048)
+    expect(event?.resource).toEqual({ type: 'thing', id: 'a'.repeat(256) })
+    expect(event?.outcome).toBe('failure')
+  })
+
+  it('records once however often end() is called, and nothing for reads or skipped requests', async () => {
+    const handle = capture.begin({}, { method: 'POST', path: '/projects' })
+    const [a, b] = await Promise.all([handle?.end({ status: 201 }), handle?.end({ status: 500 })])
+    expect(a?.id).toBe(b?.id)
+    expect(a?.event).toMatchObject({ actor: { type: 'user', id: 'anonymous' }, context: { status: 201 } })
+    expect(await capture.begin({}, { method: 'GET', path: '/projects' })?.end({ status: 200 })).toBeNull()
+    const skipped = capture.begin({}, { method: 'POST', path: '/projects' })
+    skipped?.context.skip()
+    expect(await skipped?.end({ status: 201 })).toBeNull()
+  })
+
+  it('marks a response the client abandoned as a failure', async () => {
+    const event = (await capture.begin({ user: 'u2' }, { method: 'POST', path: '/projects' })?.end({ status: 200, aborted: true }))?.event
+    expect(event).toMatchObject({ outcome: 'failure', metadata: { responseAborted: true } })
+  })
+})
