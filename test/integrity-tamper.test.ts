@@ -151,6 +151,31 @@ describe('tamper evidence on a SQLite file', () => {
     expect((await verifyFile(plainDb)).warnings.join(' ')).toMatch(new RegExp(`Events ${signedAt[2] + 1}\\.\\.${EVENTS} follow the last checkpoint`))
   })
 
+  it('catches the newest checkpoints deleted with the events after them only with the SIEM copy as anchor', async () => {
+    const golden = createSqliteStore({ path: plainDb })
+    const newest = (await golden.listCheckpoints(TENANT)).at(-1)!
+    await golden.close()
+    const path = copyOf(plainDb)
+    attack(path, `DELETE FROM checkpoints WHERE seq = ${signedAt[2]}; DELETE FROM events WHERE seq > ${signedAt[1]};`)
+    expect(runVerify(path)).toMatchObject({ code: 0, chain: { ok: true } })
+    // The record as the SIEM received it (audit.* attributes), saved from a SIEM search.
+    const siemFile = join(dir, 'siem-checkpoint.json')
+    writeFileSync(
+      siemFile,
+      JSON.stringify({
+        'audit.action': 'audit_checkpoint_signed',
+        'audit.chain.id': newest.chainId,
+        'audit.seq': newest.seq,
+        'audit.hash': newest.hash,
+        'audit.checkpoint.created_at': newest.createdAt,
+        'audit.checkpoint.prev_signature': newest.prevSignature,
+        'audit.checkpoint.signature': newest.signature,
+        'audit.checkpoint.key_id': newest.keyId,
+      }),
+    )
+    expect(runVerify(path, ['--anchor', siemFile])).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'tail_truncated', seq: signedAt[1] + 1 } } })
+  })
+
   describe('a whole chain recomputed without the signing key', () => {
     function rewrite(path: string, hmacKey?: string): AuditEvent[] {
       const events = rows(path)

@@ -3,6 +3,7 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node
 import { once } from 'node:events'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isAuditKitError } from '../errors.js'
+import { parseCheckpoints } from '../integrity/anchors.js'
 import { createNdjsonSource, exportNdjson, seqRangeForTimes } from '../integrity/ndjson.js'
 import type { ChainSource } from '../integrity/source.js'
 import { verifyAll, type ChainVerification } from '../integrity/verify.js'
@@ -28,7 +29,7 @@ export interface CliIo {
 
 const USAGE = `Usage:
   auditkit verify <source> [--tenant <id>]... [--public-key <pem file>] [--hmac-key-file <file>]
-                  [--max-uncheckpointed <n>] [--from-seq <n>] [--to-seq <n>] [--json]
+                  [--max-uncheckpointed <n>] [--anchor <file>] [--from-seq <n>] [--to-seq <n>] [--json]
   auditkit export <store> [--tenant <id>]... [--from <iso time>] [--to <iso time>] [--out <file>]
   auditkit keygen --private-key <file> --public-key <file>
 
@@ -36,6 +37,9 @@ Sources:
   --sqlite <file>                      a SQLite store file
   --mongodb <uri> --db <name>          a MongoDB store (optionally --collection-prefix <prefix>)
   --ndjson <file>                      an export made by "auditkit export" (verify only)
+
+--anchor reads checkpoints kept outside the database (JSON or NDJSON, as stored or as the SIEM received them
+with their audit.* attributes): each must be in the database, and the chain must reach and match it.
 
 The HMAC key is read from --hmac-key-file, the AUDITKIT_HMAC_KEY environment variable, or --hmac-key
 (visible to other users in the process list: prefer the first two).
@@ -56,6 +60,7 @@ const OPTIONS = {
   'hmac-key': { type: 'string' },
   'hmac-key-file': { type: 'string' },
   'max-uncheckpointed': { type: 'string' },
+  anchor: { type: 'string' },
   'from-seq': { type: 'string' },
   'to-seq': { type: 'string' },
   from: { type: 'string' },
@@ -119,6 +124,7 @@ async function verifyCommand(flags: Flags, io: CliIo, print: Print): Promise<num
   const maxUncheckpointed = integerFlag(flags['max-uncheckpointed'], '--max-uncheckpointed')
   const fromSeq = integerFlag(flags['from-seq'], '--from-seq')
   const toSeq = integerFlag(flags['to-seq'], '--to-seq')
+  const anchors = flags.anchor === undefined ? undefined : parseCheckpoints(readFile(flags.anchor, '--anchor'))
   const opened = await openSource(flags)
   try {
     const result = await verifyAll({
@@ -129,6 +135,7 @@ async function verifyCommand(flags: Flags, io: CliIo, print: Print): Promise<num
       ...(maxUncheckpointed === undefined ? {} : { maxUncheckpointed }),
       ...(fromSeq === undefined ? {} : { fromSeq }),
       ...(toSeq === undefined ? {} : { toSeq }),
+      ...(anchors === undefined ? {} : { anchors }),
     })
     if (flags.json) print(io.stdout, JSON.stringify(result, null, 2))
     else {

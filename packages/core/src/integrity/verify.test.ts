@@ -170,6 +170,28 @@ describe('verifyChain', () => {
     await expect(verify(events, [], { fromSeq: 5, toSeq: 2 })).rejects.toMatchObject({ code: 'INVALID_RANGE' })
   })
 
+  it('uses checkpoints held outside the database (the SIEM copy) as anchors', async () => {
+    const events = chain(40)
+    const checkpoints = checkpointsAt(events, [10, 20, 30])
+    const siemCopy = [checkpoints[2]!]
+    // The newest checkpoints deleted together with the events after the remaining last one: consistent without anchors.
+    expect((await verify(events.slice(0, 12), checkpoints.slice(0, 1))).ok).toBe(true)
+    expect((await verify(events.slice(0, 12), checkpoints.slice(0, 1), { anchors: siemCopy })).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 13 })
+    // Checkpoints removed while the events stayed.
+    expect((await verify(events, checkpoints.slice(0, 2), { anchors: siemCopy })).firstBreak).toMatchObject({ reason: 'missing_checkpoint', seq: 30 })
+    // An anchor that was not signed with the key proves nothing.
+    const forged = checkpointsAt(events, [30], attacker.privateKey)
+    expect((await verify(events, checkpoints, { anchors: forged })).firstBreak).toMatchObject({ reason: 'forged_checkpoint', seq: 30 })
+    expect((await verify(events, checkpoints, { anchors: siemCopy })).ok).toBe(true)
+    // A whole chain deleted with its checkpoints is still named by its anchor.
+    const other = createSealer()(unsealed(1, 't2'), null)
+    const result = await verifyAll({ source: source([other]), publicKey, anchors: siemCopy })
+    expect(result.chains.map((item) => [item.chainId, item.firstBreak?.reason ?? 'ok', item.firstBreak?.seq])).toEqual([
+      ['t2', 'ok', undefined],
+      ['t1', 'tail_truncated', 1],
+    ])
+  })
+
   it('verifies every chain of a source', async () => {
     const other = createSealer()(unsealed(1, 't2'), null)
     const result = await verifyAll({ source: source([...chain(5), other]), publicKey })

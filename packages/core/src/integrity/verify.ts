@@ -75,6 +75,13 @@ export interface VerifyChainOptions {
    * @default undefined (not checked)
    */
   maxUncheckpointed?: number
+  /**
+   * Checkpoints held outside the database, e.g. the `audit_checkpoint_signed` records the SIEM received. Each must
+   * verify with the public key and be present in the source; the chain must reach it and match its hash. This catches
+   * the deletion of the newest checkpoints with the events after them, or of a whole chain.
+   * @default []
+   */
+  anchors?: readonly SignedCheckpoint[]
 }
 
 export interface ChainVerification {
@@ -134,7 +141,10 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   if (toSeq !== undefined && toSeq < fromSeq - 1) throw new AuditKitError('INVALID_RANGE', `toSeq (${toSeq}) is before fromSeq (${fromSeq})`)
 
   const checkpoints = [...(await source.listCheckpoints(chainId))].sort((a, b) => a.seq - b.seq)
-  const { trusted, problem: checkpointBreak } = checkCheckpoints(chainId, checkpoints, keys)
+  const { trusted: stored, problem: storedBreak } = checkCheckpoints(chainId, checkpoints, keys)
+  const anchored = checkAnchors(chainId, options.anchors ?? [], checkpoints, keys)
+  const checkpointBreak = earliest([storedBreak, anchored.problem])
+  const trusted = [...stored, ...anchored.trusted].sort((a, b) => a.seq - b.seq)
   const trustedBySeq = new Map(trusted.map((checkpoint) => [checkpoint.seq, checkpoint]))
   const hashOf = (event: AuditEvent): string | null => {
     try {
@@ -281,7 +291,8 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
 /** Verifies every chain of a source (or the given ones), one after the other. */
 export async function verifyAll(options: VerifyAllOptions): Promise<VerifyAllResult> {
   const source = toChainSource(options.source)
-  const chainIds = options.chainIds ?? (await source.listChains())
+  // A chain deleted from the database is still checked when an anchor names it.
+  const chainIds = options.chainIds ?? [...new Set([...(await source.listChains()), ...(options.anchors ?? []).map((anchor) => anchor.chainId)])]
   const chains: ChainVerification[] = []
   for (const chainId of chainIds) chains.push(await verifyChain({ ...options, source, chainId }))
   return { ok: chains.every((chain) => chain.ok), chains }
@@ -322,6 +333,33 @@ function checkCheckpoints(
     previous = checkpoint
   }
   return { trusted, problem: null }
+}
+
+/** External checkpoints: valid signatures, present in the source; the valid ones become trusted anchors. */
+function checkAnchors(
+  chainId: string,
+  anchors: readonly SignedCheckpoint[],
+  stored: readonly SignedCheckpoint[],
+  keys: KeyPicker | null,
+): { trusted: SignedCheckpoint[]; problem: ChainBreak | null } {
+  const trusted: SignedCheckpoint[] = []
+  const problems: ChainBreak[] = []
+  for (const anchor of anchors) {
+    if (anchor.chainId !== chainId) continue
+    const key = keys?.(anchor.keyId)
+    if (keys && (!key || !verifyCheckpointSignature(anchor, key))) {
+      problems.push({ reason: 'forged_checkpoint', seq: anchor.seq, message: `The external checkpoint for seq ${anchor.seq} does not verify with the public key` })
+      continue
+    }
+    trusted.push(anchor)
+    if (!stored.some((checkpoint) => checkpoint.seq === anchor.seq && checkpoint.signature === anchor.signature))
+      problems.push({
+        reason: 'missing_checkpoint',
+        seq: anchor.seq,
+        message: `The checkpoint for seq ${anchor.seq} held outside the database is not in it: checkpoints were deleted or replaced`,
+      })
+  }
+  return { trusted, problem: earliest(problems) }
 }
 
 const PRIORITY: Record<BreakReason, number> = {
