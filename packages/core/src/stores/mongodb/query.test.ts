@@ -108,8 +108,9 @@ describe('MongoDB query translation', () => {
 
   it('keeps cursors from injecting operators or bad times', () => {
     const query = { ...window, limit: 10 }
-    expect(codeOf(() => toMongoQuery({ ...query, after: { occurredAt: window.from, id: { $gt: '' } } } as never))).toBe('INVALID_QUERY')
-    expect(codeOf(() => toMongoQuery({ ...query, after: { occurredAt: 'soon', id: 'e1' } }))).toBe('INVALID_RANGE')
+    expect(codeOf(() => toMongoQuery({ ...query, after: { occurredAt: window.from, id: { $gt: '' } } } as never))).toBe('INVALID_CURSOR')
+    expect(codeOf(() => toMongoQuery({ ...query, after: { occurredAt: { $gt: '' }, id: 'e1' } } as never))).toBe('INVALID_CURSOR')
+    expect(codeOf(() => toMongoQuery({ ...query, after: { occurredAt: 'soon', id: 'e1' } }))).toBe('INVALID_CURSOR')
     const translated = toMongoQuery({ ...query, after: { occurredAt: window.from, id: '$gt' } })
     expect(keysOf(translated.filter).every((key) => ALLOWED_KEYS.has(key))).toBe(true)
   })

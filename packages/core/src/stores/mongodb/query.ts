@@ -89,8 +89,11 @@ export function toMongoFilter(filter: EventFilter): MongoFilter {
  * The separate `$lte`/`$gte` bound lets the index scan start at the cursor; the `$or` only settles ties in that millisecond.
  */
 export function keysetCondition(after: EventCursor, order: 'newest-first' | 'oldest-first'): MongoFilter {
-  const at = toDate(after.occurredAt, 'cursor.occurredAt')
-  const id = requireString(after.id, 'cursor.id')
+  const malformed = (): AuditKitError => new AuditKitError('INVALID_CURSOR', 'The pagination cursor is malformed')
+  if (typeof after !== 'object' || after === null || typeof after.occurredAt !== 'string' || typeof after.id !== 'string') throw malformed()
+  const at = new Date(after.occurredAt)
+  if (Number.isNaN(at.getTime())) throw malformed()
+  const { id } = after
   const [bound, beyond] = order === 'newest-first' ? ['$lte', '$lt'] : ['$gte', '$gt']
   return { $and: [{ occurredAtDate: { [bound]: at } }, { $or: [{ occurredAtDate: { [beyond]: at } }, { _id: { [beyond]: id } }] }] }
 }
