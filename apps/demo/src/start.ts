@@ -1,12 +1,15 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
 import { createAuditLogger, type AuditLogger, type AuditStore, type DeliveryMode } from '@auditkit/core'
 import { createExpressDemoApp } from './express/app.js'
+import { createHonoDemoApp } from './hono/app.js'
+import { createNestDemoApp } from './nestjs/app.js'
 import { seedDemoAuditLog } from './seed.js'
 import { createDemoStore } from './store.js'
 
 /** The frameworks the demo can run on (`DEMO_FRAMEWORK`). NestJS and Hono variants register here. */
-export type DemoFramework = 'express'
+export type DemoFramework = 'express' | 'nestjs' | 'hono'
 
 export interface StartDemoOptions {
   /**
@@ -53,10 +56,22 @@ export interface RunningDemo {
   close(): Promise<void>
 }
 
-type ServerFactory = (options: { logger: AuditLogger; delivery: DeliveryMode }) => { listen(port: number, host: string, ready: () => void): Server }
+type Listenable = { listen(port: number, host: string, ready: () => void): Server }
+type ServerFactory = (options: { logger: AuditLogger; delivery: DeliveryMode }) => Listenable | Promise<Listenable>
 
 const FRAMEWORKS: Record<string, ServerFactory> = {
   express: ({ logger, delivery }) => createExpressDemoApp({ logger, delivery }),
+  // Node's server around the Hono app, listening only when asked to.
+  hono: ({ logger, delivery }) => createAdaptorServer({ fetch: createHonoDemoApp({ logger, delivery }).fetch }) as Server,
+  nestjs: async ({ logger, delivery }) => {
+    const app = await createNestDemoApp({ logger, delivery })
+    return {
+      listen: (port, host, ready) => {
+        void app.listen(port, host).then(ready)
+        return app.getHttpServer() as Server
+      },
+    }
+  },
 }
 
 /** Creates the store and logger, seeds an empty log, and serves the demo API. */
@@ -71,7 +86,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
     seeded = await seedDemoAuditLog({ store, events: Number(process.env.DEMO_SEED_EVENTS ?? 4000) })
   }
   const logger = createAuditLogger({ store })
-  const app = factory({ logger, delivery: options.delivery ?? 'async' })
+  const app = await factory({ logger, delivery: options.delivery ?? 'async' })
   const host = options.host ?? process.env.HOST ?? '127.0.0.1'
   const server = await new Promise<Server>((resolve, reject) => {
     const listening: Server = app.listen(options.port ?? Number(process.env.PORT ?? 3000), host, () => resolve(listening))
