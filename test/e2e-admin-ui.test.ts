@@ -2,6 +2,7 @@
 // (its Express server, authorize and admin mount) over a seeded temp SQLite file, with a real OTLP receiver.
 import { readFile } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
+import Database from 'libsql'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
@@ -296,14 +297,30 @@ describe('admin page: SIEM integration', () => {
 })
 
 describe('admin page: integrity, language, narrow screens', () => {
-  it('verifies the chain for a period', async () => {
+  it('verifies the chain for a period, then names the first broken link after a row is edited in the database', async () => {
     const session = await open({ hash: '#integrity' })
     const { page } = session
+    await page.fill('#verify-from', tokyoDay(30))
+    await page.fill('#verify-to', tokyoDay(0))
     await page.getByTestId('run-verify').click()
     const result = page.getByTestId('verify-result')
     await result.waitFor()
     expect(await result.getAttribute('data-ok')).toBe('true')
     expect(await result.innerText()).toMatch(/The chain is intact[\s\S]*\d+ events checked/)
+
+    // Someone with database access rewrites the outcome of one event.
+    const tampered = seed.events[seed.events.length - 40] as (typeof seed.events)[number]
+    const db = new Database(backend.dbPath)
+    const changed = db.prepare("UPDATE events SET event = json_set(event, '$.outcome', 'failure') WHERE id = ?").run(tampered.id)
+    db.close()
+    expect(changed.changes).toBe(1)
+    const seq = (await (await page.request.get(`${backend.adminUrl}api/events/${tampered.id}`)).json()) as { seq: number }
+
+    await page.getByTestId('run-verify').click()
+    await result.and(page.locator('[data-ok="false"]')).waitFor()
+    expect(await result.innerText()).toContain('The chain is broken')
+    expect(await page.getByTestId('verify-reason').getAttribute('data-reason')).toBe('modified')
+    expect(await result.innerText()).toContain(`Sequence\n${seq.seq}`)
     await done(session)
   })
 

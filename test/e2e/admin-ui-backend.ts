@@ -24,6 +24,8 @@ export interface AdminUiDemo {
   adminUrl: string
   /** The demo's admin sign-in for a browser (it cannot send a bearer header when navigating). */
   cookie: { name: string; value: string; url: string }
+  /** The demo's SQLite file (tests tamper with it to see verify fail). */
+  dbPath: string
   /** The seeded events when started with `seed: 'fixture'`. */
   seed: SeededLog | null
   close(): Promise<void>
@@ -56,7 +58,8 @@ export function ensureAdminUiBuilt(): void {
 export async function startAdminUiDemo(options: AdminUiDemoOptions = {}): Promise<AdminUiDemo> {
   ensureAdminUiBuilt()
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-ui-'))
-  const { store } = createDemoStore({ path: join(dir, 'demo-audit.db') })
+  const dbPath = join(dir, 'demo-audit.db')
+  const { store } = createDemoStore({ path: dbPath })
   await store.init()
   let seed: SeededLog | null = null
   if (options.seed === 'demo') await seedDemoAuditLog({ store })
@@ -78,6 +81,7 @@ export async function startAdminUiDemo(options: AdminUiDemoOptions = {}): Promis
     origin,
     adminUrl: `${origin}${BASE}/`,
     cookie: { name: DEMO_ADMIN_COOKIE, value: DEMO_ADMIN_TOKEN, url: origin },
+    dbPath,
     seed,
     async close() {
       server.closeAllConnections()
