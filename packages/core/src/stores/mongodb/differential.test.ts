@@ -40,7 +40,7 @@ afterAll(async () => {
 /** One page as the MongoDB store computes it, with mingo in place of the server. */
 function mongoPage(filter: EventFilter, limit: number, after?: EventCursor): EventPage {
   const query = toMongoQuery(after === undefined ? { ...filter, limit } : { ...filter, limit, after })
-  const found = find<EventDocument>(documents, query.filter).sort(query.sort).limit(query.limit).all()
+  const found = find<EventDocument>(documents, query.filter, query.projection).sort(query.sort).limit(query.limit).all()
   return toEventPage(found, limit)
 }
 
@@ -148,7 +148,7 @@ describe('MongoDB export query equals the SQLite stream (run with mingo)', () =>
     let after: EventCursor | undefined
     for (;;) {
       const query = toMongoExportQuery(filter, after)
-      const batch = find<EventDocument>(documents, query.filter).sort(query.sort).limit(77).all().map(fromEventDocument)
+      const batch = find<EventDocument>(documents, query.filter, query.projection).sort(query.sort).limit(77).all().map(fromEventDocument)
       actual.push(...ids(batch))
       const last = batch.at(-1)
       if (batch.length < 77 || !last) break

@@ -5,6 +5,7 @@ export type { EventDocument } from './documents.js'
 export { CHAIN_INDEX, CHECKPOINT_INDEXES, EVENT_INDEXES, FILTER_INDEXES, STATE_INDEXES, TIME_INDEX } from './indexes.js'
 export type { MongoIndexSpec } from './indexes.js'
 export {
+  EVENT_ONLY,
   NEWEST_FIRST,
   OLDEST_FIRST,
   cursorOf,
@@ -19,4 +20,4 @@ export {
   toMongoFilter,
   toMongoQuery,
 } from './query.js'
-export type { FacetAggregationResult, MongoFilter, MongoPageQuery, MongoSort } from './query.js'
+export type { FacetAggregationResult, MongoFilter, MongoPageQuery, MongoProjection, MongoSort } from './query.js'

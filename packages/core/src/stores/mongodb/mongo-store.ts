@@ -324,9 +324,9 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
 
     async query(query) {
       // Translated first: bad input fails with its own code, before any round trip.
-      const { filter, sort, hint, limit } = toMongoQuery(query)
+      const { filter, sort, hint, limit, projection } = toMongoQuery(query)
       return guarded('query', async ({ events }) => {
-        const documents = await events.find(filter as Filter<EventDocument>, { sort, hint, limit }).toArray()
+        const documents = await events.find(filter as Filter<EventDocument>, { sort, hint, limit, projection }).toArray()
         return toEventPage(documents, query.limit)
       })
     },
@@ -355,7 +355,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
         const { events } = await guarded('stream', async (c) => c)
         const query = toMongoExportQuery(filter, after)
         // One cursor, fetched `batchSize` documents per round trip: memory stays bounded however large the export.
-        const cursor = events.find(query.filter as Filter<EventDocument>, { sort: query.sort, hint: query.hint, batchSize })
+        const cursor = events.find(query.filter as Filter<EventDocument>, { sort: query.sort, hint: query.hint, projection: query.projection, batchSize })
         try {
           for await (const document of cursor) {
             const event = fromEventDocument(document)

@@ -8,6 +8,10 @@ import { FILTER_INDEXES, TIME_INDEX } from './indexes.js'
 /** A MongoDB query document. Every key is chosen here; user input only ever appears as a compared value. */
 export type MongoFilter = { [key: string]: unknown }
 export type MongoSort = { [field: string]: 1 | -1 }
+export type MongoProjection = { [field: string]: 0 | 1 }
+
+/** Reads need only the event's JSON text: the native copies exist to steer the query, not to be sent back. */
+export const EVENT_ONLY: MongoProjection = { _id: 0, event: 1 }
 
 /** What `find` needs for one page, newest first. */
 export interface MongoPageQuery {
@@ -15,6 +19,7 @@ export interface MongoPageQuery {
   sort: MongoSort
   /** Name of the index to use. */
   hint: string
+  projection: MongoProjection
   /** One more than the page size: the extra document only tells whether another page follows. */
   limit: number
 }
@@ -123,16 +128,21 @@ export function toMongoQuery(query: EventQuery): MongoPageQuery {
     filter: and(toMongoFilter(query), query.after === undefined || query.after === null ? undefined : keysetCondition(query.after, 'newest-first')),
     sort: NEWEST_FIRST,
     hint: indexFor(query),
+    projection: EVENT_ONLY,
     limit: pageSize(query.limit) + 1,
   }
 }
 
 /** Filter and sort for export (oldest first), resuming after `after` when given. Pure. */
-export function toMongoExportQuery(filter: EventFilter, after?: EventCursor): { filter: MongoFilter; sort: MongoSort; hint: string } {
+export function toMongoExportQuery(
+  filter: EventFilter,
+  after?: EventCursor,
+): { filter: MongoFilter; sort: MongoSort; hint: string; projection: MongoProjection } {
   return {
     filter: and(toMongoFilter(filter), after === undefined ? undefined : keysetCondition(after, 'oldest-first')),
     sort: OLDEST_FIRST,
     hint: indexFor(filter),
+    projection: EVENT_ONLY,
   }
 }
 
@@ -141,7 +151,7 @@ export function cursorOf(event: Pick<AuditEvent, 'occurredAt' | 'id'>): EventCur
 }
 
 /** The page for documents fetched with `toMongoQuery(query)` (up to `limit + 1` of them). Pure. */
-export function toEventPage(documents: readonly EventDocument[], limit: number): EventPage {
+export function toEventPage(documents: readonly Pick<EventDocument, 'event'>[], limit: number): EventPage {
   limit = pageSize(limit)
   const items = documents.slice(0, limit).map(fromEventDocument)
   const last = items[items.length - 1]
