@@ -79,8 +79,9 @@ export function checkpointLeaseName(chainId: string): string {
  * the lease), so the checkpoint sequence of a chain stays one linked list whichever process wrote each link.
  */
 export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
-  const store = options.store ?? options.logger?.store
-  if (!store) throw new AuditKitError('INVALID_OPTIONS', 'createCheckpointer: give `logger` or `store`')
+  const given = options.store ?? options.logger?.store
+  if (!given) throw new AuditKitError('INVALID_OPTIONS', 'createCheckpointer: give `logger` or `store`')
+  const store: AuditStore = given
   const privateKey = toPrivateKey(options.privateKey)
   const keyId = options.keyId ?? keyFingerprint(privateKey)
   const everyEvents = nonNegative(options.everyEvents ?? 1000, 'everyEvents')
@@ -99,21 +100,26 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
 
   async function writeCheckpoint(chainId: string): Promise<SignedCheckpoint | null> {
     const lease = checkpointLeaseName(chainId)
-    if (!(await store!.acquireLease(lease, owner, leaseTtlMs))) {
+    if (!(await store.acquireLease(lease, owner, leaseTtlMs))) {
       // Another process is extending this chain's checkpoints; the next trigger here covers what it may miss.
       dirty.add(chainId)
       return null
     }
     try {
-      const head = await store!.chainHead(chainId)
+      const head = await store.chainHead(chainId)
       if (!head) return null
-      const last = (await store!.listCheckpoints(chainId)).at(-1)
+      const last = (await store.listCheckpoints(chainId)).at(-1)
       if (last && last.seq >= head.seq) return null
       const checkpoint = signCheckpoint(
         { chainId, seq: head.seq, hash: head.hash, createdAt: clock().toISOString(), prevSignature: last?.signature ?? '', keyId },
         privateKey,
       )
-      await store!.appendCheckpoint(checkpoint)
+      // Renew just before writing: if this process stalled past the lease and another took over, it must not fork the sequence.
+      if (!(await store.acquireLease(lease, owner, leaseTtlMs))) {
+        dirty.add(chainId)
+        return null
+      }
+      await store.appendCheckpoint(checkpoint)
       for (const listener of listeners) {
         try {
           listener(checkpoint)
@@ -123,7 +129,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       }
       return checkpoint
     } finally {
-      await store!.releaseLease(lease, owner).catch(() => {
+      await store.releaseLease(lease, owner).catch(() => {
         // The lease expires on its own.
       })
     }
