@@ -15,6 +15,7 @@ import {
   type FixturePrincipal,
 } from '@auditkit/test-utils'
 import express, { type ErrorRequestHandler, type Express } from 'express'
+import express4 from 'express4'
 import { afterAll, describe, expect, it } from 'vitest'
 import { auditMiddleware } from './index.js'
 
@@ -34,11 +35,11 @@ const quietErrors: ErrorRequestHandler = (_error, _req, res, _next) => {
   res.status(500).json({ error: { code: 'INTERNAL', message: 'Internal error' } })
 }
 
-const harness: AdapterHarness = {
+const harnessFor = (createApp: typeof express): AdapterHarness => ({
   async startApp({ logger, delivery, trustProxy, recordReads }) {
-    const app = express()
+    const app = createApp()
     app.set('trust proxy', trustProxy)
-    app.use(express.json())
+    app.use(createApp.json())
     app.use(auditMiddleware({ logger, delivery, recordReads, tenant: (req) => fixtureTenant(req.get(FIXTURE_TENANT_HEADER), principalOf(req)) }))
     app.use((req, res, next) => {
       const principal = authenticateFixture(req.get('authorization'))
@@ -59,11 +60,15 @@ const harness: AdapterHarness = {
     app.use(quietErrors)
     return listen(app)
   },
-}
+})
 
-runAdapterContract('express', harness)
+runAdapterContract('express 5', harnessFor(express))
+runAdapterContract('express 4', harnessFor(express4))
 
-describe('express specifics', () => {
+describe.each([
+  ['express 5', express],
+  ['express 4', express4],
+])('%s specifics', (_name, express) => {
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-express-'))
   const store = createSqliteStore({ path: join(dir, 'audit.db') })
   const logger = createAuditLogger({ store })

@@ -11,7 +11,7 @@ import {
   type DeliveryMode,
 } from '@auditkit/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { routeParamsOf, routePatternOf } from './route-pattern.js'
+import { pathOnly, routeParamsOf, routePatternOf } from './route-pattern.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -92,7 +92,7 @@ export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler
   return function auditKit(req: Request, res: Response, next: NextFunction): void {
     const handle = capture.begin(req, {
       method: req.method,
-      path: pathOf(req.originalUrl),
+      path: pathOnly(req.originalUrl),
       ip: req.ip,
       userAgent: firstHeaderValue(req.headers['user-agent']),
       requestId: firstHeaderValue(req.headers[requestIdHeader]),
@@ -114,7 +114,7 @@ function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: bool
   let params: Record<string, string | undefined> | undefined
   try {
     route = routePatternOf(req)
-    params = routeParamsOf(req, route, pathOf(req.originalUrl))
+    params = routeParamsOf(req, route, pathOnly(req.originalUrl))
   } catch (error) {
     // Reading Express internals must never crash the app; the event is still recorded from the path.
     console.error(`[auditkit] could not read the route of ${req.method} ${req.originalUrl}: ${error instanceof Error ? error.message : String(error)}`)
@@ -150,9 +150,4 @@ function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle
   res.once('close', () => {
     if (!ending) void endOf(req, res, handle, true)
   })
-}
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?')
-  return query === -1 ? url : url.slice(0, query)
 }

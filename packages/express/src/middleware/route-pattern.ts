@@ -22,7 +22,11 @@ interface LayerMatch {
   pattern: string
 }
 
-type Chain = readonly LayerLike[]
+/** The router layers a request passes through to reach a route, and the route's own layer. */
+interface Chain {
+  mounts: readonly LayerLike[]
+  routeLayer: LayerLike
+}
 
 const chainsByRoute = new WeakMap<object, Chain[]>()
 const patternByRoute = new WeakMap<object, string>()
@@ -35,18 +39,20 @@ export function routePatternOf(req: Request): string | undefined {
   if (cached !== undefined) return cached
 
   const chains = chainsTo(req, route)
-  if (chains.length === 1 && chains[0]?.every((layer) => typeof layer.rawPath === 'string')) {
-    // One way to reach the route and every mount path known: the pattern never changes. This also holds after an
-    // error left the router (which resets `req.baseUrl`).
-    const pattern = joinPaths([...(chains[0] ?? []).map((layer) => layer.rawPath as string), route.path])
+  const only = chains.length === 1 ? chains[0] : undefined
+  if (only?.mounts.every((layer) => typeof layer.rawPath === 'string')) {
+    // One way to reach the route and every mount path known (router >= 2.3): the pattern never changes.
+    const pattern = joinPaths([...only.mounts.map((layer) => layer.rawPath as string), route.path])
     patternByRoute.set(route, pattern)
     return pattern
   }
-  if (!req.baseUrl) return route.path
+  // Otherwise match the mounts against the path itself: `req.baseUrl` is reset when an error leaves a router.
+  const path = pathOnly(req.originalUrl)
   for (const chain of chains) {
-    const prefix = matchChain(chain, req.baseUrl)
+    const prefix = matchChain(chain, path)
     if (prefix !== undefined) return joinPaths([prefix, route.path])
   }
+  if (!req.baseUrl) return route.path
   // Sub-apps and unusual layers: put parameter names back where their values appear in the prefix.
   return joinPaths([substituteParams(req.baseUrl, req.params as Record<string, string | undefined>), route.path])
 }
@@ -90,7 +96,7 @@ function chainsTo(req: Request, route: object): Chain[] {
     if (depth > 16) return
     for (const layer of stack) {
       if (layer.route === route) {
-        chains.push(path)
+        chains.push({ mounts: path, routeLayer: layer })
         continue
       }
       const child = layer.route ? undefined : stackOf(layer.handle)
@@ -102,17 +108,23 @@ function chainsTo(req: Request, route: object): Chain[] {
   return chains
 }
 
-/** Matches a chain of mount layers against the matched prefix; returns the prefix pattern, or undefined. */
-function matchChain(chain: Chain, baseUrl: string): string | undefined {
-  let remaining = baseUrl
+/** Matches a chain's mount layers, then its route, against the request path; returns the mounts' pattern. */
+function matchChain(chain: Chain, path: string): string | undefined {
+  let remaining = path
   const patterns: string[] = []
-  for (const layer of chain) {
+  for (const layer of chain.mounts) {
     const match = matchLayer(layer, remaining)
     if (!match) return undefined
     patterns.push(match.pattern)
-    remaining = remaining.slice(match.matched.length)
+    remaining = remaining.slice(match.matched.length) || '/'
   }
-  return remaining === '' || remaining === '/' ? joinPaths(patterns) : undefined
+  return matchLayer(chain.routeLayer, remaining) ? joinPaths(patterns) : undefined
+}
+
+/** The URL without its query string. */
+export function pathOnly(url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
 }
 
 function matchLayer(layer: LayerLike, path: string): LayerMatch | undefined {
