@@ -245,7 +245,6 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
       eventBreak = await classify(event)
       break
     }
-
   } finally {
     await reader.close()
   }
