@@ -168,6 +168,17 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(year.every((event) => event.occurredAt >= yearAgo)).toBe(true)
       })
 
+      it('reads window bounds as instants: without milliseconds or with an offset they mean the same', async () => {
+        const canonical = { tenantId: mainTenant, from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' }
+        const expected = ids(expectedEvents(fixtures, canonical))
+        expect(expected.length).toBeGreaterThan(0)
+        const short = (await readAllPages(store, { ...canonical, from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z' }, 1000)).flat()
+        expect(ids(short)).toEqual(expected)
+        const offset = (await readAllPages(store, { ...canonical, from: '2026-01-01T09:00:00.000+09:00', to: '2026-02-01T09:00:00+09:00' }, 1000)).flat()
+        expect(ids(offset)).toEqual(expected)
+        await expect(store.query({ ...canonical, from: 'yesterday', limit: 10 })).rejects.toMatchObject({ code: 'INVALID_RANGE' })
+      })
+
       it('answers an empty window with an empty last page', async () => {
         const page = await store.query({ tenantId: mainTenant, from: FIXTURE_NOW, to: FIXTURE_NOW, limit: 10 })
         expect(page).toEqual({ items: [], next: null })

@@ -79,6 +79,16 @@ interface CheckpointRow {
 
 const DEFAULT_STREAM_BATCH = 1000
 
+/**
+ * Times are stored as `toISOString()` text, whose string order is time order. Bounds are brought to the same form
+ * (`...T00:00:00Z` would otherwise sort after `...T00:00:00.000Z`).
+ */
+function instant(value: string, name: string): string {
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms)) throw new AuditKitError('INVALID_RANGE', `\`${name}\` is not an ISO 8601 time: ${JSON.stringify(value)}`)
+  return new Date(ms).toISOString()
+}
+
 /** Filter fields in the order their SQL conditions are written (the statement cache key follows it). */
 const EQUALITY_FILTERS = [
   ['actor', 'actor_id'],
@@ -158,7 +168,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   /** WHERE clause and parameters for a filter; the key names the statement shape. */
   function whereOf(filter: EventFilter): { key: string; index: string; sql: string; params: SqlValue[] } {
     const conditions = ['tenant_id = ?', 'occurred_at >= ?', 'occurred_at < ?']
-    const params: SqlValue[] = [filter.tenantId, filter.from, filter.to]
+    const params: SqlValue[] = [filter.tenantId, instant(filter.from, 'from'), instant(filter.to, 'to')]
     let key = ''
     for (const [field, column] of EQUALITY_FILTERS) {
       const value = filter[field]
@@ -193,7 +203,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       (after ? ' AND (occurred_at, id) < (?, ?)' : '') +
       ' ORDER BY occurred_at DESC, id DESC LIMIT ?',
     )
-    const params = after ? [...where.params, after.occurredAt, after.id, limit + 1] : [...where.params, limit + 1]
+    const params = after ? [...where.params, instant(after.occurredAt, 'cursor'), after.id, limit + 1] : [...where.params, limit + 1]
     const items = parseEvents(stmt.all(params))
     const more = items.length > limit
     if (more) items.pop()
