@@ -160,7 +160,17 @@ describe('admin page: logs', () => {
     const { page } = session
     const { diffEvent } = seed
     const row = page.locator(`tr[data-event-id="${diffEvent.id}"]`)
-    await row.focus()
+    const focusedRow = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])
+    // The table is one tab stop: Tab from the last toolbar button lands on the first row; arrows move between rows.
+    await page.getByRole('button', { name: 'Download CSV' }).focus()
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Tab')
+    expect(await focusedRow()).toBe(diffEvent.id)
+    await page.keyboard.press('ArrowDown')
+    expect(await focusedRow()).toBe(seed.events[1]?.id)
+    await page.keyboard.press('ArrowUp')
+    expect(await focusedRow()).toBe(diffEvent.id)
+    expect(await row.getAttribute('tabindex')).toBe('0')
     await page.keyboard.press('Enter')
     const detail = page.getByTestId('event-detail')
     await detail.waitFor()

@@ -30,6 +30,8 @@ export function LogsTab() {
   const [dialog, setDialog] = useState<Dialog>(null)
   // Narrow screens fold the filter menus behind a toggle; wide ones always show them.
   const [filtersOpen, setFiltersOpen] = useState(false)
+  /** The row that holds the table's single tab stop. */
+  const [activeRow, setActiveRow] = useState<string | null>(null)
   const generation = useRef(0)
   const sentinel = useRef<HTMLDivElement>(null)
 
@@ -103,12 +105,31 @@ export function LogsTab() {
     return () => observer.disconnect()
   }, [canLoadMore, nextCursor, loadPage])
 
+  function onRowKey(keyboard: KeyboardEvent, event: AuditEvent) {
+    const row = keyboard.currentTarget as HTMLTableRowElement
+    const body = row.parentElement
+    let target: Element | null | undefined = null
+    if (keyboard.key === 'Enter' || keyboard.key === ' ') {
+      keyboard.preventDefault()
+      setDialog({ kind: 'event', id: event.id, summary: event })
+      return
+    }
+    if (keyboard.key === 'ArrowDown') target = row.nextElementSibling
+    else if (keyboard.key === 'ArrowUp') target = row.previousElementSibling
+    else if (keyboard.key === 'Home') target = body?.firstElementChild
+    else if (keyboard.key === 'End') target = body?.lastElementChild
+    else return
+    keyboard.preventDefault()
+    if (target instanceof HTMLElement) target.focus()
+  }
+
   function update<K extends keyof FilterForm>(key: K, value: FilterForm[K]) {
     setForm((previous) => ({ ...previous, [key]: value }))
   }
 
   const columnByKey = new Map((columns ?? []).map((column) => [column.key, column]))
   const shown = visible.filter((key) => columnByKey.has(key))
+  const tabStop = activeRow !== null && items.some((event) => event.id === activeRow) ? activeRow : items[0]?.id
   const filtersActive = Object.entries(form).some(([, value]) => value !== '')
   const activeCount = [form.actor, form.action, form.resourceType, form.outcome, form.fromDay, form.toDay].filter((value) => value !== '').length
 
@@ -242,16 +263,14 @@ export function LogsTab() {
                 <tr
                   key={event.id}
                   class="log-row"
-                  tabIndex={0}
+                  // One tab stop for the whole table (roving tabindex); arrow keys move between rows.
+                  tabIndex={event.id === tabStop ? 0 : -1}
                   data-event-id={event.id}
-                  aria-label={`${t.openEvent}: ${event.action}`}
+                  aria-haspopup="dialog"
+                  title={t.openEvent}
+                  onFocus={() => setActiveRow(event.id)}
                   onClick={() => setDialog({ kind: 'event', id: event.id, summary: event })}
-                  onKeyDown={(keyboard) => {
-                    if (keyboard.key === 'Enter' || keyboard.key === ' ') {
-                      keyboard.preventDefault()
-                      setDialog({ kind: 'event', id: event.id, summary: event })
-                    }
-                  }}
+                  onKeyDown={(keyboard) => onRowKey(keyboard, event)}
                 >
                   {shown.map((key) => (
                     <td key={key} data-column={key} data-label={tableLabel(columnByKey.get(key) as ColumnDef, locale)}>
