@@ -7,7 +7,7 @@ import type { AuditStore, EventCursor, EventFilter, SignedCheckpoint, StreamOpti
 import { fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
 import { insertedBeforeFailure, isDuplicateKeyError, isTransientError, toStoreError } from './errors.js'
 import { CHECKPOINT_INDEXES, EVENT_INDEXES, STATE_INDEXES, type MongoIndexSpec } from './indexes.js'
-import { cursorOf, fromFacetResult, indexFor, toEventPage, toFacetPipeline, toMongoExportQuery, toMongoQuery, type FacetAggregationResult } from './query.js'
+import { EVENT_ONLY, cursorOf, fromFacetResult, indexFor, toEventPage, toFacetPipeline, toMongoExportQuery, toMongoQuery, type FacetAggregationResult } from './query.js'
 
 export interface MongoStoreOptions {
   /**
@@ -245,7 +245,8 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
    * may have written them: they are returned as stored, never written twice), then seals the rest after the head.
    */
   async function sealPending(events: Collection<EventDocument>, chain: ChainWrite, seal: Sealer): Promise<AuditEvent[]> {
-    const stored = await events.find({ _id: { $in: chain.pending.map((event) => event.id) } }, { readPreference: 'primary' }).toArray()
+    const ids = chain.pending.map((event) => event.id)
+    const stored = await events.find({ _id: { $in: ids } }, { readPreference: 'primary', projection: { event: 1 } }).toArray()
     for (const document of stored) chain.written.set(document._id, fromEventDocument(document))
     chain.pending = chain.pending.filter((event) => !chain.written.has(event.id))
     if (chain.pending.length === 0) return []
@@ -334,7 +335,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
     get: (tenantId, id) =>
       guarded('get', async ({ events }) => {
         if (typeof tenantId !== 'string' || typeof id !== 'string') return null
-        const document = await events.findOne({ _id: { $eq: id }, tenantId: { $eq: tenantId } })
+        const document = await events.findOne({ _id: { $eq: id }, tenantId: { $eq: tenantId } }, { projection: EVENT_ONLY })
         return document ? fromEventDocument(document) : null
       }),
 
@@ -382,7 +383,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
         // limit(0) would mean "no limit" to MongoDB.
         if (!(count > 0)) return []
         const documents = await events
-          .find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count })
+          .find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count, projection: EVENT_ONLY })
           .toArray()
         return documents.map(fromEventDocument)
       }),
