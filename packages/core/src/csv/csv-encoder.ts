@@ -6,6 +6,9 @@ const CONTROL_CHARS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g
 // eslint-disable-next-line no-control-regex
 const HAS_CONTROL_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/
 const NEEDS_QUOTES = /[",\r\n]/
+/** Anything that needs work below; most cells have none of it, and one test lets them through unchanged. */
+// eslint-disable-next-line no-control-regex
+const NEEDS_WORK = /^[=+\-@]|[\x00-\x1F\x7F",]/
 const CR_OR_CRLF = /\r\n?/g
 const QUOTE = /"/g
 
@@ -20,7 +23,7 @@ export const UTF8_BOM = '\uFEFF'
  * a row or a field early.
  */
 export function encodeCsvCell(value: string): string {
-  if (value === '') return ''
+  if (!NEEDS_WORK.test(value)) return value
   const formula = FORMULA_START.test(value)
   let text = value
   if (HAS_CONTROL_CHAR.test(text)) text = text.replace(CONTROL_CHARS, '\uFFFD')
