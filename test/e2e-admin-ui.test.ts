@@ -373,3 +373,45 @@ describe('admin page: integrity, language, narrow screens', () => {
     await done(session)
   })
 })
+
+// The page and its API are one handler in core; each adapter only mounts it. The same page works on all three.
+describe.each(['hono', 'nestjs'] as const)('admin page mounted by the %s demo', (framework) => {
+  let other: AdminUiDemo
+
+  beforeAll(async () => {
+    other = await startAdminUiDemo({ seed: 'fixture', framework })
+  })
+
+  afterAll(async () => {
+    await other?.close()
+  })
+
+  it('lists, opens an event, tests the SIEM connection (a JSON POST body) and verifies', async () => {
+    const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 } })
+    await context.addCookies([other.cookie])
+    const page = await context.newPage()
+    const problems: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text())
+    })
+    await page.goto(other.adminUrl)
+    await expect.poll(() => rows(page).count()).toBe(50)
+    const otherSeed = other.seed as SeededLog
+    await page.locator(`tr[data-event-id="${otherSeed.diffEvent.id}"]`).click()
+    await page.getByTestId('diff').locator('tr[data-path="role"][data-kind="changed"]').waitFor()
+    await page.keyboard.press('Escape')
+
+    await page.getByRole('tab', { name: 'SIEM integration' }).click()
+    await page.getByRole('radio', { name: 'HTTP/Protobuf' }).check()
+    await page.locator('#siem-endpoint').fill(receiver.endpoint)
+    await page.locator('#siem-headers').fill(`{"Authorization": "Bearer ${TOKEN}"}`)
+    await page.getByTestId('test-connection').click()
+    await page.locator('[data-testid="test-result"][data-result="ok"]').waitFor()
+
+    await page.getByRole('tab', { name: 'Integrity' }).click()
+    await page.getByTestId('run-verify').click()
+    await page.locator('[data-testid="verify-result"][data-ok="true"]').waitFor()
+    expect(problems).toEqual([])
+    await context.close()
+  })
+})

@@ -5,9 +5,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createAuditLogger, createIntegrityService, createSiemAdminService, createSiemService } from '@auditkit/core'
+import { createAdaptorServer } from '@hono/node-server'
+import { createAuditLogger, createIntegrityService, createSiemAdminService, createSiemService, type AuditAdminOptions } from '@auditkit/core'
 import { DEMO_ADMIN_COOKIE } from '../../apps/demo/src/domain/admin-authorize.js'
 import { createExpressDemoApp } from '../../apps/demo/src/express/app.js'
+import { createHonoDemoApp } from '../../apps/demo/src/hono/app.js'
+import { createNestDemoApp } from '../../apps/demo/src/nestjs/app.js'
 import { seedDemoAuditLog } from '../../apps/demo/src/seed.js'
 import { createDemoStore } from '../../apps/demo/src/store.js'
 import { seedAdminUiLog, type SeededLog } from './admin-ui-seed.js'
@@ -39,10 +42,32 @@ export interface AdminUiDemoOptions {
    */
   seed?: 'fixture' | 'demo'
   /**
+   * Which of the demo's frameworks serves the API and the page.
+   * @default 'express'
+   */
+  framework?: 'express' | 'hono' | 'nestjs'
+  /**
    * Port; 0 picks a free one.
    * @default 0
    */
   port?: number
+}
+
+type AdminServices = Omit<AuditAdminOptions, 'authorize' | 'logger'>
+
+/** The demo's app for each framework, with the admin services passed through its documented `admin` option. */
+async function listen(framework: AdminUiDemoOptions['framework'], logger: ReturnType<typeof createAuditLogger>, admin: AdminServices, port: number): Promise<Server> {
+  if (framework === 'nestjs') {
+    const app = await createNestDemoApp({ logger, admin })
+    await app.listen(port, '127.0.0.1')
+    return app.getHttpServer() as Server
+  }
+  const app: { listen(port: number, host: string, ready: () => void): Server } =
+    framework === 'hono' ? (createAdaptorServer({ fetch: createHonoDemoApp({ logger, admin }).fetch }) as Server) : createExpressDemoApp({ logger, admin })
+  return new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(port, '127.0.0.1', () => resolve(listening))
+    listening.once('error', reject)
+  })
 }
 
 /** The page is served from `@auditkit/admin-ui`'s `dist/` (the root `pnpm test` builds it first); build it if missing. */
@@ -52,7 +77,7 @@ export function ensureAdminUiBuilt(): void {
 }
 
 /**
- * The demo app (its Express factory, store and authorize) in-process on 127.0.0.1, with the SIEM settings and
+ * The demo app (its Express, Hono or NestJS factory, store and authorize) in-process on 127.0.0.1, with the SIEM settings and
  * integrity services passed to its admin routes, over a temp SQLite file that is removed on close.
  */
 export async function startAdminUiDemo(options: AdminUiDemoOptions = {}): Promise<AdminUiDemo> {
@@ -68,14 +93,7 @@ export async function startAdminUiDemo(options: AdminUiDemoOptions = {}): Promis
   // A fixed test key: header values are encrypted at rest with it.
   const siem = createSiemService({ logger, secretKey: 'a1'.repeat(32), testRateLimit: { max: 100 } })
   await siem.start()
-  const app = createExpressDemoApp({
-    logger,
-    admin: { siem: createSiemAdminService(siem), integrity: createIntegrityService({ store }) },
-  })
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(listening))
-    listening.once('error', reject)
-  })
+  const server = await listen(options.framework ?? 'express', logger, { siem: createSiemAdminService(siem), integrity: createIntegrityService({ store }) }, options.port ?? 0)
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
     origin,
