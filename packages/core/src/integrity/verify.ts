@@ -250,24 +250,9 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   }
 
   const lastCheckpoint = trusted.at(-1) ?? null
-  let endBreak: ChainBreak | null = null
-  if (!eventBreak && reachedEnd && lastCheckpoint && lastCheckpoint.seq >= expectedSeq) {
-    endBreak = {
-      reason: 'tail_truncated',
-      seq: expectedSeq,
-      message: `The chain ends at seq ${expectedSeq - 1} but a signed checkpoint covers seq ${lastCheckpoint.seq}: ${missing(expectedSeq, lastCheckpoint.seq)}`,
-    }
-  }
-  const signedUpTo = lastCheckpoint?.seq ?? 0
-  if (!eventBreak && !endBreak && reachedEnd && options.maxUncheckpointed !== undefined && head && head.seq - signedUpTo > options.maxUncheckpointed) {
-    endBreak = {
-      reason: 'missing_checkpoint',
-      seq: signedUpTo + options.maxUncheckpointed + 1,
-      message: `${head.seq - signedUpTo} events follow the last checkpoint (seq ${signedUpTo || 'none'}), more than the ${options.maxUncheckpointed} allowed: newer checkpoints were deleted or none were written`,
-    }
-  }
-
+  const endBreak = eventBreak || !reachedEnd ? null : endOfChainBreak(expectedSeq, head, lastCheckpoint, options.maxUncheckpointed)
   const firstBreak = earliest([checkpointBreak, eventBreak, endBreak])
+  const signedUpTo = lastCheckpoint?.seq ?? 0
   const warnings: string[] = []
   if (!keys) warnings.push('No public key: checkpoint signatures were not checked, so a rewritten chain with re-made checkpoints would pass')
   if (checkpoints.length === 0 && hmacKey === undefined)
@@ -304,6 +289,31 @@ function resolveKeys(options: VerifyChainOptions): KeyPicker | null {
   const byId = new Map(Object.entries(options.publicKeys ?? {}).map(([keyId, key]) => [keyId, toPublicKey(key, `publicKeys.${keyId}`)]))
   if (!single && byId.size === 0) return null
   return (keyId) => byId.get(keyId) ?? single
+}
+
+/** At the end of an intact walk: a checkpoint beyond the last event, or too many events after the last checkpoint. */
+function endOfChainBreak(
+  nextSeq: number,
+  head: { seq: number } | null,
+  lastCheckpoint: SignedCheckpoint | null,
+  maxUncheckpointed: number | undefined,
+): ChainBreak | null {
+  if (lastCheckpoint && lastCheckpoint.seq >= nextSeq) {
+    return {
+      reason: 'tail_truncated',
+      seq: nextSeq,
+      message: `The chain ends at seq ${nextSeq - 1} but a signed checkpoint covers seq ${lastCheckpoint.seq}: ${missing(nextSeq, lastCheckpoint.seq)}`,
+    }
+  }
+  const signedUpTo = lastCheckpoint?.seq ?? 0
+  if (maxUncheckpointed !== undefined && head && head.seq - signedUpTo > maxUncheckpointed) {
+    return {
+      reason: 'missing_checkpoint',
+      seq: signedUpTo + maxUncheckpointed + 1,
+      message: `${head.seq - signedUpTo} events follow the last checkpoint (seq ${signedUpTo || 'none'}), more than the ${maxUncheckpointed} allowed: newer checkpoints were deleted or none were written`,
+    }
+  }
+  return null
 }
 
 /** Checks signatures and links of the checkpoint sequence; the checkpoints before the first problem are trusted. */
