@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'libsql'
@@ -166,6 +166,35 @@ describe('createAuditLogger with the SQLite store', () => {
     expect(audit.stats()).toMatchObject({ written: 50, queued: 0 })
     expect(await expectIntactChain(store, 'tenant-1')).toBe(50)
     await audit.close()
+  })
+
+  it('backs off while the store cannot even open, however many events keep arriving, then writes them all', async () => {
+    const missing = join(dir, `later-${++files}`)
+    const lateStore = createSqliteStore({ path: join(missing, 'audit.db') })
+    const attempts: number[] = []
+    const audit = createAuditLogger({
+      store: lateStore,
+      retry: { initialDelayMs: 20, maxDelayMs: 1000 },
+      onError: (error, info) => {
+        if (error.code === 'STORE_UNAVAILABLE') attempts.push(info.attempt ?? 0)
+      },
+    })
+    const started = Date.now()
+    let recorded = 0
+    while (Date.now() - started < 150) {
+      void audit.record(input(recorded++))
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    // About 70 ticks with new events, but opening is retried on the backoff schedule (10-20, 20-40, 40-80 ms, ...).
+    expect(attempts.length).toBeGreaterThanOrEqual(2)
+    expect(attempts.length).toBeLessThanOrEqual(6)
+    expect(attempts).toEqual(attempts.map((_, i) => i + 1))
+    mkdirSync(missing)
+    await audit.flush()
+    expect(audit.stats()).toMatchObject({ accepted: recorded, written: recorded, queued: 0 })
+    expect(await expectIntactChain(lateStore, 'tenant-1')).toBe(recorded)
+    await audit.close()
+    await lateStore.close()
   })
 
   it('await delivery times out with AWAIT_TIMEOUT while the store is down, and the event is still written', async () => {

@@ -167,6 +167,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   let closed = false
   let abandoned = false
   let initialised: Promise<void> | null = null
+  /** Consecutive failed writes (or failed opens); the backoff grows with it across drains. */
+  let attempt = 0
   let lastWriteEndedAt = 0
 
   const report = (error: AuditKitError, attempt?: number): void => {
@@ -207,7 +209,6 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   async function drain(): Promise<void> {
     if (writing) return
     writing = true
-    let attempt = 0
     try {
       initialised ??= store.init()
       await initialised
@@ -216,8 +217,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       attempt++
       stats.writeFailures++
       report(toStoreError(error, store.kind), attempt)
-      writing = false
+      // Still "writing" while backing off, so that new events do not start another attempt right away.
       await sleep(backoff(attempt))
+      writing = false
       if (!abandoned) schedule()
       return
     }
