@@ -141,44 +141,30 @@ export function LogsTab() {
           {activeCount > 0 && <span class="count-badge">{activeCount}</span>}
         </button>
         <div id="filter-fields" class="filters__fields">
-        <div class="field">
-          <label for="filter-actor">{t.filterActor}</label>
-          <select id="filter-actor" value={form.actor} onChange={(event) => update('actor', event.currentTarget.value)}>
-            <option value="">{t.filterAll}</option>
-            {facets?.actors.map((actor) => (
-              <option key={`${actor.type}:${actor.id}`} value={actor.id}>
-                {actor.name ?? actor.id} · {actorTypeLabel(actor.type, t)} ({actor.count})
-              </option>
-            ))}
-            {form.actor !== '' && !facets?.actors.some((actor) => actor.id === form.actor) && <option value={form.actor}>{form.actor}</option>}
-          </select>
-        </div>
-        <div class="field">
-          <label for="filter-action">{t.filterAction}</label>
-          <select id="filter-action" value={form.action} onChange={(event) => update('action', event.currentTarget.value)}>
-            <option value="">{t.filterAll}</option>
-            {facets?.actions.map((facet) => (
-              <option key={facet.value} value={facet.value}>
-                {facet.value} ({facet.count})
-              </option>
-            ))}
-            {form.action !== '' && !facets?.actions.some((facet) => facet.value === form.action) && <option value={form.action}>{form.action}</option>}
-          </select>
-        </div>
-        <div class="field">
-          <label for="filter-resource">{t.filterResource}</label>
-          <select id="filter-resource" value={form.resourceType} onChange={(event) => update('resourceType', event.currentTarget.value)}>
-            <option value="">{t.filterAll}</option>
-            {facets?.resourceTypes.map((facet) => (
-              <option key={facet.value} value={facet.value}>
-                {facet.value} ({facet.count})
-              </option>
-            ))}
-            {form.resourceType !== '' && !facets?.resourceTypes.some((facet) => facet.value === form.resourceType) && (
-              <option value={form.resourceType}>{form.resourceType}</option>
-            )}
-          </select>
-        </div>
+        <FacetSelect
+          id="filter-actor"
+          label={t.filterActor}
+          allLabel={t.filterAll}
+          value={form.actor}
+          options={facets?.actors.map((actor) => ({ value: actor.id, label: `${actor.name ?? actor.id} · ${actorTypeLabel(actor.type, t)}`, count: actor.count }))}
+          onChange={(value) => update('actor', value)}
+        />
+        <FacetSelect
+          id="filter-action"
+          label={t.filterAction}
+          allLabel={t.filterAll}
+          value={form.action}
+          options={facets?.actions.map((facet) => ({ value: facet.value, label: facet.value, count: facet.count }))}
+          onChange={(value) => update('action', value)}
+        />
+        <FacetSelect
+          id="filter-resource"
+          label={t.filterResource}
+          allLabel={t.filterAll}
+          value={form.resourceType}
+          options={facets?.resourceTypes.map((facet) => ({ value: facet.value, label: facet.value, count: facet.count }))}
+          onChange={(value) => update('resourceType', value)}
+        />
         <div class="field field--narrow">
           <label for="filter-outcome">{t.filterOutcome}</label>
           <select id="filter-outcome" value={form.outcome} onChange={(event) => update('outcome', event.currentTarget.value)}>
@@ -324,5 +310,31 @@ export function LogsTab() {
       )}
       {dialog?.kind === 'event' && <EventDetail id={dialog.id} summary={dialog.summary} onClose={() => setDialog(null)} />}
     </section>
+  )
+}
+
+interface FacetOption {
+  value: string
+  label: string
+  count: number
+}
+
+/** A filter menu of the values present in the period (from `/api/facets`), each with its count. */
+function FacetSelect(props: { id: string; label: string; allLabel: string; value: string; options: FacetOption[] | undefined; onChange: (value: string) => void }) {
+  const { id, label, allLabel, value, options = [], onChange } = props
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(event) => onChange(event.currentTarget.value)}>
+        <option value="">{allLabel}</option>
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label} ({option.count})
+          </option>
+        ))}
+        {/* A chosen value the current period no longer has stays selectable, so the menu never lies about the filter. */}
+        {value !== '' && !options.some((option) => option.value === value) && <option value={value}>{value}</option>}
+      </select>
+    </div>
   )
 }

@@ -4,7 +4,7 @@ import type { SiemProtocol, SiemSettings, SiemSettingsAnswer, SiemStatus, TestCo
 import { useI18n } from '../i18n/i18n.js'
 import { type Locale, type Messages, SIEM_STATE_NAMES, TEST_RESULT_HINTS_JA, TEST_RESULT_NAMES } from '../i18n/messages.js'
 import { formatLocal, formatUtc } from '../lib/time.js'
-import { ErrorNotice } from '../ui/ErrorNotice.js'
+import { ErrorNotice, ProblemList } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
 import { checkEndpoint, checkHeaders } from './validate.js'
 
@@ -248,15 +248,7 @@ function TestResultBox({ result, t, locale }: { result: TestConnectionResult; t:
         </span>
       </p>
       {hint !== null && <p data-testid="test-hint">{hint}</p>}
-      {result.details.length > 0 && (
-        <ul class="problems">
-          {result.details.map((problem) => (
-            <li key={`${problem.path}:${problem.reason}`}>
-              {problem.path !== '' && <code>{problem.path}</code>} {problem.message}
-            </li>
-          ))}
-        </ul>
-      )}
+      <ProblemList problems={result.details} />
       {/* On failure, what exactly happened (e.g. "HTTP 401"); on success the hint says it all. */}
       {!result.ok && result.message !== null && <p class="notice__code">{result.message}</p>}
     </div>

@@ -1,4 +1,5 @@
 import { ApiError } from '../api/client.js'
+import type { FieldProblem } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
 
 /** An API failure in words: what happened, what to do, and the stable code for support. */
@@ -16,15 +17,7 @@ export function ErrorNotice({ error, title, onRetry }: { error: unknown; title?:
     <div class="notice notice--error" role="alert">
       {title !== undefined && <p class="notice__title">{title}</p>}
       <p>{message}</p>
-      {error instanceof ApiError && error.details.length > 0 && (
-        <ul class="problems">
-          {error.details.map((problem) => (
-            <li key={`${problem.path}:${problem.reason}`}>
-              {problem.path !== '' && <code>{problem.path}</code>} {problem.message}
-            </li>
-          ))}
-        </ul>
-      )}
+      {error instanceof ApiError && <ProblemList problems={error.details} />}
       {code !== null && <p class="notice__code">{t.errorCode(code)}</p>}
       {onRetry !== undefined && (
         <button type="button" class="button button--small" onClick={onRetry}>
@@ -32,5 +25,19 @@ export function ErrorNotice({ error, title, onRetry }: { error: unknown; title?:
         </button>
       )}
     </div>
+  )
+}
+
+/** Field problems the API listed (`details`): the field's path and what to fix. */
+export function ProblemList({ problems }: { problems: readonly FieldProblem[] }) {
+  if (problems.length === 0) return null
+  return (
+    <ul class="problems">
+      {problems.map((problem) => (
+        <li key={`${problem.path}:${problem.reason}`}>
+          {problem.path !== '' && <code>{problem.path}</code>} {problem.message}
+        </li>
+      ))}
+    </ul>
   )
 }

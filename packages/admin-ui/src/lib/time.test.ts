@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { endOfLocalDay, formatLocal, formatUtc, startOfLocalDay } from './time.js'
+
+// Node reads TZ again when it changes: the conversions are checked in a zone far from UTC.
+const previous = process.env.TZ
+beforeAll(() => {
+  process.env.TZ = 'Asia/Tokyo'
+})
+afterAll(() => {
+  process.env.TZ = previous
+})
+
+describe('local days and times', () => {
+  it('turns inclusive local days into the UTC bounds [from 00:00, day after to 00:00)', () => {
+    expect(startOfLocalDay('2026-11-22')).toBe('2026-11-21T15:00:00.000Z')
+    expect(endOfLocalDay('2026-11-22')).toBe('2026-11-22T15:00:00.000Z')
+    expect(endOfLocalDay('2026-12-31')).toBe('2026-12-31T15:00:00.000Z')
+    expect(startOfLocalDay('22/11/2026')).toBeUndefined()
+  })
+
+  it('shows local time, with UTC to the millisecond for the hover title', () => {
+    expect(formatLocal('2026-11-22T08:48:14.123Z')).toBe('2026-11-22 17:48:14')
+    expect(formatUtc('2026-11-22T08:48:14.123Z')).toBe('2026-11-22 08:48:14.123 UTC')
+    expect(formatLocal('not a date')).toBe('not a date')
+  })
+})
