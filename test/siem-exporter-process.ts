@@ -20,11 +20,16 @@ const siem = createSiemService({
   onError: () => {},
 })
 await siem.start()
+// The exporter's timers do not hold the process open (as in an app, where the HTTP server does): this does.
+const keepAlive = setInterval(() => {}, 60_000)
 process.stdout.write('started\n')
 process.on('SIGTERM', () => {
   void siem
     .stop()
     .then(() => logger.close())
     .then(() => store.close())
-    .then(() => process.exit(0))
+    .then(() => {
+      clearInterval(keepAlive)
+      process.exit(0)
+    })
 })

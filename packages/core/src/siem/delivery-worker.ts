@@ -70,7 +70,9 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
 
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
     new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
+      // Unref'd: a background exporter must not keep a process alive that is otherwise done.
+      // Unref'd: a background exporter must not keep a process alive that is otherwise done.
+      const timer = setTimeout(done, ms).unref()
       function done(): void {
         clearTimeout(timer)
         wakeSleeper = null

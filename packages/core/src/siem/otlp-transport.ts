@@ -166,6 +166,8 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
     const target = family === 6 ? `ipv6:[${address}]:${port}` : `ipv4:${address}:${port}`
     client = new grpc.Client(target, credentials, {
       'grpc.enable_http_proxy': 0,
+      // Own connections per tenant exporter: no HTTP/2 session shared with another tenant or a Test Connection.
+      'grpc.use_local_subchannel_pool': 1,
       'grpc.enable_retries': 0,
       'grpc.default_authority': url.host,
       'grpc.primary_user_agent': options.userAgent,
@@ -183,7 +185,19 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
       if (isResult(target)) return target
       const channel = clientFor(target.address, target.family)
       return new Promise<ExportResult>((resolve) => {
-        channel.makeUnaryRequest(
+        let settled = false
+        const settle = (result: ExportResult): void => {
+          if (settled) return
+          settled = true
+          clearTimeout(guardTimer)
+          resolve(result)
+        }
+        // The deadline is grpc-js's; this guard makes sure a lost answer can never stall the exporter.
+        const guardTimer = setTimeout(() => {
+          call.cancel()
+          settle(failure('timeout', `No answer within ${timeoutMs} ms`))
+        }, timeoutMs + 1000)
+        const call = channel.makeUnaryRequest(
           EXPORT_PATH,
           (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
           (value: Buffer) => value,
@@ -191,7 +205,7 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
           metadata,
           { deadline: Date.now() + timeoutMs },
           (error) => {
-            if (!error) return resolve(SUCCESS)
+            if (!error) return settle(SUCCESS)
             const code = error.code ?? grpc.status.UNKNOWN
             const name = grpc.status[code] ?? 'UNKNOWN'
             const known = GRPC_CLASSES[code as grpc.status]
@@ -201,7 +215,7 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
               (code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN
                 ? classifyTransportDetails(error.details, code)
                 : 'unexpected_response')
-            resolve(failure(result, `gRPC status ${code} (${name})`, { grpcCode: code }))
+            settle(failure(result, `gRPC status ${code} (${name})`, { grpcCode: code }))
           },
         )
       })
