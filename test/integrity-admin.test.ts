@@ -14,6 +14,7 @@ import {
   createNdjsonSource,
   verifyAll,
   type AuditAdmin,
+  type AuditLogger,
   type AuditStore,
   type IntegrityReport,
 } from '@auditkit/core'
@@ -25,6 +26,7 @@ const path = join(dir, 'audit.db')
 const { privateKey, publicKey } = generateKeyPairSync('ed25519')
 let store: AuditStore
 let admin: AuditAdmin
+let adminLogger: AuditLogger
 const window = 'from=2026-01-01T00:00:00.000Z&to=2027-01-01T00:00:00.000Z'
 let minute = 0
 
@@ -40,8 +42,9 @@ beforeAll(async () => {
   }
   await checkpointer.close()
   await logger.close()
+  adminLogger = createAuditLogger({ store, onError: () => {} })
   admin = createAuditAdmin({
-    store,
+    logger: adminLogger, // records downloads as audit_log_exported
     basePath: BASE,
     uiDir: false,
     integrity: createIntegrityService({ store, publicKey }),
@@ -54,6 +57,7 @@ beforeAll(async () => {
   })
 })
 afterAll(async () => {
+  await adminLogger.close()
   await store.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -83,6 +87,10 @@ describe('integrity admin routes', () => {
     writeFileSync(file, text)
     const result = await verifyAll({ source: createNdjsonSource(file), publicKey, maxUncheckpointed: 0 })
     expect(result).toMatchObject({ ok: true, chains: [{ chainId: 'globex', eventsChecked: 10 }] })
+    // The download itself is on the record, in the exporting admin's chain.
+    await adminLogger.flush()
+    const [recorded] = await store.readChain('globex', 10, 10)
+    expect(recorded).toMatchObject({ action: 'audit_log_exported', actor: { id: 'admin-of-globex' }, outcome: 'success', metadata: { format: 'ndjson' } })
   })
 
   it('names the first broken link after someone edits the database', async () => {

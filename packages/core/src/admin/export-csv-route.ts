@@ -5,6 +5,7 @@ import { createCsvStream } from '../csv/csv-stream.js'
 import { withSecurityHeaders } from './http-response.js'
 import { FILTER_PARAMS, readBoolean, readFilters, readParams, readRange } from './query-params.js'
 import { exportFileName } from './export-file-name.js'
+import { recordExport } from './record-export.js'
 import type { RouteHandler } from './routes.js'
 
 const MAX_COLUMNS = 64
@@ -38,8 +39,6 @@ export const exportCsv: RouteHandler = async ({ scope, deps }) => {
   const bom = readBoolean(params, 'bom', true)
 
   const record = async (result: { rows: number; error?: unknown; cancelled: boolean }): Promise<void> => {
-    if (!deps.logger) return
-    const userAgent = scope.request.headers.get('user-agent') ?? undefined
     const metadata: JsonObject = {
       format: 'csv',
       from: range.from,
@@ -50,26 +49,7 @@ export const exportCsv: RouteHandler = async ({ scope, deps }) => {
       rows: result.rows,
     }
     if (result.error !== undefined) metadata['ended'] = result.cancelled ? 'cancelled' : 'failed'
-    try {
-      await deps.logger.record({
-        tenantId: scope.tenantId,
-        actor: scope.actor,
-        action: 'audit_log_exported',
-        resource: { type: 'audit_log' },
-        outcome: result.error === undefined ? 'success' : 'failure',
-        context: {
-          method: 'GET',
-          path: scope.url.pathname.slice(0, 2048),
-          status: 200,
-          ...(scope.ip === undefined ? {} : { ip: scope.ip.slice(0, 64) }),
-          ...(userAgent === undefined ? {} : { userAgent: userAgent.slice(0, 2048) }),
-        },
-        metadata,
-      })
-    } catch (error) {
-      // The logger already reported it (queue full, store down); the download itself is not affected.
-      deps.onError(error)
-    }
+    await recordExport(scope, deps, metadata, result.error !== undefined)
   }
 
   const csv = createCsvStream({

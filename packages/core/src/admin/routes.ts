@@ -6,6 +6,7 @@ import type { CursorCodec } from './cursor.js'
 import { exportCsv } from './export-csv-route.js'
 import { exportFileName } from './export-file-name.js'
 import { jsonResponse, withSecurityHeaders } from './http-response.js'
+import { recordExport } from './record-export.js'
 import { FILTER_PARAMS, readFilters, readInteger, readParams, readRange, type ExplicitFilters } from './query-params.js'
 import type { AdminScope, IntegrityAdminService, SiemAdminService } from './types.js'
 
@@ -149,12 +150,35 @@ const exportNdjson: RouteHandler = async ({ scope, deps }) => {
   if (!service.exportNdjson) throw new AuditKitError('NOT_FOUND', 'NDJSON export is not available on this server.')
   const range = readRange(readParams(scope.url, ['from', 'to']), { now: deps.clock() })
   const body = service.exportNdjson(scope, range)
-  const stream = body instanceof ReadableStream ? body : toByteStream(body)
+  // A full copy of the chain leaves the server: recorded like a CSV download, once the stream ends.
+  const chunks = body instanceof ReadableStream ? (body as unknown as AsyncIterable<Uint8Array>) : body
+  const stream = toByteStream(
+    recordedWhenDone(chunks, (ended) =>
+      recordExport(scope, deps, { format: 'ndjson', from: range.from, to: range.to, ...(ended === 'complete' ? {} : { ended }) }, ended !== 'complete'),
+    ),
+  )
   const headers = withSecurityHeaders({
     'content-type': 'application/x-ndjson; charset=utf-8',
     'content-disposition': `attachment; filename="${exportFileName(range, 'ndjson')}"`,
   })
   return new Response(stream, { status: 200, headers })
+}
+
+/** Passes the chunks through and tells `onEnd` how the stream ended: read to the end, cancelled by the client, or failed. */
+async function* recordedWhenDone<T>(
+  source: AsyncIterable<T>,
+  onEnd: (ended: 'complete' | 'cancelled' | 'failed') => Promise<void>,
+): AsyncGenerator<T> {
+  let ended: 'complete' | 'cancelled' | 'failed' = 'cancelled'
+  try {
+    yield* source
+    ended = 'complete'
+  } catch (error) {
+    ended = 'failed'
+    throw error
+  } finally {
+    await onEnd(ended)
+  }
 }
 
 function toByteStream(source: AsyncIterable<string | Uint8Array>): ReadableStream<Uint8Array> {
