@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAuditLogger, type AuditLogger, type AuditStore } from '@auditkit/core'
+import { createAuditLogger, type AuditLogger, type AuditStore, type ChainHead } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { auditMiddleware } from '@auditkit/express'
 import express from 'express'
@@ -26,7 +26,13 @@ app.use((req, _res, next) => {
   ;(req as { user?: unknown }).user = { id: 'user_ada', name: 'Ada Admin', email: 'ada@example.com' }
   next()
 })
-if (variant === 'auditkit') {
+if (variant === 'auditkit-nostore') {
+  // Diagnostic: the whole capture pipeline (validate, redact, seal) with a store that keeps nothing, to tell the
+  // adapter's and logger's cost apart from SQLite's.
+  store = discardingStore()
+  logger = createAuditLogger({ store })
+  app.use(auditMiddleware({ logger, tenant: () => 'bench' }))
+} else if (variant === 'auditkit') {
   dir = mkdtempSync(join(tmpdir(), 'auditkit-bench-express-'))
   store = createSqliteStore({ path: join(dir, 'audit.db') })
   logger = createAuditLogger({ store, ...(process.env.BENCH_FLUSH_INTERVAL_MS ? { flushIntervalMs: Number(process.env.BENCH_FLUSH_INTERVAL_MS) } : {}) })
@@ -36,6 +42,38 @@ if (variant === 'auditkit') {
   app.use(pinoHttp({ logger: pino(pino.destination({ dest: '/dev/null', sync: false })) }))
 } else if (variant !== 'bare') {
   throw new Error(`unknown variant ${variant}`)
+}
+
+function discardingStore(): AuditStore {
+  const heads = new Map<string, ChainHead>()
+  const unsupported = (): never => {
+    throw new Error('the discarding bench store only appends')
+  }
+  return {
+    kind: 'discard',
+    init: async () => {},
+    append: async (events, seal) =>
+      events.map((event) => {
+        const sealed = seal(event, heads.get(event.chainId) ?? null)
+        heads.set(event.chainId, { seq: sealed.seq, hash: sealed.hash })
+        return sealed
+      }),
+    query: unsupported,
+    get: unsupported,
+    facets: unsupported,
+    stream: unsupported,
+    readChain: unsupported,
+    chainHead: async (chainId) => heads.get(chainId) ?? null,
+    listChains: async () => [...heads.keys()],
+    getState: unsupported,
+    putState: unsupported,
+    listState: unsupported,
+    acquireLease: unsupported,
+    releaseLease: unsupported,
+    appendCheckpoint: unsupported,
+    listCheckpoints: unsupported,
+    close: async () => {},
+  }
 }
 
 // CPU time per request is far less disturbed by other processes than wall-clock throughput on a shared machine.
