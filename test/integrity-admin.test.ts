@@ -85,7 +85,7 @@ describe('integrity admin routes', () => {
     expect(text).not.toContain('"acme"')
     const file = join(dir, 'globex.ndjson')
     writeFileSync(file, text)
-    const result = await verifyAll({ source: createNdjsonSource(file), publicKey, maxUncheckpointed: 0 })
+    const result = await verifyAll({ source: createNdjsonSource({ path: file }), publicKey, maxUncheckpointed: 0 })
     expect(result).toMatchObject({ ok: true, chains: [{ chainId: 'globex', eventsChecked: 10 }] })
     // The download itself is on the record, in the exporting admin's chain.
     await adminLogger.flush()

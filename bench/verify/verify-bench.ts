@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   })
   const inMemory = await best(() => verify(memory))
   const sqlite = await best(() => verify(store))
-  const ndjson = await best(() => verify(createNdjsonSource(ndjsonPath)))
+  const ndjson = await best(() => verify(createNdjsonSource({ path: ndjsonPath })))
   await store.close()
 
   const row = (name: string, value: number, note: string): string =>

@@ -41,11 +41,12 @@ export type {
   NdjsonHeaderLine,
   NdjsonLine,
   NdjsonSource,
+  NdjsonSourceOptions,
 } from './integrity/ndjson.js'
 export { createIntegrityService } from './integrity/service.js'
 export type { IntegrityReport, IntegrityService, IntegrityServiceOptions, IntegrityWindow } from './integrity/service.js'
 export { storeChainSource, toChainSource } from './integrity/source.js'
-export type { ChainSource, ChainStore, SeqRange } from './integrity/source.js'
+export type { ChainSource, ChainStore, SeqRange, StoreChainSourceOptions } from './integrity/source.js'
 export { BREAK_REASONS, verifyAll, verifyChain } from './integrity/verify.js'
 export type { BreakReason, ChainBreak, ChainVerification, VerifyAllOptions, VerifyAllResult, VerifyChainOptions } from './integrity/verify.js'
 

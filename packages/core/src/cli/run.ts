@@ -209,7 +209,7 @@ async function openSource(flags: Flags): Promise<Opened<ChainSource | AuditStore
   if (chosen.length !== 1) throw new UsageError('Give exactly one of --sqlite, --mongodb, --ndjson')
   if (flags.ndjson !== undefined) {
     if (!existsSync(flags.ndjson)) throw new UsageError(`${flags.ndjson} does not exist`)
-    return { source: createNdjsonSource(flags.ndjson), close: async () => {} }
+    return { source: createNdjsonSource({ path: flags.ndjson }), close: async () => {} }
   }
   const { store, close } = await openStore(flags)
   return { source: store, close }

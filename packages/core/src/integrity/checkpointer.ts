@@ -8,7 +8,10 @@ import { signCheckpoint } from './checkpoint.js'
 import { keyFingerprint, toPrivateKey, type KeyInput } from './keys.js'
 
 export interface CheckpointerOptions {
-  /** The logger whose appends trigger checkpoints (through `onAppend`). Give `logger` or `store`. */
+  /**
+   * The logger whose appends trigger checkpoints (through `onAppend`). Give `logger` or `store`.
+   * @default undefined (timer only, over every chain of `store`)
+   */
   logger?: AuditLogger
   /**
    * Where checkpoints are read and written. Without a logger, the checkpointer works on a timer alone and

@@ -67,7 +67,7 @@ describe('NDJSON export', () => {
     expect(exported).toEqual(first)
     expect(lines.filter((line) => line.kind === 'checkpoint')).toHaveLength(3) // acme 10, 20; globex 5
 
-    const result = await verifyAll({ source: createNdjsonSource(path), publicKey, maxUncheckpointed: 0 })
+    const result = await verifyAll({ source: createNdjsonSource({ path }), publicKey, maxUncheckpointed: 0 })
     expect(result.ok).toBe(true)
     expect(result.chains.map((chain) => [chain.chainId, chain.eventsChecked])).toEqual([
       ['acme', 20],
@@ -78,7 +78,7 @@ describe('NDJSON export', () => {
   it('detects an edited line in the file', async () => {
     const path = await writeExport('edited.ndjson', exportNdjson({ store, chainIds: ['acme'] }))
     writeFileSync(path, readFileSync(path, 'utf8').replace('"resource":{"type":"member","id":"m7"}', '"resource":{"type":"member","id":"m8"}'))
-    expect((await verifyChain({ source: createNdjsonSource(path), chainId: 'acme', publicKey })).firstBreak).toMatchObject({
+    expect((await verifyChain({ source: createNdjsonSource({ path }), chainId: 'acme', publicKey })).firstBreak).toMatchObject({
       reason: 'modified',
       seq: 6,
     })
@@ -92,7 +92,7 @@ describe('NDJSON export', () => {
     const path = await writeExport('window.ndjson', service.exportNdjson({ tenantId: 'acme' }, window))
     const events = readFileSync(path, 'utf8').split('\n').filter((line) => line.includes('"kind":"event"'))
     expect(events.map((line) => (JSON.parse(line) as AuditEvent).seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12])
-    expect(await verifyChain({ source: createNdjsonSource(path), chainId: 'acme', publicKey })).toMatchObject({
+    expect(await verifyChain({ source: createNdjsonSource({ path }), chainId: 'acme', publicKey })).toMatchObject({
       ok: true,
       eventsChecked: 8,
       range: { from: 5, to: 12 },
@@ -108,9 +108,9 @@ describe('NDJSON export', () => {
   it('refuses files that are not chain exports', async () => {
     const notJson = join(dir, 'not-json.ndjson')
     writeFileSync(notJson, '{"kind":"auditkit-chain","version":1}\n{oops\n')
-    await expect(verifyAll({ source: createNdjsonSource(notJson) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR', message: 'Line 2 is not JSON' })
+    await expect(verifyAll({ source: createNdjsonSource({ path: notJson }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR', message: 'Line 2 is not JSON' })
     const csv = join(dir, 'audit.csv')
     writeFileSync(csv, 'id,action\n')
-    await expect(verifyAll({ source: createNdjsonSource(csv) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' })
+    await expect(verifyAll({ source: createNdjsonSource({ path: csv }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' })
   })
 })

@@ -90,7 +90,13 @@ export interface NdjsonSource extends ChainSource {
   range(chainId: string): Promise<SeqRange | null>
 }
 
-export function createNdjsonSource(path: string): NdjsonSource {
+export interface NdjsonSourceOptions {
+  /** The export file, as written by `exportNdjson` or `auditkit export`. */
+  path: string
+}
+
+/** Reads an export for `verifyChain`/`verifyAll` (and `auditkit verify --ndjson`); the file is not loaded whole. */
+export function createNdjsonSource({ path }: NdjsonSourceOptions): NdjsonSource {
   async function* lines(): AsyncGenerator<NdjsonLine> {
     const input = createReadStream(path, { encoding: 'utf8' })
     const reader = createInterface({ input, crlfDelay: Infinity })

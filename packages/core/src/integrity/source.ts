@@ -23,8 +23,17 @@ export interface ChainSource {
 /** The store methods verification needs. */
 export type ChainStore = Pick<AuditStore, 'readChain' | 'listChains' | 'listCheckpoints'>
 
+export interface StoreChainSourceOptions {
+  store: ChainStore
+  /**
+   * Events read from the store at a time; memory stays bounded by it.
+   * @default 1000
+   */
+  batchSize?: number
+}
+
 /** Reads a store's chains in bounded batches, so memory stays flat whatever the chain length. */
-export function storeChainSource(store: ChainStore, batchSize = 1000): ChainSource {
+export function storeChainSource({ store, batchSize = 1000 }: StoreChainSourceOptions): ChainSource {
   return {
     listChains: () => store.listChains(),
     listCheckpoints: (chainId) => store.listCheckpoints(chainId),
@@ -44,5 +53,5 @@ export function storeChainSource(store: ChainStore, batchSize = 1000): ChainSour
 
 /** Accepts a store or a ready-made source. */
 export function toChainSource(source: ChainSource | ChainStore): ChainSource {
-  return 'events' in source ? source : storeChainSource(source)
+  return 'events' in source ? source : storeChainSource({ store: source })
 }

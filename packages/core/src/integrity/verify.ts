@@ -40,7 +40,7 @@ export interface ChainBreak {
 }
 
 export interface VerifyChainOptions {
-  /** A store (`createSqliteStore(...)`, `createMongoStore(...)`) or a source such as `createNdjsonSource(file)`. */
+  /** A store (`createSqliteStore(...)`, `createMongoStore(...)`) or a source such as `createNdjsonSource({ path })`. */
   source: ChainSource | ChainStore
   /** The chain to check (one chain per tenant: the tenant id). */
   chainId: string
