@@ -10,7 +10,6 @@ import { createAuditLogger, createIntegrityService, createSiemAdminService, crea
 import { DEMO_ADMIN_COOKIE } from '../../apps/demo/src/domain/admin-authorize.js'
 import { createExpressDemoApp } from '../../apps/demo/src/express/app.js'
 import { createHonoDemoApp } from '../../apps/demo/src/hono/app.js'
-import { createNestDemoApp } from '../../apps/demo/src/nestjs/app.js'
 import { seedDemoAuditLog } from '../../apps/demo/src/seed.js'
 import { createDemoStore } from '../../apps/demo/src/store.js'
 import { seedAdminUiLog, type SeededLog } from './admin-ui-seed.js'
@@ -58,6 +57,8 @@ type AdminServices = Omit<AuditAdminOptions, 'authorize' | 'logger'>
 /** The demo's app for each framework, with the admin services passed through its documented `admin` option. */
 async function listen(framework: AdminUiDemoOptions['framework'], logger: ReturnType<typeof createAuditLogger>, admin: AdminServices, port: number): Promise<Server> {
   if (framework === 'nestjs') {
+    // Loaded on demand: its legacy decorators need the demo's tsconfig, which tsx at the repo root does not read.
+    const { createNestDemoApp } = await import('../../apps/demo/src/nestjs/app.js')
     const app = await createNestDemoApp({ logger, admin })
     await app.listen(port, '127.0.0.1')
     return app.getHttpServer() as Server

@@ -110,7 +110,7 @@ function json(value: JsonValue | undefined): string {
 }
 
 function Text({ value, mono = false }: { value: string | number | undefined; mono?: boolean }) {
-  if (value === undefined || value === '') return <span class="empty-cell" aria-label="—">—</span>
+  if (value === undefined || value === '') return <span class="empty-cell">—</span>
   const text = String(value)
   return (
     <span class={mono ? 'mono' : undefined} title={text.length > 32 ? text : undefined}>

@@ -8,6 +8,8 @@ import { ErrorNotice, ProblemList } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
 import { checkEndpoint, checkHeaders } from './validate.js'
 
+const STATUS_REFRESH_MS = 10_000
+
 interface SiemForm {
   enabled: boolean
   endpoint: string
@@ -59,6 +61,14 @@ export function SiemTab() {
       .finally(() => setRefreshing(false))
   }, [])
   useEffect(() => load(true), [load])
+
+  // The delivery status moves on its own (events behind, retries): refresh it while the page is in view.
+  useEffect(() => {
+    const timer = window.setInterval(() => {
+      if (document.visibilityState === 'visible') load(false)
+    }, STATUS_REFRESH_MS)
+    return () => window.clearInterval(timer)
+  }, [load])
 
   const headers = checkHeaders(form.headersText, t)
   const endpointError = checkEndpoint(form.endpoint, form.enabled, t)
@@ -112,6 +122,8 @@ export function SiemTab() {
   }
 
   if (answer === null && loadError === null) return <Spinner label={t.loading} />
+  // Without the settings (e.g. the server has no SIEM service: 404) the form would only mislead.
+  if (answer === null) return <ErrorNotice error={loadError} onRetry={() => load(true)} />
 
   return (
     <section class="tab-panel siem">
