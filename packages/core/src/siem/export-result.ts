@@ -75,15 +75,17 @@ export function failure(
 
 export const SUCCESS: ExportSuccess = { ok: true, result: 'ok', message: 'The collector accepted the record', hint: HINTS.ok }
 
-/** Node error codes (socket, DNS, TLS) to classes. */
-export function classifyErrorCode(code: string | undefined, text = ''): ExportFailure['result'] {
+/** Node error codes (socket, DNS, TLS, HTTP parser) to classes; undefined when the text names none of them. */
+export function classifyErrorCode(code: string | undefined, text = ''): ExportFailure['result'] | undefined {
   const value = `${code ?? ''} ${text}`
   if (/ECONNREFUSED/.test(value)) return 'connection_refused'
   if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|Name resolution failed/i.test(value)) return 'dns_failure'
   if (/CERT|SELF_SIGNED|self[- ]signed|certificate|ERR_TLS|ERR_SSL|EPROTO|SSL|TLS|handshake|wrong version number/i.test(value)) return 'tls_error'
   if (/ETIMEDOUT|ESOCKETTIMEDOUT|timed out/i.test(value)) return 'timeout'
+  // An answer that is not HTTP/1.1, typically a gRPC (HTTP/2-only) port behind an HTTP/protobuf endpoint.
+  if (/HPE_/.test(value)) return 'unexpected_response'
   if (/EHOSTUNREACH|ENETUNREACH|ECONNRESET|EPIPE|socket hang up|Protocol error/i.test(value)) return 'network_error'
-  return 'unavailable'
+  return undefined
 }
 
 /** HTTP statuses to classes (2xx is success and never reaches here). */

@@ -10,6 +10,7 @@ import {
   classifyHttpStatus,
   failure,
   parseRetryAfter,
+  type ExportFailure,
   type ExportResult,
 } from './export-result.js'
 import { effectiveUrl, type SiemSettings } from './settings.js'
@@ -35,7 +36,7 @@ export interface OtlpTransportOptions {
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export'
 
-const GRPC_CLASSES: Partial<Record<grpc.status, ReturnType<typeof classifyHttpStatus>>> = {
+const GRPC_CLASSES: Partial<Record<grpc.status, ExportFailure['result']>> = {
   [grpc.status.UNAUTHENTICATED]: 'unauthorized',
   [grpc.status.PERMISSION_DENIED]: 'forbidden',
   [grpc.status.UNIMPLEMENTED]: 'path_mismatch',
@@ -52,7 +53,7 @@ async function resolveTarget(guard: EndpointGuard, hostname: string): Promise<{ 
   } catch (error) {
     if (isAuditKitError(error) && error.code === 'ENDPOINT_NOT_ALLOWED') return failure('endpoint_not_allowed', error.message)
     const code = (error as NodeJS.ErrnoException).code
-    return failure(classifyErrorCode(code ?? 'ENOTFOUND'), `Resolving ${hostname} failed (${code ?? 'error'})`)
+    return failure(classifyErrorCode(code) ?? 'dns_failure', `Resolving ${hostname} failed (${code ?? 'error'})`)
   }
 }
 
@@ -130,7 +131,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
           request.destroy()
         }, timeoutMs)
         request.on('error', (error: NodeJS.ErrnoException) => {
-          const result = classifyErrorCode(error.code, error.message)
+          const result = classifyErrorCode(error.code, error.message) ?? 'network_error'
           settle(failure(result, `${error.code ?? 'Error'} while sending to ${url.host}`))
         })
         request.end(body)
@@ -228,8 +229,6 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
 }
 
 /** grpc-js reports local connection problems as UNAVAILABLE with the Node error in `details`. */
-function classifyTransportDetails(details: string, code: grpc.status): ReturnType<typeof classifyErrorCode> {
-  const local = classifyErrorCode(undefined, details)
-  if (local !== 'unavailable') return local
-  return code === grpc.status.UNAVAILABLE ? 'unavailable' : 'unexpected_response'
+function classifyTransportDetails(details: string, code: grpc.status): ExportFailure['result'] {
+  return classifyErrorCode(undefined, details) ?? (code === grpc.status.UNAVAILABLE ? 'unavailable' : 'unexpected_response')
 }

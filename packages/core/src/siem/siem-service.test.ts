@@ -331,6 +331,19 @@ describe.each(PROTOCOLS)('Test Connection over %s', (protocol) => {
     expect(result.details).toEqual([expect.objectContaining({ path: 'headers', reason: 'invalid_json' })])
   })
 
+  it('the wrong protocol for the port is named, not mistaken for an outage', async () => {
+    const other = await startOtlpReceiver({ protocol: protocol === 'grpc' ? 'http/protobuf' : 'grpc' })
+    try {
+      const endpoint = protocol === 'grpc' ? `http://127.0.0.1:${other.port}` : `http://127.0.0.1:${other.port}/v1/logs`
+      const result = await test({ ...settingsFor(receiver, protocol), endpoint })
+      // gRPC to an HTTP/1.1 server: the HTTP/2 connection breaks; HTTP/1.1 to a gRPC server: not an HTTP/1.1 answer.
+      expect(result).toMatchObject({ ok: false, result: protocol === 'grpc' ? 'network_error' : 'unexpected_response' })
+      expect(result.hint).toMatch(/gRPC vs HTTP\/Protobuf/)
+    } finally {
+      await other.close()
+    }
+  })
+
   it('endpoint_not_allowed: cloud metadata addresses are refused before connecting', async () => {
     const endpoint = protocol === 'grpc' ? 'http://169.254.169.254:4317' : 'http://169.254.169.254:4318/v1/logs'
     expect(await test({ ...settingsFor(receiver, protocol), endpoint })).toMatchObject({ ok: false, result: 'endpoint_not_allowed' })
