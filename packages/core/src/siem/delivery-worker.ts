@@ -67,6 +67,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let wakeSleeper: (() => void) | null = null
   let wakeRequested = false
   let failures = 0
+  let leaseRenewedAt = 0
+  const renewEveryMs = Math.max(1, Math.floor((options.leaseTtlMs - options.requestTimeoutMs) / 2))
 
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
     new Promise((resolve) => {
@@ -113,7 +115,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   async function loop(): Promise<void> {
     while (running) {
       try {
-        leader = await store.acquireLease(leaseName, options.owner, options.leaseTtlMs)
+        // Renew only when needed (a store write): early enough that a request in flight never outlives the lease.
+        if (!leader || Date.now() - leaseRenewedAt >= renewEveryMs) {
+          const askedAt = Date.now()
+          leader = await store.acquireLease(leaseName, options.owner, options.leaseTtlMs)
+          leaseRenewedAt = askedAt
+        }
         if (!leader) {
           await sleep(options.pollIntervalMs, false)
           continue
