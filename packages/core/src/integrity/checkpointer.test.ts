@@ -108,6 +108,38 @@ describe('createCheckpointer', () => {
     await logger.close()
   })
 
+  it('does not fork the checkpoint sequence when a process stalls past its lease', async () => {
+    const path = join(dir, 'stall.db')
+    const store = openStore(path)
+    const logger = createAuditLogger({ store, onError: () => {} })
+    for (let n = 1; n <= 3; n++) await logger.record(input(n), { delivery: 'await' })
+    // The same real file, but this process hangs (a long GC pause) after signing, when it renews its lease to write.
+    let release = (): void => {}
+    const stalled = new Promise<void>((resolve) => (release = resolve))
+    const other = openStore(path)
+    let leaseCalls = 0
+    const slow: AuditStore = Object.assign(Object.create(other) as AuditStore, {
+      acquireLease: async (name: string, owner: string, ttlMs: number) => {
+        if (++leaseCalls === 2) await stalled
+        return other.acquireLease(name, owner, ttlMs)
+      },
+    })
+    const stalling = createCheckpointer({ store: slow, privateKey, everyMs: 0, leaseTtlMs: 30 })
+    const healthy = createCheckpointer({ store, privateKey, everyMs: 0, leaseTtlMs: 30 })
+    const late = stalling.checkpoint('t1')
+    await sleep(60) // the stalled process's lease expires
+    await logger.record(input(4), { delivery: 'await' })
+    expect(await healthy.checkpoint('t1')).toMatchObject({ seq: 4, prevSignature: '' })
+    release()
+    expect(await late).toBeNull()
+    const checkpoints = await store.listCheckpoints('t1')
+    expect(checkpoints.map((checkpoint) => checkpoint.seq)).toEqual([4])
+    expect(await verifyChain({ source: store, chainId: 't1', publicKey })).toMatchObject({ ok: true })
+    await stalling.close({ final: false })
+    await healthy.close({ final: false })
+    await logger.close()
+  })
+
   it('refuses keys that are not Ed25519 private keys, and missing stores', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
     const store = openStore()

@@ -117,8 +117,10 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
         { chainId, seq: head.seq, hash: head.hash, createdAt: clock().toISOString(), prevSignature: last?.signature ?? '', keyId },
         privateKey,
       )
-      // Renew just before writing: if this process stalled past the lease and another took over, it must not fork the sequence.
-      if (!(await store.acquireLease(lease, owner, leaseTtlMs))) {
+      // Renew just before writing and check that nobody extended the sequence meanwhile: if this process stalled past
+      // its lease and another one took over, writing now would fork the checkpoint sequence.
+      const stillOurs = await store.acquireLease(lease, owner, leaseTtlMs)
+      if (!stillOurs || (await store.listCheckpoints(chainId)).at(-1)?.signature !== last?.signature) {
         dirty.add(chainId)
         return null
       }
