@@ -100,6 +100,21 @@ describe('OTLP encoding', () => {
     expect(decoded[0]?.scope).toEqual({ name: 's', version: '1.0.0' })
   })
 
+  it('encodes lengths of every size (1- to 3-byte varints, nested)', () => {
+    const sizes = [0, 1, 127, 128, 129, 16_383, 16_384, 70_000]
+    const record = {
+      timeMs: 1,
+      severityNumber: 9,
+      severityText: 'INFO',
+      eventName: 'sizes',
+      body: 'é'.repeat(100),
+      attributes: sizes.map((size) => [`s${size}`, { nested: ['x'.repeat(size), 'ü'.repeat(size % 300)] }]) as [string, never][],
+    }
+    const [decoded] = decodeExportLogsRequest(encodeExportLogsRequest([record, record], { resource: [], scopeName: 's' }))
+    for (const size of sizes) expect(decoded?.attributes[`s${size}`]).toEqual({ nested: ['x'.repeat(size), 'ü'.repeat(size % 300)] })
+    expect(decoded?.body).toBe('é'.repeat(100))
+  })
+
   it('sends checkpoints with their signature', () => {
     const record = checkpointToLogRecord({ chainId: 'acme', seq: 100, hash: 'c'.repeat(64), createdAt: event.occurredAt, prevSignature: '', signature: 'sig', keyId: 'k1' })
     const [decoded] = decodeExportLogsRequest(encodeExportLogsRequest([record], { resource: [], scopeName: 's' }))

@@ -28,11 +28,10 @@ const WIRE_FIXED64 = 1
 const WIRE_LENGTH = 2
 const WIRE_FIXED32 = 5
 
-/** Append-only protobuf writer; nested messages are written to a child writer and then length-prefixed. */
+/** Append-only protobuf writer. */
 class ProtoWriter {
-  private buffer = Buffer.allocUnsafe(256)
+  private buffer = Buffer.allocUnsafe(4096)
   private length = 0
-  private child: ProtoWriter | undefined
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buffer.length) return
@@ -103,6 +102,23 @@ class ProtoWriter {
   }
 
   string(field: number, value: string): this {
+    // Short ASCII strings (most attribute keys and values) are copied by hand: cheaper than a native call.
+    if (value.length < 128) {
+      let ascii = true
+      for (let i = 0; i < value.length; i++) {
+        if (value.charCodeAt(i) > 0x7f) {
+          ascii = false
+          break
+        }
+      }
+      if (ascii) {
+        this.tag(field, WIRE_LENGTH)
+        this.varint(value.length)
+        this.ensure(value.length)
+        for (let i = 0; i < value.length; i++) this.buffer[this.length++] = value.charCodeAt(i)
+        return this
+      }
+    }
     const bytes = Buffer.byteLength(value)
     this.tag(field, WIRE_LENGTH)
     this.varint(bytes)
@@ -112,17 +128,33 @@ class ProtoWriter {
     return this
   }
 
+  /**
+   * A nested message written in place: one byte is reserved for its length (most attributes are shorter than 128
+   * bytes) and the content is shifted only when the length needs more.
+   */
   message(field: number, write: (child: ProtoWriter) => void): this {
-    // One scratch writer per nesting level, reused: encoding allocates almost nothing per record.
-    const child = (this.child ??= new ProtoWriter())
-    child.length = 0
-    write(child)
-    const bytes = child.finish()
     this.tag(field, WIRE_LENGTH)
-    this.varint(bytes.length)
-    this.ensure(bytes.length)
-    bytes.copy(this.buffer, this.length)
-    this.length += bytes.length
+    this.ensure(1)
+    const lengthAt = this.length
+    this.length += 1
+    write(this)
+    const size = this.length - lengthAt - 1
+    if (size < 0x80) {
+      this.buffer[lengthAt] = size
+      return this
+    }
+    let lengthBytes = 1
+    for (let rest = size; rest > 0x7f; rest = Math.floor(rest / 128)) lengthBytes++
+    this.ensure(lengthBytes - 1)
+    this.buffer.copyWithin(lengthAt + lengthBytes, lengthAt + 1, this.length)
+    this.length += lengthBytes - 1
+    let at = lengthAt
+    let rest = size
+    while (rest > 0x7f) {
+      this.buffer[at++] = (rest & 0x7f) | 0x80
+      rest = Math.floor(rest / 128)
+    }
+    this.buffer[at] = rest
     return this
   }
 
