@@ -1,13 +1,18 @@
 // The admin page in a real browser (Debian's Chromium through playwright-core) against the demo app
-// (its Express server, authorize and admin mount) over a seeded temp SQLite file, with a real OTLP receiver.
+// (its Express, Hono and NestJS servers, authorize and admin mount) over seeded temp SQLite files, with a real
+// OTLP receiver; plus the bare core handler under another mount path.
 import { readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { parse } from 'csv-parse/sync'
 import Database from 'libsql'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuditAdmin, serveNodeRequest } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
 import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
 import { startAdminUiDemo, type AdminUiDemo } from './e2e/admin-ui-backend.js'
-import type { SeededLog } from './e2e/admin-ui-seed.js'
+import { seedAdminUiLog, type SeededLog } from './e2e/admin-ui-seed.js'
 import { launchChromium } from './e2e/chromium.js'
 
 /** Local days are computed in this zone (UTC+9, no daylight saving), so the test knows the UTC bounds exactly. */
@@ -64,6 +69,10 @@ async function open(options: BrowserContextOptions & { hash?: string } = {}): Pr
     if (message.type() === 'error') problems.push(message.text())
   })
   page.on('pageerror', (error) => problems.push(error.message))
+  // Offline-ready: the page loads nothing from another origin (no CDN, no web fonts, no analytics).
+  page.on('request', (request) => {
+    if (!request.url().startsWith(backend.origin) && !request.url().startsWith('data:')) problems.push(`foreign request: ${request.url()}`)
+  })
   await page.goto(backend.adminUrl + hash)
   return { context, page, problems }
 }
@@ -345,6 +354,16 @@ describe('admin page: integrity, language, narrow screens', () => {
     await expect.poll(() => page.locator('th[data-column="actor"]').innerText()).toBe('ユーザー')
     expect(await page.locator('th[data-column="action"]').innerText()).toBe('操作内容')
     expect(await page.locator('label[for="filter-actor"]').innerText()).toBe('実行者')
+    // The CSV dialog defaults to the page's language: Japanese headers.
+    await page.getByRole('button', { name: 'ダウンロード' }).click()
+    const dialog = page.getByTestId('export-dialog')
+    expect(await dialog.locator('#export-locale').inputValue()).toBe('ja')
+    const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'ダウンロード', exact: true }).click()])
+    const csv = await readFile((await download.path()) as string, 'utf8')
+    expect(csv.startsWith('\uFEFF')).toBe(true)
+    expect(csv.split('\r\n')[0]?.replace(/^\uFEFF/, '').split(',').slice(0, 3)).toEqual(['日時 (UTC)', 'IPアドレス', 'ユーザー'])
+    await dialog.getByRole('button', { name: '閉じる' }).first().click()
+
     await page.getByRole('tab', { name: 'SIEM 連携' }).click()
     await page.getByText('OTLP エンドポイント URL').waitFor()
     await page.getByRole('button', { name: '接続テスト' }).waitFor()
@@ -371,6 +390,40 @@ describe('admin page: integrity, language, narrow screens', () => {
     await page.getByTestId('event-detail').waitFor()
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     await done(session)
+  })
+})
+
+describe('admin page under another mount path', () => {
+  it('finds its API from its own URL under any base, and {base} without the slash redirects to {base}/', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    await store.init()
+    await seedAdminUiLog(store, { tenantId: 'tenant-x', count: 12 })
+    const admin = createAuditAdmin({
+      store,
+      basePath: '/ops/tools/audit-log',
+      authorize: () => ({ tenantId: 'tenant-x', actor: { type: 'user', id: 'u_ops', name: 'Ops' } }),
+    })
+    const server = createServer((req, res) => void serveNodeRequest(admin, req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const context = await browser.newContext({ locale: 'en-US' })
+    const page = await context.newPage()
+    const apiCalls: string[] = []
+    page.on('request', (request) => {
+      if (request.url().includes('/api/')) apiCalls.push(new URL(request.url()).pathname)
+    })
+    try {
+      await page.goto(`${origin}/ops/tools/audit-log`)
+      expect(new URL(page.url()).pathname).toBe('/ops/tools/audit-log/')
+      await expect.poll(() => rows(page).count()).toBe(13)
+      expect(apiCalls.length).toBeGreaterThan(0)
+      expect(apiCalls.every((path) => path.startsWith('/ops/tools/audit-log/api/'))).toBe(true)
+    } finally {
+      await context.close()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await store.close()
+    }
   })
 })
 
