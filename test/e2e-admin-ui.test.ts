@@ -311,6 +311,20 @@ describe('admin page: SIEM integration', () => {
     // The masked value means "keep the saved secret": Test Connection still authenticates.
     await page.getByTestId('test-connection').click()
     await result.and(page.locator('[data-result="ok"]')).waitFor()
+
+    // gRPC: base URL only; the same form reaches a gRPC receiver.
+    const grpc = await startOtlpReceiver({ protocol: 'grpc', bearerToken: TOKEN })
+    try {
+      await page.getByRole('radio', { name: 'gRPC' }).check()
+      await page.getByText('Base URL only, default port 4317').waitFor()
+      await page.locator('#siem-endpoint').fill(grpc.endpoint)
+      await page.locator('#siem-headers').fill(`{"Authorization": "Bearer ${TOKEN}"}`)
+      await page.getByTestId('test-connection').click()
+      await result.and(page.locator('[data-result="ok"]')).waitFor()
+      expect((await grpc.waitForRecords(1, 5000))[0]?.attributes['audit.action']).toBe('test_connection')
+    } finally {
+      await grpc.close()
+    }
     await done(session)
   })
 })
