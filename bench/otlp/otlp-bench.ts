@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAuditLogger, createSiemService, type AuditEvent, type DeliveryCursor, type SiemProtocol } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
-import { startOtlpReceiver } from '@auditkit/test-utils'
+import { decodeExportLogsRequest, startOtlpReceiver } from '@auditkit/test-utils'
 import { encodeExportLogsRequest, eventToLogRecord } from '../../packages/core/src/siem/otlp-encoding.js'
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000)
@@ -52,6 +52,18 @@ function encodeRate(sample: AuditEvent[]): number {
   return encoded / (Number(process.hrtime.bigint() - started) / 1e9)
 }
 
+/** What the in-process receiver spends per event: part of every delivered figure below. */
+function decodeRate(sample: AuditEvent[]): number {
+  const options = { resource: [['service.name', 'bench']] as [string, string][], scopeName: '@auditkit/core' }
+  const batches: Buffer[] = []
+  for (let i = 0; i < sample.length; i += BATCH) batches.push(encodeExportLogsRequest(sample.slice(i, i + BATCH).map(eventToLogRecord), options))
+  for (const batch of batches) decodeExportLogsRequest(batch)
+  const started = process.hrtime.bigint()
+  let decoded = 0
+  while (decoded < EVENTS) for (const batch of batches) decoded += decodeExportLogsRequest(batch).length
+  return decoded / (Number(process.hrtime.bigint() - started) / 1e9)
+}
+
 async function deliveryRate(protocol: SiemProtocol): Promise<{ rate: number; requests: number }> {
   const tenantId = `bench-${protocol.replace('/', '-')}`
   const path = join(dir, `${tenantId}.db`)
@@ -86,6 +98,8 @@ try {
   const sample = await seed(join(dir, 'sample.db'), 'sample')
   const encode = encodeRate(sample)
   console.log(`baseline  raw OTLP encode (no I/O)        ${Math.round(encode).toLocaleString('en')} events/s`)
+  const decode = decodeRate(sample)
+  console.log(`baseline  receiver decode (protobufjs)    ${Math.round(decode).toLocaleString('en')} events/s  (the test receiver's share of each run below)`)
   const grpc = await deliveryRate('grpc')
   console.log(`grpc      store -> collector, delivered   ${Math.round(grpc.rate).toLocaleString('en')} events/s  (${grpc.requests} requests; ${(grpc.rate / encode).toFixed(2)}x encode)`)
   const http = await deliveryRate('http/protobuf')
