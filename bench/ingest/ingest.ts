@@ -9,7 +9,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import Database from 'libsql'
 import { createAuditLogger, type AuditEventInput } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
-import { INSERT_EVENT_SQL } from '../../packages/core/src/stores/sqlite/schema.js'
+import { INSERT_EVENT_SQL, connectionPragmas } from '../../packages/core/src/stores/sqlite/schema.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 500)
@@ -62,7 +62,8 @@ function measure(count: number, work: () => void | Promise<void>): Rate | Promis
 
 function plainInsertLoop(path: string, rows: readonly unknown[][]): Rate {
   const db = new Database(path)
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY')
+  // The store's own connection settings (WAL, synchronous=NORMAL, cache, checkpoint interval): only the pipeline differs.
+  for (const pragma of connectionPragmas({ busyTimeoutMs: 5000, cacheSizeKiB: 32_768 })) db.exec(pragma)
   const insert = db.prepare(INSERT_EVENT_SQL)
   const rate = measure(rows.length, () => {
     for (let i = 0; i < rows.length; i += BATCH) {

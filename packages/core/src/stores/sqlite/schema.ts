@@ -21,6 +21,21 @@ export const FILTER_INDEXES = [
  */
 export const TIME_INDEX = 'events_by_time'
 
+/** Settings of every connection the store opens (the ingest bench's baseline uses the same). */
+export function connectionPragmas({ busyTimeoutMs, cacheSizeKiB }: { busyTimeoutMs: number; cacheSizeKiB: number }): string[] {
+  return [
+    // busy_timeout first: switching to WAL and creating tables take the write lock another process may hold.
+    `PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`,
+    'PRAGMA journal_mode = WAL',
+    'PRAGMA synchronous = NORMAL',
+    `PRAGMA cache_size = -${Math.max(1, Math.floor(cacheSizeKiB))}`,
+    'PRAGMA temp_store = MEMORY',
+    // Checkpoint every ~40 MB of WAL instead of 4 MB: index pages that every batch touches are copied into the
+    // database file once per checkpoint, not once per few commits (about +40 % inserts/s measured at 200k events).
+    'PRAGMA wal_autocheckpoint = 10000',
+  ]
+}
+
 export const SCHEMA_VERSION = 1
 
 export const SCHEMA_SQL = `
