@@ -42,12 +42,19 @@ class ProtoWriter {
 
   private varint(value: number): void {
     this.ensure(10)
+    this.length = this.varintAt(this.length, value)
+  }
+
+  /** Writes `value` (a non-negative safe integer) as a varint at `at`; answers the position after it. */
+  private varintAt(at: number, value: number): number {
+    let position = at
     let remaining = value
     while (remaining > 0x7f) {
-      this.buffer[this.length++] = (remaining & 0x7f) | 0x80
+      this.buffer[position++] = (remaining & 0x7f) | 0x80
       remaining = Math.floor(remaining / 128)
     }
-    this.buffer[this.length++] = remaining
+    this.buffer[position++] = remaining
+    return position
   }
 
   private tag(field: number, wire: number): void {
@@ -148,13 +155,7 @@ class ProtoWriter {
     this.ensure(lengthBytes - 1)
     this.buffer.copyWithin(lengthAt + lengthBytes, lengthAt + 1, this.length)
     this.length += lengthBytes - 1
-    let at = lengthAt
-    let rest = size
-    while (rest > 0x7f) {
-      this.buffer[at++] = (rest & 0x7f) | 0x80
-      rest = Math.floor(rest / 128)
-    }
-    this.buffer[at] = rest
+    this.varintAt(lengthAt, size)
     return this
   }
 

@@ -83,14 +83,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
           ;(callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target])
         } else callback(null, target.address, target.family)
       }
-      return new Promise<ExportResult>((resolve) => {
-        let settled = false
-        const settle = (result: ExportResult): void => {
-          if (settled) return
-          settled = true
-          clearTimeout(timer)
-          resolve(result)
-        }
+      return settleWithin(timeoutMs, (settle) => {
         const send = secure ? httpsRequest : httpRequest
         const request = send(
           {
@@ -126,21 +119,39 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
             response.on('error', done)
           },
         )
-        const timer = setTimeout(() => {
-          settle(failure('timeout', `No answer within ${timeoutMs} ms`))
-          request.destroy()
-        }, timeoutMs)
         request.on('error', (error: NodeJS.ErrnoException) => {
           const result = classifyErrorCode(error.code, error.message) ?? 'network_error'
           settle(failure(result, `${error.code ?? 'Error'} while sending to ${url.host}`))
         })
         request.end(body)
+        return () => request.destroy()
       })
     },
     close() {
       agent.destroy()
     },
   }
+}
+
+/**
+ * Runs one export that answers through `settle` (first answer wins) and returns how to abort it; after `limitMs`
+ * it is aborted and answers `timeout`.
+ */
+function settleWithin(limitMs: number, start: (settle: (result: ExportResult) => void) => () => void): Promise<ExportResult> {
+  return new Promise((resolve) => {
+    let settled = false
+    const settle = (result: ExportResult): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(result)
+    }
+    const abort = start(settle)
+    const timer = setTimeout(() => {
+      settle(failure('timeout', `No answer within ${limitMs} ms`))
+      abort()
+    }, limitMs)
+  })
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -185,19 +196,8 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
       const target = await resolveTarget(options.guard, hostname)
       if (isResult(target)) return target
       const channel = clientFor(target.address, target.family)
-      return new Promise<ExportResult>((resolve) => {
-        let settled = false
-        const settle = (result: ExportResult): void => {
-          if (settled) return
-          settled = true
-          clearTimeout(guardTimer)
-          resolve(result)
-        }
-        // The deadline is grpc-js's; this guard makes sure a lost answer can never stall the exporter.
-        const guardTimer = setTimeout(() => {
-          call.cancel()
-          settle(failure('timeout', `No answer within ${timeoutMs} ms`))
-        }, timeoutMs + 1000)
+      // The deadline is grpc-js's; the outer limit makes sure a lost answer can never stall the exporter.
+      return settleWithin(timeoutMs + 1000, (settle) => {
         const call = channel.makeUnaryRequest(
           EXPORT_PATH,
           (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
@@ -219,6 +219,7 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
             settle(failure(result, `gRPC status ${code} (${name})`, { grpcCode: code }))
           },
         )
+        return () => call.cancel()
       })
     },
     close() {
