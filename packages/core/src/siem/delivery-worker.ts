@@ -52,6 +52,9 @@ export interface DeliveryWorker {
   readonly leader: boolean
 }
 
+/** How often an idle exporter looks for checkpoints signed after the events they cover were sent. */
+const IDLE_CHECKPOINT_SCAN_MS = 5000
+
 export const EMPTY_CURSOR: DeliveryCursor = { seq: 0, checkpointSeq: 0, lastSuccessAt: null }
 
 /**
@@ -68,6 +71,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let wakeRequested = false
   let failures = 0
   let leaseRenewedAt = 0
+  let checkpointsScannedAt = 0
   const renewEveryMs = Math.max(1, Math.floor((options.leaseTtlMs - options.requestTimeoutMs) / 2))
 
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
@@ -94,7 +98,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const events = await store.readChain(tenantId, cursor.seq, options.batchSize)
     const lastSeq = events.at(-1)?.seq ?? cursor.seq
     // Checkpoints go after the events they cover, so the SIEM never holds an anchor for events it lacks.
-    const checkpoints = (await store.listCheckpoints(tenantId)).filter((c) => c.seq > cursor.checkpointSeq && c.seq <= lastSeq)
+    // The store lists a chain's checkpoints whole: when idle, look for late ones only now and then.
+    const scanCheckpoints = events.length > 0 || Date.now() - checkpointsScannedAt >= IDLE_CHECKPOINT_SCAN_MS
+    if (scanCheckpoints) checkpointsScannedAt = Date.now()
+    const checkpoints = scanCheckpoints
+      ? (await store.listCheckpoints(tenantId)).filter((c) => c.seq > cursor.checkpointSeq && c.seq <= lastSeq)
+      : []
     if (events.length === 0 && checkpoints.length === 0) return false
     const records: OtlpLogRecord[] = events.map(eventToLogRecord)
     for (const checkpoint of checkpoints) records.push(checkpointToLogRecord(checkpoint))
