@@ -5,6 +5,7 @@
  *
  *   pnpm --filter @auditkit/bench run bench:query        (BENCH_EVENTS=100000 for a quick run; ITERATIONS=200)
  */
+import { availableParallelism, loadavg } from 'node:os'
 import { createAuditAdmin, type AuditStore, type EventCursor, type EventQuery } from '@auditkit/core'
 import { BENCH_TENANT, DATASET_END, openDataset } from './dataset.js'
 
@@ -100,6 +101,7 @@ for (const c of cases) {
   }
 }
 
+console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (p95 includes waiting for a core when other processes compete)`)
 const baseline = (via: string): Figures => rows.find((r) => r.name === 'unfiltered (baseline)' && r.via === via && r.page === 'first')?.figures as Figures
 console.log('')
 console.log(`${'filter'.padEnd(42)} ${'via'.padEnd(8)} ${'page'.padEnd(6)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p95 vs baseline'.padStart(16)}  target`)
