@@ -113,6 +113,13 @@ describe('admin page: logs', () => {
     await expect.poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
       bensProjects.map((event) => event.id),
     )
+    // The filters are in the URL: a reload (or a shared link) shows the same events.
+    expect(new URL(page.url()).search).toBe('?actor=u_ben&resource=project')
+    await page.reload()
+    await expect.poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
+      bensProjects.map((event) => event.id),
+    )
+    expect(await page.locator('#filter-actor').inputValue()).toBe('u_ben')
 
     // Date range (local days in the browser's zone): from 10 days ago until today.
     await page.selectOption('#filter-actor', '')

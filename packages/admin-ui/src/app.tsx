@@ -33,7 +33,7 @@ export function App() {
   function select(next: Tab, focus = false) {
     setTab(next)
     // The tab lives in the hash so that reload and the back button keep it.
-    history.replaceState(null, '', `#${next}`)
+    history.replaceState(null, '', `${window.location.pathname}${window.location.search}#${next}`)
     if (focus) document.getElementById(`tab-${next}`)?.focus()
   }
 

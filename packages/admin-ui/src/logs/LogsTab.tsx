@@ -9,7 +9,7 @@ import { Cell, actorTypeLabel, loadVisible, saveVisible, tableLabel } from './co
 import { ColumnsDialog } from './ColumnsDialog.js'
 import { EventDetail } from './EventDetail.js'
 import { ExportDialog } from './ExportDialog.js'
-import { EMPTY_FILTERS, type FilterForm, toApiFilters } from './filters.js'
+import { EMPTY_FILTERS, type FilterForm, filtersFromUrl, filtersToSearch, toApiFilters } from './filters.js'
 
 const PAGE_SIZE = 50
 
@@ -20,8 +20,8 @@ export function LogsTab() {
   const [columns, setColumns] = useState<ColumnDef[] | null>(null)
   const [visible, setVisible] = useState<string[]>([])
   const [columnsError, setColumnsError] = useState<unknown>(null)
-  const [form, setForm] = useState<FilterForm>(EMPTY_FILTERS)
-  const [query, setQuery] = useState('')
+  const [form, setForm] = useState<FilterForm>(() => filtersFromUrl(window.location.search))
+  const [query, setQuery] = useState(form.q)
   const [facets, setFacets] = useState<Facets | null>(null)
   const [items, setItems] = useState<AuditEvent[]>([])
   const [nextCursor, setNextCursor] = useState<string | null>(null)
@@ -48,6 +48,12 @@ export function LogsTab() {
       .catch(setColumnsError)
   }, [])
   useEffect(loadColumns, [loadColumns])
+
+  // The filters live in the query string: reload and shared links keep them (the hash keeps the tab).
+  useEffect(() => {
+    const search = filtersToSearch({ ...form, q: query })
+    if (search !== window.location.search) history.replaceState(null, '', `${window.location.pathname}${search}${window.location.hash}`)
+  }, [filters])
 
   // The search box waits for a pause in typing.
   useEffect(() => {
