@@ -98,6 +98,14 @@ describe('auditMiddleware (Hono on Node)', () => {
     expect(event?.context?.route).toBeUndefined()
   })
 
+  it('leaves out requests the skip option names, while c.get(\'audit\') keeps working in their handlers', async () => {
+    const base = await start({ skip: (c) => c.req.header('x-health') === '1' }, 't-skip')
+    expect((await fetch(`${base}/projects/p-4/archive`, { method: 'POST', headers: { 'x-health': '1' } })).status).toBe(200)
+    expect(await eventsOf('t-skip')).toEqual([])
+    await fetch(`${base}/projects/p-4/archive`, { method: 'POST' })
+    expect(await eventsOf('t-skip')).toHaveLength(1)
+  })
+
   it('in await mode answers only once the event is durable', async () => {
     // A store that takes 150 ms per write makes the difference between the modes observable.
     const slowStore = new Proxy(store, {

@@ -1,0 +1,80 @@
+/**
+ * What every overhead bench server shares, whatever its framework: the variant from argv[2], the AuditKit logger
+ * (SQLite file store in a temp dir), the stand-in user, the CPU counters behind `/__bench/reset` and `/__bench/cpu`,
+ * and the protocol with the runner: print `LISTENING <port>` when ready; on SIGTERM flush, print `STATS {...}`, exit.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createAuditLogger, type AuditLogger } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import pino from 'pino'
+import { VARIANTS, type Variant } from './run-overhead.js'
+
+export function benchVariant(): Variant {
+  const variant = process.argv[2] ?? 'bare'
+  if (!(VARIANTS as readonly string[]).includes(variant)) throw new Error(`unknown variant ${variant}`)
+  return variant as Variant
+}
+
+/** The same stand-in authenticated user in every variant, so only the logging differs. */
+export const BENCH_USER = { id: 'user_ada', name: 'Ada Admin', email: 'ada@example.com' }
+
+/** pino-http's logger, writing to /dev/null asynchronously (the cheapest honest pino setup). */
+export function benchPino(): pino.Logger {
+  return pino(pino.destination({ dest: '/dev/null', sync: false }))
+}
+
+export interface BenchAudit {
+  logger: AuditLogger
+  close(): Promise<void>
+}
+
+/** The AuditKit logger of the `auditkit` variant, on a fresh SQLite file. */
+export function createBenchAudit(framework: string): BenchAudit {
+  const dir = mkdtempSync(join(tmpdir(), `auditkit-bench-${framework}-`))
+  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const flush = process.env.BENCH_FLUSH_INTERVAL_MS
+  const logger = createAuditLogger({ store, ...(flush ? { flushIntervalMs: Number(flush) } : {}) })
+  return {
+    logger,
+    async close() {
+      await logger.close()
+      const stats = logger.stats()
+      process.stdout.write(`STATS ${JSON.stringify({ written: stats.written, invalid: stats.invalid, writeFailures: stats.writeFailures })}\n`)
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** CPU time per request is far less disturbed by other processes than wall-clock throughput on a shared machine. */
+export function createCpuCounter(): { served(): void; reset(): void; report(): { cpuMicros: number; served: number } } {
+  let mark = process.cpuUsage()
+  let served = 0
+  return {
+    served: () => void served++,
+    reset() {
+      mark = process.cpuUsage()
+      served = 0
+    },
+    report() {
+      const used = process.cpuUsage(mark)
+      return { cpuMicros: used.user + used.system, served }
+    },
+  }
+}
+
+/** Prints the port for the runner, and shuts down cleanly on SIGTERM. */
+export function announce(port: number, shutdown: () => Promise<void>): void {
+  process.stdout.write(`LISTENING ${port}\n`)
+  process.once('SIGTERM', () => {
+    void shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error)
+        process.exit(1)
+      },
+    )
+  })
+}
