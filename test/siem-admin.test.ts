@@ -32,8 +32,15 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver({ protocol: 'grpc', bearerToken: TOKEN })
   await store.init()
   logger = createAuditLogger({ store, onError: () => {} })
-  siem = createSiemService({ logger, secretKey: Buffer.alloc(32, 1), pollIntervalMs: 50, retry: { initialDelayMs: 50, maxDelayMs: 200 }, onError: () => {} })
   checkpointer = createCheckpointer({ logger, privateKey: generateKeyPairSync('ed25519').privateKey, everyEvents: 10, everyMs: 0 })
+  siem = createSiemService({
+    logger,
+    checkpointer,
+    secretKey: Buffer.alloc(32, 1),
+    pollIntervalMs: 50,
+    retry: { initialDelayMs: 50, maxDelayMs: 200 },
+    onError: () => {},
+  })
   admin = createAuditAdmin({
     logger,
     uiDir: false,

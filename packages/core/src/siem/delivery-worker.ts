@@ -44,8 +44,11 @@ export interface DeliveryWorkerOptions {
 }
 
 export interface DeliveryWorker {
-  /** Look at the store now (new events were appended). Never cuts a backoff short. */
-  wake(): void
+  /**
+   * Look at the store now (new events were appended; with `checkpoints`, a checkpoint was signed).
+   * Never cuts a backoff short.
+   */
+  wake(options?: { checkpoints?: boolean }): void
   /** Finishes the request in flight, then stops and releases the lease. */
   stop(): Promise<void>
   /** Whether this instance holds the tenant's lease. */
@@ -161,7 +164,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const finished = loop()
 
   return {
-    wake() {
+    wake({ checkpoints = false } = {}) {
+      if (checkpoints) checkpointsScannedAt = 0
       wakeRequested = true
       wakeSleeper?.()
     },

@@ -4,7 +4,7 @@ import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { Actor, RequestContext } from '../event/schema.js'
 import { uuidv7 } from '../ids/uuidv7.js'
 import type { AuditLogger } from '../logger/audit-logger.js'
-import type { AuditStore } from '../store/types.js'
+import type { AuditStore, SignedCheckpoint } from '../store/types.js'
 import { EMPTY_CURSOR, SIEM_STATE, startDeliveryWorker, type DeliveryCursor, type DeliveryError, type DeliveryWorker } from './delivery-worker.js'
 import { createEndpointGuard, type EndpointPolicy } from './endpoint-policy.js'
 import { failure, type ExportResult } from './export-result.js'
@@ -119,6 +119,12 @@ export interface SiemServiceOptions {
    */
   testRateLimit?: { max?: number; windowMs?: number }
   /**
+   * The integrity checkpointer (`createCheckpointer`), so that each signed checkpoint is sent at once. Checkpoints
+   * reach the SIEM without it too (exporters read them from the store), within a few seconds.
+   * @default undefined
+   */
+  checkpointer?: { onCheckpoint(listener: (checkpoint: SignedCheckpoint) => void): () => void }
+  /**
    * Extra trusted CA certificates (PEM) for collectors behind a private CA.
    * @default undefined (Node's public CA list)
    */
@@ -199,6 +205,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
   const workers = new Map<string, { worker: DeliveryWorker; updatedAt: string }>()
   const testAttempts = new Map<string, number[]>()
   let unsubscribe: (() => void) | null = null
+  let unsubscribeCheckpoints: (() => void) | null = null
   let refreshTimer: NodeJS.Timeout | null = null
   let started = false
   let refreshing: Promise<void> = Promise.resolve()
@@ -442,6 +449,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
         const tenants = new Set(events.map((event) => event.tenantId))
         for (const tenantId of tenants) workers.get(tenantId)?.worker.wake()
       })
+      unsubscribeCheckpoints =
+        options.checkpointer?.onCheckpoint((checkpoint) => workers.get(checkpoint.chainId)?.worker.wake({ checkpoints: true })) ?? null
       refreshTimer = setInterval(() => void refresh(), settingsRefreshMs)
       refreshTimer.unref()
       await refresh()
@@ -452,6 +461,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
       started = false
       unsubscribe?.()
       unsubscribe = null
+      unsubscribeCheckpoints?.()
+      unsubscribeCheckpoints = null
       if (refreshTimer) clearInterval(refreshTimer)
       refreshTimer = null
       await refreshing
