@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'libsql'
 import { afterAll, describe, expect, it } from 'vitest'
 import { expectIntactChain, runStoreContract } from '@auditkit/test-utils'
 import { isAuditKitError } from '../../errors.js'
-import type { AuditEventInput } from '../../event/schema.js'
+import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
+import { createSealer } from '../../integrity/hash.js'
 import { createAuditLogger } from '../../logger/audit-logger.js'
 import type { AuditStore } from '../../store/types.js'
 import { createSqliteStore } from './sqlite-store.js'
@@ -85,6 +86,30 @@ describe('sqlite specifics', () => {
     } finally {
       await second.close()
     }
+  })
+
+  it('opens a file read-only without changing it, and refuses writes', async () => {
+    const path = join(dir, 'evidence dir #1', 'audit.db')
+    mkdirSync(dirname(path))
+    const writer = createSqliteStore({ path })
+    const logger = createAuditLogger({ store: writer })
+    for (let n = 0; n < 3; n++) await logger.record(input('tenant-ro', n))
+    await logger.close()
+    await writer.close()
+    const before = readFileSync(path)
+
+    const reader = createSqliteStore({ path, readonly: true })
+    try {
+      expect(await expectIntactChain(reader, 'tenant-ro')).toBe(3)
+      expect((await reader.query({ tenantId: 'tenant-ro', from: '1970-01-01T00:00:00.000Z', to: '9999-01-01T00:00:00.000Z', limit: 10 })).items).toHaveLength(3)
+      const [event] = await reader.readChain('tenant-ro', 0, 1)
+      await expect(reader.append([{ ...(event as AuditEvent), id: 'another' }], createSealer())).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+      await expect(reader.putState('s', 'k', 1)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    } finally {
+      await reader.close()
+    }
+    expect(readFileSync(path).equals(before)).toBe(true)
+    await expect(createSqliteStore({ path: join(dir, 'absent.db'), readonly: true }).init()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
   })
 
   it('turns driver failures into STORE_UNAVAILABLE with the cause', async () => {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Database from 'libsql'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../../errors.js'
@@ -35,6 +38,12 @@ export interface SqliteStoreOptions {
    * @default 32768
    */
   cacheSizeKiB?: number
+  /**
+   * Opens an existing file for reading only (e.g. a copy kept as evidence): nothing is created or changed, and
+   * every write rejects with `STORE_UNAVAILABLE`.
+   * @default false
+   */
+  readonly?: boolean
   /**
    * The clock leases expire by.
    * @default Date.now
@@ -108,6 +117,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000
   const cacheSizeKiB = options.cacheSizeKiB ?? 32_768
   const now = options.now ?? Date.now
+  const readonly = options.readonly ?? false
   if (typeof path !== 'string' || path === '') throw new AuditKitError('INVALID_OPTIONS', 'createSqliteStore: `path` is required')
 
   let db: Db | null = null
@@ -118,6 +128,13 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   function open(): Db {
     if (closed) throw new AuditKitError('STORE_UNAVAILABLE', `The sqlite store at ${path} is closed`)
     if (db) return db
+    if (readonly) {
+      if (path === ':memory:' || !existsSync(path)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
+      const connection = new Database(`${pathToFileURL(resolve(path)).href}?mode=ro`)
+      connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
+      db = connection
+      return connection
+    }
     const connection = new Database(path)
     try {
       for (const pragma of connectionPragmas({ busyTimeoutMs, cacheSizeKiB })) connection.exec(pragma)
