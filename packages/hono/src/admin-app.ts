@@ -2,9 +2,9 @@ import { createAuditAdmin, type AuditAdmin, type AuditAdminOptions } from '@audi
 import { Hono, type Context } from 'hono'
 import { basePath } from 'hono/route'
 
-export interface AuditAdminAppOptions {
+export interface AuditAdminAppOptions extends AuditAdminOptions {
   /**
-   * The client IP recorded on exports.
+   * The client IP recorded on exports (behind a proxy, read it from the header your proxy sets).
    * @default the socket address under `@hono/node-server` (`c.env.incoming`), else none
    */
   clientIp?: (c: Context) => string | undefined
@@ -15,13 +15,18 @@ function socketAddress(c: Context): string | undefined {
   return env?.incoming?.socket?.remoteAddress
 }
 
+function isAdmin(value: AuditAdmin | AuditAdminAppOptions): value is AuditAdmin {
+  return 'fetch' in value && typeof value.fetch === 'function'
+}
+
 /**
  * The admin routes and page as a Hono sub-app: `app.route('/admin/audit', auditAdminApp({ logger, authorize }))`.
- * Takes the options of `createAuditAdmin`, or a handler already made with it; the mount path is read from the route.
+ * Takes the options of `createAuditAdmin` (plus `clientIp`), or a handler already made with it; the mount path is
+ * read from the route.
  */
-export function auditAdminApp(admin: AuditAdmin | AuditAdminOptions, options: AuditAdminAppOptions = {}): Hono {
-  const handler = 'fetch' in admin && typeof admin.fetch === 'function' ? admin : createAuditAdmin(admin as AuditAdminOptions)
-  const clientIp = options.clientIp ?? socketAddress
+export function auditAdminApp(options: AuditAdminAppOptions | AuditAdmin): Hono {
+  const handler = isAdmin(options) ? options : createAuditAdmin(options)
+  const clientIp = (isAdmin(options) ? undefined : options.clientIp) ?? socketAddress
   const app = new Hono()
   const serve = (c: Context): Promise<Response> => {
     const ip = clientIp(c)

@@ -12,12 +12,16 @@ export interface AuditAdminModuleOptions extends AuditAdminOptions {
   path: string
 }
 
+/** `imports`: modules whose providers `useFactory` injects (@default []). */
 export interface AuditAdminModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Where the admin routes and page are served, e.g. `admin/audit`. */
   path: string
   /** Builds the `createAuditAdmin` options from other providers (e.g. `AUDIT_LOGGER` of `AuditModule`). */
   useFactory: (...args: never[]) => AuditAdminOptions | AuditAdmin | Promise<AuditAdminOptions | AuditAdmin>
-  /** Providers passed to `useFactory`. @default [] */
+  /**
+   * Providers passed to `useFactory`.
+   * @default []
+   */
   inject?: (string | symbol | (abstract new (...args: never[]) => unknown))[]
 }
 

@@ -31,9 +31,15 @@ export interface AuditAdminOptions {
    * @default ''
    */
   basePath?: string
-  /** SIEM settings and Test Connection (`createSiemAdminService` from the SIEM module). @default undefined (404) */
+  /**
+   * SIEM settings and Test Connection: `createSiemAdminService(createSiemService(...))`.
+   * @default undefined (those routes answer 404)
+   */
   siem?: SiemAdminService
-  /** Chain verification and NDJSON export (from the integrity module). @default undefined (404) */
+  /**
+   * Chain verification and NDJSON export: `createIntegrityService({ store })`.
+   * @default undefined (those routes answer 404)
+   */
   integrity?: IntegrityAdminService
   /**
    * Key for the pagination cursors' MAC. Cursors are always checked against tampering and against the filters

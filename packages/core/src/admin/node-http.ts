@@ -84,9 +84,15 @@ export async function sendFetchResponse(res: ServerResponse, response: Response)
 }
 
 export interface NodeAdminHandlerOptions extends NodeRequestOptions {
-  /** Mount path for this request (Express `req.baseUrl`). @default the handler's `basePath` */
+  /**
+   * Mount path for this request (Express `req.baseUrl`).
+   * @default the handler's `basePath`
+   */
   basePath?: string
-  /** Client IP as the framework resolved it. @default req.socket.remoteAddress */
+  /**
+   * Client IP as the framework resolved it.
+   * @default req.socket.remoteAddress
+   */
   ip?: string
 }
 

@@ -24,7 +24,10 @@ export interface AdminRequestInfo {
    * @default the handler's `basePath`
    */
   basePath?: string
-  /** Client IP as the framework resolved it (it honours the app's proxy settings); recorded on exports. */
+  /**
+   * Client IP as the framework resolved it (it honours the app's proxy settings); recorded on exports.
+   * @default none
+   */
   ip?: string
 }
 
