@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemo, type RunningDemo } from '../apps/demo/src/start.js'
 
-// The demo mounts the admin routes at /admin/audit: owner/admin tokens administer their workspace.
-describe('demo: admin routes at /admin/audit', () => {
+// The demo mounts the admin routes at /admin/audit on each framework: owner/admin tokens administer their workspace.
+describe.each(['express', 'hono', 'nestjs'])('demo on %s: admin routes at /admin/audit', (framework) => {
   let demo: RunningDemo
   let dir: string
   const get = (path: string, token?: string): Promise<Response> =>
@@ -14,7 +14,7 @@ describe('demo: admin routes at /admin/audit', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'auditkit-demo-admin-'))
     process.env['DEMO_SEED_EVENTS'] = '300'
-    demo = await startDemo({ port: 0, dbPath: join(dir, 'demo.db'), seed: true })
+    demo = await startDemo({ framework, port: 0, dbPath: join(dir, 'demo.db'), seed: true })
   })
   afterAll(async () => {
     await demo?.close()

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createAuditAdmin } from '@auditkit/core'
+import { createAuditAdmin, createSealer, uuidv7, type UnsealedEvent } from '@auditkit/core'
 import { describe, expect, it } from 'vitest'
 import { BASE, describeAdminApi } from './fixtures/admin-http-suite.js'
 import { TOKENS, authorizeByToken, createAdminFixture } from './fixtures/admin-fixture.js'
@@ -55,6 +55,50 @@ describe('unexpected failures answer a generic JSON error, never a stack trace',
       expect(body.error.message).not.toMatch(/auditkit-admin-|\.db/)
     }
     expect(seen.length).toBeGreaterThanOrEqual(4)
+  })
+})
+
+describe('CSV download cut short', () => {
+  it('stops reading the store and records the export as a failure with the rows sent', async () => {
+    const fixture = await createAdminFixture()
+    try {
+      const seal = createSealer()
+      const events: UnsealedEvent[] = []
+      for (let i = 0; i < 5000; i++) {
+        const ms = Date.parse('2026-04-01T00:00:00.000Z') + i * 1000
+        events.push({
+          id: uuidv7(ms),
+          occurredAt: new Date(ms).toISOString(),
+          tenantId: 'tenant-c',
+          chainId: 'tenant-c',
+          actor: { type: 'user', id: `u${i % 9}`, name: 'A fairly long display name to fill the rows' },
+          action: 'project_updated',
+          resource: { type: 'project', id: `p${i}`, name: `Project number ${i}` },
+          outcome: 'success',
+        })
+      }
+      await fixture.store.append(events, seal)
+      const admin = createAuditAdmin({
+        ...fixture.adminOptions,
+        basePath: BASE,
+        authorize: () => ({ tenantId: 'tenant-c', actor: { type: 'user', id: 'admin-c' } }),
+      })
+      const response = await admin.fetch(new Request(`http://admin.test${BASE}/api/export.csv?from=2026-04-01&to=2026-04-02&columns=occurredAt,actor,resourceName`))
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      const first = await reader.read()
+      expect(first.done).toBe(false)
+      await reader.cancel()
+      await fixture.logger.flush()
+      const recorded = await fixture.store.query({ tenantId: 'tenant-c', action: 'audit_log_exported', from: '2024-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z', limit: 5 })
+      expect(recorded.items).toHaveLength(1)
+      expect(recorded.items[0]?.outcome).toBe('failure')
+      expect(recorded.items[0]?.metadata).toMatchObject({ ended: 'cancelled' })
+      const rows = recorded.items[0]?.metadata?.['rows'] as number
+      expect(rows).toBeGreaterThan(0)
+      expect(rows).toBeLessThan(5000)
+    } finally {
+      await fixture.close()
+    }
   })
 })
 
