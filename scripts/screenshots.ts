@@ -62,6 +62,9 @@ if (process.argv.includes('--serve')) {
       await page.getByTestId('run-verify').click()
       await page.getByTestId('verify-result').waitFor()
     })
+    await shoot(browser, 'logs-dark-en.png', { locale: 'en-US', colorScheme: 'dark' }, async (page) => {
+      await page.locator('tr.log-row').nth(20).waitFor()
+    })
     await shoot(browser, 'logs-ja-390.png', { locale: 'ja-JP', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }, async (page) => {
       await page.locator('tr.log-row').nth(5).waitFor()
     })
