@@ -13,6 +13,7 @@ import {
   type ExportFailure,
   type ExportResult,
 } from './export-result.js'
+import { retryDelayFromStatusDetails } from './grpc-retry-info.js'
 import { effectiveUrl, type SiemSettings } from './settings.js'
 
 /**
@@ -216,7 +217,10 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
               (code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN
                 ? classifyTransportDetails(error.details, code)
                 : 'unexpected_response')
-            settle(failure(result, `gRPC status ${code} (${name})`, { grpcCode: code }))
+            const retryAfterMs = retryDelayFromStatusDetails(
+              (error.metadata?.get('grpc-status-details-bin') ?? []).filter((value): value is Buffer => Buffer.isBuffer(value)),
+            )
+            settle(failure(result, `gRPC status ${code} (${name})`, { grpcCode: code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }))
           },
         )
         return () => call.cancel()

@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
+import protobuf from 'protobufjs'
 import { decodeExportLogsRequest, encodeExportLogsResponse, type ReceivedLogRecord } from './otlp-decode.js'
 
 export type ReceiverProtocol = 'grpc' | 'http/protobuf'
@@ -194,9 +195,13 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
       const receivedAt = Date.now()
       const headers: Record<string, string> = {}
       for (const [key, value] of Object.entries(call.metadata.getMap())) headers[key] = String(value)
-      const fail = (status: number, details: string): void => {
+      const fail = (status: number, details: string, retryAfterSeconds?: number): void => {
         requests.push({ headers, records: [], answeredStatus: status, receivedAt })
-        callback({ code: GRPC_STATUS_OF[status] ?? grpc.status.UNKNOWN, details })
+        const code = GRPC_STATUS_OF[status] ?? grpc.status.UNKNOWN
+        const metadata = new grpc.Metadata()
+        // OTLP/gRPC throttling: google.rpc.RetryInfo inside the google.rpc.Status trailer.
+        if (retryAfterSeconds !== undefined) metadata.set('grpc-status-details-bin', retryInfoStatus(code, details, retryAfterSeconds))
+        callback({ code, details, metadata })
       }
       const planned = nextFailure()
       if (planned?.kind === 'stall') {
@@ -204,7 +209,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
         stalled.add(callback)
         return
       }
-      if (planned?.kind === 'status') return fail(planned.status, planned.body ?? `receiver told to fail with ${planned.status}`)
+      if (planned?.kind === 'status') return fail(planned.status, planned.body ?? `receiver told to fail with ${planned.status}`, planned.retryAfterSeconds)
       if (planned?.kind === 'redirect') return fail(404, 'gRPC has no redirects')
       if (!authorised(headers)) return fail(401, 'missing or wrong bearer token')
       let decoded: ReceivedLogRecord[]
@@ -280,6 +285,27 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
     },
     close: () => transport.close(),
   }
+}
+
+/** `google.rpc.Status { code, message, details: [Any(RetryInfo { retry_delay: Duration { seconds } })] }`. */
+function retryInfoStatus(code: number, message: string, seconds: number): Buffer {
+  const duration = protobuf.Writer.create().uint32((1 << 3) | 0).int64(seconds).finish()
+  const retryInfo = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(duration).finish()
+  const any = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string('type.googleapis.com/google.rpc.RetryInfo')
+    .uint32((2 << 3) | 2)
+    .bytes(retryInfo)
+    .finish()
+  const status = protobuf.Writer.create()
+    .uint32((1 << 3) | 0)
+    .int32(code)
+    .uint32((2 << 3) | 2)
+    .string(message)
+    .uint32((3 << 3) | 2)
+    .bytes(any)
+    .finish()
+  return Buffer.from(status)
 }
 
 function flatHeaders(headers: IncomingMessage['headers']): Record<string, string> {
