@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { AuditKitError, type AuditErrorDetail } from '../errors.js'
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from './limits.js'
+import { createFastAccept } from './fast-accept.js'
 
 /** Who did it: a person, an API key, or the system itself (jobs, schedules). */
 export const ACTOR_TYPES = ['user', 'api_key', 'system'] as const
@@ -138,11 +139,19 @@ function reasonOf(issue: z.core.$ZodIssue): string {
 }
 
 /** Validates input against the event model and size bounds; one factory per `limits` so schemas are built once. */
-export function createEventValidator(limits: Partial<EventLimits> = {}): (input: unknown) => AuditEventInput {
+export function createEventValidator(
+  limits: Partial<EventLimits> = {},
+  /** @internal `fastPath: false` validates with the zod schema alone (the fast path's tests compare against it). */
+  internal: { fastPath?: boolean } = {},
+): (input: unknown) => AuditEventInput {
   const resolved: EventLimits = { ...DEFAULT_EVENT_LIMITS, ...limits }
   const schemas = Object.keys(limits).length === 0 ? defaultSchemas : buildSchemas(resolved)
+  const fastAccept =
+    internal.fastPath === false ? () => undefined : createFastAccept(resolved, { action: ACTION_PATTERN, resourceType: RESOURCE_TYPE_PATTERN })
   return (input) => {
-    const parsed = schemas.input.safeParse(input)
+    // The common, well-formed event skips zod (a hot path); zod decides and explains everything else.
+    const accepted = fastAccept(input)
+    const parsed = accepted ? ({ success: true, data: accepted } as const) : schemas.input.safeParse(input)
     if (!parsed.success) {
       const details: AuditErrorDetail[] = parsed.error.issues.map((issue) => ({
         path: issue.path.join('.'),
