@@ -1,4 +1,5 @@
 import { firstHeaderValue, type CaptureRequest } from '@auditkit/core'
+import type { AuditTargets } from './audit-metadata.js'
 import type { AuditHttpRequest } from './interfaces/audit-module-options.interface.js'
 
 /** The parts of Express's and Fastify's requests the translation reads. */
@@ -64,6 +65,7 @@ export function rememberFastifyRoutes(fastify: FastifyLike): void {
 }
 
 const claimed = new WeakSet<object>()
+const routedTo = new WeakMap<object, AuditTargets>()
 
 /** Node's request under the platform's (they differ on Fastify), so the interceptor and middleware see one key. */
 function rawOf(req: object): object {
@@ -73,6 +75,16 @@ function rawOf(req: object): object {
 /** Marks a request as recorded by the interceptor, so the middleware's fallback leaves it alone. */
 export function claimRequest(req: object): void {
   claimed.add(rawOf(req))
+}
+
+/** Notes the handler a request was routed to (see `AuditHandlerGuard`). */
+export function rememberTargets(req: object, targets: AuditTargets): void {
+  routedTo.set(rawOf(req), targets)
+}
+
+/** The handler a request was routed to, if a guard saw it before it was refused. */
+export function targetsOf(req: object): AuditTargets | undefined {
+  return routedTo.get(rawOf(req))
 }
 
 /** Whether the interceptor recorded this request (false when a guard or an unmatched route ended it first). */

@@ -3,11 +3,11 @@ import { Injectable, type CallHandler, type ExecutionContext, type NestIntercept
 import { Reflector } from '@nestjs/core'
 import { Observable } from 'rxjs'
 import { AUDIT_REQUEST_CONTEXT, auditContextStorage } from './audit-context.storage.js'
-import { AUDIT_CAPTURE, AUDIT_IGNORE_METADATA, AUDIT_METADATA, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
+import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
+import { applyAuditMetadata } from './audit-metadata.js'
 import { claimRequest, toCaptureRequest } from './audit-request.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
-import type { AuditDecoratorOptions } from './interfaces/audit-options.interface.js'
 
 /** Subscribing runs the pipes and the handler: inside the storage, so `AuditService.current()` finds this request. */
 function runIn(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
@@ -42,12 +42,7 @@ export class AuditInterceptor implements NestInterceptor {
     req[AUDIT_REQUEST_CONTEXT] = auditContext
     if (!handle) return runIn(auditContext, next)
 
-    const targets = [context.getHandler(), context.getClass()]
-    if (this.reflector.getAllAndOverride<boolean | undefined>(AUDIT_IGNORE_METADATA, targets)) auditContext.skip()
-    const [onHandler, onClass] = targets.map((target) => this.reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, target))
-    const { force, ...overrides } = { ...onClass, ...onHandler }
-    auditContext.set(overrides)
-    if (force) auditContext.force()
+    applyAuditMetadata(this.reflector, [context.getHandler(), context.getClass()], auditContext)
 
     const holdResponse = this.capture.delivery === 'await'
     return new Observable((subscriber) => {

@@ -1,7 +1,9 @@
 import type { AuditCapture } from '@auditkit/core'
 import { Injectable, type NestMiddleware } from '@nestjs/common'
+import { Reflector } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
-import { isClaimed, toCaptureRequest } from './audit-request.js'
+import { isClaimed, targetsOf, toCaptureRequest } from './audit-request.js'
+import { applyAuditMetadata } from './audit-metadata.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
@@ -15,7 +17,8 @@ interface ClosingResponse {
  * Records the requests that end before any interceptor runs: guards that deny (401/403) and routes that do not
  * exist (404). Nest runs guards before interceptors, so `AuditInterceptor` never sees these; this middleware waits for
  * the response and records it from the status the exception filters chose. Such a request was answered already, so
- * it is recorded without holding the response, and `@Audit()` metadata of the handler does not apply.
+ * it is recorded without holding the response. The handler's `@Audit()` metadata applies when `AuditHandlerGuard` saw
+ * the request before the refusing guard (controller and handler guards; global guards registered after AuditModule).
  */
 @Injectable()
 export class AuditMiddleware implements NestMiddleware {
@@ -24,6 +27,7 @@ export class AuditMiddleware implements NestMiddleware {
   constructor(
     private readonly capture: AuditCapture<AuditHttpRequest>,
     options: AuditModuleOptions,
+    private readonly reflector: Reflector,
   ) {
     this.requestIdHeader = options.requestIdHeader ?? 'x-request-id'
   }
@@ -36,9 +40,11 @@ export class AuditMiddleware implements NestMiddleware {
       const request = toCaptureRequest(req, this.requestIdHeader)
       if (ownRoute !== undefined && req.route === ownRoute) request.route = undefined
       const handle = this.capture.begin(req, request)
+      const targets = targetsOf(req)
+      if (handle && targets) applyAuditMetadata(this.reflector, targets, handle.context)
       void handle?.end({ status: res.statusCode, aborted: !res.writableFinished })
     })
     next()
   }
 }
-injectDependencies(AuditMiddleware, [AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS])
+injectDependencies(AuditMiddleware, [AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS, Reflector])

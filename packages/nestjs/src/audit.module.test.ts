@@ -74,6 +74,7 @@ class ProjectsController {
 
   @Delete(':projectId')
   @UseGuards(AdminGuard)
+  @Audit({ action: 'project_removed' })
   remove() {
     return { deleted: true }
   }
@@ -180,12 +181,13 @@ describe('AuditModule (platform-express)', () => {
       const events = await eventsOf('t-root')
       const failures = events.filter((e) => e.outcome === 'failure')
       expect(failures.map((e) => [e.action, e.context?.status, e.context?.route])).toEqual([
-        ['project_deleted', 403, '/api/projects/:projectId'],
+        // Refused by a handler guard, yet the handler's @Audit() applies (AuditHandlerGuard ran first).
+        ['project_removed', 403, '/api/projects/:projectId'],
         ['task_updated', 400, '/api/projects/:projectId/tasks/:position'],
         ['project_exploded', 500, '/api/projects/:projectId/explode'],
       ])
       expect(failures[0]?.actor).toEqual({ type: 'user', id: 'u-5', name: 'Ada' })
-      expect(events.at(-1)).toMatchObject({ action: 'project_deleted', outcome: 'success', actor: { id: 'u-5' } })
+      expect(events.at(-1)).toMatchObject({ action: 'project_removed', outcome: 'success', actor: { id: 'u-5' } })
     })
 
     it('skips @AuditIgnore() handlers and reads, and records reads marked with force', async () => {

@@ -9,8 +9,9 @@ import {
   type OnModuleInit,
   type Provider,
 } from '@nestjs/common'
-import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core'
+import { APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_LOGGER, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
+import { AuditHandlerGuard } from './audit.guard.js'
 import { AuditInterceptor } from './audit.interceptor.js'
 import { AuditMiddleware } from './audit.middleware.js'
 import { AuditService } from './audit.service.js'
@@ -30,6 +31,7 @@ const derivedProviders: Provider[] = [
   AuditService,
   AuditMiddleware,
   { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+  { provide: APP_GUARD, useClass: AuditHandlerGuard },
 ]
 
 const exported = [AuditService, AUDIT_LOGGER, AUDIT_MODULE_OPTIONS]

@@ -1,6 +1,7 @@
 export { AuditModule } from './audit.module.js'
 export { AuditInterceptor } from './audit.interceptor.js'
 export { AuditMiddleware } from './audit.middleware.js'
+export { AuditHandlerGuard } from './audit.guard.js'
 export { AuditService, SYSTEM_ACTOR } from './audit.service.js'
 export type { AuditServiceEvent } from './audit.service.js'
 export { Audit, AuditIgnore } from './audit.decorator.js'
