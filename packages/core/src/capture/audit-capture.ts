@@ -265,8 +265,9 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const tenantId = (isPromise(tenantAnswer) ? await tenantAnswer : tenantAnswer) ?? 'default'
     const actorAnswer = o.actor === undefined ? options.actor?.(req) : o.actor
     const actor = (isPromise(actorAnswer) ? await actorAnswer : actorAnswer) ?? ANONYMOUS_ACTOR
-    const resource: ResourceRef = { ...derived.resource, ...stripUndefined(o.resource ?? {}) } as ResourceRef
-    const targets = [...(o.targets ?? derived.targets), ...context.extraTargets]
+    const resource: ResourceRef = o.resource ? ({ ...derived.resource, ...stripUndefined(o.resource) } as ResourceRef) : derived.resource
+    const baseTargets = o.targets ?? derived.targets
+    const targets = context.extraTargets.length === 0 ? baseTargets : [...baseTargets, ...context.extraTargets]
     const requestContext: EventRequestContext = {
       method,
       path: clip(request.path, DEFAULT_EVENT_LIMITS.maxTextLength),
