@@ -13,6 +13,7 @@ import { createSqliteStore } from '@auditkit/core/sqlite'
 import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
 import { startAdminUiDemo, type AdminUiDemo } from './e2e/admin-ui-backend.js'
 import { seedAdminUiLog, type SeededLog } from './e2e/admin-ui-seed.js'
+import { axeViolations } from './e2e/axe.js'
 import { launchChromium } from './e2e/chromium.js'
 
 /** Local days are computed in this zone (UTC+9, no daylight saving), so the test knows the UTC bounds exactly. */
@@ -411,6 +412,42 @@ describe('admin page: integrity, language, narrow screens', () => {
     await page.getByTestId('event-detail').waitFor()
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     await done(session)
+  })
+})
+
+describe('admin page: accessibility', () => {
+  it('has no WCAG 2.1 A/AA violations (axe-core) in each view, light and dark, 1280 and 390 px', async () => {
+    const report: Record<string, unknown> = {}
+    for (const [name, options] of [
+      ['light 1280', {}],
+      ['dark ja 390', { colorScheme: 'dark', locale: 'ja-JP', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }],
+    ] as const) {
+      const session = await open(options)
+      const { page } = session
+      await expect.poll(() => rows(page).count()).toBe(50)
+      report[`${name}: logs`] = await axeViolations(page)
+      await page.locator(`tr[data-event-id="${seed.diffEvent.id}"]`).click()
+      await page.getByTestId('diff').waitFor()
+      report[`${name}: event detail`] = await axeViolations(page)
+      await page.keyboard.press('Escape')
+      await page.locator('.toolbar .button').first().click()
+      await page.getByTestId('columns-dialog').waitFor()
+      report[`${name}: columns dialog`] = await axeViolations(page)
+      await page.keyboard.press('Escape')
+      await page.locator('.toolbar .button--primary').click()
+      await page.getByTestId('export-dialog').waitFor()
+      report[`${name}: CSV dialog`] = await axeViolations(page)
+      await page.keyboard.press('Escape')
+      await page.locator('#tab-siem').click()
+      await page.locator('#siem-headers').fill('{"Authorization": 1}')
+      report[`${name}: SIEM`] = await axeViolations(page)
+      await page.locator('#tab-integrity').click()
+      await page.getByTestId('run-verify').click()
+      await page.getByTestId('verify-result').waitFor()
+      report[`${name}: integrity`] = await axeViolations(page)
+      await done(session)
+    }
+    expect(Object.fromEntries(Object.entries(report).filter(([, violations]) => (violations as unknown[]).length > 0))).toEqual({})
   })
 })
 
