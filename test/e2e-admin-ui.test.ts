@@ -210,9 +210,15 @@ describe('admin page: logs', () => {
       await page.keyboard.press('Tab')
       expect(await page.evaluate(() => document.querySelector('dialog[open]')?.contains(document.activeElement) ?? false)).toBe(true)
     }
+    expect(new URL(page.url()).searchParams.get('event')).toBe(diffEvent.id)
     await page.keyboard.press('Escape')
     await detail.waitFor({ state: 'detached' })
     expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])).toBe(diffEvent.id)
+    expect(new URL(page.url()).searchParams.has('event')).toBe(false)
+
+    // A link to the event (`?event=<id>`) opens its detail directly.
+    await page.goto(`${backend.adminUrl}?event=${diffEvent.id}`)
+    await page.getByTestId('event-detail').getByTestId('diff').locator('tr[data-path="role"][data-kind="changed"]').waitFor()
     await done(session)
   })
 

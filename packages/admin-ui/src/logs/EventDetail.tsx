@@ -12,8 +12,8 @@ import { type DiffKind, diffChanges, formatValue } from './diff.js'
 
 export interface EventDetailProps {
   id: string
-  /** The row as listed, shown at once while the full event loads. */
-  summary: AuditEvent
+  /** The row as listed, shown at once while the full event loads; null when opened from a link. */
+  summary: AuditEvent | null
   onClose: () => void
 }
 
@@ -34,12 +34,21 @@ export function EventDetail({ id, summary, onClose }: EventDetailProps) {
   }, [id])
 
   const shown = event ?? summary
+  if (shown === null) {
+    return (
+      <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail">
+        {error === null ? <Spinner label={t.loading} /> : <ErrorNotice error={error} />}
+      </Dialog>
+    )
+  }
   return (
     <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail">
       <div class="detail">
         <div class="detail__headline">
           <code class="action action--large">{shown.action}</code>
           <OutcomeBadge outcome={shown.outcome} t={t} />
+          <span class="spacer" />
+          <CopyButton text={() => window.location.href} label={t.copyLink} t={t} />
         </div>
         <dl class="props">
           <Prop label={t.fieldTime}>
@@ -115,7 +124,7 @@ export function EventDetail({ id, summary, onClose }: EventDetailProps) {
             </section>
             <details class="detail__raw">
               <summary>{t.detailRaw}</summary>
-              <CopyButton text={JSON.stringify(event, null, 2)} t={t} />
+              <CopyButton text={JSON.stringify(event, null, 2)} label={t.copyJson} t={t} />
               <pre class="code-block">{JSON.stringify(event, null, 2)}</pre>
             </details>
           </>
@@ -135,17 +144,18 @@ function Prop({ label, children }: { label: string; children: ComponentChildren 
   )
 }
 
-function CopyButton({ text, t }: { text: string; t: Messages }) {
+/** Copies `text` (read at click time: the link gains `?event=` only after the panel opened). */
+function CopyButton({ text, label, t }: { text: string | (() => string); label: string; t: Messages }) {
   const [copied, setCopied] = useState(false)
   return (
     <button
       type="button"
       class="button button--small"
       onClick={() => {
-        void navigator.clipboard?.writeText(text).then(() => setCopied(true))
+        void navigator.clipboard?.writeText(typeof text === 'function' ? text() : text).then(() => setCopied(true))
       }}
     >
-      {copied ? t.copied : t.copyJson}
+      {copied ? t.copied : label}
     </button>
   )
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { fetchColumns, fetchEvents, fetchFacets } from '../api/client.js'
+import { ApiError, fetchColumns, fetchEvents, fetchFacets } from '../api/client.js'
 import type { AuditEvent, ColumnDef, Facets } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
 import { localZoneLabel } from '../lib/time.js'
@@ -13,7 +13,13 @@ import { EMPTY_FILTERS, type FilterForm, filtersFromUrl, filtersToSearch, toApiF
 
 const PAGE_SIZE = 50
 
-type Dialog = { kind: 'columns' } | { kind: 'export' } | { kind: 'event'; id: string; summary: AuditEvent } | null
+type Dialog = { kind: 'columns' } | { kind: 'export' } | { kind: 'event'; id: string; summary: AuditEvent | null } | null
+
+/** An event named in the link (`?event=<id>`) opens at once. */
+function dialogFromUrl(): Dialog {
+  const id = new URLSearchParams(window.location.search).get('event')
+  return id !== null && /^[A-Za-z0-9_-]{1,128}$/.test(id) ? { kind: 'event', id, summary: null } : null
+}
 
 export function LogsTab() {
   const { t, locale } = useI18n()
@@ -27,7 +33,7 @@ export function LogsTab() {
   const [nextCursor, setNextCursor] = useState<string | null>(null)
   const [loading, setLoading] = useState(false)
   const [error, setError] = useState<unknown>(null)
-  const [dialog, setDialog] = useState<Dialog>(null)
+  const [dialog, setDialog] = useState<Dialog>(dialogFromUrl)
   // Narrow screens fold the filter menus behind a toggle; wide ones always show them.
   const [filtersOpen, setFiltersOpen] = useState(false)
   /** The row that holds the table's single tab stop. */
@@ -49,11 +55,14 @@ export function LogsTab() {
   }, [])
   useEffect(loadColumns, [loadColumns])
 
-  // The filters live in the query string: reload and shared links keep them (the hash keeps the tab).
+  // The filters and the open event live in the query string: reload and shared links keep them (the hash keeps the tab).
+  const openEventId = dialog?.kind === 'event' ? dialog.id : null
   useEffect(() => {
-    const search = filtersToSearch({ ...form, q: query })
+    const params = new URLSearchParams(filtersToSearch({ ...form, q: query }))
+    if (openEventId !== null) params.set('event', openEventId)
+    const search = params.toString() === '' ? '' : `?${params.toString()}`
     if (search !== window.location.search) history.replaceState(null, '', `${window.location.pathname}${search}${window.location.hash}`)
-  }, [filters])
+  }, [filters, openEventId])
 
   // The search box waits for a pause in typing.
   useEffect(() => {
@@ -80,7 +89,13 @@ export function LogsTab() {
           setNextCursor(page.nextCursor)
         })
         .catch((failure: unknown) => {
-          if (current === generation.current) setError(failure)
+          if (current !== generation.current) return
+          // A cursor the server no longer accepts (its key changed, or it was edited): start again from the top.
+          if (cursor !== null && failure instanceof ApiError && failure.code === 'INVALID_CURSOR') {
+            window.setTimeout(() => loadPage(null), 0)
+            return
+          }
+          setError(failure)
         })
         .finally(() => {
           if (current === generation.current) setLoading(false)
