@@ -20,11 +20,14 @@ interface PlatformRequest extends AuditHttpRequest {
 export function toCaptureRequest(req: AuditHttpRequest, requestIdHeader: string): CaptureRequest {
   const platform = req as PlatformRequest
   const url = platform.originalUrl ?? platform.url
-  const remembered = platform[FASTIFY_ROUTE]
+  const route = routeOf(platform)
+  // Only Node's request under Fastify middleware lacks the route: look for what the Fastify hook remembered then.
+  const remembered = route === undefined ? platform[FASTIFY_ROUTE] : undefined
+  const queryAt = url.indexOf('?')
   return {
     method: platform.method,
-    path: url.split('?', 1)[0] ?? url,
-    route: routeOf(platform) ?? remembered?.route,
+    path: queryAt === -1 ? url : url.slice(0, queryAt),
+    route: route ?? remembered?.route,
     params: platform.params ?? remembered?.params,
     ip: platform.ip,
     userAgent: firstHeaderValue(platform.headers['user-agent']),
