@@ -43,6 +43,10 @@ describe('auditMiddleware (Hono on Node)', () => {
     app.delete('/projects/:projectId', () => {
       throw new HTTPException(409, { message: 'still in use' })
     })
+    return listen(app)
+  }
+
+  async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }): Promise<string> {
     const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
     servers.push(server)
     await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
@@ -70,6 +74,21 @@ describe('auditMiddleware (Hono on Node)', () => {
       outcome: 'success',
       changes: { before: { archived: false }, after: { archived: true, apiKey: '[REDACTED]' } },
       context: { ip: '127.0.0.1', route: '/projects/:projectId/archive', status: 200, requestId: 'req-1', userAgent: 'hono-test' },
+    })
+  })
+
+  it('records the full pattern of routes in mounted sub-apps, with parent params', async () => {
+    const projects = new Hono().patch('/:projectId', (c) => c.json({ ok: true }))
+    const app = new Hono().basePath('/api')
+    app.use(auditMiddleware({ logger, tenant: () => 't-mounted' }))
+    app.route('/workspaces/:ws/projects', projects)
+    await fetch(`${await listen(app)}/api/workspaces/w_1/projects/p_2`, { method: 'PATCH' })
+    const [event] = await eventsOf('t-mounted')
+    expect(event).toMatchObject({
+      action: 'project_updated',
+      resource: { type: 'project', id: 'p_2' },
+      targets: [{ type: 'workspace', id: 'w_1' }],
+      context: { route: '/api/workspaces/:ws/projects/:projectId', path: '/api/workspaces/w_1/projects/p_2' },
     })
   })
 
