@@ -14,6 +14,17 @@ function runIn(auditContext: AuditRequestContext, next: CallHandler): Observable
   return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
 }
 
+interface NodeResponse {
+  statusCode: number
+  writableFinished: boolean
+  once(event: 'close', listener: () => void): unknown
+}
+
+/** Node's response: Express's response is one; Fastify's reply wraps one in `raw`. */
+function nodeResponseOf(res: object): NodeResponse {
+  return ((res as { raw?: NodeResponse }).raw ?? res) as NodeResponse
+}
+
 /**
  * Records each HTTP request a handler runs for. Registered globally by `AuditModule` (APP_INTERCEPTOR).
  * It only translates: Nest's request, the handler's `@Audit()` metadata and the outcome go to core's capture.
@@ -55,7 +66,18 @@ export class AuditInterceptor implements NestInterceptor {
       }
       const subscription = runIn(auditContext, next).subscribe({
         next: (value) => subscriber.next(value),
-        error: (error: unknown) => void finish({ status: res.statusCode, error }).then(() => subscriber.error(error)),
+        error: (error: unknown) => {
+          if (holdResponse) {
+            // The exception filters answer only after this: the status is the one the error carries (else 500).
+            void finish({ status: res.statusCode, error }).then(() => subscriber.error(error))
+            return
+          }
+          // Not holding the response: record the status the exception filters actually sent.
+          settled = true
+          const raw = nodeResponseOf(res)
+          raw.once('close', () => void handle.end({ status: raw.statusCode, aborted: !raw.writableFinished }))
+          subscriber.error(error)
+        },
         complete: () => void finish({ status: res.statusCode }).then(() => subscriber.complete()),
       })
       return () => {

@@ -7,6 +7,7 @@ import { createAuditLogger, type AuditEvent, type AuditLogger, type AuditRequest
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import {
   Body,
+  Catch,
   Controller,
   Delete,
   ForbiddenException,
@@ -19,9 +20,12 @@ import {
   ParseIntPipe,
   Patch,
   Post,
+  UseFilters,
   UseGuards,
+  type ArgumentsHost,
   type CanActivate,
   type DynamicModule,
+  type ExceptionFilter,
   type ExecutionContext,
   type INestApplication,
 } from '@nestjs/common'
@@ -39,6 +43,16 @@ class AdminGuard implements CanActivate {
     if (req.headers['x-user']) req.user = { id: req.headers['x-user'], name: 'Ada' }
     if (req.headers['x-role'] !== 'admin') throw new ForbiddenException()
     return true
+  }
+}
+
+class QuotaExceeded extends Error {}
+
+/** Answers a domain error with a status the error itself does not carry. */
+@Catch(QuotaExceeded)
+class QuotaFilter implements ExceptionFilter {
+  catch(_error: QuotaExceeded, host: ArgumentsHost): void {
+    host.switchToHttp().getResponse<{ status(code: number): { json(body: object): void } }>().status(422).json({ error: 'quota' })
   }
 }
 
@@ -87,6 +101,12 @@ class ProjectsController {
   @Post(':projectId/explode')
   explode() {
     throw new Error('boom')
+  }
+
+  @Post(':projectId/copies')
+  @UseFilters(QuotaFilter)
+  copy() {
+    throw new QuotaExceeded('too many copies')
   }
 
   @Post('ping')
@@ -177,6 +197,7 @@ describe('AuditModule (platform-express)', () => {
       expect((await fetch(`${base}/api/projects/p-2`, { method: 'DELETE', headers: { 'x-user': 'u-5' } })).status).toBe(403)
       expect((await post(`${base}/api/projects/p-2/tasks/first`)).status).toBe(400)
       expect((await post(`${base}/api/projects/p-2/explode`)).status).toBe(500)
+      expect((await post(`${base}/api/projects/p-2/copies`)).status).toBe(422)
       expect((await fetch(`${base}/api/projects/p-2`, { method: 'DELETE', headers: { 'x-user': 'u-5', 'x-role': 'admin' } })).status).toBe(200)
       const events = await eventsOf('t-root')
       const failures = events.filter((e) => e.outcome === 'failure')
@@ -185,6 +206,8 @@ describe('AuditModule (platform-express)', () => {
         ['project_removed', 403, '/api/projects/:projectId'],
         ['task_updated', 400, '/api/projects/:projectId/tasks/:position'],
         ['project_exploded', 500, '/api/projects/:projectId/explode'],
+        // The status an exception filter chose, as the client saw it.
+        ['copy_created', 422, '/api/projects/:projectId/copies'],
       ])
       expect(failures[0]?.actor).toEqual({ type: 'user', id: 'u-5', name: 'Ada' })
       expect(events.at(-1)).toMatchObject({ action: 'project_removed', outcome: 'success', actor: { id: 'u-5' } })
