@@ -131,6 +131,35 @@ describe.each([
     expect(await ipFor('10.0.0.1', '198.51.100.1')).toBe('127.0.0.1')
   })
 
+  it.each(['async', 'await'] as const)('records a request the client abandoned, once (%s delivery)', async (delivery) => {
+    const tenant = `aborted_${delivery}`
+    const app = express()
+    app.use(auditMiddleware({ logger, delivery, tenant: () => tenant }))
+    let release: (() => void) | undefined
+    const responded = new Promise<void>((resolve) => {
+      app.post('/slow/:id', (req, res) => {
+        // Answers only after the client has gone: the event must not be recorded a second time.
+        release = () => {
+          res.status(201).json({ late: true })
+          resolve()
+        }
+        req.on('close', () => setTimeout(() => release?.(), 20))
+      })
+    })
+    const running = await listen(app)
+    closers.push(running.close)
+    const controller = new AbortController()
+    const request = fetch(`${running.baseUrl}/slow/s_1`, { method: 'POST', signal: controller.signal }).catch(() => 'aborted')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    controller.abort()
+    expect(await request).toBe('aborted')
+    await responded
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const events = await eventsOf(tenant)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({ action: 'slow_updated', outcome: 'failure', metadata: { responseAborted: true } })
+  })
+
   it('exposes req.audit even on requests left out by the skip option', async () => {
     const app = express()
     app.use(auditMiddleware({ logger, tenant: () => 'skipped', skip: (req) => req.path === '/health' }))
