@@ -10,6 +10,8 @@ import { HTTPException } from 'hono/http-exception'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditMiddleware, type AuditMiddlewareOptions } from './index.js'
 
+class QuotaExceeded extends Error {}
+
 // Hono-specific behaviour; the shared behaviour is covered by the adapter contract (test/adapter-contract.test.ts).
 describe('auditMiddleware (Hono on Node)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-hono-'))
@@ -43,6 +45,13 @@ describe('auditMiddleware (Hono on Node)', () => {
     app.delete('/projects/:projectId', () => {
       throw new HTTPException(409, { message: 'still in use' })
     })
+    app.post('/projects/:projectId/copies', () => {
+      throw new QuotaExceeded('too many copies')
+    })
+    app.onError((error, c) => {
+      if (error instanceof HTTPException) return error.getResponse()
+      return error instanceof QuotaExceeded ? c.json({ error: 'quota' }, 422) : c.json({ error: 'internal' }, 500)
+    })
     return listen(app)
   }
 
@@ -56,7 +65,7 @@ describe('auditMiddleware (Hono on Node)', () => {
   async function eventsOf(tenant: string): Promise<AuditEvent[]> {
     await logger.flush()
     const page = await store.query({ tenantId: tenant, from: '2000-01-01T00:00:00.000Z', to: '2999-01-01T00:00:00.000Z', limit: 50 })
-    return page.items
+    return page.items.sort((a, b) => a.seq - b.seq)
   }
 
   it('records the route pattern, params, connection IP, actor and handler changes', async () => {
@@ -100,12 +109,15 @@ describe('auditMiddleware (Hono on Node)', () => {
     expect(event?.actor).toEqual({ type: 'user', id: 'anonymous' })
   })
 
-  it("records an HTTPException's status as a failure", async () => {
+  it('records thrown errors with the status the client got (HTTPException, app.onError)', async () => {
     const base = await start({}, 't-error')
-    const res = await fetch(`${base}/projects/p-2`, { method: 'DELETE' })
-    expect(res.status).toBe(409)
-    const [event] = await eventsOf('t-error')
-    expect(event).toMatchObject({ action: 'project_deleted', outcome: 'failure', context: { status: 409, route: '/projects/:projectId' } })
+    expect((await fetch(`${base}/projects/p-2`, { method: 'DELETE' })).status).toBe(409)
+    expect((await fetch(`${base}/projects/p-2/copies`, { method: 'POST' })).status).toBe(422)
+    const events = await eventsOf('t-error')
+    expect(events.map((e) => [e.action, e.outcome, e.context?.status, e.context?.route])).toEqual([
+      ['project_deleted', 'failure', 409, '/projects/:projectId'],
+      ['copy_created', 'failure', 422, '/projects/:projectId/copies'],
+    ])
   })
 
   it('records a request no route matched by its path', async () => {

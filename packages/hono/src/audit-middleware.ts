@@ -65,9 +65,9 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     // After next() the route index points at the handler that answered: its pattern and params are known only now.
     const route = routePath(c)
     const matched = !isWildcard(route)
+    // Errors were answered by app.onError already: its status is what the client got.
     const recorded = handle.end({
       status: c.res.status,
-      error: c.error,
       route: matched ? route : undefined,
       params: matched ? c.req.param() : undefined,
     })
