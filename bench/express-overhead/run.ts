@@ -1,131 +1,13 @@
 /**
- * Requests per second of a small JSON POST handler on Express: bare, with AuditKit's auditMiddleware (async
- * delivery, SQLite file store) and with pino-http (to /dev/null), measured in the same run with autocannon.
- * Each server runs in its own child process (built JavaScript on plain Node); each variant is warmed up, then measured; rounds are interleaved and
- * the best round per variant is kept (the machine is shared, so the best round is the least disturbed one).
- *
- * Target: AuditKit costs less throughput than pino-http, and at most 15 % of bare.
- *
- * Env: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (default 2), BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 10),
- * BENCH_VARIANTS (default bare,auditkit,pino-http; add auditkit-nostore to see the pipeline without SQLite's writes),
- * BENCH_FLUSH_INTERVAL_MS (the logger's flushIntervalMs; default: the logger's default).
+ * Express: requests per second bare, with AuditKit (async, SQLite) and with pino-http, in one run; the servers run as
+ * built JavaScript on plain Node. `pnpm --filter @auditkit/bench bench:express-overhead` (env: ../overhead/run-overhead.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import { build } from 'tsup'
+import { runOverheadBench } from '../overhead/run-overhead.js'
 
-const duration = Number(process.env.BENCH_DURATION_S ?? 5)
-const warmup = Number(process.env.BENCH_WARMUP_S ?? 2)
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 10)
-const allVariants = ['bare', 'auditkit', 'pino-http', 'auditkit-nostore'] as const
-type Variant = (typeof allVariants)[number]
-// BENCH_VARIANTS=auditkit,bare measures a subset (for profiling); ratios need bare.
-const variants = allVariants.filter((v) => (process.env.BENCH_VARIANTS ?? 'bare,auditkit,pino-http').split(',').includes(v))
-
-const here = dirname(fileURLToPath(import.meta.url))
-
-// The servers run as users run AuditKit: built JavaScript on plain Node, AuditKit bundled from source. A TypeScript
-// loader in the server would tax AuditKit's per-request closures (it keeps function names by wrapping each one).
-const outDir = join(here, '..', 'node_modules', '.cache', 'express-overhead')
-await build({
-  entry: { server: join(here, 'server.ts') },
-  outDir,
-  format: ['esm'],
-  platform: 'node',
-  target: 'node20',
-  noExternal: [/^@auditkit\//],
-  external: ['libsql', 'express', 'pino', 'pino-http'],
-  dts: false,
-  sourcemap: false,
-  silent: true,
-  clean: true,
-  esbuildOptions(options) {
-    options.conditions = ['source']
-  },
+await runOverheadBench({
+  name: 'express-overhead',
+  serverFile: join(dirname(fileURLToPath(import.meta.url)), 'server.ts'),
+  bundle: { external: ['libsql', 'express', 'pino', 'pino-http'] },
 })
-
-function startServer(variant: Variant): Promise<{ port: number; child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [join(outDir, 'server.js'), variant], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'production' },
-  })
-  let out = ''
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const port = /LISTENING (\d+)/.exec(out)?.[1]
-      if (port) resolve({ port: Number(port), child, output: () => out })
-    })
-    child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)))
-  })
-}
-
-async function load(port: number, seconds: number): Promise<{ rps: number; errors: number; non2xx: number }> {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/projects`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'bench/1.0' },
-    body: JSON.stringify({ name: 'Apollo' }),
-    connections,
-    duration: seconds,
-  })
-  return { rps: result.requests.average, errors: result.errors, non2xx: result.non2xx }
-}
-
-interface Measurement {
-  rps: number
-  /** Server CPU time (user + system, all threads) per request, in microseconds. */
-  cpuPerRequest: number
-}
-
-async function measure(variant: Variant): Promise<Measurement> {
-  const server = await startServer(variant)
-  const base = `http://127.0.0.1:${server.port}/__bench`
-  try {
-    if (warmup > 0) await load(server.port, warmup)
-    await fetch(`${base}/reset`)
-    const { rps, errors, non2xx } = await load(server.port, duration)
-    const cpu = (await (await fetch(`${base}/cpu`)).json()) as { cpuMicros: number; served: number }
-    if (errors > 0 || non2xx > 0) throw new Error(`${variant}: ${errors} errors, ${non2xx} non-2xx responses`)
-    return { rps, cpuPerRequest: cpu.cpuMicros / Math.max(1, cpu.served) }
-  } finally {
-    const exited = new Promise((resolve) => server.child.once('exit', resolve))
-    server.child.kill('SIGTERM')
-    await exited
-    const stats = /STATS (.*)/.exec(server.output())?.[1]
-    if (stats) console.log(`    ${variant} logger after close: ${stats}`)
-  }
-}
-
-const best = Object.fromEntries(allVariants.map((v) => [v, 0])) as Record<Variant, number>
-const leastCpu = Object.fromEntries(allVariants.map((v) => [v, Infinity])) as Record<Variant, number>
-console.log(`express-overhead: ${rounds} round(s), ${warmup}s warm-up + ${duration}s per variant, ${connections} connections`)
-for (let round = 1; round <= rounds; round++) {
-  for (const variant of variants) {
-    const { rps, cpuPerRequest } = await measure(variant)
-    best[variant] = Math.max(best[variant], rps)
-    leastCpu[variant] = Math.min(leastCpu[variant], cpuPerRequest)
-    console.log(`  round ${round} ${variant.padEnd(16)} ${rps.toFixed(0).padStart(7)} req/s  ${cpuPerRequest.toFixed(1).padStart(6)} µs CPU/request`)
-  }
-}
-
-// Two views of the same cost: measured throughput, and the throughput the server's CPU time per request allows
-// (1 / CPU per request), which other load on a shared machine disturbs much less.
-const rpsCost = (variant: Variant): number => 1 - best[variant] / best.bare
-const cpuCost = (variant: Variant): number => 1 - leastCpu.bare / leastCpu[variant]
-const line = (variant: Variant): string =>
-  `${variant.padEnd(16)} ${best[variant].toFixed(0).padStart(7)} req/s ${(best[variant] / best.bare).toFixed(2)}x (costs ${(rpsCost(variant) * 100).toFixed(1).padStart(5)} %)` +
-  `   ${leastCpu[variant].toFixed(1).padStart(6)} µs CPU/req ${(leastCpu.bare / leastCpu[variant]).toFixed(2)}x (costs ${(cpuCost(variant) * 100).toFixed(1).padStart(5)} %)`
-console.log('')
-for (const variant of variants) console.log(line(variant))
-const verdict = (label: string, cost: (v: Variant) => number): void => {
-  console.log(`${cost('auditkit') < cost('pino-http') ? 'PASS' : 'MISS'}  [${label}] AuditKit costs less than pino-http`)
-  console.log(`${cost('auditkit') <= 0.15 ? 'PASS' : 'MISS'}  [${label}] AuditKit costs at most 15 % of bare`)
-}
-if (['bare', 'auditkit', 'pino-http'].every((v) => variants.includes(v as Variant))) {
-  verdict('throughput', rpsCost)
-  verdict('CPU per request', cpuCost)
-}

@@ -36,12 +36,14 @@ export function createBenchAudit(framework: string): BenchAudit {
   const store = createSqliteStore({ path: join(dir, 'audit.db') })
   const flush = process.env.BENCH_FLUSH_INTERVAL_MS
   const logger = createAuditLogger({ store, ...(flush ? { flushIntervalMs: Number(flush) } : {}) })
+  let batches = 0
+  logger.onAppend(() => void batches++)
   return {
     logger,
     async close() {
       await logger.close()
       const stats = logger.stats()
-      process.stdout.write(`STATS ${JSON.stringify({ written: stats.written, invalid: stats.invalid, writeFailures: stats.writeFailures })}\n`)
+      process.stdout.write(`STATS ${JSON.stringify({ written: stats.written, invalid: stats.invalid, writeFailures: stats.writeFailures, batches })}\n`)
       await store.close()
       rmSync(dir, { recursive: true, force: true })
     },
