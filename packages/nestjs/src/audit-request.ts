@@ -1,6 +1,6 @@
-import { firstHeaderValue, type CaptureRequest } from '@auditkit/core'
+import { DEFAULT_REQUEST_ID_HEADER, firstHeaderValue, type CaptureRequest } from '@auditkit/core'
 import type { AuditTargets } from './audit-metadata.js'
-import type { AuditHttpRequest } from './interfaces/audit-module-options.interface.js'
+import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
 /** The parts of Express's and Fastify's requests the translation reads. */
 interface PlatformRequest extends AuditHttpRequest {
@@ -17,7 +17,7 @@ interface PlatformRequest extends AuditHttpRequest {
 }
 
 /** Translates the platform's request (Express or Fastify) into core's framework-neutral request. */
-export function toCaptureRequest(req: AuditHttpRequest, requestIdHeader: string): CaptureRequest {
+export function toCaptureRequest(req: AuditHttpRequest, options: Pick<AuditModuleOptions, 'requestIdHeader'>): CaptureRequest {
   const platform = req as PlatformRequest
   const url = platform.originalUrl ?? platform.url
   const route = routeOf(platform)
@@ -31,7 +31,7 @@ export function toCaptureRequest(req: AuditHttpRequest, requestIdHeader: string)
     params: platform.params ?? remembered?.params,
     ip: platform.ip,
     userAgent: firstHeaderValue(platform.headers['user-agent']),
-    requestId: firstHeaderValue(platform.headers[requestIdHeader]),
+    requestId: firstHeaderValue(platform.headers[(options.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER).toLowerCase()]),
   }
 }
 

@@ -31,15 +31,11 @@ function nodeResponseOf(res: object): NodeResponse {
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
-  private readonly requestIdHeader: string
-
   constructor(
     private readonly capture: AuditCapture<AuditHttpRequest>,
-    options: AuditModuleOptions,
+    private readonly options: AuditModuleOptions,
     private readonly reflector: Reflector,
-  ) {
-    this.requestIdHeader = options.requestIdHeader ?? 'x-request-id'
-  }
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle()
@@ -47,7 +43,7 @@ export class AuditInterceptor implements NestInterceptor {
     const req = http.getRequest<AuditHttpRequest & Record<symbol, unknown>>()
     const res = http.getResponse<{ statusCode: number }>()
     claimRequest(req)
-    const handle = this.capture.begin(req, toCaptureRequest(req, this.requestIdHeader))
+    const handle = this.capture.begin(req, toCaptureRequest(req, this.options))
     // A request skipped up front still gets a context, so handler code using the audit context works everywhere.
     const auditContext = handle?.context ?? createDetachedAuditContext()
     req[AUDIT_REQUEST_CONTEXT] = auditContext

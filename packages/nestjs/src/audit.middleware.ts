@@ -22,22 +22,18 @@ interface ClosingResponse {
  */
 @Injectable()
 export class AuditMiddleware implements NestMiddleware {
-  private readonly requestIdHeader: string
-
   constructor(
     private readonly capture: AuditCapture<AuditHttpRequest>,
-    options: AuditModuleOptions,
+    private readonly options: AuditModuleOptions,
     private readonly reflector: Reflector,
-  ) {
-    this.requestIdHeader = options.requestIdHeader ?? 'x-request-id'
-  }
+  ) {}
 
   use(req: AuditHttpRequest, res: ClosingResponse, next: (error?: unknown) => void): void {
     // Express may register this middleware as a route of its own: its pattern is not the request's route.
     const ownRoute = req.route
     res.once('close', () => {
       if (isClaimed(req)) return
-      const request = toCaptureRequest(req, this.requestIdHeader)
+      const request = toCaptureRequest(req, this.options)
       if (ownRoute !== undefined && req.route === ownRoute) request.route = undefined
       const handle = this.capture.begin(req, request)
       const targets = targetsOf(req)
