@@ -70,6 +70,7 @@ export type {
   CaptureHandle,
   CaptureRequest,
   CaptureResult,
+  RouteFacts,
 } from './capture/audit-capture.js'
 export { deriveOperation, pastTense, singularize } from './capture/derive-action.js'
 export {

@@ -86,7 +86,8 @@ describe.each([
 
   it('records the full route pattern of nested mounted routers, with parent params', async () => {
     const app = express()
-    app.use(auditMiddleware({ logger, tenant: () => 'mounted' }))
+    // The tenant comes from the parent router's parameter, which the routes themselves do not see (no mergeParams).
+    app.use(auditMiddleware({ logger, tenant: (_req, { params }) => `mounted_${params.ws}` }))
     const projects = express.Router()
     projects.patch('/:projectId', (_req, res) => res.json({ ok: true }))
     projects.post('/:projectId/fail', () => {
@@ -100,7 +101,7 @@ describe.each([
     closers.push(running.close)
     await fetch(`${running.baseUrl}/workspaces/w_1/projects/p_2`, { method: 'PATCH' })
     await fetch(`${running.baseUrl}/workspaces/w_1/projects/p_3/fail`, { method: 'POST' })
-    const [updated, failed] = await eventsOf('mounted')
+    const [updated, failed] = await eventsOf('mounted_w_1')
     expect(updated).toMatchObject({
       action: 'project_updated',
       resource: { type: 'project', id: 'p_2' },

@@ -1,5 +1,5 @@
 export { auditMiddleware } from './middleware/audit-middleware.js'
 export type { AuditMiddlewareOptions } from './middleware/audit-middleware.js'
 export { routePatternOf } from './middleware/route-pattern.js'
-export type { AuditOverrides, AuditRequestContext } from '@auditkit/core'
+export type { AuditOverrides, AuditRequestContext, RouteFacts } from '@auditkit/core'
 export { auditAdminRouter } from './admin-router.js'

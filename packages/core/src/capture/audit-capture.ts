@@ -44,6 +44,18 @@ export interface CaptureResult {
   aborted?: boolean
 }
 
+/**
+ * What routing decided, handed to the `tenant` and `actor` resolvers: `params` holds every parameter of the full
+ * pattern, including those of parent routers a framework hides from the handler (`:ws` of a mounted router).
+ */
+export interface RouteFacts {
+  method: string
+  path: string
+  /** The full route pattern, absent when no route matched. */
+  route?: string | undefined
+  params: Record<string, string | undefined>
+}
+
 /** What a handler may set on the event (`req.audit.set(...)`, `c.get('audit').set(...)`, `@Audit(...)`). */
 export interface AuditOverrides {
   tenantId?: string
@@ -80,12 +92,12 @@ export interface AuditCaptureOptions<Req> {
    * The tenant (workspace) a request belongs to.
    * @default () => 'default'
    */
-  tenant?: (req: Req) => string | undefined | Promise<string | undefined>
+  tenant?: (req: Req, facts: RouteFacts) => string | undefined | Promise<string | undefined>
   /**
    * Who made the request; `null`/`undefined` records an anonymous user. Adapters default to `req.user`.
    * @default adapter-specific
    */
-  actor?: (req: Req) => Actor | null | undefined | Promise<Actor | null | undefined>
+  actor?: (req: Req, facts: RouteFacts) => Actor | null | undefined | Promise<Actor | null | undefined>
   /**
    * Record GET, HEAD and OPTIONS requests too.
    * @default false
@@ -261,9 +273,10 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
     // Resolvers are usually synchronous: await only what is a promise (each await costs a turn per request).
-    const tenantAnswer = o.tenantId === undefined ? options.tenant?.(req) : o.tenantId
+    const facts: RouteFacts = { method, path: request.path, route, params: params ?? {} }
+    const tenantAnswer = o.tenantId === undefined ? options.tenant?.(req, facts) : o.tenantId
     const tenantId = (isPromise(tenantAnswer) ? await tenantAnswer : tenantAnswer) ?? 'default'
-    const actorAnswer = o.actor === undefined ? options.actor?.(req) : o.actor
+    const actorAnswer = o.actor === undefined ? options.actor?.(req, facts) : o.actor
     const actor = (isPromise(actorAnswer) ? await actorAnswer : actorAnswer) ?? ANONYMOUS_ACTOR
     const resource: ResourceRef = o.resource ? ({ ...derived.resource, ...stripUndefined(o.resource) } as ResourceRef) : derived.resource
     const baseTargets = o.targets ?? derived.targets

@@ -9,6 +9,7 @@ import {
   type AuditRequestContext,
   type CaptureHandle,
   type DeliveryMode,
+  type RouteFacts,
 } from '@auditkit/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { pathOnly, routeParamsOf, routePatternOf } from './route-pattern.js'
@@ -36,15 +37,18 @@ export interface AuditMiddlewareOptions {
    * an object that already is an Actor (`{ type: 'user' | 'api_key' | 'system', id, name?, email? }`) is kept,
    * any other object with an `id` becomes `{ type: 'user', id, name, email }` (`name` from `name`, `displayName`
    * or `username`). Set `type: 'api_key'` on what your API-key authentication attaches, or supply this resolver.
+   * Runs when the response is final; `facts` has the full route pattern and all its parameters.
    * @default (req) => actorFromUser(req.user)
    */
-  actor?: (req: Request) => Actor | null | undefined | Promise<Actor | null | undefined>
+  actor?: (req: Request, facts: RouteFacts) => Actor | null | undefined | Promise<Actor | null | undefined>
   /**
    * The tenant (workspace, organisation) the request belongs to; each tenant has its own hash chain and every
-   * admin query is scoped to one.
+   * admin query is scoped to one. Runs when the response is final; `facts.params` has every parameter of the full
+   * route pattern, including a parent router's (`(req, { params }) => params.ws` works for
+   * `app.use('/workspaces/:ws', router)` without `mergeParams`).
    * @default () => 'default'
    */
-  tenant?: (req: Request) => string | undefined | Promise<string | undefined>
+  tenant?: (req: Request, facts: RouteFacts) => string | undefined | Promise<string | undefined>
   /**
    * Record GET, HEAD and OPTIONS requests too (a handler can also record one read with `req.audit.force()`).
    * @default false
