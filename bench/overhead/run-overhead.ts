@@ -34,6 +34,8 @@ export interface OverheadBenchOptions {
   bundle?: {
     /** Packages left to Node's resolution at run time (native modules, the framework, pino). */
     external: string[]
+    /** tsconfig whose compiler options the build uses (e.g. `experimentalDecorators` for NestJS). @default none */
+    tsconfig?: string
   }
 }
 
@@ -68,6 +70,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
       sourcemap: false,
       silent: true,
       clean: true,
+      ...(options.bundle.tsconfig ? { tsconfig: options.bundle.tsconfig } : {}),
       esbuildOptions(esbuild) {
         esbuild.conditions = ['source']
       },
