@@ -85,12 +85,15 @@ async function done(session: Session): Promise<void> {
 
 const rows = (page: Page) => page.locator('tr.log-row')
 
+/** `expect.poll` with room for a loaded machine (the default gives up after 1 s). */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 })
+
 describe('admin page: logs', () => {
   it('filters by resource, actor and date range, and scrolling loads the next page', async () => {
     const session = await open()
     const { page } = session
     const seeded = seed.events
-    await expect.poll(() => rows(page).count()).toBe(50)
+    await poll(() => rows(page).count()).toBe(50)
     await expect(page.getByTestId('load-more').isVisible()).resolves.toBe(true)
 
     // Resource filter from the facets: 63 seeded project events, more than one page.
@@ -98,11 +101,11 @@ describe('admin page: logs', () => {
     expect(projects.length).toBeGreaterThan(50)
     await page.locator('#filter-resource option[value="project"]').waitFor({ state: 'attached' })
     await page.selectOption('#filter-resource', 'project')
-    await expect.poll(() => page.locator('tr.log-row td[data-column="resourceType"]').allInnerTexts()).toEqual(Array(50).fill('project'))
+    await poll(() => page.locator('tr.log-row td[data-column="resourceType"]').allInnerTexts()).toEqual(Array(50).fill('project'))
 
     // Scroll (no click): the sentinel under the table fetches the next page through the cursor.
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
-    await expect.poll(() => rows(page).count()).toBe(projects.length)
+    await poll(() => rows(page).count()).toBe(projects.length)
     await page.getByText('End of the log for this period.').waitFor()
     const ids = await rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))
     expect(ids).toEqual(projects.map((event) => event.id))
@@ -111,13 +114,13 @@ describe('admin page: logs', () => {
     await page.locator('#filter-actor option[value="u_ben"]').waitFor({ state: 'attached' })
     await page.selectOption('#filter-actor', 'u_ben')
     const bensProjects = projects.filter((event) => event.actor.id === 'u_ben')
-    await expect.poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
+    await poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
       bensProjects.map((event) => event.id),
     )
     // The filters are in the URL: a reload (or a shared link) shows the same events.
     expect(new URL(page.url()).search).toBe('?actor=u_ben&resource=project')
     await page.reload()
-    await expect.poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
+    await poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
       bensProjects.map((event) => event.id),
     )
     expect(await page.locator('#filter-actor').inputValue()).toBe('u_ben')
@@ -128,7 +131,7 @@ describe('admin page: logs', () => {
     await page.fill('#filter-from', fromDay)
     const expected = projects.filter((event) => Date.parse(event.occurredAt) >= tokyoMidnight(fromDay))
     expect(expected.length).toBeLessThan(projects.length)
-    await expect.poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
+    await poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
       expected.map((event) => event.id),
     )
     // Local time in the cell, UTC on hover.
@@ -155,17 +158,17 @@ describe('admin page: logs', () => {
   it('keeps a column turned off after a reload', async () => {
     const session = await open()
     const { page } = session
-    await expect.poll(() => page.locator('th[data-column="ip"]').count()).toBe(1)
+    await poll(() => page.locator('th[data-column="ip"]').count()).toBe(1)
     await page.getByRole('button', { name: 'Edit displayed columns' }).click()
     const dialog = page.getByTestId('columns-dialog')
     await dialog.locator('input[name="column"][value="ip"]').uncheck()
     await dialog.locator('input[name="column"][value="requestId"]').check()
     await dialog.getByRole('button', { name: 'Done' }).click()
-    await expect.poll(() => page.locator('th[data-column="ip"]').count()).toBe(0)
-    await expect.poll(() => page.locator('th[data-column="requestId"]').count()).toBe(1)
+    await poll(() => page.locator('th[data-column="ip"]').count()).toBe(0)
+    await poll(() => page.locator('th[data-column="requestId"]').count()).toBe(1)
 
     await page.reload()
-    await expect.poll(() => page.locator('th[data-column="actor"]').count()).toBe(1)
+    await poll(() => page.locator('th[data-column="actor"]').count()).toBe(1)
     expect(await page.locator('th[data-column="ip"]').count()).toBe(0)
     expect(await page.locator('th[data-column="requestId"]').count()).toBe(1)
     expect(await page.locator('td[data-column="ip"]').count()).toBe(0)
@@ -316,7 +319,7 @@ describe('admin page: SIEM integration', () => {
     await page.getByTestId('save-siem').click()
     await page.getByText('Settings saved.').waitFor()
     await page.reload()
-    await expect.poll(() => page.locator('#siem-headers').inputValue()).toContain('****')
+    await poll(() => page.locator('#siem-headers').inputValue()).toContain('****')
     const headersText = await page.locator('#siem-headers').inputValue()
     expect(headersText).not.toContain(TOKEN)
     expect(await page.locator('#siem-enabled').isChecked()).toBe(true)
@@ -379,7 +382,7 @@ describe('admin page: integrity, language, narrow screens', () => {
     expect(await page.getByRole('tab').allInnerTexts()).toEqual(['ログ', 'SIEM 連携', '整合性'])
     await page.getByRole('button', { name: '表示項目の編集' }).waitFor()
     await page.getByRole('button', { name: 'ダウンロード' }).waitFor()
-    await expect.poll(() => page.locator('th[data-column="actor"]').innerText()).toBe('ユーザー')
+    await poll(() => page.locator('th[data-column="actor"]').innerText()).toBe('ユーザー')
     expect(await page.locator('th[data-column="action"]').innerText()).toBe('操作内容')
     expect(await page.locator('label[for="filter-actor"]').innerText()).toBe('実行者')
     // The CSV dialog defaults to the page's language: Japanese headers.
@@ -407,7 +410,7 @@ describe('admin page: integrity, language, narrow screens', () => {
   it('is readable at 390 px: no sideways scrolling, rows become cards, details still open', async () => {
     const session = await open({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
     const { page } = session
-    await expect.poll(() => rows(page).count()).toBe(50)
+    await poll(() => rows(page).count()).toBe(50)
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     // The header row is only for screen readers; each row is laid out as a card.
     expect(await page.locator('thead').evaluate((thead) => thead.getBoundingClientRect().width)).toBeLessThanOrEqual(1)
@@ -430,7 +433,7 @@ describe('admin page: accessibility', () => {
     ] as const) {
       const session = await open(options)
       const { page } = session
-      await expect.poll(() => rows(page).count()).toBe(50)
+      await poll(() => rows(page).count()).toBe(50)
       report[`${name}: logs`] = await axeViolations(page)
       await page.locator(`tr[data-event-id="${seed.diffEvent.id}"]`).click()
       await page.getByTestId('diff').waitFor()
@@ -479,7 +482,7 @@ describe('admin page under another mount path', () => {
     try {
       await page.goto(`${origin}/ops/tools/audit-log`)
       expect(new URL(page.url()).pathname).toBe('/ops/tools/audit-log/')
-      await expect.poll(() => rows(page).count()).toBe(13)
+      await poll(() => rows(page).count()).toBe(13)
       expect(apiCalls.length).toBeGreaterThan(0)
       expect(apiCalls.every((path) => path.startsWith('/ops/tools/audit-log/api/'))).toBe(true)
     } finally {
@@ -512,7 +515,7 @@ describe.each(['hono', 'nestjs'] as const)('admin page mounted by the %s demo', 
       if (message.type() === 'error') problems.push(message.text())
     })
     await page.goto(other.adminUrl)
-    await expect.poll(() => rows(page).count()).toBe(50)
+    await poll(() => rows(page).count()).toBe(50)
     const otherSeed = other.seed as SeededLog
     await page.locator(`tr[data-event-id="${otherSeed.diffEvent.id}"]`).click()
     await page.getByTestId('diff').locator('tr[data-path="role"][data-kind="changed"]').waitFor()

@@ -70,11 +70,25 @@ export function LogsTab() {
     return () => window.clearTimeout(timer)
   }, [form.q])
 
+  // The menus are a convenience: on failure they try twice more, then stay empty (the table shows its own errors).
   useEffect(() => {
     if (rangeReversed) return
-    fetchFacets(filters)
-      .then(setFacets)
-      .catch(() => setFacets(null))
+    let live = true
+    let timer = 0
+    const attempt = (left: number): void => {
+      fetchFacets(filters)
+        .then((next) => live && setFacets(next))
+        .catch(() => {
+          if (!live) return
+          setFacets(null)
+          if (left > 0) timer = window.setTimeout(() => attempt(left - 1), 1000)
+        })
+    }
+    attempt(2)
+    return () => {
+      live = false
+      window.clearTimeout(timer)
+    }
   }, [filters.from, filters.to, rangeReversed])
 
   const loadPage = useCallback(

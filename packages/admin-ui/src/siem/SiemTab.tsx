@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks'
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
 import { fetchSiemSettings, saveSiemSettings, testSiemConnection } from '../api/client.js'
 import type { SiemProtocol, SiemSettings, SiemSettingsAnswer, SiemStatus, TestConnectionResult } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
@@ -44,6 +44,12 @@ export function SiemTab() {
   const [saveError, setSaveError] = useState<unknown>(null)
   const [savedNotice, setSavedNotice] = useState(false)
   const [refreshing, setRefreshing] = useState(false)
+  const testPanel = useRef<HTMLElement>(null)
+
+  // On narrow screens the answer sits below the form: bring it into view when it arrives.
+  useEffect(() => {
+    if (testResult !== null || testError !== null) testPanel.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' })
+  }, [testResult, testError])
 
   const load = useCallback((replaceForm: boolean) => {
     setLoadError(null)
@@ -230,7 +236,7 @@ export function SiemTab() {
           {/* Beside the form on wide screens, so the answer is in view without scrolling; below it on narrow ones. */}
           <div aria-live="polite">
             {(testing || testResult !== null || testError !== null) && (
-              <section class="card" aria-labelledby="siem-test-title" data-testid="test-panel">
+              <section ref={testPanel} class="card" aria-labelledby="siem-test-title" data-testid="test-panel">
                 <h2 id="siem-test-title">{t.siemTestTitle}</h2>
                 {testing && <Spinner label={t.siemTesting} />}
                 {testResult !== null && <TestResultBox result={testResult} t={t} locale={locale} />}
