@@ -10,8 +10,12 @@ import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
 /** Subscribing runs the pipes and the handler: inside the storage, so `AuditService.current()` finds this request. */
-function runIn(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
+function runInStorage(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
   return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
+}
+
+function runPlain(_auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
+  return next.handle()
 }
 
 interface NodeResponse {
@@ -31,11 +35,15 @@ function nodeResponseOf(res: object): NodeResponse {
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
+  private readonly runIn: typeof runInStorage
+
   constructor(
     private readonly capture: AuditCapture<AuditHttpRequest>,
     private readonly options: AuditModuleOptions,
     private readonly reflector: Reflector,
-  ) {}
+  ) {
+    this.runIn = options.asyncContext === false ? runPlain : runInStorage
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle()
@@ -47,7 +55,7 @@ export class AuditInterceptor implements NestInterceptor {
     // A request skipped up front still gets a context, so handler code using the audit context works everywhere.
     const auditContext = handle?.context ?? createDetachedAuditContext()
     req[AUDIT_REQUEST_CONTEXT] = auditContext
-    if (!handle) return runIn(auditContext, next)
+    if (!handle) return this.runIn(auditContext, next)
 
     applyAuditMetadata(this.reflector, [context.getHandler(), context.getClass()], auditContext)
 
@@ -60,7 +68,7 @@ export class AuditInterceptor implements NestInterceptor {
         const recorded = handle.end(result)
         return holdResponse ? recorded : Promise.resolve()
       }
-      const subscription = runIn(auditContext, next).subscribe({
+      const subscription = this.runIn(auditContext, next).subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
           if (holdResponse) {

@@ -29,13 +29,9 @@ export class AuditMiddleware implements NestMiddleware {
   ) {}
 
   use(req: AuditHttpRequest, res: ClosingResponse, next: (error?: unknown) => void): void {
-    // Express may register this middleware as a route of its own: its pattern is not the request's route.
-    const ownRoute = req.route
     res.once('close', () => {
       if (isClaimed(req)) return
-      const request = toCaptureRequest(req, this.options)
-      if (ownRoute !== undefined && req.route === ownRoute) request.route = undefined
-      const handle = this.capture.begin(req, request)
+      const handle = this.capture.begin(req, toCaptureRequest(req, this.options))
       const targets = targetsOf(req)
       if (handle && targets) applyAuditMetadata(this.reflector, targets, handle.context)
       void handle?.end({ status: res.statusCode, aborted: !res.writableFinished })

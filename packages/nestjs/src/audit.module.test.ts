@@ -222,6 +222,16 @@ describe('AuditModule (platform-express)', () => {
     })
   })
 
+  it('without asyncContext, @AuditContext() still reaches the record and AuditService.current() is undefined', async () => {
+    const base = await start(AuditModule.forRoot(options('t-no-als', { asyncContext: false })))
+    await post(`${base}/projects`, { name: 'Vega' })
+    await fetch(`${base}/projects/p-3`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Lyra' }) })
+    const [created, renamed] = await eventsOf('t-no-als')
+    expect(created?.changes).toEqual({ after: { name: 'Vega', token: '[REDACTED]' } })
+    expect(renamed).toMatchObject({ action: 'project_updated' })
+    expect(renamed?.changes).toBeUndefined()
+  })
+
   it('reads the client IP from req.ip, so Express trust proxy decides about X-Forwarded-For', async () => {
     const trusting = await start(AuditModule.forRoot(options('t-proxy')), (app) => app.set('trust proxy', 'loopback'))
     const direct = await start(AuditModule.forRoot(options('t-direct')))

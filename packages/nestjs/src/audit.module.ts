@@ -2,7 +2,6 @@ import { AuditKitError, actorFromUser, createAuditCapture, type AuditCapture } f
 import {
   Global,
   Module,
-  RequestMethod,
   type DynamicModule,
   type MiddlewareConsumer,
   type NestModule,
@@ -77,7 +76,10 @@ export class AuditModule implements NestModule, OnModuleInit {
     }
   }
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly middleware: AuditMiddleware,
+  ) {}
 
   /** On platform-fastify, lets the fallback middleware know the route of requests that guards deny. */
   onModuleInit(): void {
@@ -85,13 +87,18 @@ export class AuditModule implements NestModule, OnModuleInit {
     if (adapter?.getType() === 'fastify') rememberFastifyRoutes(adapter.getInstance() as Parameters<typeof rememberFastifyRoutes>[0])
   }
 
-  /** Guards run before interceptors: the middleware records the requests they deny (see `AuditMiddleware`). */
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AuditMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL })
+  /**
+   * Guards run before interceptors: the middleware records the requests they deny (see `AuditMiddleware`). It is
+   * mounted on the HTTP adapter for every path, before Nest's routes, rather than with `forRoutes('{*path}')`: that
+   * would match a route pattern on every request only to find that it applies to all of them.
+   */
+  configure(_consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost.httpAdapter as { use(handler: AuditMiddleware['use']): unknown } | undefined
+    adapter?.use((req, res, next) => this.middleware.use(req, res, next))
   }
 }
 
-injectDependencies(AuditModule, [HttpAdapterHost])
+injectDependencies(AuditModule, [HttpAdapterHost, AuditMiddleware])
 
 function asyncOptionsProviders(options: AuditModuleAsyncOptions): Provider[] {
   if (options.useFactory) {

@@ -32,6 +32,13 @@ export interface AuditModuleOptions extends Omit<AuditCaptureOptions<AuditHttpRe
    */
   requestIdHeader?: string
   /**
+   * Run each handler inside AsyncLocalStorage, so that `AuditService.current()` finds the request's audit context
+   * anywhere below the handler. `false` saves that cost (a few µs a request, from Node's promise hooks);
+   * `@AuditContext()` keeps working, `current()` returns undefined.
+   * @default true
+   */
+  asyncContext?: boolean
+  /**
    * Tenant of events recorded with `AuditService.record()` when the call names none.
    * @default 'default'
    */
