@@ -1,6 +1,7 @@
 // Ingest throughput: events/s through createAuditLogger into a SQLite file (validated, redacted, hash-chained,
 // group-committed) against a plain SQLite insert loop of the same rows in the same run.
-// Run: pnpm --filter @auditkit/bench run bench:ingest   (BENCH_EVENTS=200000 BENCH_BATCH=500 BENCH_TENANTS=10)
+// Run: pnpm --filter @auditkit/bench run bench:ingest   (BENCH_EVENTS=200000 BENCH_BATCH=500 BENCH_TENANTS=10
+//   BENCH_SEARCH_INDEX=1: both files keep the trigram search index, the store option `searchIndex`)
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { loadavg } from 'node:os'
@@ -14,6 +15,7 @@ import { INSERT_EVENT_SQL, connectionPragmas } from '../../packages/core/src/sto
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 500)
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 10)
+const SEARCH_INDEX = process.env.BENCH_SEARCH_INDEX === '1'
 const TARGET_RATE = 50_000
 const TARGET_RATIO = 0.5
 
@@ -91,7 +93,7 @@ function rowsWritten(path: string): unknown[][] {
 }
 
 async function throughLogger(path: string, count: number): Promise<Rate> {
-  const store = createSqliteStore({ path })
+  const store = createSqliteStore({ path, searchIndex: SEARCH_INDEX })
   await store.init()
   const logger = createAuditLogger({ store, batchSize: BATCH, onError: (error) => console.error(error.code, error.message) })
   const rate = await measure(count, async () => {
@@ -117,7 +119,7 @@ try {
 
   const logged = { rate: await throughLogger(join(dir, 'logger.db'), EVENTS) }
   // The baseline file gets the same schema through the store, then raw inserts of the logger's own rows.
-  const schemaOnly = createSqliteStore({ path: join(dir, 'plain.db') })
+  const schemaOnly = createSqliteStore({ path: join(dir, 'plain.db'), searchIndex: SEARCH_INDEX })
   await schemaOnly.init()
   await schemaOnly.close()
   const plainRate = plainInsertLoop(join(dir, 'plain.db'), rowsWritten(join(dir, 'logger.db')))
@@ -125,7 +127,7 @@ try {
   const cpuRatio = logged.rate.cpu / plainRate.cpu
   const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS')
 
-  console.log(`ingest: ${fmt(EVENTS)} events, ${TENANTS} chains, batch ${BATCH}, SQLite file (WAL, synchronous=NORMAL) in ${tmpdir()}`)
+  console.log(`ingest: ${fmt(EVENTS)} events, ${TENANTS} chains, batch ${BATCH}, SQLite file (WAL, synchronous=NORMAL) in ${tmpdir()}${SEARCH_INDEX ? ', with the trigram search index' : ''}`)
   console.log(`  load average ${loadavg().map((n) => n.toFixed(1)).join(' ')} on this machine during the run`)
   console.log('                                  events/s (wall)   events/CPU-s')
   console.log(`  createAuditLogger -> sqlite   : ${fmt(logged.rate.wall).padStart(12)}   ${fmt(logged.rate.cpu).padStart(12)}`)

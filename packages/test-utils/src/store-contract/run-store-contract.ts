@@ -200,6 +200,13 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         ['failures of one month', { tenantId: mainTenant, from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z', outcome: 'failure' }],
         ['q', { tenantId: 'tenant-b', ...ALL_TIME, q: 'bob' }],
         ['unknown tenant', { tenantId: 'tenant-nobody', ...ALL_TIME }],
+        // Windows that start and end inside a day, or on day and month boundaries: a store that sums per-period counts
+        // must still count exactly the events in [from, to).
+        ['a year with partial days at both edges', { tenantId: mainTenant, from: '2025-06-01T13:17:05.123Z', to: '2026-05-20T08:00:00.001Z' }],
+        ['whole months only', { tenantId: mainTenant, from: '2025-09-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' }],
+        ['whole days inside one month', { tenantId: mainTenant, from: '2026-03-03T00:00:00.000Z', to: '2026-03-19T05:00:00.000Z' }],
+        ['part of one day', { tenantId: mainTenant, from: '2026-03-03T01:00:00.000Z', to: '2026-03-03T23:00:00.000Z' }],
+        ['across a month boundary by hours', { tenantId: mainTenant, from: '2026-02-27T18:00:00.000Z', to: '2026-03-02T06:30:00.000Z' }],
       ]
       for (const [caseName, filter] of cases) {
         it(`counts actors, actions and resource types within the filter: ${caseName}`, async () => {

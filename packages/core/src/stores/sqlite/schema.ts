@@ -36,7 +36,8 @@ export function connectionPragmas({ busyTimeoutMs, cacheSizeKiB }: { busyTimeout
   ]
 }
 
-export const SCHEMA_VERSION = 1
+/** 2: the `facet_counts` summary (backfilled from `events` when an older file is opened for writing). */
+export const SCHEMA_VERSION = 2
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS events (
@@ -64,6 +65,21 @@ CREATE INDEX IF NOT EXISTS ${TIME_INDEX} ON events (tenant_id, occurred_at, id, 
 ${FILTER_INDEXES.map(
   ({ column, index }) => `CREATE INDEX IF NOT EXISTS ${index} ON events (tenant_id, ${column}, occurred_at, id);`,
 ).join('\n')}
+-- Facet counts per tenant and calendar period (UTC month 'YYYY-MM', grain 'm'; UTC day 'YYYY-MM-DD', grain 'd'),
+-- kept exact inside every append transaction: facets over a long window add up whole months and days from here and
+-- scan only the partial days at its two edges. \`newest\` (max of occurred_at || id) and \`name\` serve the actor facet.
+CREATE TABLE IF NOT EXISTS facet_counts (
+  tenant_id  TEXT    NOT NULL,
+  facet      TEXT    NOT NULL,
+  grain      TEXT    NOT NULL,
+  period     TEXT    NOT NULL,
+  actor_type TEXT    NOT NULL,
+  value      TEXT    NOT NULL,
+  n          INTEGER NOT NULL,
+  newest     TEXT    NOT NULL,
+  name       TEXT,
+  PRIMARY KEY (tenant_id, facet, grain, period, actor_type, value)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (
   scope      TEXT NOT NULL,
   key        TEXT NOT NULL,
@@ -86,8 +102,53 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   key_id         TEXT    NOT NULL,
   PRIMARY KEY (chain_id, seq)
 ) WITHOUT ROWID;
-PRAGMA user_version = ${SCHEMA_VERSION};
 `
+
+/** Facets kept in `facet_counts`: name, the event column counted, whether it is the actor facet (type, newest name). */
+export const SUMMARISED_FACETS = [
+  { facet: 'actor', column: 'actor_id' },
+  { facet: 'action', column: 'action' },
+  { facet: 'resource_type', column: 'resource_type' },
+] as const
+
+/** Grains of `facet_counts` and the length of the `occurred_at` prefix that names their period. */
+export const FACET_GRAINS = [
+  { grain: 'm', prefix: 7 },
+  { grain: 'd', prefix: 10 },
+] as const
+
+/** Fills `facet_counts` from the events already in a file written before it existed (schema version 1). */
+export const FACET_BACKFILL_SQL = SUMMARISED_FACETS.flatMap(({ facet, column }) =>
+  FACET_GRAINS.map(({ grain, prefix }) => {
+    const actor = facet === 'actor'
+    return `INSERT INTO facet_counts (tenant_id, facet, grain, period, actor_type, value, n, newest, name)
+  SELECT tenant_id, '${facet}', '${grain}', substr(occurred_at, 1, ${prefix}), ${actor ? 'actor_type' : "''"}, ${column}, count(*),
+    ${actor ? 'max(occurred_at || id), actor_name' : "'', NULL"}
+  FROM events GROUP BY tenant_id, substr(occurred_at, 1, ${prefix})${actor ? ', actor_type' : ''}, ${column};`
+  }),
+).join('\n')
+
+/** Adds counts of one append to `facet_counts`; the actor name follows the newest event. */
+export const FACET_UPSERT_SQL = `INSERT INTO facet_counts (tenant_id, facet, grain, period, actor_type, value, n, newest, name)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (tenant_id, facet, grain, period, actor_type, value) DO UPDATE SET
+    n = n + excluded.n,
+    name = CASE WHEN excluded.newest > newest THEN excluded.name ELSE name END,
+    newest = max(newest, excluded.newest)`
+
+/**
+ * The optional trigram index behind \`q\` (\`searchIndex\` option). Contentless with \`detail=none\`: it stores only which
+ * rows hold which 3-character sequences, the smallest and cheapest form to write. A search asks it for the rows holding
+ * every trigram of the term (a superset of the matches) and tests the exact substring on those rows only. A trigger
+ * keeps it current for every writer of the file, whatever process or option it runs with.
+ */
+export const SEARCH_INDEX_SQL = `
+CREATE VIRTUAL TABLE IF NOT EXISTS events_search USING fts5(search, content='', tokenize='trigram', detail=none);
+CREATE TRIGGER IF NOT EXISTS events_search_insert AFTER INSERT ON events BEGIN
+  INSERT INTO events_search (rowid, search) VALUES (new.rowid, new.search);
+END;
+`
+export const SEARCH_INDEX_BACKFILL_SQL = 'INSERT INTO events_search (rowid, search) SELECT rowid, search FROM events'
 
 export const INSERT_EVENT_SQL = `INSERT INTO events (tenant_id, chain_id, seq, occurred_at, id, actor_type, actor_id, actor_name, action,
   resource_type, resource_id, outcome, search, prev_hash, hash, event)

@@ -5,12 +5,13 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'libsql'
 import { afterAll, describe, expect, it } from 'vitest'
-import { expectIntactChain, runStoreContract } from '@auditkit/test-utils'
+import { ALL_TIME, buildFixtureEvents, expectIntactChain, expectedEvents, expectedFacets, readAllPages, runStoreContract, seedStore } from '@auditkit/test-utils'
 import { isAuditKitError } from '../../errors.js'
 import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
 import { createSealer } from '../../integrity/hash.js'
 import { createAuditLogger } from '../../logger/audit-logger.js'
-import type { AuditStore } from '../../store/types.js'
+import type { AuditStore, EventFilter } from '../../store/types.js'
+import { uuidv7 } from '../../ids/uuidv7.js'
 import { createSqliteStore } from './sqlite-store.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-sqlite-'))
@@ -35,6 +36,94 @@ runStoreContract(
     },
   },
 )
+
+// The same contract with the trigram search index: `q` must mean exactly the same with and without it.
+runStoreContract('sqlite with searchIndex', async () => createSqliteStore({ path: join(dir, `contract-search-${++created}.db`), searchIndex: true }))
+
+describe('sqlite facet counts and search index', () => {
+  const fixtures = buildFixtureEvents({ seed: 11 })
+  const tenantId = fixtures[0]?.tenantId ?? ''
+  const windows: EventFilter[] = [
+    { tenantId, ...ALL_TIME },
+    { tenantId, from: '2025-07-14T09:30:00.000Z', to: '2026-04-02T17:45:00.000Z' },
+    { tenantId, from: '2026-03-03T01:00:00.000Z', to: '2026-03-04T23:00:00.000Z' },
+  ]
+  const facetRows = (path: string): unknown[] => {
+    const raw = new Database(path)
+    try {
+      return raw.prepare('SELECT * FROM facet_counts ORDER BY tenant_id, facet, grain, period, actor_type, value').all([])
+    } finally {
+      raw.close()
+    }
+  }
+
+  it("names an actor after its newest event, whatever order the batches arrive in", async () => {
+    const store = createSqliteStore({ path: join(dir, 'names.db') })
+    const seal = createSealer()
+    const at = (iso: string, name: string) => ({
+      id: uuidv7(Date.parse(iso)),
+      occurredAt: iso,
+      tenantId: 'tenant-n',
+      chainId: 'tenant-n',
+      actor: { type: 'user' as const, id: 'user-1', name },
+      action: 'project_created',
+      resource: { type: 'project' },
+      outcome: 'success' as const,
+    })
+    await store.append([at('2026-03-10T12:00:00.000Z', 'March'), at('2026-01-05T12:00:00.000Z', 'January')], seal)
+    await store.append([at('2025-12-01T08:00:00.000Z', 'December')], seal)
+    const year = { tenantId: 'tenant-n', from: '2025-06-01T00:00:00.000Z', to: '2026-06-01T00:00:00.000Z' }
+    expect((await store.facets(year)).actors).toEqual([{ type: 'user', id: 'user-1', name: 'March', count: 3 }])
+    expect((await store.facets({ ...year, to: '2026-03-01T00:00:00.000Z' })).actors).toEqual([{ type: 'user', id: 'user-1', name: 'January', count: 2 }])
+    await store.append([at('2026-05-31T23:59:59.999Z', 'May')], seal)
+    expect((await store.facets(year)).actors).toEqual([{ type: 'user', id: 'user-1', name: 'May', count: 4 }])
+    await store.close()
+  })
+
+  it('fills the facet counts of a file written before they existed, and counts from the events when read-only', async () => {
+    const path = join(dir, 'version-1.db')
+    const writer = createSqliteStore({ path })
+    await seedStore(writer, fixtures, 250)
+    await writer.close()
+    const appended = facetRows(path)
+    expect(appended.length).toBeGreaterThan(100)
+    const raw = new Database(path)
+    raw.exec('DROP TABLE facet_counts; PRAGMA user_version = 1')
+    raw.close()
+
+    const reader = createSqliteStore({ path, readonly: true })
+    for (const filter of windows) expect(await reader.facets(filter)).toEqual(expectedFacets(fixtures, filter))
+    await reader.close()
+    const upgraded = createSqliteStore({ path })
+    await upgraded.init()
+    expect(facetRows(path)).toEqual(appended)
+    for (const filter of windows) expect(await upgraded.facets(filter)).toEqual(expectedFacets(fixtures, filter))
+    await upgraded.close()
+  })
+
+  it('indexes the events already in a file when searchIndex is turned on, and finds exactly the same events', async () => {
+    const path = join(dir, 'search-later.db')
+    const writer = createSqliteStore({ path })
+    await seedStore(writer, fixtures)
+    await writer.close()
+    const store = createSqliteStore({ path, searchIndex: true })
+    await store.init()
+    const raw = new Database(path)
+    const count = (sql: string): number => (raw.prepare(sql).get([]) as { n: number }).n
+    expect(count("SELECT count(*) AS n FROM events_search WHERE events_search MATCH '\"exa\"'")).toBe(
+      count("SELECT count(*) AS n FROM events WHERE instr(search, 'exa') > 0"),
+    )
+    raw.close()
+    for (const q of ['ALICE', 'ob ta', 'dan 10% off', 'a_c', '山田 花', 'example.com', 'x"y', 'ab', 'nothing-like-this']) {
+      for (const window of windows.slice(0, 2)) {
+        const filter = { ...window, q }
+        expect((await readAllPages(store, filter, 7)).flat().map((event) => event.id)).toEqual(expectedEvents(fixtures, filter).map((event) => event.id))
+        expect(await store.facets(filter)).toEqual(expectedFacets(fixtures, filter))
+      }
+    }
+    await store.close()
+  })
+})
 
 describe('sqlite specifics', () => {
   const input = (tenantId: string, n: number): AuditEventInput => ({

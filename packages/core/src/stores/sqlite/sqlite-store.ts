@@ -19,7 +19,20 @@ import type {
   SignedCheckpoint,
   StreamOptions,
 } from '../../store/types.js'
-import { FILTER_INDEXES, INSERT_EVENT_SQL, SCHEMA_SQL, TIME_INDEX, connectionPragmas, eventRow } from './schema.js'
+import {
+  FACET_BACKFILL_SQL,
+  FACET_GRAINS,
+  FACET_UPSERT_SQL,
+  FILTER_INDEXES,
+  INSERT_EVENT_SQL,
+  SCHEMA_SQL,
+  SCHEMA_VERSION,
+  SEARCH_INDEX_BACKFILL_SQL,
+  SEARCH_INDEX_SQL,
+  TIME_INDEX,
+  connectionPragmas,
+  eventRow,
+} from './schema.js'
 
 export interface SqliteStoreOptions {
   /**
@@ -44,6 +57,14 @@ export interface SqliteStoreOptions {
    * @default false
    */
   readonly?: boolean
+  /**
+   * Keeps a trigram full-text index (SQLite FTS5) of every event's search text, so that a \`q\` search of 3 or more
+   * characters reads only the rows that can match instead of testing every row of the window. It costs ingest
+   * throughput (see docs/stores.md for figures). Once a file has the index, every writer keeps it current (a trigger)
+   * and every reader uses it, whatever this option says; turning it on for an existing file indexes its events once.
+   * @default false
+   */
+  searchIndex?: boolean
   /**
    * The clock leases expire by.
    * @default Date.now
@@ -87,6 +108,11 @@ interface CheckpointRow {
 }
 
 const DEFAULT_STREAM_BATCH = 1000
+/** Above this many trigram candidates a search scans the window instead (see \`searchCandidates\`). */
+const MAX_SEARCH_CANDIDATES = 20_000
+const FEW_SEARCH_CANDIDATES = 1000
+/** Trigrams of a long term counted at most: a few bounded reads find rare ones if there are any. */
+const MAX_PROBED_TRIGRAMS = 8
 
 /**
  * Times are stored as `toISOString()` text, whose string order is time order. Bounds are brought to the same form
@@ -96,6 +122,52 @@ function instant(value: string, name: string): string {
   const ms = Date.parse(value)
   if (Number.isNaN(ms)) throw new AuditKitError('INVALID_RANGE', `\`${name}\` is not an ISO 8601 time: ${JSON.stringify(value)}`)
   return new Date(ms).toISOString()
+}
+
+function schemaVersion(connection: Db): number {
+  return (connection.prepare('PRAGMA user_version').get([]) as { user_version: number }).user_version
+}
+
+function hasTable(connection: Db, name: string): boolean {
+  return connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get([name]) !== undefined
+}
+
+const DAY_MS = 86_400_000
+
+/**
+ * Splits a window into what \`facet_counts\` can answer and what must be counted from the events: whole UTC months,
+ * the whole days beside them, and the two partial days at the edges. Null when the window holds no whole day.
+ */
+type Span = [string, string]
+function facetSpans(from: string, to: string): { months: Span; days: [Span, Span]; edges: [Span, Span] } | null {
+  const fromMs = Date.parse(from)
+  const toMs = Date.parse(to)
+  const dayStart = Math.ceil(fromMs / DAY_MS) * DAY_MS
+  const dayEnd = Math.floor(toMs / DAY_MS) * DAY_MS
+  if (!(dayStart < dayEnd)) return null
+  const first = new Date(dayStart)
+  let monthStart = first.getUTCDate() === 1 ? dayStart : Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 1)
+  const last = new Date(dayEnd)
+  let monthEnd = Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), 1)
+  if (!(monthStart < monthEnd)) monthStart = monthEnd = dayEnd
+  const iso = (ms: number): string => new Date(ms).toISOString()
+  return {
+    months: [iso(monthStart).slice(0, 7), iso(monthEnd).slice(0, 7)],
+    days: [
+      [iso(dayStart).slice(0, 10), iso(monthStart).slice(0, 10)],
+      [iso(monthEnd).slice(0, 10), iso(dayEnd).slice(0, 10)],
+    ],
+    edges: [
+      [from, iso(dayStart)],
+      [iso(dayEnd), to],
+    ],
+  }
+}
+
+function actorFacet(row: ActorRow): ActorFacet {
+  const facet: ActorFacet = { type: row.type, id: row.id, count: row.count }
+  if (row.name !== null) facet.name = row.name
+  return facet
 }
 
 /** Filter fields in the order their SQL conditions are written (the statement cache key follows it). */
@@ -118,10 +190,14 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   const cacheSizeKiB = options.cacheSizeKiB ?? 32_768
   const now = options.now ?? Date.now
   const readonly = options.readonly ?? false
+  const searchIndex = options.searchIndex ?? false
   if (typeof path !== 'string' || path === '') throw new AuditKitError('INVALID_OPTIONS', 'createSqliteStore: `path` is required')
 
   let db: Db | null = null
   let closed = false
+  /** Whether the file has an up-to-date \`facet_counts\` (schema version 2) and the trigram search index. */
+  let hasFacetCounts = false
+  let hasSearchIndex = false
   const statements = new Map<string, Statement>()
 
   /** Opens the file and creates the schema on first use, so every method works without an explicit `init()`. */
@@ -132,13 +208,25 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       if (path === ':memory:' || !existsSync(path)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
       const connection = new Database(`${pathToFileURL(resolve(path)).href}?mode=ro`)
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
+      // A file of an older version has no facet counts: its facets are counted from the events.
+      hasFacetCounts = schemaVersion(connection) >= 2 && hasTable(connection, 'facet_counts')
+      hasSearchIndex = hasTable(connection, 'events_search')
       db = connection
       return connection
     }
     const connection = new Database(path)
     try {
       for (const pragma of connectionPragmas({ busyTimeoutMs, cacheSizeKiB })) connection.exec(pragma)
-      connection.exec(`BEGIN IMMEDIATE; ${SCHEMA_SQL} COMMIT;`)
+      connection.exec('BEGIN IMMEDIATE')
+      const version = schemaVersion(connection)
+      const hadEvents = hasTable(connection, 'events')
+      connection.exec(SCHEMA_SQL)
+      if (version < 2 && hadEvents) connection.exec(FACET_BACKFILL_SQL)
+      if (searchIndex && !hasTable(connection, 'events_search')) connection.exec(`${SEARCH_INDEX_SQL}; ${SEARCH_INDEX_BACKFILL_SQL}`)
+      if (version < SCHEMA_VERSION) connection.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
+      hasFacetCounts = true
+      hasSearchIndex = hasTable(connection, 'events_search')
+      connection.exec('COMMIT')
     } catch (error) {
       if (connection.inTransaction) connection.exec('ROLLBACK')
       connection.close()
@@ -178,7 +266,34 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   // ---- filters -------------------------------------------------------------------------------------
 
   /** WHERE clause and parameters for a filter; the key names the statement shape. */
-  function whereOf(filter: EventFilter, cursorBound: 'from' | 'to' | null = null): { key: string; index: string; sql: string; params: SqlValue[] } {
+  /**
+   * The trigram index query for a search term, or null to scan instead: without the index, for terms under
+   * 3 characters (no trigram), and for common terms, whose matches are dense enough that scanning the window
+   * in order finds a page sooner than reading and sorting every candidate.
+   */
+  function searchCandidates(term: string): string | null {
+    if (!hasSearchIndex) return null
+    const chars = [...term]
+    if (chars.length < 3) return null
+    const trigrams = new Set<string>()
+    for (let i = 0; i + 3 <= chars.length; i++) trigrams.add(chars.slice(i, i + 3).join(''))
+    // An AND over trigrams that every row holds reads their whole lists (tens of ms on a million rows), so the index
+    // is asked only for the rarest trigrams: each is counted up to the cap (a bounded read), the common ones dropped.
+    // detail=none keeps no positions, so the term is asked as "these trigrams all occur", never as a phrase.
+    const probe = statement('search-probe', () => 'SELECT count(*) AS n FROM (SELECT rowid FROM events_search WHERE events_search MATCH ? LIMIT ?)')
+    const rare: { quoted: string; count: number }[] = []
+    for (const trigram of [...trigrams].slice(0, MAX_PROBED_TRIGRAMS)) {
+      const quoted = `"${trigram.replaceAll('"', '""')}"`
+      const count = (probe.get([quoted, MAX_SEARCH_CANDIDATES + 1]) as { n: number }).n
+      if (count <= MAX_SEARCH_CANDIDATES) rare.push({ quoted, count })
+      // One trigram this rare already leaves few rows to test.
+      if (count <= FEW_SEARCH_CANDIDATES) break
+    }
+    rare.sort((a, b) => a.count - b.count).splice(3)
+    return rare.length === 0 ? null : rare.map(({ quoted }) => quoted).join(' AND ')
+  }
+
+  function whereOf(filter: EventFilter, cursorBound: 'from' | 'to' | null = null): { key: string; hint: string; sql: string; params: SqlValue[] } {
     // A keyset cursor inside the window is the tighter bound on its side. Leaving the window's bound on that side out
     // lets SQLite start the index range at the cursor: with both, it starts at the window edge and walks every entry
     // up to the cursor (measured on 1M events: a deep `outcome=failure` page 40 ms -> 1 ms, a late CSV batch 530 ms -> 8 ms).
@@ -203,14 +318,25 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       conditions.push(`${column} = ?`)
       params.push(value)
     }
+    let searched = false
     if (filter.q !== undefined && filter.q !== '') {
+      const term = normaliseSearchTerm(filter.q)
+      const candidates = searchCandidates(term)
+      if (candidates !== null) {
+        // Only the rows holding every trigram of the term, looked up by rowid and then tested exactly.
+        searched = true
+        key += 'f'
+        conditions.push('rowid IN (SELECT rowid FROM events_search WHERE events_search MATCH ?)')
+        params.push(candidates)
+      }
       // instr() is a plain substring test: `%` and `_` in the search term match themselves, no LIKE escaping needed.
       key += 'q'
       conditions.push('instr(search, ?) > 0')
-      params.push(normaliseSearchTerm(filter.q))
+      params.push(term)
     }
     const chosen = FILTER_INDEXES.find(({ filter: field }) => filter[field] !== undefined && filter[field] !== null)
-    return { key, index: chosen?.index ?? TIME_INDEX, sql: conditions.join(' AND '), params }
+    const hint = searched ? 'NOT INDEXED' : `INDEXED BY ${chosen?.index ?? TIME_INDEX}`
+    return { key, hint, sql: conditions.join(' AND '), params }
   }
 
   function parseEvents(rows: unknown[]): AuditEvent[] {
@@ -222,7 +348,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     const after = query.after
     const where = whereOf(query, after && instant(after.occurredAt, 'cursor') < instant(query.to, 'to') ? 'to' : null)
     const stmt = statement(`query:${where.key}:${after ? 'a' : ''}`, () =>
-      `SELECT event FROM events INDEXED BY ${where.index} WHERE ${where.sql}` +
+      `SELECT event FROM events ${where.hint} WHERE ${where.sql}` +
       (after ? ' AND (occurred_at, id) < (?, ?)' : '') +
       ' ORDER BY occurred_at DESC, id DESC LIMIT ?',
     )
@@ -237,7 +363,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   function streamBatch(filter: EventFilter, after: EventCursor | null, batchSize: number): AuditEvent[] {
     const where = whereOf(filter, after && after.occurredAt >= instant(filter.from, 'from') ? 'from' : null)
     const stmt = statement(`stream:${where.key}:${after ? 'a' : ''}`, () =>
-      `SELECT event FROM events INDEXED BY ${where.index} WHERE ${where.sql}` +
+      `SELECT event FROM events ${where.hint} WHERE ${where.sql}` +
       (after ? ' AND (occurred_at, id) > (?, ?)' : '') +
       ' ORDER BY occurred_at ASC, id ASC LIMIT ?',
     )
@@ -246,8 +372,44 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   }
 
   function facets(filter: EventFilter): Facets {
+    const spans = hasFacetCounts && EQUALITY_FILTERS.every(([field]) => filter[field] === undefined || filter[field] === null) && !filter.q
+      ? facetSpans(instant(filter.from, 'from'), instant(filter.to, 'to'))
+      : null
+    if (!spans) return countedFacets(filter)
+    // Whole months and days come from facet_counts, the partial edge days from the events: exact, and over a year of
+    // a million events about a thousand times less to read than counting every event.
+    const tenant = filter.tenantId
+    const summaryParams = [tenant, ...spans.months, tenant, ...spans.days[0], tenant, ...spans.days[1]]
+    const edgeParams = spans.edges.flatMap((edge) => [tenant, ...edge])
+    const summary = (facet: string, columns: string): string =>
+      [['m', 'period >= ? AND period < ?'], ['d', 'period >= ? AND period < ?'], ['d', 'period >= ? AND period < ?']]
+        .map(([grain, range]) => `SELECT ${columns} FROM facet_counts WHERE tenant_id = ? AND facet = '${facet}' AND grain = '${grain}' AND ${range}`)
+        .join(' UNION ALL ')
+    const edges = (columns: string, groupBy: string): string =>
+      [0, 1]
+        .map(() => `SELECT ${columns} FROM events INDEXED BY ${TIME_INDEX} WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY ${groupBy}`)
+        .join(' UNION ALL ')
+    const actors = statement('facets-summary-actors', () =>
+      `SELECT actor_type AS type, value AS id, name, max(newest) AS newest, sum(n) AS count FROM (
+         ${summary('actor', 'actor_type, value, n, newest, name')} UNION ALL
+         ${edges('actor_type, actor_id, count(*), max(occurred_at || id), actor_name', 'actor_type, actor_id')}
+       ) GROUP BY actor_type, value ORDER BY count DESC, id ASC, type ASC`,
+    ).all([...summaryParams, ...edgeParams]) as ActorRow[]
+    const grouped = (facet: string, column: string): FacetCount[] =>
+      (
+        statement(`facets-summary-${facet}`, () =>
+          `SELECT value, sum(n) AS count FROM (
+             ${summary(facet, 'value, n')} UNION ALL ${edges(`${column}, count(*)`, column)}
+           ) GROUP BY value ORDER BY count DESC, value ASC`,
+        ).all([...summaryParams, ...edgeParams]) as CountRow[]
+      ).map((row) => ({ value: row.value, count: row.count }))
+    return { actors: actors.map(actorFacet), actions: grouped('action', 'action'), resourceTypes: grouped('resource_type', 'resource_type') }
+  }
+
+  /** Facets counted from the matching events (filters beyond the window, or a file without facet counts). */
+  function countedFacets(filter: EventFilter): Facets {
     const where = whereOf(filter)
-    const from = `FROM events INDEXED BY ${where.index} WHERE ${where.sql}`
+    const from = `FROM events ${where.hint} WHERE ${where.sql}`
     const actors = statement(`facets-actors:${where.key}`, () =>
       // The bare actor_name comes from the row holding max(): the newest name seen for that actor.
       `SELECT actor_type AS type, actor_id AS id, actor_name AS name, max(occurred_at || id) AS newest, count(*) AS count ${from}
@@ -259,18 +421,38 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
           `SELECT ${column} AS value, count(*) AS count ${from} GROUP BY ${column} ORDER BY count DESC, value ASC`,
         ).all(where.params) as CountRow[]
       ).map((row) => ({ value: row.value, count: row.count }))
-    return {
-      actors: actors.map((row): ActorFacet => {
-        const facet: ActorFacet = { type: row.type, id: row.id, count: row.count }
-        if (row.name !== null) facet.name = row.name
-        return facet
-      }),
-      actions: grouped('actions', 'action'),
-      resourceTypes: grouped('resource-types', 'resource_type'),
-    }
+    return { actors: actors.map(actorFacet), actions: grouped('actions', 'action'), resourceTypes: grouped('resource-types', 'resource_type') }
   }
 
   // ---- append ----------------------------------------------------------------------------------------
+
+  /** Adds a batch to \`facet_counts\`, summed per key first: one upsert per tenant, period and value, not per event. */
+  function countFacets(events: readonly AuditEvent[]): void {
+    const totals = new Map<string, [string, string, string, string, string, string, number, string, string | null]>()
+    const add = (event: AuditEvent, facet: string, actorType: string, value: string): void => {
+      const newest = facet === 'actor' ? event.occurredAt + event.id : ''
+      for (const { grain, prefix } of FACET_GRAINS) {
+        const period = event.occurredAt.slice(0, prefix)
+        const key = `${event.tenantId}\u0000${facet}\u0000${grain}\u0000${period}\u0000${actorType}\u0000${value}`
+        const total = totals.get(key)
+        if (!total) totals.set(key, [event.tenantId, facet, grain, period, actorType, value, 1, newest, facet === 'actor' ? (event.actor.name ?? null) : null])
+        else {
+          total[6]++
+          if (newest > total[7]) {
+            total[7] = newest
+            total[8] = event.actor.name ?? null
+          }
+        }
+      }
+    }
+    for (const event of events) {
+      add(event, 'actor', event.actor.type, event.actor.id)
+      add(event, 'action', '', event.action)
+      add(event, 'resource_type', '', event.resource.type)
+    }
+    const upsert = statement('facet-upsert', () => FACET_UPSERT_SQL)
+    for (const total of totals.values()) upsert.run(total)
+  }
 
   function append(events: readonly UnsealedEvent[], seal: Sealer): AuditEvent[] {
     if (events.length === 0) return []
@@ -295,6 +477,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         heads.set(event.chainId, { seq: placed.seq, hash: placed.hash })
         sealed.push(placed)
       }
+      countFacets(sealed)
       connection.exec('COMMIT')
       return sealed
     } catch (error) {
