@@ -91,8 +91,12 @@ describe('auditMiddleware (Hono on Node)', () => {
     const app = new Hono().basePath('/api')
     app.use(auditMiddleware({ logger, tenant: () => 't-mounted' }))
     app.route('/workspaces/:ws/projects', projects)
-    await fetch(`${await listen(app)}/api/workspaces/w_1/projects/p_2`, { method: 'PATCH' })
-    const [event] = await eventsOf('t-mounted')
+    const base = await listen(app)
+    await fetch(`${base}/api/workspaces/w_1/projects/p_2`, { method: 'PATCH' })
+    expect((await fetch(`${base}/api/widgets/12345`, { method: 'PUT' })).status).toBe(404)
+    const [event, unmatched] = await eventsOf('t-mounted')
+    expect(unmatched).toMatchObject({ action: 'widget_updated', outcome: 'failure', context: { path: '/api/widgets/12345', status: 404 } })
+    expect(unmatched?.context?.route).toBeUndefined()
     expect(event).toMatchObject({
       action: 'project_updated',
       resource: { type: 'project', id: 'p_2' },

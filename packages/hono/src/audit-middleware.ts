@@ -60,11 +60,13 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     })
     // A request skipped up front still gets a context, so handler code calling c.get('audit') works everywhere.
     c.set('audit', handle?.context ?? createDetachedAuditContext())
+    const ownPattern = routePath(c)
     await next()
     if (!handle) return
     // After next() the route index points at the handler that answered: its pattern and params are known only now.
+    // Still this middleware's own pattern (`*`, `/api/*`): no route matched (a 404, or a response from middleware).
     const route = routePath(c)
-    const matched = !isWildcard(route)
+    const matched = route !== ownPattern
     // Errors were answered by app.onError already: its status is what the client got.
     const recorded = handle.end({
       status: c.res.status,
@@ -73,11 +75,6 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     })
     if (capture.delivery === 'await') await recorded
   }
-}
-
-/** Middleware patterns (`*`, `/*`) mean no route matched (a 404, or a response from middleware). */
-function isWildcard(route: string): boolean {
-  return route === '*' || route === '/*'
 }
 
 /** The TCP peer; absent when the app is not served by `@hono/node-server` (e.g. `app.request()` in tests). */
