@@ -1,4 +1,5 @@
 import { DEMO_CREDENTIALS } from './domain/demo-data.js'
+import { DEMO_SIGN_IN_PATH } from './sign-in.js'
 import { startDemo } from './start.js'
 
 const demo = await startDemo()
@@ -10,6 +11,7 @@ console.log('Bearer tokens:')
 for (const credential of DEMO_CREDENTIALS) console.log(`  ${credential.token.padEnd(30)} ${credential.description}`)
 console.log('Try:')
 console.log(`  curl -X POST ${demo.url}/workspaces/acme/projects -H 'Authorization: Bearer demo-owner-token' -H 'Content-Type: application/json' -d '{"name":"Apollo"}'`)
+console.log(`Admin page (signs you in as the owner of acme): ${demo.url}${DEMO_SIGN_IN_PATH}?token=demo-owner-token`)
 console.log('Walkthrough: docs/demo.md')
 console.log(line)
 

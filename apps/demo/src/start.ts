@@ -1,11 +1,14 @@
 import type { Server } from 'node:http'
+import { dirname, join, resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
-import { createAuditLogger, type AuditLogger, type AuditStore, type DeliveryMode } from '@auditkit/core'
+import { createAuditLogger, type AuditAdminOptions, type AuditLogger, type AuditStore, type DeliveryMode } from '@auditkit/core'
 import { createExpressDemoApp } from './express/app.js'
 import { createHonoDemoApp } from './hono/app.js'
 import { createNestDemoApp } from './nestjs/app.js'
+import { loadDemoKeys, startDemoSecurity } from './security.js'
 import { seedDemoAuditLog } from './seed.js'
+import { installDemoSignIn } from './sign-in.js'
 import { createDemoStore } from './store.js'
 
 /** The frameworks the demo can run on (`DEMO_FRAMEWORK`). NestJS and Hono variants register here. */
@@ -42,6 +45,11 @@ export interface StartDemoOptions {
    * @default 'async'
    */
   delivery?: DeliveryMode
+  /**
+   * Folder of the demo's SIEM secret and signing keys (created on first start).
+   * @default `keys` beside `dbPath` when given, else `<DEMO_DATA_DIR or ./data>/keys`
+   */
+  keysDir?: string
 }
 
 export interface RunningDemo {
@@ -57,14 +65,18 @@ export interface RunningDemo {
 }
 
 type Listenable = { listen(port: number, host: string, ready: () => void): Server }
-type ServerFactory = (options: { logger: AuditLogger; delivery: DeliveryMode }) => Listenable | Promise<Listenable>
+type ServerFactory = (options: {
+  logger: AuditLogger
+  delivery: DeliveryMode
+  admin: Pick<AuditAdminOptions, 'siem' | 'integrity'>
+}) => Listenable | Promise<Listenable>
 
 const FRAMEWORKS: Record<string, ServerFactory> = {
-  express: ({ logger, delivery }) => createExpressDemoApp({ logger, delivery }),
+  express: (options) => createExpressDemoApp(options),
   // Node's server around the Hono app, listening only when asked to.
-  hono: ({ logger, delivery }) => createAdaptorServer({ fetch: createHonoDemoApp({ logger, delivery }).fetch }) as Server,
-  nestjs: async ({ logger, delivery }) => {
-    const app = await createNestDemoApp({ logger, delivery })
+  hono: (options) => createAdaptorServer({ fetch: createHonoDemoApp(options).fetch }) as Server,
+  nestjs: async (options) => {
+    const app = await createNestDemoApp(options)
     return {
       listen: (port, host, ready) => {
         void app.listen(port, host).then(ready)
@@ -86,12 +98,14 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
     seeded = await seedDemoAuditLog({ store, events: Number(process.env.DEMO_SEED_EVENTS ?? 4000) })
   }
   const logger = createAuditLogger({ store })
-  const app = await factory({ logger, delivery: options.delivery ?? 'async' })
+  const security = await startDemoSecurity({ logger, store, keys: loadDemoKeys(options.keysDir ?? (options.dbPath === undefined ? undefined : join(dirname(resolve(options.dbPath)), 'keys'))) })
+  const app = await factory({ logger, delivery: options.delivery ?? 'async', admin: security.admin })
   const host = options.host ?? process.env.HOST ?? '127.0.0.1'
   const server = await new Promise<Server>((resolve, reject) => {
     const listening: Server = app.listen(options.port ?? Number(process.env.PORT ?? 3000), host, () => resolve(listening))
     listening.once('error', reject)
   })
+  installDemoSignIn(server)
   const { port } = server.address() as AddressInfo
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -105,6 +119,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
         server.close(() => resolve())
         server.closeAllConnections()
       })
+      await security.close()
       await logger.close()
       await store.close()
     },
