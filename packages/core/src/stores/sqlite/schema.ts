@@ -36,7 +36,7 @@ export function connectionPragmas({ busyTimeoutMs, cacheSizeKiB }: { busyTimeout
   ]
 }
 
-/** 2: the `facet_counts` summary (backfilled from `events` when an older file is opened for writing). */
+/** 2: the `facet_counts` summary (filled from `events` when an older file is opened for writing). */
 export const SCHEMA_VERSION = 2
 
 export const SCHEMA_SQL = `
@@ -65,9 +65,9 @@ CREATE INDEX IF NOT EXISTS ${TIME_INDEX} ON events (tenant_id, occurred_at, id, 
 ${FILTER_INDEXES.map(
   ({ column, index }) => `CREATE INDEX IF NOT EXISTS ${index} ON events (tenant_id, ${column}, occurred_at, id);`,
 ).join('\n')}
--- Facet counts per tenant and calendar period (UTC month 'YYYY-MM', grain 'm'; UTC day 'YYYY-MM-DD', grain 'd'),
--- kept exact inside every append transaction: facets over a long window add up whole months and days from here and
--- scan only the partial days at its two edges. \`newest\` (max of occurred_at || id) and \`name\` serve the actor facet.
+-- Facet counts per tenant and calendar period (UTC month 'YYYY-MM', grain 'm'; UTC day 'YYYY-MM-DD', grain 'd'):
+-- facets over a long window add up whole months and days from here and scan only the partial days at its two edges
+-- and the few newest events not counted yet (facet_progress). \`newest\` (max of occurred_at || id) and \`name\` serve the actor facet.
 CREATE TABLE IF NOT EXISTS facet_counts (
   tenant_id  TEXT    NOT NULL,
   facet      TEXT    NOT NULL,
@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS facet_counts (
   name       TEXT,
   PRIMARY KEY (tenant_id, facet, grain, period, actor_type, value)
 ) WITHOUT ROWID;
+-- Every event with rowid <= counted_rowid is in facet_counts; later ones are counted from the events when read.
+CREATE TABLE IF NOT EXISTS facet_progress (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  counted_rowid INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO facet_progress (id, counted_rowid) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS state (
   scope      TEXT NOT NULL,
   key        TEXT NOT NULL,
@@ -117,27 +123,34 @@ export const FACET_GRAINS = [
   { grain: 'd', prefix: 10 },
 ] as const
 
-/** Fills `facet_counts` from the events already in a file written before it existed (schema version 1). */
-export const FACET_BACKFILL_SQL = SUMMARISED_FACETS.flatMap(({ facet, column }) =>
+/**
+ * Adds the events with `rowid` in `(?, ?]` to `facet_counts`, one statement per facet and grain, each a GROUP BY in
+ * SQLite: events are counted in bulk every {@link FACET_CATCH_UP_ROWS} rows (and once for a whole older file), not per
+ * append. The actor name follows the newest event.
+ */
+export const FACET_CATCH_UP_SQL = SUMMARISED_FACETS.flatMap(({ facet, column }) =>
   FACET_GRAINS.map(({ grain, prefix }) => {
     const actor = facet === 'actor'
     return `INSERT INTO facet_counts (tenant_id, facet, grain, period, actor_type, value, n, newest, name)
   SELECT tenant_id, '${facet}', '${grain}', substr(occurred_at, 1, ${prefix}), ${actor ? 'actor_type' : "''"}, ${column}, count(*),
     ${actor ? 'max(occurred_at || id), actor_name' : "'', NULL"}
-  FROM events GROUP BY tenant_id, substr(occurred_at, 1, ${prefix})${actor ? ', actor_type' : ''}, ${column};`
-  }),
-).join('\n')
-
-/** Adds counts of one append to `facet_counts`; the actor name follows the newest event. */
-export const FACET_UPSERT_SQL = `INSERT INTO facet_counts (tenant_id, facet, grain, period, actor_type, value, n, newest, name)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  FROM events WHERE rowid > ? AND rowid <= ?
+  GROUP BY tenant_id, substr(occurred_at, 1, ${prefix})${actor ? ', actor_type' : ''}, ${column}
   ON CONFLICT (tenant_id, facet, grain, period, actor_type, value) DO UPDATE SET
     n = n + excluded.n,
     name = CASE WHEN excluded.newest > newest THEN excluded.name ELSE name END,
     newest = max(newest, excluded.newest)`
+  }),
+)
 
 /**
- * The optional trigram index behind \`q\` (\`searchIndex\` option). Contentless with \`detail=none\`: it stores only which
+ * Events not yet in `facet_counts` at most (plus one append): facets count these few from the events themselves.
+ * Counting in bulk costs about a tenth of counting every append (measured on the ingest bench).
+ */
+export const FACET_CATCH_UP_ROWS = 5000
+
+/**
+ * The optional trigram index behind `q` (`searchIndex` option). Contentless with `detail=none`: it stores only which
  * rows hold which 3-character sequences, the smallest and cheapest form to write. A search asks it for the rows holding
  * every trigram of the term (a superset of the matches) and tests the exact substring on those rows only. A trigger
  * keeps it current for every writer of the file, whatever process or option it runs with.

@@ -48,14 +48,6 @@ describe('sqlite facet counts and search index', () => {
     { tenantId, from: '2025-07-14T09:30:00.000Z', to: '2026-04-02T17:45:00.000Z' },
     { tenantId, from: '2026-03-03T01:00:00.000Z', to: '2026-03-04T23:00:00.000Z' },
   ]
-  const facetRows = (path: string): unknown[] => {
-    const raw = new Database(path)
-    try {
-      return raw.prepare('SELECT * FROM facet_counts ORDER BY tenant_id, facet, grain, period, actor_type, value').all([])
-    } finally {
-      raw.close()
-    }
-  }
 
   it("names an actor after its newest event, whatever order the batches arrive in", async () => {
     const store = createSqliteStore({ path: join(dir, 'names.db') })
@@ -85,10 +77,8 @@ describe('sqlite facet counts and search index', () => {
     const writer = createSqliteStore({ path })
     await seedStore(writer, fixtures, 250)
     await writer.close()
-    const appended = facetRows(path)
-    expect(appended.length).toBeGreaterThan(100)
     const raw = new Database(path)
-    raw.exec('DROP TABLE facet_counts; PRAGMA user_version = 1')
+    raw.exec('DROP TABLE facet_counts; DROP TABLE facet_progress; PRAGMA user_version = 1')
     raw.close()
 
     const reader = createSqliteStore({ path, readonly: true })
@@ -96,9 +86,42 @@ describe('sqlite facet counts and search index', () => {
     await reader.close()
     const upgraded = createSqliteStore({ path })
     await upgraded.init()
-    expect(facetRows(path)).toEqual(appended)
+    const probe = new Database(path)
+    expect(probe.prepare('SELECT counted_rowid AS n FROM facet_progress').get([])).toMatchObject({ n: fixtures.length })
+    expect(probe.prepare('PRAGMA user_version').get([])).toMatchObject({ user_version: 2 })
+    probe.close()
     for (const filter of windows) expect(await upgraded.facets(filter)).toEqual(expectedFacets(fixtures, filter))
     await upgraded.close()
+  })
+
+  it('counts exactly while appends move events from the uncounted tail into the summary', async () => {
+    const store = createSqliteStore({ path: join(dir, 'tail.db') })
+    const seal = createSealer()
+    const written: AuditEvent[] = []
+    const start = Date.parse('2026-01-20T00:00:00.000Z')
+    let n = 0
+    const checks: EventFilter[] = [
+      { tenantId: 'tenant-t', ...ALL_TIME },
+      { tenantId: 'tenant-t', from: '2026-01-25T10:00:00.000Z', to: '2026-03-04T07:00:00.000Z' },
+    ]
+    for (let batch = 0; batch < 18; batch++) {
+      const events = Array.from({ length: 700 }, () => {
+        const ms = start + (n++ % 50) * 86_400_000 * 0.97 + n * 1000
+        return {
+          id: uuidv7(ms),
+          occurredAt: new Date(ms).toISOString(),
+          tenantId: n % 5 === 0 ? 'tenant-u' : 'tenant-t',
+          chainId: n % 5 === 0 ? 'tenant-u' : 'tenant-t',
+          actor: { type: n % 7 === 0 ? ('api_key' as const) : ('user' as const), id: `actor-${n % 40}`, name: `Actor ${n % 40} v${batch}` },
+          action: `thing_${n % 6}_done`,
+          resource: { type: `thing_${n % 6}` },
+          outcome: 'success' as const,
+        }
+      })
+      written.push(...(await store.append(events, seal)))
+      if (batch % 4 === 3 || batch === 17) for (const filter of checks) expect(await store.facets(filter)).toEqual(expectedFacets(written, filter))
+    }
+    await store.close()
   })
 
   it('indexes the events already in a file when searchIndex is turned on, and finds exactly the same events', async () => {
