@@ -1,7 +1,7 @@
 // Screenshots of the admin page for the docs: the demo with its own seeded history, SIEM delivering to a local
 // OTLP receiver, headless Chromium at 1280 px (and 390 px).
-//   pnpm exec tsx --conditions=source scripts/screenshots.ts            writes docs/screenshots/*.png
-//   pnpm exec tsx --conditions=source scripts/screenshots.ts --serve    keeps the demo running to look around
+//   pnpm exec tsx --tsconfig apps/demo/tsconfig.json --conditions=source scripts/screenshots.ts            writes docs/screenshots/*.png
+//   pnpm exec tsx --tsconfig apps/demo/tsconfig.json --conditions=source scripts/screenshots.ts --serve    keeps the demo running to look around
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core'

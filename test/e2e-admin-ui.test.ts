@@ -1,6 +1,6 @@
-// The admin page in a real browser (Debian's Chromium through playwright-core) against the demo app
-// (its Express, Hono and NestJS servers, authorize and admin mount) over seeded temp SQLite files, with a real
-// OTLP receiver; plus the bare core handler under another mount path.
+// The admin page in a real browser (Debian's Chromium through playwright-core) against the demo as `pnpm demo`
+// starts it (startDemo: Express, Hono or NestJS; its authorize, SIEM export, signed checkpoints and verify) over
+// seeded temp SQLite files, with real OTLP receivers; plus the bare core handler under another mount path.
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'

@@ -162,7 +162,8 @@ const en = {
   integrityRange: 'Sequence range checked',
   integrityLimits: 'Limits of this check',
   integrityCheckpoints: 'Signed checkpoints',
-  integrityCheckpointsDetail: (count: number, verified: boolean) => `${count}; signatures ${verified ? 'verified' : 'not checked (no public key configured)'}`,
+  integrityCheckpointsDetail: (count: number, verified: boolean) =>
+    count === 0 ? 'None yet' : `${count}; signatures ${verified ? 'verified' : 'not checked (no public key configured)'}`,
   // Errors
   errorUnauthorized: 'You are not signed in, or your session expired.',
   errorForbidden: 'Only audit-log admins can see this page.',
@@ -325,7 +326,8 @@ const ja: Messages = {
   integrityRange: '検証した連番の範囲',
   integrityLimits: 'この検証の限界',
   integrityCheckpoints: '署名付きチェックポイント',
-  integrityCheckpointsDetail: (count: number, verified: boolean) => `${count} 件、署名は${verified ? '検証済み' : '未検証（公開鍵が設定されていません）'}`,
+  integrityCheckpointsDetail: (count: number, verified: boolean) =>
+    count === 0 ? 'まだありません' : `${count} 件、署名は${verified ? '検証済み' : '未検証（公開鍵が設定されていません）'}`,
   errorUnauthorized: 'サインインしていないか、セッションの有効期限が切れています。',
   errorForbidden: 'このページは監査ログの管理者のみ利用できます。',
   errorNetwork: 'サーバーに接続できませんでした。',
