@@ -141,7 +141,13 @@ describe('sqlite facet counts and search index', () => {
     // A term across two fields of the search text (over its line break) matches with instr, so it must with the index.
     const text = eventSearchText(fixtures[0] as AuditEvent)
     const acrossLines = text.slice(Math.max(0, text.indexOf('\n') - 3), text.indexOf('\n') + 4)
-    for (const q of ['ALICE', 'CHLOÉ', 'ob ta', 'dan 10% off', 'a_c', '山田 花', 'example.com', 'x"y', 'ab', 'nothing-like-this', acrossLines]) {
+    // Terms rare among the newest rows take the index path (common ones scan): the oldest event's own text is rare.
+    const oldest = [...fixtures].filter((event) => event.tenantId === tenantId).sort((a, b) => a.occurredAt.localeCompare(b.occurredAt))[0] as AuditEvent
+    const rareTerm = eventSearchText(oldest)
+    const newest = expectedEvents(fixtures, { tenantId, ...ALL_TIME }).slice(0, 1000)
+    expect(newest.filter((event) => eventSearchText(event).includes(rareTerm)).length).toBeLessThan(10)
+    expect(expectedEvents(fixtures, { tenantId, ...ALL_TIME, q: rareTerm }).length).toBeGreaterThan(0)
+    for (const q of ['ALICE', 'CHLOÉ', 'ob ta', 'dan 10% off', 'a_c', '山田 花', 'example.com', 'x"y', 'ab', 'nothing-like-this', acrossLines, rareTerm]) {
       for (const window of windows.slice(0, 2)) {
         const filter = { ...window, q }
         expect((await readAllPages(store, filter, 250)).flat().map((event) => event.id)).toEqual(expectedEvents(fixtures, filter).map((event) => event.id))

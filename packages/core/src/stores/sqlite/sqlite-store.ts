@@ -110,6 +110,8 @@ const DEFAULT_STREAM_BATCH = 1000
 /** Above this many trigram candidates a search scans the window instead (see `searchCandidates`). */
 const MAX_SEARCH_CANDIDATES = 20_000
 const FEW_SEARCH_CANDIDATES = 1000
+/** Newest rows of the window a search samples to recognise a common term (see `searchCandidates`). */
+const SEARCH_SAMPLE_ROWS = 1000
 /** Trigrams of a long term counted at most: a few bounded reads find rare ones if there are any. */
 const MAX_PROBED_TRIGRAMS = 8
 
@@ -280,10 +282,17 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
    * 3 characters (no trigram), and for common terms, whose matches are dense enough that scanning the window
    * in order finds a page sooner than reading and sorting every candidate.
    */
-  function searchCandidates(term: string): string | null {
+  function searchCandidates(term: string, filter: EventFilter): string | null {
     if (!hasSearchIndex) return null
     const chars = [...term]
     if (chars.length < 3) return null
+    // A common term is found sooner by scanning: if 1 % or more of the window's newest rows match, a page is a few
+    // thousand rows away, cheaper than counting trigrams (about 1 ms each on a million rows).
+    const sample = statement('search-sample', () =>
+      `SELECT count(*) AS n FROM (SELECT search FROM events INDEXED BY ${TIME_INDEX} WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+         ORDER BY occurred_at DESC, id DESC LIMIT ${SEARCH_SAMPLE_ROWS}) WHERE instr(search, ?) > 0`,
+    ).get([filter.tenantId, instant(filter.from, 'from'), instant(filter.to, 'to'), term]) as { n: number }
+    if (sample.n * 100 >= SEARCH_SAMPLE_ROWS) return null
     const trigrams = new Set<string>()
     for (let i = 0; i + 3 <= chars.length; i++) trigrams.add(chars.slice(i, i + 3).join(''))
     // An AND over trigrams that every row holds reads their whole lists (tens of ms on a million rows), so the index
@@ -330,7 +339,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     let searched = false
     if (filter.q !== undefined && filter.q !== '') {
       const term = normaliseSearchTerm(filter.q)
-      const candidates = searchCandidates(term)
+      const candidates = searchCandidates(term, filter)
       if (candidates !== null) {
         // Only the rows holding every trigram of the term, looked up by rowid and then tested exactly.
         searched = true
