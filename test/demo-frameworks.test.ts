@@ -127,4 +127,17 @@ describe.each(FRAMEWORKS)('demo API on %s', (framework) => {
     expect(events.at(-1)?.actor).toEqual({ type: 'api_key', id: 'key_acme_ci', name: 'CI deploy key' })
     expect(JSON.stringify(events)).not.toContain(secret)
   })
+
+  it('keeps tenants apart: a globex write lands in the globex chain only', async () => {
+    const acmeBefore = (await eventsInFile('acme')).length
+    const globexBefore = (await eventsInFile('globex')).length
+    expect((await call('POST', '/workspaces/globex/projects', 'demo-globex-token', { name: 'Hammock' })).status).toBe(201)
+    expect((await call('POST', '/workspaces/globex/projects', 'demo-owner-token', { name: 'Intruder' })).status).toBe(403)
+    const globex = await eventsInFile('globex', globexBefore)
+    expect(globex.map((e) => [e.actor.id, e.outcome])).toEqual([
+      ['usr_gina', 'success'],
+      ['usr_olivia', 'failure'],
+    ])
+    expect((await eventsInFile('acme')).length).toBe(acmeBefore)
+  })
 })

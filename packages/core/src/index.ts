@@ -100,27 +100,6 @@ export type {
   StreamOptions,
 } from './store/types.js'
 
-export { createSiemService } from './siem/siem-service.js'
-export { createSiemAdminService } from './siem/siem-admin-service.js'
-export type {
-  MaskedSiemSettings,
-  SiemAdminContext,
-  SiemDeliveryState,
-  SiemService,
-  SiemServiceOptions,
-  SiemSettingsView,
-  SiemStatus,
-  TestConnectionResult,
-} from './siem/siem-service.js'
-export { DEFAULT_DENIED_ENDPOINTS } from './siem/endpoint-policy.js'
-export type { EndpointPolicy } from './siem/endpoint-policy.js'
-export { EXPORT_RESULT_CLASSES, HINTS as SIEM_RESULT_HINTS } from './siem/export-result.js'
-export type { ExportFailure, ExportResult, ExportResultClass, ExportSuccess } from './siem/export-result.js'
-export { DEFAULT_PORTS as SIEM_DEFAULT_PORTS, SIEM_PROTOCOLS, maskSecret, parseSiemSettings } from './siem/settings.js'
-export type { SiemProtocol, SiemSettings, SiemSettingsInput } from './siem/settings.js'
-export type { DeliveryCursor, DeliveryError } from './siem/delivery-worker.js'
-export { CHECKPOINT_ACTION as SIEM_CHECKPOINT_ACTION } from './siem/otlp-encoding.js'
-
 export { createAuditAdmin } from './admin/create-audit-admin.js'
 export type { AuditAdmin, AuditAdminOptions } from './admin/create-audit-admin.js'
 export type {
@@ -135,8 +114,30 @@ export type {
 } from './admin/types.js'
 export { serveNodeRequest, sendFetchResponse, toFetchRequest } from './admin/node-http.js'
 export type { NodeAdminHandlerOptions, NodeRequestOptions } from './admin/node-http.js'
+
 export { AUDIT_COLUMNS, COLUMN_LOCALES, DEFAULT_COLUMN_IDS, findColumn } from './csv/columns.js'
 export type { AuditColumn, ColumnLocale } from './csv/columns.js'
 export { CSV_ROW_END, UTF8_BOM, encodeCsvCell, encodeCsvRow } from './csv/csv-encoder.js'
 export { createCsvStream } from './csv/csv-stream.js'
 export type { CsvStreamOptions } from './csv/csv-stream.js'
+
+export { createSiemService } from './siem/siem-service.js'
+export type {
+  MaskedSiemSettings,
+  SiemAdminContext,
+  SiemDeliveryState,
+  SiemService,
+  SiemServiceOptions,
+  SiemSettingsView,
+  SiemStatus,
+  TestConnectionResult,
+} from './siem/siem-service.js'
+export { createSiemAdminService } from './siem/siem-admin-service.js'
+export { DEFAULT_DENIED_ENDPOINTS } from './siem/endpoint-policy.js'
+export type { EndpointPolicy } from './siem/endpoint-policy.js'
+export { EXPORT_RESULT_CLASSES, HINTS as SIEM_RESULT_HINTS } from './siem/export-result.js'
+export type { ExportFailure, ExportResult, ExportResultClass, ExportSuccess } from './siem/export-result.js'
+export { DEFAULT_PORTS as SIEM_DEFAULT_PORTS, SIEM_PROTOCOLS, maskSecret, parseSiemSettings } from './siem/settings.js'
+export type { SiemProtocol, SiemSettings, SiemSettingsInput } from './siem/settings.js'
+export type { DeliveryCursor, DeliveryError } from './siem/delivery-worker.js'
+export { CHECKPOINT_ACTION as SIEM_CHECKPOINT_ACTION } from './siem/otlp-encoding.js'
