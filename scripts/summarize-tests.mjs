@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs'
 
 const file = process.argv[2] ?? '.vitest-results.json'
+// A failed typecheck counts as one failed check of the run.
+const typecheckFailed = (process.argv[3] ?? '0') !== '0' ? 1 : 0
 let results
 try {
   results = JSON.parse(readFileSync(file, 'utf8'))
@@ -12,6 +14,6 @@ try {
 }
 const failedSuites = results.testResults.filter((suite) => suite.status === 'failed' && suite.assertionResults.length === 0).length
 const passed = results.numPassedTests
-const failed = results.numFailedTests + failedSuites
+const failed = results.numFailedTests + failedSuites + typecheckFailed
 const skipped = results.numPendingTests + results.numTodoTests
 console.log(skipped > 0 ? `${passed} passed, ${failed} failed, ${skipped} skipped` : `${passed} passed, ${failed} failed`)

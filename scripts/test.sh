@@ -21,5 +21,17 @@ $PNPM run build
 
 status=0
 $PNPM exec vitest run --reporter=default --reporter=json --outputFile=.vitest-results.json || status=$?
-node scripts/summarize-tests.mjs .vitest-results.json
+
+# Type errors fail the run too: every package and the cross-package tests, strict.
+typecheck=0
+$PNPM run typecheck > .typecheck.log 2>&1 || typecheck=$?
+if [ "$typecheck" -ne 0 ]; then
+  grep -E "error TS|ERROR" .typecheck.log | head -50
+  echo "typecheck: FAILED (full log in .typecheck.log)"
+  status=1
+else
+  echo "typecheck: ok"
+fi
+
+node scripts/summarize-tests.mjs .vitest-results.json "$typecheck"
 exit $status
