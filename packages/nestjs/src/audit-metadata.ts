@@ -1,18 +1,46 @@
-import type { AuditRequestContext } from '@auditkit/core'
+import type { AuditOverrides, AuditRequestContext } from '@auditkit/core'
 import type { Reflector } from '@nestjs/core'
 import { AUDIT_IGNORE_METADATA, AUDIT_METADATA } from './audit.constants.js'
 import type { AuditDecoratorOptions } from './interfaces/audit-options.interface.js'
 
-/** The handler and its controller class, where `@Audit()` and `@AuditIgnore()` are read from. */
-export type AuditTargets = readonly [handler: object, controller: object]
+/** What a handler's `@AuditIgnore()` and `@Audit()` ask of its events (controller's first, the handler's winning). */
+interface HandlerAudit {
+  readonly ignore: boolean
+  readonly overrides: AuditOverrides | undefined
+  readonly force: boolean
+}
 
-/** Applies a handler's `@AuditIgnore()` and `@Audit()` (controller's first, the handler's winning field by field). */
-export function applyAuditMetadata(reflector: Reflector, [handler, controller]: AuditTargets, context: AuditRequestContext): void {
-  if (reflector.getAllAndOverride<boolean | undefined>(AUDIT_IGNORE_METADATA, [handler, controller] as never)) context.skip()
+/**
+ * Decorators run when the classes are defined, so each handler's metadata is read once rather than on every
+ * request. Keyed by controller, then handler: a handler inherited by two controllers may carry two metadata sets.
+ */
+const byController = new WeakMap<object, WeakMap<object, HandlerAudit>>()
+
+function handlerAudit(reflector: Reflector, handler: object, controller: object): HandlerAudit {
+  let byHandler = byController.get(controller)
+  if (!byHandler) byController.set(controller, (byHandler = new WeakMap()))
+  let audit = byHandler.get(handler)
+  if (!audit) byHandler.set(handler, (audit = readHandlerAudit(reflector, handler, controller)))
+  return audit
+}
+
+function readHandlerAudit(reflector: Reflector, handler: object, controller: object): HandlerAudit {
+  const ignore = reflector.getAllAndOverride<boolean | undefined>(AUDIT_IGNORE_METADATA, [handler, controller] as never) ? true : false
   const onController = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, controller as never)
   const onHandler = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, handler as never)
-  if (!onController && !onHandler) return
+  if (!onController && !onHandler) return { ignore, overrides: undefined, force: false }
   const { force, ...overrides } = { ...onController, ...onHandler }
-  context.set(overrides)
-  if (force) context.force()
+  return { ignore, overrides, force: force ? true : false }
+}
+
+/**
+ * Applies the `@AuditIgnore()` and `@Audit()` of a handler (`handler`, the method) and its controller class
+ * (controller's first, the handler's winning field by field).
+ */
+export function applyAuditMetadata(reflector: Reflector, handler: object, controller: object, context: AuditRequestContext): void {
+  const audit = handlerAudit(reflector, handler, controller)
+  if (audit.ignore) context.skip()
+  // set() copies what it is given, so the cached overrides are never changed by a request.
+  if (audit.overrides) context.set(audit.overrides)
+  if (audit.force) context.force()
 }

@@ -1,5 +1,4 @@
 import { DEFAULT_REQUEST_ID_HEADER, firstHeaderValue, type CaptureRequest } from '@auditkit/core'
-import type { AuditTargets } from './audit-metadata.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
 /** The parts of Express's and Fastify's requests the translation reads. */
@@ -68,7 +67,13 @@ export function rememberFastifyRoutes(fastify: FastifyLike): void {
 }
 
 const claimed = new WeakSet<object>()
-const routedTo = new WeakMap<object, AuditTargets>()
+const routedTo = new WeakMap<object, RoutedTo>()
+
+/** The handler (the method) and the controller class a request was routed to. */
+export interface RoutedTo {
+  readonly handler: object
+  readonly controller: object
+}
 
 /** Node's request under the platform's (they differ on Fastify), so the interceptor and middleware see one key. */
 function rawOf(req: object): object {
@@ -81,12 +86,12 @@ export function claimRequest(req: object): void {
 }
 
 /** Notes the handler a request was routed to (see `AuditHandlerGuard`). */
-export function rememberTargets(req: object, targets: AuditTargets): void {
-  routedTo.set(rawOf(req), targets)
+export function rememberTargets(req: object, handler: object, controller: object): void {
+  routedTo.set(rawOf(req), { handler, controller })
 }
 
 /** The handler a request was routed to, if a guard saw it before it was refused. */
-export function targetsOf(req: object): AuditTargets | undefined {
+export function targetsOf(req: object): RoutedTo | undefined {
   return routedTo.get(rawOf(req))
 }
 

@@ -9,7 +9,8 @@ import { rememberTargets } from './audit-request.js'
 @Injectable()
 export class AuditHandlerGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    if (context.getType() === 'http') rememberTargets(context.switchToHttp().getRequest<object>(), [context.getHandler(), context.getClass()])
+    // getArgByIndex(0) is switchToHttp().getRequest() without the three closures switchToHttp() adds to the context.
+    if (context.getType() === 'http') rememberTargets(context.getArgByIndex<object>(0), context.getHandler(), context.getClass())
     return true
   }
 }

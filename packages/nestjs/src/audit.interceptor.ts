@@ -1,22 +1,13 @@
-import { createDetachedAuditContext, type AuditCapture, type AuditRequestContext, type CaptureResult } from '@auditkit/core'
+import { createDetachedAuditContext, type AuditCapture, type AuditRequestContext } from '@auditkit/core'
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
-import { Observable } from 'rxjs'
+import { Observable, type Observer } from 'rxjs'
 import { AUDIT_REQUEST_CONTEXT, auditContextStorage } from './audit-context.storage.js'
 import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
 import { applyAuditMetadata } from './audit-metadata.js'
 import { claimRequest, toCaptureRequest } from './audit-request.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
-
-/** Subscribing runs the pipes and the handler: inside the storage, so `AuditService.current()` finds this request. */
-function runInStorage(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
-  return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
-}
-
-function runPlain(_auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
-  return next.handle()
-}
 
 interface NodeResponse {
   statusCode: number
@@ -35,55 +26,62 @@ function nodeResponseOf(res: object): NodeResponse {
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
-  private readonly runIn: typeof runInStorage
+  /** Whether handlers run inside the AsyncLocalStorage that `AuditService.current()` reads. */
+  private readonly useStorage: boolean
 
   constructor(
     private readonly capture: AuditCapture<AuditHttpRequest>,
     private readonly options: AuditModuleOptions,
     private readonly reflector: Reflector,
   ) {
-    this.runIn = options.asyncContext === false ? runPlain : runInStorage
+    this.useStorage = options.asyncContext !== false
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle()
-    const http = context.switchToHttp()
-    const req = http.getRequest<AuditHttpRequest & Record<symbol, unknown>>()
-    const res = http.getResponse<{ statusCode: number }>()
+    // getArgByIndex() is switchToHttp().getRequest()/getResponse() without the three closures switchToHttp() adds to
+    // the context on every call.
+    const req = context.getArgByIndex<AuditHttpRequest & Record<symbol, unknown>>(0)
+    const res = context.getArgByIndex<{ statusCode: number }>(1)
     claimRequest(req)
     const handle = this.capture.begin(req, toCaptureRequest(req, this.options))
     // A request skipped up front still gets a context, so handler code using the audit context works everywhere.
     const auditContext = handle?.context ?? createDetachedAuditContext()
     req[AUDIT_REQUEST_CONTEXT] = auditContext
-    if (!handle) return this.runIn(auditContext, next)
+    if (!handle) return this.useStorage ? runInStorage(auditContext, next) : next.handle()
 
-    applyAuditMetadata(this.reflector, [context.getHandler(), context.getClass()], auditContext)
+    applyAuditMetadata(this.reflector, context.getHandler(), context.getClass(), auditContext)
 
     const holdResponse = this.capture.delivery === 'await'
+    const useStorage = this.useStorage
     return new Observable((subscriber) => {
       let settled = false
-      // Resolves when the response may go on: at once in async delivery, once durable in await delivery.
-      const finish = (result: CaptureResult): Promise<unknown> => {
-        settled = true
-        const recorded = handle.end(result)
-        return holdResponse ? recorded : Promise.resolve()
-      }
-      const subscription = this.runIn(auditContext, next).subscribe({
+      const observer: Partial<Observer<unknown>> = {
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
+          settled = true
           if (holdResponse) {
             // The exception filters answer only after this: the status is the one the error carries (else 500).
-            void finish({ status: res.statusCode, error }).then(() => subscriber.error(error))
+            void handle.end({ status: res.statusCode, error }).then(() => subscriber.error(error))
             return
           }
           // Not holding the response: record the status the exception filters actually sent.
-          settled = true
           const raw = nodeResponseOf(res)
           raw.once('close', () => void handle.end({ status: raw.statusCode, aborted: !raw.writableFinished }))
           subscriber.error(error)
         },
-        complete: () => void finish({ status: res.statusCode }).then(() => subscriber.complete()),
-      })
+        complete: () => {
+          settled = true
+          const recorded = handle.end({ status: res.statusCode })
+          // In await delivery the response goes on once the event is durable; in async delivery at once.
+          if (holdResponse) void recorded.then(() => subscriber.complete())
+          else subscriber.complete()
+        },
+      }
+      // Subscribing runs the pipes and the handler: inside the storage, so `AuditService.current()` finds this request.
+      const subscription = useStorage
+        ? auditContextStorage.run(auditContext, () => next.handle().subscribe(observer))
+        : next.handle().subscribe(observer)
       return () => {
         subscription.unsubscribe()
         // Torn down before the handler settled: the client went away, and whether the change happened is unknown.
@@ -91,5 +89,10 @@ export class AuditInterceptor implements NestInterceptor {
       }
     })
   }
+}
+
+/** A request skipped up front: the handler still runs inside the storage, for `AuditService.current()`. */
+function runInStorage(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
+  return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
 }
 injectDependencies(AuditInterceptor, [AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS, Reflector])
