@@ -45,6 +45,11 @@ export const AUDIT_ERROR_CODES = [
   'SECRET_KEY_ERROR',
   /** Integrity data (chain, checkpoint, signature) could not be read or checked. */
   'INTEGRITY_ERROR',
+  /**
+   * Turning a request into an event failed outside the pipeline: a `tenant`, `actor` or `skip` option threw.
+   * Reported to `onError` and counted in `stats().captureFailures`.
+   */
+  'CAPTURE_FAILED',
   /** Anything unexpected; the message never includes a stack trace. */
   'INTERNAL',
 ] as const

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import type { AuditKitError } from '../errors.js'
 import type { AuditEvent } from '../event/schema.js'
 import { createAuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
@@ -66,4 +67,27 @@ describe('createAuditCapture', () => {
     const event = (await capture.begin({ user: 'u2' }, { method: 'POST', path: '/projects' })?.end({ status: 200, aborted: true }))?.event
     expect(event).toMatchObject({ outcome: 'failure', metadata: { responseAborted: true } })
   })
+
+  it('reports a resolver that throws to onError as CAPTURE_FAILED and counts it, instead of only logging it', async () => {
+    const reported: AuditKitError[] = []
+    const ownLogger = createAuditLogger({ store, onError: (error) => reported.push(error) })
+    const failing = createAuditCapture<FakeRequest>({
+      logger: ownLogger,
+      tenant: () => 'capture-tests',
+      actor: () => {
+        throw new Error('session store down')
+      },
+      skip: () => {
+        throw new Error('skip rule broken')
+      },
+    })
+    const handle = failing.begin({}, { method: 'POST', path: '/projects' })
+    expect(await handle?.end({ status: 201 })).toBeNull()
+    expect(reported.map((error) => error.code)).toEqual(['CAPTURE_FAILED', 'CAPTURE_FAILED'])
+    expect(reported[0]?.message).toContain('skip rule broken')
+    expect(reported[1]?.message).toContain('session store down')
+    expect(ownLogger.stats()).toMatchObject({ captureFailures: 2, accepted: 0 })
+    await ownLogger.close()
+  })
 })
+

@@ -246,7 +246,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     try {
       return options.skip(req)
     } catch (error) {
-      console.error(`[auditkit] the skip option threw; recording the request: ${messageOf(error)}`)
+      logger.report(captureFailure(`the skip option threw; the request is recorded: ${messageOf(error)}`, error))
       return false
     }
   }
@@ -259,7 +259,8 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
       return await logger.record(event, { delivery })
     } catch (error) {
       // record() already reported its own errors; resolvers that throw are reported here.
-      if (!isAuditKitError(error)) console.error(`[auditkit] could not build the audit event: ${messageOf(error)}`)
+      if (!isAuditKitError(error))
+        logger.report(captureFailure(`the request's event could not be built (a tenant or actor option threw): ${messageOf(error)}`, error))
       return null
     }
   }
@@ -373,6 +374,10 @@ function safeDerived(derived: DerivedOperation, method: string): DerivedOperatio
       ? derived.action
       : deriveOperation({ method, path: '/resources' }).action
   return { action, resource, targets }
+}
+
+function captureFailure(message: string, cause: unknown): AuditKitError {
+  return new AuditKitError('CAPTURE_FAILED', message, { cause })
 }
 
 function messageOf(error: unknown): string {

@@ -115,6 +115,8 @@ export interface AuditLoggerStats {
   rejected: number
   /** Failed store writes (each retried). */
   writeFailures: number
+  /** Requests whose capture failed before the pipeline (a resolver threw), reported through `report()`. */
+  captureFailures: number
   lastError: { code: string; message: string; at: string } | null
 }
 
@@ -131,6 +133,11 @@ export interface AuditLogger {
   /** Called with each batch once durable (exporters and checkpoints listen here). Returns an unsubscribe function. */
   onAppend(listener: (events: readonly AuditEvent[]) => void): () => void
   stats(): AuditLoggerStats
+  /**
+   * Reports a problem found outside the pipeline (adapters: a resolver that threw) to `onError` and counts it in
+   * `stats().captureFailures`, so that no failure is only a console line.
+   */
+  report(error: AuditKitError): void
   readonly store: AuditStore
 }
 
@@ -161,7 +168,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const queue: Pending[] = []
   const listeners = new Set<(events: readonly AuditEvent[]) => void>()
   const flushWaiters: { target: number; resolve: () => void }[] = []
-  const stats: AuditLoggerStats = { accepted: 0, written: 0, queued: 0, invalid: 0, rejected: 0, writeFailures: 0, lastError: null }
+  const stats: AuditLoggerStats = { accepted: 0, written: 0, queued: 0, invalid: 0, rejected: 0, writeFailures: 0, captureFailures: 0, lastError: null }
   let writing = false
   let scheduled = false
   let closed = false
@@ -375,6 +382,10 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       return () => listeners.delete(listener)
     },
     stats: () => ({ ...stats, queued: queue.length }),
+    report(error) {
+      stats.captureFailures++
+      report(error)
+    },
     store,
   }
 }
