@@ -108,6 +108,22 @@ describe('createCheckpointer', () => {
     await logger.close()
   })
 
+  it('waits for a busy lease when a batch crosses a multiple of everyEvents, so that multiple still gets its checkpoint', async () => {
+    const store = openStore()
+    const logger = createAuditLogger({ store, onError: () => {} })
+    const checkpointer = createCheckpointer({ logger, privateKey, everyEvents: 5, everyMs: 0 })
+    const lease = checkpointLeaseName('t1')
+    expect(await store.acquireLease(lease, 'someone-else', 60_000)).toBe(true)
+    for (let n = 1; n <= 6; n++) await logger.record(input(n), { delivery: 'await' })
+    await sleep(100)
+    expect(await store.listCheckpoints('t1')).toEqual([]) // still held by the other process
+    await store.releaseLease(lease, 'someone-else')
+    // No timer, no close: the crossing of seq 5 alone must lead to a checkpoint once the lease is free.
+    await expect.poll(async () => (await store.listCheckpoints('t1')).map((checkpoint) => checkpoint.seq), { timeout: 2000 }).toEqual([6])
+    await checkpointer.close()
+    await logger.close()
+  })
+
   it('does not fork the checkpoint sequence when a process stalls past its lease', async () => {
     const path = join(dir, 'stall.db')
     const store = openStore(path)

@@ -28,7 +28,8 @@ export interface CheckpointerOptions {
   keyId?: string
   /**
    * Sign the chain head whenever a chain's `seq` passes a multiple of this number (counted over the whole chain,
-   * whichever process appended). 0 disables the count trigger.
+   * whichever process appended). When another process holds the chain's checkpoint lease at that moment, this one
+   * waits (up to `leaseTtlMs`) until some checkpoint covers that multiple. 0 disables the count trigger.
    * @default 1000
    */
   everyEvents?: number
@@ -155,9 +156,25 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     return next
   }
 
-  /** Trigger-driven checkpoints never reject: failures are reported and the chain stays dirty for the next trigger. */
-  function trigger(chainId: string): void {
-    checkpoint(chainId).catch((error: unknown) => {
+  /**
+   * Trigger-driven checkpoints never reject: failures are reported and the chain stays dirty for the next trigger.
+   * With `coverSeq` (the multiple of `everyEvents` this process's batch crossed), a lease held by another process
+   * is waited for, within the lease TTL, until some checkpoint covers that seq: otherwise a busy lease would
+   * silently skip the "one checkpoint per N events" promise whenever writers contend.
+   */
+  function trigger(chainId: string, coverSeq?: number): void {
+    void (async () => {
+      const deadline = Date.now() + leaseTtlMs
+      for (;;) {
+        if (await checkpoint(chainId)) return
+        if (coverSeq === undefined || closed || Date.now() >= deadline) return
+        const covered = (await store.listCheckpoints(chainId)).at(-1)
+        if (covered && covered.seq >= coverSeq) return
+        await sleep(10 + Math.random() * 20)
+        // close() signs what is still dirty itself; the store may be closed right after it.
+        if (closed) return
+      }
+    })().catch((error: unknown) => {
       dirty.add(chainId)
       onError(isAuditKitError(error) ? error : new AuditKitError('INTEGRITY_ERROR', `Checkpoint of ${chainId} failed: ${messageOf(error)}`, { cause: error }))
     })
@@ -174,7 +191,9 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     for (const [chainId, { first, last }] of spans) {
       dirty.add(chainId)
       // Exactly one batch in the whole deployment contains each multiple of N, whichever process wrote it.
-      if (everyEvents > 0 && Math.floor(last / everyEvents) > Math.floor((first - 1) / everyEvents)) trigger(chainId)
+      if (everyEvents > 0 && Math.floor(last / everyEvents) > Math.floor((first - 1) / everyEvents)) {
+        trigger(chainId, Math.floor(last / everyEvents) * everyEvents)
+      }
     }
   })
 
