@@ -65,4 +65,49 @@ describe('canonicalize (RFC 8785)', () => {
     const value = { z: -0, y: 1e21, x: 0.1, 'ü': 'naïve', nested: { '\u00e9': [2e-7, 123456789012345680000] } }
     expect(canonicalize(JSON.parse(JSON.stringify(value)))).toBe(canonicalize(value))
   })
+
+  it('orders each object by its own keys when objects share a shape, list their keys differently, or hold U+0000 in keys', () => {
+    // The sorted key list is cached per list of keys: every one of these must still come out as a fresh sort would.
+    for (let round = 0; round < 2; round++) {
+      expect(canonicalize({ b: 1, a: 2 })).toBe('{"a":2,"b":1}')
+      expect(canonicalize({ a: 2, b: 1 })).toBe('{"a":2,"b":1}')
+      expect(canonicalize({ 'a\u0000b': 1, c: 2 })).toBe('{"a\\u0000b":1,"c":2}')
+      expect(canonicalize({ a: 1, 'b\u0000c': 2 })).toBe('{"a":1,"b\\u0000c":2}')
+      expect(canonicalize({ z: { b: undefined, a: [{ d: 1, c: 2 }] } })).toBe('{"z":{"a":[{"c":2,"d":1}]}}')
+    }
+  })
+
+  it('matches a plain sort-every-time reference on many random values, past the size of its key-order cache', () => {
+    const reference = (value: unknown): string => {
+      if (value === null || typeof value !== 'object') return JSON.stringify(value)
+      if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : reference(item))).join(',')}]`
+      const record = value as Record<string, unknown>
+      const members = Object.keys(record)
+        .sort()
+        .filter((key) => record[key] !== undefined)
+        .map((key) => `${JSON.stringify(key)}:${reference(record[key])}`)
+      return `{${members.join(',')}}`
+    }
+    let seed = 7
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const alphabet = ['a', 'b', 'B', 'é', '\u0000', '😀', '_', '1', '\uffff']
+    const key = (): string => Array.from({ length: 1 + next(3) }, () => alphabet[next(alphabet.length)]).join('')
+    const value = (depth: number): unknown => {
+      const kind = next(depth > 2 ? 4 : 6)
+      if (kind === 0) return next(1000) / (1 + next(7)) - 300
+      if (kind === 1) return key()
+      if (kind === 2) return [true, false, null, undefined][next(4)]
+      if (kind === 3) return next(2) === 0 ? -0 : 1e21 * (1 + next(3))
+      if (kind === 4) return Array.from({ length: next(4) }, () => value(depth + 1))
+      return Object.fromEntries(Array.from({ length: next(5) }, () => [key(), value(depth + 1)]))
+    }
+    for (let i = 0; i < 5000; i++) {
+      const sample = { [key()]: value(0), [key()]: value(0) }
+      expect(canonicalize(sample)).toBe(reference(sample))
+    }
+  })
 })
+

@@ -4,10 +4,7 @@
  * `undefined` members are omitted, as JSON.stringify does.
  */
 export function canonicalize(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('JCS cannot encode non-finite numbers')
-    return JSON.stringify(value)
-  }
+  if (value === null || typeof value !== 'object') return canonicalPrimitive(value)
   // Plain loops and string building: this runs for every event written and every event verified.
   if (Array.isArray(value)) {
     let out = '['
@@ -18,13 +15,52 @@ export function canonicalize(value: unknown): string {
     return `${out}]`
   }
   const record = value as Record<string, unknown>
-  // The default sort compares UTF-16 code units, which is exactly the order RFC 8785 prescribes.
-  const keys = Object.keys(record).sort()
+  const { keys, quoted } = layoutOf(Object.keys(record))
   let out = '{'
-  for (const key of keys) {
-    const member = record[key]
+  for (let i = 0; i < keys.length; i++) {
+    const member = record[keys[i]!]
     if (member === undefined) continue
-    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalize(member)}`
+    out += `${out.length === 1 ? '' : ','}${quoted[i]!}:${canonicalize(member)}`
   }
   return `${out}}`
+}
+
+function canonicalPrimitive(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('JCS cannot encode non-finite numbers')
+  return JSON.stringify(value)
+}
+
+/** An object's members in JCS order, with each key already quoted. */
+interface KeyLayout {
+  /** The keys as `Object.keys` listed them: what a cached layout is checked against. */
+  listed: readonly string[]
+  keys: readonly string[]
+  quoted: readonly string[]
+}
+
+/**
+ * Events repeat the same few object shapes (actor, resource, context...), so the sorted, quoted key list is kept per
+ * list of keys: sorting and quoting them again for every event was most of the time spent canonicalising.
+ * Bounded, so that objects with ever-new keys (metadata) cannot grow it without limit.
+ */
+const layouts = new Map<string, KeyLayout>()
+const MAX_LAYOUTS = 1000
+
+function layoutOf(listed: string[]): KeyLayout {
+  const id = listed.join('\u0000')
+  const cached = layouts.get(id)
+  // Keys holding U+0000 could make two lists share an id: a cached layout is used only for the very same list.
+  if (cached && sameKeys(cached.listed, listed)) return cached
+  // The default sort compares UTF-16 code units, which is exactly the order RFC 8785 prescribes.
+  const keys = listed.slice().sort()
+  const layout = { listed, keys, quoted: keys.map((key) => JSON.stringify(key)) }
+  if (layouts.size >= MAX_LAYOUTS) layouts.clear()
+  layouts.set(id, layout)
+  return layout
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { AuditEvent } from '../event/schema.js'
 import { canonicalize } from './canonical.js'
@@ -53,4 +54,26 @@ describe('event hash', () => {
     // The stored hash itself and unknown extra fields are not covered.
     expect(computeEventHash({ ...second, hash: 'x', extra: 1 } as Omit<AuditEvent, 'hash'>)).toBe(second.hash)
   })
+
+  it('equals SHA-256 over canonicalize(hashedContent(event)) for events of every shape', () => {
+    const shapes: Omit<AuditEvent, 'hash'>[] = [
+      { ...unsealed, seq: 4, prevHash: 'a'.repeat(64) },
+      {
+        ...unsealed,
+        seq: 9,
+        prevHash: 'b'.repeat(64),
+        targets: [{ type: 'user', id: 'u2', name: 'Bob' }],
+        context: { ip: '203.0.113.9', userAgent: 'curl/8', method: 'PATCH', path: '/p/1', route: '/p/:id', status: 200, requestId: 'r1' },
+        changes: { before: { name: 'old', nested: { z: 1, a: [1, { y: 2, b: 3 }] } }, after: { name: 'new' } },
+        metadata: undefined,
+      },
+      { ...unsealed, seq: 1, prevHash: GENESIS_HASH, actor: { type: 'system', id: 'cron' }, resource: { type: 'job' }, outcome: 'failure' },
+    ]
+    for (const event of shapes) {
+      const expected = createHash('sha256').update(canonicalize(hashedContent(event))).digest('hex')
+      expect(computeEventHash(event)).toBe(expected)
+      expect(createSealer()({ ...event }, event.seq === 1 ? null : { seq: event.seq - 1, hash: event.prevHash }).hash).toBe(expected)
+    }
+  })
 })
+

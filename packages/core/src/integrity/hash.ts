@@ -34,15 +34,40 @@ export function hashedContent(event: Omit<AuditEvent, 'hash'>): Record<string, u
   }
 }
 
+/** The members {@link hashedContent} lists, in JCS order, each with its key quoted. */
+const HASHED_MEMBERS = Object.keys(
+  hashedContent({ id: '', occurredAt: '', tenantId: '', actor: { type: 'system', id: '' }, action: '', resource: { type: '' }, outcome: 'success', chainId: '', seq: 0, prevHash: '' }),
+)
+  .sort()
+  .map((key) => ({ key, quoted: JSON.stringify(key) }))
+
+/**
+ * `canonicalize(hashedContent(...))` without building two copies of the event first: the top-level members are
+ * always the same, so their order is fixed once (the sealer runs this for every event written).
+ */
+function canonicalContent(event: UnsealedEvent, seq: number, prevHash: string): string {
+  let out = '{'
+  for (const { key, quoted } of HASHED_MEMBERS) {
+    const value: unknown = key === 'seq' ? seq : key === 'prevHash' ? prevHash : (event as unknown as Record<string, unknown>)[key]
+    if (value === undefined) continue
+    out += `${out.length === 1 ? '' : ','}${quoted}:${canonicalize(value)}`
+  }
+  return `${out}}`
+}
+
+function digestOf(canonical: string, hmacKey: string | Buffer | undefined): string {
+  return (hmacKey === undefined ? createHash('sha256') : createHmac('sha256', hmacKey)).update(canonical).digest('hex')
+}
+
 /** SHA-256 hex over the JCS form, or HMAC-SHA-256 when a key is given (a key the database never holds). */
 export function computeEventHash(event: Omit<AuditEvent, 'hash'>, hmacKey?: string | Buffer): string {
-  const canonical = canonicalize(hashedContent(event))
-  return (hmacKey === undefined ? createHash('sha256') : createHmac('sha256', hmacKey)).update(canonical).digest('hex')
+  return digestOf(canonicalContent(event, event.seq, event.prevHash), hmacKey)
 }
 
 export function createSealer(hmacKey?: string | Buffer): Sealer {
   return (event, head) => {
-    const placed = { ...event, seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? GENESIS_HASH }
-    return { ...placed, hash: computeEventHash(placed, hmacKey) }
+    const seq = (head?.seq ?? 0) + 1
+    const prevHash = head?.hash ?? GENESIS_HASH
+    return { ...event, seq, prevHash, hash: digestOf(canonicalContent(event, seq, prevHash), hmacKey) }
   }
 }

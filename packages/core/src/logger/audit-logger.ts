@@ -305,14 +305,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       return Promise.reject(error)
     }
     const now = clock()
-    const event: UnsealedEvent = {
-      ...valid,
-      ...(valid.changes === undefined ? {} : { changes: redact(valid.changes) }),
-      ...(valid.metadata === undefined ? {} : { metadata: redact(valid.metadata) }),
-      id: uuidv7(now.getTime()),
-      occurredAt: now.toISOString(),
-      chainId: valid.tenantId,
-    }
+    const event: UnsealedEvent = { ...valid, id: uuidv7(now.getTime()), occurredAt: now.toISOString(), chainId: valid.tenantId }
+    if (valid.changes !== undefined) event.changes = redact(valid.changes)
+    if (valid.metadata !== undefined) event.metadata = redact(valid.metadata)
     stats.accepted++
     const receipt = { id: event.id, occurredAt: event.occurredAt }
     if (delivery === 'async') {
