@@ -1,5 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHash, generateKeyPairSync } from 'node:crypto'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -132,4 +132,30 @@ describe('auditkit CLI', () => {
     expect(await cli(['keygen', '--private-key', privatePath, '--public-key', join(dir, 'other.pem')])).toMatchObject({ code: EXIT.usage })
     expect(await cli(['keygen', '--private-key', join(dir, 'x.pem')])).toMatchObject({ code: EXIT.usage })
   })
+
+  it('reads a SQLite file kept as evidence without changing a byte or leaving WAL files beside it', async () => {
+    const evidence = join(dir, 'evidence.db')
+    // An evidence copy is one self-contained file: the WAL folded in, in rollback-journal mode (what `VACUUM INTO`
+    // or `sqlite3 .backup` hand over). Opened for writing, the store would switch it to WAL and change its header.
+    const source = new Database(dbPath)
+    source.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    source.close()
+    copyFileSync(dbPath, evidence)
+    const copy = new Database(evidence)
+    copy.exec('PRAGMA journal_mode = DELETE')
+    copy.close()
+    const before = sha256(evidence)
+    // globex: the tenant the tampering test above leaves intact.
+    const verified = await cli(['verify', '--sqlite', evidence, '--tenant', 'globex', '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
+    expect(verified).toMatchObject({ code: EXIT.ok, stdout: expect.stringContaining('ok globex seq 1..3') })
+    expect(await cli(['export', '--sqlite', evidence, '--tenant', 'globex', '--out', join(dir, 'evidence.ndjson')])).toMatchObject({ code: EXIT.ok })
+    expect(sha256(evidence)).toBe(before)
+    expect(['-wal', '-shm', '-journal'].filter((suffix) => existsSync(`${evidence}${suffix}`))).toEqual([])
+    expect(readFileSync(join(dir, 'evidence.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(1 + 1 + 1 + 3) // header, chain, checkpoint, events
+  })
 })
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex')
+}
+

@@ -222,7 +222,8 @@ async function openStore(flags: Flags): Promise<{ store: AuditStore; close: () =
     // The store would create an empty database for a mistyped path: refuse instead.
     if (!existsSync(flags.sqlite)) throw new UsageError(`${flags.sqlite} does not exist`)
     const { createSqliteStore } = await import('../stores/sqlite/index.js')
-    store = createSqliteStore({ path: flags.sqlite })
+    // verify and export only read: a file kept as evidence must stay byte-identical (no WAL switch, no schema).
+    store = createSqliteStore({ path: flags.sqlite, readonly: true })
   } else {
     if (flags.db === undefined) throw new UsageError('--mongodb needs --db <name>')
     const { createMongoStore } = await import('../stores/mongodb/index.js')
