@@ -118,8 +118,29 @@ describe('createCheckpointer', () => {
     await sleep(100)
     expect(await store.listCheckpoints('t1')).toEqual([]) // still held by the other process
     await store.releaseLease(lease, 'someone-else')
-    // No timer, no close: the crossing of seq 5 alone must lead to a checkpoint once the lease is free.
-    await expect.poll(async () => (await store.listCheckpoints('t1')).map((checkpoint) => checkpoint.seq), { timeout: 2000 }).toEqual([6])
+    // No timer, no close: the crossing of seq 5 alone must lead to its checkpoint once the lease is free.
+    await expect.poll(async () => (await store.listCheckpoints('t1')).map((checkpoint) => checkpoint.seq), { timeout: 2000 }).toEqual([5])
+    await checkpointer.close()
+    expect((await store.listCheckpoints('t1')).map((checkpoint) => checkpoint.seq)).toEqual([5, 6])
+    await logger.close()
+  })
+
+  it('signs every multiple of everyEvents not signed yet, in order, before the head', async () => {
+    const store = openStore()
+    const logger = createAuditLogger({ store, onError: () => {} })
+    for (let n = 1; n <= 25; n++) await logger.record(input(n), { delivery: 'await' })
+    // Started on a chain that already has 25 events: one call catches up on 10 and 20, then signs the head.
+    const checkpointer = createCheckpointer({ store, privateKey, everyEvents: 10, everyMs: 0 })
+    const seen: SignedCheckpoint[] = []
+    checkpointer.onCheckpoint((checkpoint) => seen.push(checkpoint))
+    expect(await checkpointer.checkpoint('t1')).toMatchObject({ seq: 25 })
+    const checkpoints = await store.listCheckpoints('t1')
+    expect(checkpoints.map((checkpoint) => checkpoint.seq)).toEqual([10, 20, 25])
+    expect(seen).toEqual(checkpoints)
+    const events = await store.readChain('t1', 0, 100)
+    for (const checkpoint of checkpoints) expect(checkpoint.hash).toBe(events[checkpoint.seq - 1]!.hash)
+    expectLinked(checkpoints)
+    expect(await checkpointer.checkpoint('t1')).toBeNull() // nothing new
     await checkpointer.close()
     await logger.close()
   })

@@ -27,9 +27,10 @@ export interface CheckpointerOptions {
    */
   keyId?: string
   /**
-   * Sign the chain head whenever a chain's `seq` passes a multiple of this number (counted over the whole chain,
-   * whichever process appended). When another process holds the chain's checkpoint lease at that moment, this one
-   * waits (up to `leaseTtlMs`) until some checkpoint covers that multiple. 0 disables the count trigger.
+   * Sign the event at every multiple of this number in each chain (seq 1000, 2000, ...: counted over the whole chain,
+   * whichever process appended), as soon as a batch reaches it. When another process holds the chain's checkpoint
+   * lease at that moment, this one waits (up to `leaseTtlMs`) until some checkpoint covers that multiple; any
+   * checkpoint also signs the multiples before it that are still missing. 0 disables the count trigger.
    * @default 1000
    */
   everyEvents?: number
@@ -57,8 +58,9 @@ export interface CheckpointerOptions {
 
 export interface Checkpointer {
   /**
-   * Signs the chain's current head now, unless the last checkpoint already covers it.
-   * Resolves with the new checkpoint, or null when there was nothing new or another process holds the lease.
+   * Signs the chain's current head now, unless the last checkpoint already covers it; multiples of `everyEvents`
+   * not signed yet before it are signed first. Resolves with the newest checkpoint written, or null when there was
+   * nothing new or another process holds the lease.
    */
   checkpoint(chainId: string): Promise<SignedCheckpoint | null>
   /** Called with every checkpoint this process writes (e.g. to copy it to the SIEM stream). Returns an unsubscribe function. */
@@ -71,6 +73,12 @@ export interface Checkpointer {
   /** The key id written into checkpoints. */
   readonly keyId: string
 }
+
+/**
+ * Most multiples of `everyEvents` signed in one go when a chain is behind (a checkpointer started on a long chain):
+ * the newest ones; older stretches stay covered by the hash chain up to the first checkpoint after them.
+ */
+const MAX_CATCH_UP = 1000
 
 /** Store lease that makes one process at a time extend a chain's checkpoint sequence. */
 export function checkpointLeaseName(chainId: string): string {
@@ -100,9 +108,16 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
   const dirty = new Set<string>()
   /** One checkpoint at a time per chain in this process (the lease is re-entrant for its owner). */
   const running = new Map<string, Promise<SignedCheckpoint | null>>()
+  /** Trigger attempts still going (some wait for another process's lease); close() waits for them to stop. */
+  const triggered = new Set<Promise<void>>()
   let closed = false
 
-  async function writeCheckpoint(chainId: string): Promise<SignedCheckpoint | null> {
+  /**
+   * Signs, in order, every multiple of `everyEvents` after the chain's last checkpoint up to `upTo`, and `upTo`
+   * itself (the head when not given). Each multiple gets its own checkpoint whichever process or trigger gets there
+   * first, so the checkpoint list does not depend on timing.
+   */
+  async function writeCheckpoint(chainId: string, upTo?: number): Promise<SignedCheckpoint | null> {
     const lease = checkpointLeaseName(chainId)
     if (!(await store.acquireLease(lease, owner, leaseTtlMs))) {
       // Another process is extending this chain's checkpoints; the next trigger here covers what it may miss.
@@ -112,28 +127,35 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     try {
       const head = await store.chainHead(chainId)
       if (!head) return null
-      const last = (await store.listCheckpoints(chainId)).at(-1)
-      if (last && last.seq >= head.seq) return null
-      const checkpoint = signCheckpoint(
-        { chainId, seq: head.seq, hash: head.hash, createdAt: clock().toISOString(), prevSignature: last?.signature ?? '', keyId },
-        privateKey,
-      )
-      // Renew just before writing and check that nobody extended the sequence meanwhile: if this process stalled past
-      // its lease and another one took over, writing now would fork the checkpoint sequence.
-      const stillOurs = await store.acquireLease(lease, owner, leaseTtlMs)
-      if (!stillOurs || (await store.listCheckpoints(chainId)).at(-1)?.signature !== last?.signature) {
-        dirty.add(chainId)
-        return null
-      }
-      await store.appendCheckpoint(checkpoint)
-      for (const listener of listeners) {
-        try {
-          listener(checkpoint)
-        } catch (error) {
-          onError(new AuditKitError('INTERNAL', `onCheckpoint listener failed: ${messageOf(error)}`, { cause: error }))
+      let previous = (await store.listCheckpoints(chainId)).at(-1)
+      const target = Math.min(upTo ?? head.seq, head.seq)
+      const positions = positionsToSign(previous?.seq ?? 0, target)
+      let written: SignedCheckpoint | null = null
+      for (const seq of positions) {
+        const hash = seq === head.seq ? head.hash : await hashAt(chainId, seq)
+        const checkpoint = signCheckpoint(
+          { chainId, seq, hash, createdAt: clock().toISOString(), prevSignature: previous?.signature ?? '', keyId },
+          privateKey,
+        )
+        // Renew just before writing and check that nobody extended the sequence meanwhile: if this process stalled past
+        // its lease and another one took over, writing now would fork the checkpoint sequence.
+        const stillOurs = await store.acquireLease(lease, owner, leaseTtlMs)
+        if (!stillOurs || (await store.listCheckpoints(chainId)).at(-1)?.signature !== previous?.signature) {
+          dirty.add(chainId)
+          return written
         }
+        await store.appendCheckpoint(checkpoint)
+        for (const listener of listeners) {
+          try {
+            listener(checkpoint)
+          } catch (error) {
+            onError(new AuditKitError('INTERNAL', `onCheckpoint listener failed: ${messageOf(error)}`, { cause: error }))
+          }
+        }
+        previous = checkpoint
+        written = checkpoint
       }
-      return checkpoint
+      return written
     } finally {
       await store.releaseLease(lease, owner).catch(() => {
         // The lease expires on its own.
@@ -141,13 +163,32 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     }
   }
 
-  function checkpoint(chainId: string): Promise<SignedCheckpoint | null> {
+  /** Multiples of `everyEvents` in (after, target], then `target` itself; the newest MAX_CATCH_UP at most. */
+  function positionsToSign(after: number, target: number): number[] {
+    if (target <= after) return []
+    const positions: number[] = []
+    if (everyEvents > 0) {
+      const first = Math.max(Math.floor(after / everyEvents) + 1, Math.floor(target / everyEvents) - MAX_CATCH_UP + 1)
+      for (let multiple = first * everyEvents; multiple <= target; multiple += everyEvents) positions.push(multiple)
+    }
+    if (positions.at(-1) !== target) positions.push(target)
+    return positions
+  }
+
+  async function hashAt(chainId: string, seq: number): Promise<string> {
+    const [event] = await store.readChain(chainId, seq - 1, 1)
+    if (!event || event.seq !== seq) throw new AuditKitError('INTEGRITY_ERROR', `Chain ${chainId} has no event at seq ${seq} to checkpoint`)
+    return event.hash
+  }
+
+  function checkpoint(chainId: string, upTo?: number): Promise<SignedCheckpoint | null> {
     const previous = running.get(chainId) ?? Promise.resolve(null)
     const next = previous
       .catch(() => null)
       .then(() => {
-        dirty.delete(chainId)
-        return writeCheckpoint(chainId)
+        // Signing only up to a multiple leaves the events after it for the timer or close().
+        if (upTo === undefined) dirty.delete(chainId)
+        return writeCheckpoint(chainId, upTo)
       })
     running.set(chainId, next)
     void next.finally(() => {
@@ -163,10 +204,10 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
    * silently skip the "one checkpoint per N events" promise whenever writers contend.
    */
   function trigger(chainId: string, coverSeq?: number): void {
-    void (async () => {
+    const attempt = (async () => {
       const deadline = Date.now() + leaseTtlMs
       for (;;) {
-        if (await checkpoint(chainId)) return
+        if (await checkpoint(chainId, coverSeq)) return
         if (coverSeq === undefined || closed || Date.now() >= deadline) return
         const covered = (await store.listCheckpoints(chainId)).at(-1)
         if (covered && covered.seq >= coverSeq) return
@@ -178,6 +219,8 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       dirty.add(chainId)
       onError(isAuditKitError(error) ? error : new AuditKitError('INTEGRITY_ERROR', `Checkpoint of ${chainId} failed: ${messageOf(error)}`, { cause: error }))
     })
+    triggered.add(attempt)
+    void attempt.finally(() => triggered.delete(attempt))
   }
 
   const unsubscribe = options.logger?.onAppend((events: readonly AuditEvent[]) => {
@@ -215,7 +258,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
 
   return {
     keyId,
-    checkpoint,
+    checkpoint: (chainId) => checkpoint(chainId),
     onCheckpoint(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
@@ -225,7 +268,8 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       closed = true
       if (timer) clearInterval(timer)
       unsubscribe?.()
-      await Promise.allSettled([...running.values()])
+      // They see `closed` and stop within one short wait, so nothing touches the store once close() has resolved.
+      await Promise.allSettled([...triggered, ...running.values()])
       // A chain whose lease another process holds stays dirty: wait for the lease (bounded by its TTL) and sign the head.
       const deadline = Date.now() + leaseTtlMs
       while (final && dirty.size > 0) {
