@@ -8,6 +8,22 @@ interface HandlerAudit {
   readonly ignore: boolean
   readonly overrides: AuditOverrides | undefined
   readonly force: boolean
+  /** The handler answers through `@Res()` or `@Next()` without passthrough: Nest sends nothing after it returns. */
+  readonly answersItself: boolean
+}
+
+// Nest's own metadata keys (`@nestjs/common` constants, unchanged since Nest 5). Route argument keys are
+// `${RouteParamtypes}:${index}`, with RESPONSE = 1 and NEXT = 2: the test Nest itself makes in `isResponseHandled`.
+const ROUTE_ARGS_METADATA = '__routeArguments__'
+const RESPONSE_PASSTHROUGH_METADATA = '__responsePassthrough__'
+
+function answersItself(handler: object, controller: object): boolean {
+  const name = (handler as { name?: unknown }).name
+  const reflect = Reflect as unknown as { getMetadata?: (key: string, target: object, property: string) => unknown }
+  if (typeof name !== 'string' || typeof reflect.getMetadata !== 'function') return false
+  const args = reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name)
+  const usesResponse = !!args && typeof args === 'object' && Object.keys(args).some((key) => key.startsWith('1:') || key.startsWith('2:'))
+  return usesResponse && !reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, name)
 }
 
 /**
@@ -28,19 +44,21 @@ function readHandlerAudit(reflector: Reflector, handler: object, controller: obj
   const ignore = reflector.getAllAndOverride<boolean | undefined>(AUDIT_IGNORE_METADATA, [handler, controller] as never) ? true : false
   const onController = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, controller as never)
   const onHandler = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, handler as never)
-  if (!onController && !onHandler) return { ignore, overrides: undefined, force: false }
+  const answers = answersItself(handler, controller)
+  if (!onController && !onHandler) return { ignore, overrides: undefined, force: false, answersItself: answers }
   const { force, ...overrides } = { ...onController, ...onHandler }
-  return { ignore, overrides, force: force ? true : false }
+  return { ignore, overrides, force: force ? true : false, answersItself: answers }
 }
 
 /**
  * Applies the `@AuditIgnore()` and `@Audit()` of a handler (`handler`, the method) and its controller class
- * (controller's first, the handler's winning field by field).
+ * (controller's first, the handler's winning field by field). Answers whether the handler sends its own response.
  */
-export function applyAuditMetadata(reflector: Reflector, handler: object, controller: object, context: AuditRequestContext): void {
+export function applyAuditMetadata(reflector: Reflector, handler: object, controller: object, context: AuditRequestContext): { answersItself: boolean } {
   const audit = handlerAudit(reflector, handler, controller)
   if (audit.ignore) context.skip()
   // set() copies what it is given, so the cached overrides are never changed by a request.
   if (audit.overrides) context.set(audit.overrides)
   if (audit.force) context.force()
+  return audit
 }

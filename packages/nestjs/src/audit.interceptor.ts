@@ -1,4 +1,4 @@
-import { createDetachedAuditContext, type AuditCapture, type AuditRequestContext } from '@auditkit/core'
+import { createDetachedAuditContext, type AuditCapture, type AuditRequestContext, type CaptureHandle } from '@auditkit/core'
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
 import { Observable, type Observer } from 'rxjs'
@@ -12,6 +12,7 @@ import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-mo
 interface NodeResponse {
   statusCode: number
   writableFinished: boolean
+  destroyed: boolean
   once(event: 'close', listener: () => void): unknown
 }
 
@@ -50,9 +51,11 @@ export class AuditInterceptor implements NestInterceptor {
     req[AUDIT_REQUEST_CONTEXT] = auditContext
     if (!handle) return this.useStorage ? runInStorage(auditContext, next) : next.handle()
 
-    applyAuditMetadata(this.reflector, context.getHandler(), context.getClass(), auditContext)
+    const { answersItself } = applyAuditMetadata(this.reflector, context.getHandler(), context.getClass(), auditContext)
 
-    const holdResponse = this.capture.delivery === 'await'
+    // A handler answering through @Res() sends its response itself, possibly after returning: it cannot be held, and
+    // its outcome is known only once the response is sent.
+    const holdResponse = this.capture.delivery === 'await' && !answersItself
     const useStorage = this.useStorage
     return new Observable((subscriber) => {
       let settled = false
@@ -66,16 +69,19 @@ export class AuditInterceptor implements NestInterceptor {
             return
           }
           // Not holding the response: record the status the exception filters actually sent.
-          const raw = nodeResponseOf(res)
-          raw.once('close', () => void handle.end({ status: raw.statusCode, aborted: !raw.writableFinished }))
+          recordWhenSent(handle, res)
           subscriber.error(error)
         },
         complete: () => {
           settled = true
-          const recorded = handle.end({ status: res.statusCode })
-          // In await delivery the response goes on once the event is durable; in async delivery at once.
-          if (holdResponse) void recorded.then(() => subscriber.complete())
-          else subscriber.complete()
+          if (!holdResponse) {
+            // Record what the client got: an outer interceptor, a serializer or a @Res() handler may still change it.
+            recordWhenSent(handle, res)
+            subscriber.complete()
+            return
+          }
+          // In await delivery the response goes on once the event is durable.
+          void handle.end({ status: res.statusCode }).then(() => subscriber.complete())
         },
       }
       // Subscribing runs the pipes and the handler: inside the storage, so `AuditService.current()` finds this request.
@@ -92,6 +98,15 @@ export class AuditInterceptor implements NestInterceptor {
 }
 
 /** A request skipped up front: the handler still runs inside the storage, for `AuditService.current()`. */
+/** Records the request once its response has been sent (or the connection dropped first), with the status sent. */
+function recordWhenSent(handle: CaptureHandle, res: object): void {
+  const raw = nodeResponseOf(res)
+  const record = (): void => void handle.end({ status: raw.statusCode, aborted: !raw.writableFinished })
+  // `close` has already been emitted when the handler answered and the socket finished before this ran.
+  if (raw.destroyed) record()
+  else raw.once('close', record)
+}
+
 function runInStorage(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
   return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
 }

@@ -20,6 +20,7 @@ import {
   ParseIntPipe,
   Patch,
   Post,
+  Res,
   UseFilters,
   UseGuards,
   type ArgumentsHost,
@@ -107,6 +108,18 @@ class ProjectsController {
   @UseFilters(QuotaFilter)
   copy() {
     throw new QuotaExceeded('too many copies')
+  }
+
+  /** Answers through the library's response object (no passthrough): Nest sends nothing itself. */
+  @Post(':projectId/publish')
+  publish(@Res() res: { status(code: number): { json(body: object): void } }) {
+    res.status(202).json({ queued: true })
+  }
+
+  /** Returns before answering: the response is sent later, outside the handler. */
+  @Post(':projectId/import')
+  import(@Res() res: { status(code: number): { json(body: object): void } }) {
+    setTimeout(() => res.status(409).json({ error: 'conflict' }), 30)
   }
 
   @Post('ping')
@@ -213,6 +226,17 @@ describe('AuditModule (platform-express)', () => {
       expect(events.at(-1)).toMatchObject({ action: 'project_removed', outcome: 'success', actor: { id: 'u-5' } })
     })
 
+    it('records handlers that answer through @Res() with the status the client got, even when sent after returning', async () => {
+      const before = (await eventsOf('t-root')).length
+      expect((await post(`${base}/api/projects/p-3/publish`)).status).toBe(202)
+      expect((await post(`${base}/api/projects/p-3/import`)).status).toBe(409)
+      const events = (await eventsOf('t-root')).slice(before)
+      expect(events.map((e) => [e.action, e.outcome, e.context?.status])).toEqual([
+        ['project_published', 'success', 202],
+        ['project_imported', 'failure', 409],
+      ])
+    })
+
     it('skips @AuditIgnore() handlers and reads, and records reads marked with force', async () => {
       const before = (await eventsOf('t-root')).length
       expect((await post(`${base}/api/projects/ping`)).status).toBe(201)
@@ -220,6 +244,19 @@ describe('AuditModule (platform-express)', () => {
       const events = await eventsOf('t-root')
       expect(events.slice(before).map((e) => e.action)).toEqual(['report_exported'])
     })
+  })
+
+  it('in await delivery, records @Res() handlers once they answered (they cannot be held), with the status sent', async () => {
+    const base = await start(AuditModule.forRoot(options('t-await-res', { delivery: 'await' })))
+    expect((await post(`${base}/projects/p-4/publish`)).status).toBe(202)
+    expect((await post(`${base}/projects/p-4/import`)).status).toBe(409)
+    expect((await post(`${base}/projects`, { name: 'Held' })).status).toBe(201)
+    const events = await eventsOf('t-await-res')
+    expect(events.map((e) => [e.action, e.outcome, e.context?.status])).toEqual([
+      ['project_published', 'success', 202],
+      ['project_imported', 'failure', 409],
+      ['project_created', 'success', 201],
+    ])
   })
 
   it('without asyncContext, @AuditContext() still reaches the record and AuditService.current() is undefined', async () => {
