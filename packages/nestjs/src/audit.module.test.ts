@@ -32,6 +32,7 @@ import {
 } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import type { NestExpressApplication } from '@nestjs/platform-express'
+import { FastifyAdapter } from '@nestjs/platform-fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Audit, AuditContext, AuditIgnore, AuditModule, AuditService, type AuditModuleOptions, type AuditOptionsFactory } from './index.js'
 
@@ -55,6 +56,15 @@ class QuotaFilter implements ExceptionFilter {
   catch(_error: QuotaExceeded, host: ArgumentsHost): void {
     host.switchToHttp().getResponse<{ status(code: number): { json(body: object): void } }>().status(422).json({ error: 'quota' })
   }
+}
+
+/** Express's `Response` or Fastify's `FastifyReply`, as `@Res()` hands them over. */
+type LibraryResponse = { status(code: number): { json?(body: object): void; send?(body: object): void } }
+
+function answer(res: LibraryResponse, status: number, body: object): void {
+  const reply = res.status(status)
+  if (reply.json) reply.json(body)
+  else reply.send?.(body)
 }
 
 @Injectable()
@@ -112,14 +122,14 @@ class ProjectsController {
 
   /** Answers through the library's response object (no passthrough): Nest sends nothing itself. */
   @Post(':projectId/publish')
-  publish(@Res() res: { status(code: number): { json(body: object): void } }) {
-    res.status(202).json({ queued: true })
+  publish(@Res() res: LibraryResponse) {
+    answer(res, 202, { queued: true })
   }
 
   /** Returns before answering: the response is sent later, outside the handler. */
   @Post(':projectId/import')
-  import(@Res() res: { status(code: number): { json(body: object): void } }) {
-    setTimeout(() => res.status(409).json({ error: 'conflict' }), 30)
+  import(@Res() res: LibraryResponse) {
+    setTimeout(() => answer(res, 409, { error: 'conflict' }), 30)
   }
 
   @Post('ping')
@@ -244,6 +254,21 @@ describe('AuditModule (platform-express)', () => {
       const events = await eventsOf('t-root')
       expect(events.slice(before).map((e) => e.action)).toEqual(['report_exported'])
     })
+  })
+
+  it('on platform-fastify too, records @Res() handlers with the status sent after returning', async () => {
+    @Module({ imports: [AuditModule.forRoot(options('t-fastify-res')), ProjectsModule] })
+    class FastifyAppModule {}
+    const app = await NestFactory.create(FastifyAppModule, new FastifyAdapter(), { logger: false })
+    await app.listen(0, '127.0.0.1')
+    apps.push(app)
+    const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+    expect((await post(`${base}/projects/p-5/publish`)).status).toBe(202)
+    expect((await post(`${base}/projects/p-5/import`)).status).toBe(409)
+    expect((await eventsOf('t-fastify-res')).map((e) => [e.action, e.outcome, e.context?.status])).toEqual([
+      ['project_published', 'success', 202],
+      ['project_imported', 'failure', 409],
+    ])
   })
 
   it('in await delivery, records @Res() handlers once they answered (they cannot be held), with the status sent', async () => {
