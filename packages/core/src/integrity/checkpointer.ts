@@ -127,7 +127,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
     try {
       const head = await store.chainHead(chainId)
       if (!head) return null
-      let previous = (await store.listCheckpoints(chainId)).at(-1)
+      let previous = (await store.lastCheckpoint(chainId)) ?? undefined
       const target = Math.min(upTo ?? head.seq, head.seq)
       const positions = positionsToSign(previous?.seq ?? 0, target)
       let written: SignedCheckpoint | null = null
@@ -140,7 +140,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
         // Renew just before writing and check that nobody extended the sequence meanwhile: if this process stalled past
         // its lease and another one took over, writing now would fork the checkpoint sequence.
         const stillOurs = await store.acquireLease(lease, owner, leaseTtlMs)
-        if (!stillOurs || (await store.listCheckpoints(chainId)).at(-1)?.signature !== previous?.signature) {
+        if (!stillOurs || (await store.lastCheckpoint(chainId))?.signature !== previous?.signature) {
           dirty.add(chainId)
           return written
         }
@@ -209,7 +209,7 @@ export function createCheckpointer(options: CheckpointerOptions): Checkpointer {
       for (;;) {
         if (await checkpoint(chainId, coverSeq)) return
         if (coverSeq === undefined || closed || Date.now() >= deadline) return
-        const covered = (await store.listCheckpoints(chainId)).at(-1)
+        const covered = await store.lastCheckpoint(chainId)
         if (covered && covered.seq >= coverSeq) return
         await sleep(10 + Math.random() * 20)
         // close() signs what is still dirty itself; the store may be closed right after it.

@@ -101,12 +101,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const events = await store.readChain(tenantId, cursor.seq, options.batchSize)
     const lastSeq = events.at(-1)?.seq ?? cursor.seq
     // Checkpoints go after the events they cover, so the SIEM never holds an anchor for events it lacks.
-    // The store lists a chain's checkpoints whole: when idle, look for late ones only now and then.
+    // When idle, look for late checkpoints only now and then (a query per tenant per poll otherwise).
     const scanCheckpoints = events.length > 0 || Date.now() - checkpointsScannedAt >= IDLE_CHECKPOINT_SCAN_MS
     if (scanCheckpoints) checkpointsScannedAt = Date.now()
-    const checkpoints = scanCheckpoints
-      ? (await store.listCheckpoints(tenantId)).filter((c) => c.seq > cursor.checkpointSeq && c.seq <= lastSeq)
-      : []
+    const checkpoints = scanCheckpoints ? await store.listCheckpoints(tenantId, { afterSeq: cursor.checkpointSeq, toSeq: lastSeq }) : []
     if (events.length === 0 && checkpoints.length === 0) return false
     const records: OtlpLogRecord[] = events.map(eventToLogRecord)
     for (const checkpoint of checkpoints) records.push(checkpointToLogRecord(checkpoint))

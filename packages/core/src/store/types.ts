@@ -83,6 +83,14 @@ export interface StreamOptions {
   batchSize?: number
 }
 
+/** Bounds of {@link AuditStore.listCheckpoints}; each is optional. */
+export interface CheckpointRange {
+  /** Only checkpoints with `seq` greater than this. */
+  afterSeq?: number
+  /** Only checkpoints with `seq` up to this, included. */
+  toSeq?: number
+}
+
 /**
  * Where events live. Every implementation passes `runStoreContract` from `@auditkit/test-utils`.
  * All reads are scoped by tenant; all methods may reject with `AuditKitError('STORE_UNAVAILABLE')`.
@@ -121,8 +129,10 @@ export interface AuditStore {
   releaseLease(name: string, owner: string): Promise<void>
 
   appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
-  /** Checkpoints of a chain, ascending by `seq`. */
-  listCheckpoints(chainId: string): Promise<SignedCheckpoint[]>
+  /** Checkpoints of a chain, ascending by `seq`; with `range`, only those with `afterSeq < seq <= toSeq`. */
+  listCheckpoints(chainId: string, range?: CheckpointRange): Promise<SignedCheckpoint[]>
+  /** The chain's checkpoint with the highest `seq`, or null: what a checkpointer extends (without reading them all). */
+  lastCheckpoint(chainId: string): Promise<SignedCheckpoint | null>
 
   close(): Promise<void>
 }

@@ -322,6 +322,18 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(await store.listCheckpoints('tenant-b')).toEqual([first, second])
         await store.appendCheckpoint(first) // the same checkpoint again is harmless
         expect(await store.listCheckpoints('tenant-b')).toHaveLength(2)
+
+        // The newest one, and ranges (afterSeq excluded, toSeq included), without reading the whole list.
+        const third = checkpoint('tenant-b', 300, 'sig-tenant-b-200')
+        await store.appendCheckpoint(third)
+        expect(await store.lastCheckpoint('tenant-b')).toEqual(third)
+        expect(await store.lastCheckpoint('tenant-c')).toMatchObject({ chainId: 'tenant-c', seq: 100 })
+        expect(await store.lastCheckpoint('tenant-none')).toBeNull()
+        expect(await store.listCheckpoints('tenant-b', { afterSeq: 100 })).toEqual([second, third])
+        expect(await store.listCheckpoints('tenant-b', { toSeq: 200 })).toEqual([first, second])
+        expect(await store.listCheckpoints('tenant-b', { afterSeq: 100, toSeq: 299 })).toEqual([second])
+        expect(await store.listCheckpoints('tenant-b', { afterSeq: 300 })).toEqual([])
+        expect(await store.listCheckpoints('tenant-c', { afterSeq: 0, toSeq: 300 })).toHaveLength(1)
       })
     })
 

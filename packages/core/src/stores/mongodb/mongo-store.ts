@@ -473,20 +473,17 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
         }
       }),
 
-    listCheckpoints: (chainId) =>
+    listCheckpoints: (chainId, range = {}) =>
       guarded('listCheckpoints', async ({ checkpoints }) => {
-        const documents = await checkpoints.find({ chainId: { $eq: chainId } }, { sort: { seq: 1 } }).toArray()
-        return documents.map(
-          (row): SignedCheckpoint => ({
-            chainId: row.chainId,
-            seq: row.seq,
-            hash: row.hash,
-            createdAt: row.createdAt,
-            prevSignature: row.prevSignature,
-            signature: row.signature,
-            keyId: row.keyId,
-          }),
-        )
+        const seq = { $gt: range.afterSeq ?? -1, $lte: range.toSeq ?? Number.MAX_SAFE_INTEGER }
+        const documents = await checkpoints.find({ chainId: { $eq: chainId }, seq }, { sort: { seq: 1 } }).toArray()
+        return documents.map(checkpointOf)
+      }),
+
+    lastCheckpoint: (chainId) =>
+      guarded('lastCheckpoint', async ({ checkpoints }) => {
+        const document = await checkpoints.findOne({ chainId: { $eq: chainId } }, { sort: { seq: -1 } })
+        return document ? checkpointOf(document) : null
       }),
 
     async close() {
@@ -516,4 +513,17 @@ function positiveInteger(value: number, name: string): number {
 function requireName(name: unknown): string {
   if (typeof name !== 'string' || name === '') throw new AuditKitError('INVALID_QUERY', 'A lease name must be a non-empty string')
   return name
+}
+
+/** A stored checkpoint without MongoDB's `_id`. */
+function checkpointOf(row: CheckpointDocument): SignedCheckpoint {
+  return {
+    chainId: row.chainId,
+    seq: row.seq,
+    hash: row.hash,
+    createdAt: row.createdAt,
+    prevSignature: row.prevSignature,
+    signature: row.signature,
+    keyId: row.keyId,
+  }
 }

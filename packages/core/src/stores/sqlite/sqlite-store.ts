@@ -615,20 +615,24 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         ])
       }),
 
-    listCheckpoints: (chainId) =>
+    listCheckpoints: (chainId, range = {}) =>
       guarded('listCheckpoints', () =>
-        (statement('checkpoint-list', () => 'SELECT * FROM checkpoints WHERE chain_id = ? ORDER BY seq').all([chainId]) as CheckpointRow[]).map(
-          (row): SignedCheckpoint => ({
-            chainId: row.chain_id,
-            seq: row.seq,
-            hash: row.hash,
-            createdAt: row.created_at,
-            prevSignature: row.prev_signature,
-            signature: row.signature,
-            keyId: row.key_id,
-          }),
-        ),
+        (
+          statement('checkpoint-list', () => 'SELECT * FROM checkpoints WHERE chain_id = ? AND seq > ? AND seq <= ? ORDER BY seq').all([
+            chainId,
+            range.afterSeq ?? -1,
+            range.toSeq ?? Number.MAX_SAFE_INTEGER,
+          ]) as CheckpointRow[]
+        ).map(checkpointOf),
       ),
+
+    lastCheckpoint: (chainId) =>
+      guarded('lastCheckpoint', () => {
+        const row = statement('checkpoint-last', () => 'SELECT * FROM checkpoints WHERE chain_id = ? ORDER BY seq DESC LIMIT 1').get([chainId]) as
+          | CheckpointRow
+          | undefined
+        return row ? checkpointOf(row) : null
+      }),
 
     close: () =>
       guarded('close', () => {
@@ -640,4 +644,16 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       }),
   }
   return store
+}
+
+function checkpointOf(row: CheckpointRow): SignedCheckpoint {
+  return {
+    chainId: row.chain_id,
+    seq: row.seq,
+    hash: row.hash,
+    createdAt: row.created_at,
+    prevSignature: row.prev_signature,
+    signature: row.signature,
+    keyId: row.key_id,
+  }
 }
