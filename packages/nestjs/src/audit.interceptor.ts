@@ -97,7 +97,6 @@ export class AuditInterceptor implements NestInterceptor {
   }
 }
 
-/** A request skipped up front: the handler still runs inside the storage, for `AuditService.current()`. */
 /** Records the request once its response has been sent (or the connection dropped first), with the status sent. */
 function recordWhenSent(handle: CaptureHandle, res: object): void {
   const raw = nodeResponseOf(res)
@@ -107,6 +106,7 @@ function recordWhenSent(handle: CaptureHandle, res: object): void {
   else raw.once('close', record)
 }
 
+/** A request skipped up front: the handler still runs inside the storage, for `AuditService.current()`. */
 function runInStorage(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
   return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
 }
