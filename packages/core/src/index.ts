@@ -90,6 +90,7 @@ export { eventSearchText, normaliseSearchTerm } from './store/search-text.js'
 export type {
   ActorFacet,
   AuditStore,
+  CheckpointRange,
   EventCursor,
   EventFilter,
   EventPage,
