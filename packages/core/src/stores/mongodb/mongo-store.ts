@@ -457,15 +457,8 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
         const existing = await checkpoints.findOne(position)
         if (existing) return ensureSame(existing)
         try {
-          await checkpoints.insertOne({
-            chainId: checkpoint.chainId,
-            seq: checkpoint.seq,
-            hash: checkpoint.hash,
-            createdAt: checkpoint.createdAt,
-            prevSignature: checkpoint.prevSignature,
-            signature: checkpoint.signature,
-            keyId: checkpoint.keyId,
-          })
+          // A copy: insertOne adds `_id` to what it is given.
+          await checkpoints.insertOne(checkpointOf(checkpoint))
         } catch (error) {
           const raced = isDuplicateKeyError(error) ? await checkpoints.findOne(position) : null
           if (!raced) throw error
@@ -515,7 +508,7 @@ function requireName(name: unknown): string {
   return name
 }
 
-/** A stored checkpoint without MongoDB's `_id`. */
+/** Exactly a checkpoint's fields: what is written, and what is read back without MongoDB's `_id`. */
 function checkpointOf(row: CheckpointDocument): SignedCheckpoint {
   return {
     chainId: row.chainId,
