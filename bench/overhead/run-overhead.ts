@@ -8,9 +8,14 @@
  * Target: AuditKit costs less throughput than pino-http, and at most 15 % of bare.
  *
  * Env: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (default 2), BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 10),
- * BENCH_VARIANTS (default bare,auditkit,pino-http: a subset, for profiling), BENCH_FLUSH_INTERVAL_MS (the logger's).
+ * BENCH_VARIANTS (default bare,auditkit,pino-http: a subset, for profiling), BENCH_FLUSH_INTERVAL_MS (the logger's),
+ * BENCH_SERVER_NODE_ARGS (Node flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ *
+ * Besides the ratios it prints how busy the machine was in the bare run (server and load generator CPU together):
+ * when no core is idle, whatever CPU recording costs, on any thread, comes straight off throughput.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import autocannon from 'autocannon'
 import { build } from 'tsup'
@@ -43,6 +48,10 @@ interface Measurement {
   rps: number
   /** Server CPU time (user + system, all threads) per request, in microseconds. */
   cpuPerRequest: number
+  /** The load generator's (this process's) CPU time per request, in microseconds. */
+  loadCpuPerRequest: number
+  /** Share of the machine's cores that server and load generator kept busy together (1 = every core, all the time). */
+  machineBusy: number
 }
 
 export async function runOverheadBench(options: OverheadBenchOptions): Promise<void> {
@@ -52,6 +61,8 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 10)
   const chosen = (process.env.BENCH_VARIANTS ?? VARIANTS.join(',')).split(',')
   const variants = VARIANTS.filter((variant) => chosen.includes(variant))
+  // Node refuses --cpu-prof in NODE_OPTIONS: profiling flags for the server processes come through this variable.
+  const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
   let command = ['--conditions=source', '--import', 'tsx', options.serverFile]
   if (options.bundle) {
@@ -79,7 +90,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   }
 
   function startServer(variant: Variant): Promise<{ port: number; child: ChildProcess; output: () => string }> {
-    const child = spawn(process.execPath, [...command, variant], {
+    const child = spawn(process.execPath, [...serverNodeArgs, ...command, variant], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, NODE_ENV: 'production', ...options.env },
     })
@@ -112,10 +123,21 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
     try {
       if (warmup > 0) await load(server.port, warmup)
       await fetch(`${base}/reset`)
+      const loadCpu0 = process.cpuUsage()
+      const started = performance.now()
       const { rps, errors, non2xx } = await load(server.port, duration)
+      const wallMicros = (performance.now() - started) * 1000
+      const loadCpu = process.cpuUsage(loadCpu0)
       const cpu = (await (await fetch(`${base}/cpu`)).json()) as { cpuMicros: number; served: number }
       if (errors > 0 || non2xx > 0) throw new Error(`${variant}: ${errors} errors, ${non2xx} non-2xx responses`)
-      return { rps, cpuPerRequest: cpu.cpuMicros / Math.max(1, cpu.served) }
+      const served = Math.max(1, cpu.served)
+      const loadCpuMicros = loadCpu.user + loadCpu.system
+      return {
+        rps,
+        cpuPerRequest: cpu.cpuMicros / served,
+        loadCpuPerRequest: loadCpuMicros / served,
+        machineBusy: (cpu.cpuMicros + loadCpuMicros) / (wallMicros * availableParallelism()),
+      }
     } finally {
       const exited = new Promise((resolve) => server.child.once('exit', resolve))
       server.child.kill('SIGTERM')
@@ -127,13 +149,19 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
 
   const best: Record<Variant, number> = { bare: 0, auditkit: 0, 'pino-http': 0 }
   const leastCpu: Record<Variant, number> = { bare: Infinity, auditkit: Infinity, 'pino-http': Infinity }
+  const bareRounds: Measurement[] = []
   console.log(`${options.name}: ${rounds} round(s), ${warmup}s warm-up + ${duration}s per variant, ${connections} connections`)
   for (let round = 1; round <= rounds; round++) {
     for (const variant of variants) {
-      const { rps, cpuPerRequest } = await measure(variant)
+      const measured = await measure(variant)
+      const { rps, cpuPerRequest, loadCpuPerRequest, machineBusy } = measured
+      if (variant === 'bare') bareRounds.push(measured)
       best[variant] = Math.max(best[variant], rps)
       leastCpu[variant] = Math.min(leastCpu[variant], cpuPerRequest)
-      console.log(`  round ${round} ${variant.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${cpuPerRequest.toFixed(1).padStart(6)} µs CPU/request`)
+      console.log(
+        `  round ${round} ${variant.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${cpuPerRequest.toFixed(1).padStart(6)} µs CPU/request` +
+          `  (load generator ${loadCpuPerRequest.toFixed(1)} µs; machine ${(machineBusy * 100).toFixed(0)} % busy)`,
+      )
     }
   }
 
@@ -153,5 +181,17 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   if (variants.length === VARIANTS.length) {
     verdict('throughput', rpsCost)
     verdict('CPU per request', cpuCost)
+  }
+  // Whether the machine had CPU to spare in the bare run. With none, every µs of CPU an audit record costs, on any
+  // thread, comes straight off throughput; with an idle core, work off the request thread could hide there.
+  const bareRun = bareRounds.reduce<Measurement | undefined>((a, b) => (a && a.rps >= b.rps ? a : b), undefined)
+  if (bareRun) {
+    const cores = availableParallelism()
+    const idleCores = cores * (1 - bareRun.machineBusy)
+    console.log(
+      `machine: ${cores} cores, ${(bareRun.machineBusy * 100).toFixed(0)} % busy in the best bare round (server ` +
+        `${bareRun.cpuPerRequest.toFixed(1)} µs + load generator ${bareRun.loadCpuPerRequest.toFixed(1)} µs of CPU a request, ` +
+        `${idleCores.toFixed(1)} core idle); 15 % of bare is ${(bareRun.cpuPerRequest * 0.15).toFixed(1)} µs of the server's CPU a request`,
+    )
   }
 }
