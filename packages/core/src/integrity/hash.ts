@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto'
+import { createHmac, hash } from 'node:crypto'
 import type { AuditEvent, UnsealedEvent } from '../event/schema.js'
 import { canonicalize } from './canonical.js'
 
@@ -56,7 +56,9 @@ function canonicalContent(event: UnsealedEvent, seq: number, prevHash: string): 
 }
 
 function digestOf(canonical: string, hmacKey: string | Buffer | undefined): string {
-  return (hmacKey === undefined ? createHash('sha256') : createHmac('sha256', hmacKey)).update(canonical).digest('hex')
+  // One-shot `hash` (Node >= 20.12) skips building a Hash object: about 0.5 µs less an event, same digest.
+  if (hmacKey === undefined) return hash('sha256', canonical, 'hex')
+  return createHmac('sha256', hmacKey).update(canonical).digest('hex')
 }
 
 /** SHA-256 hex over the JCS form, or HMAC-SHA-256 when a key is given (a key the database never holds). */
