@@ -34,6 +34,12 @@ app.post('/projects', express.json(), (req, res) => {
   res.status(201).json({ id: 'p_1', name: name ?? 'Untitled' })
 })
 
+// BENCH_METHOD=GET: a read, which AuditKit does not record (the cost every GET pays for having the middleware).
+app.get('/projects/:projectId', (req, res) => {
+  cpu.served()
+  res.json({ id: req.params.projectId, name: 'Apollo' })
+})
+
 const server = app.listen(0, '127.0.0.1', () => {
   announce((server.address() as AddressInfo).port, async () => {
     server.close()

@@ -40,6 +40,12 @@ app.post('/projects', async (c) => {
   return c.json({ id: 'p_1', name: name ?? 'Untitled' }, 201)
 })
 
+// BENCH_METHOD=GET: a read, which AuditKit does not record (the cost every GET pays for having the middleware).
+app.get('/projects/:projectId', (c) => {
+  cpu.served()
+  return c.json({ id: c.req.param('projectId'), name: 'Apollo' })
+})
+
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
   announce(info.port, async () => {
     await new Promise((resolve) => server.close(resolve))

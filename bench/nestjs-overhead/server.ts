@@ -5,7 +5,7 @@
 import 'reflect-metadata'
 import type { AddressInfo } from 'node:net'
 import { AuditModule } from '@auditkit/nestjs'
-import { Body, Controller, Get, Module, Post, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common'
+import { Body, Controller, Get, Module, Param, Post, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import type { NestExpressApplication } from '@nestjs/platform-express'
 import { pinoHttp } from 'pino-http'
@@ -33,6 +33,13 @@ class BenchController {
     cpu.served()
     return { id: 'p_1', name: body.name ?? 'Untitled' }
   }
+
+  // BENCH_METHOD=GET: a read, which AuditKit does not record (the cost every GET pays for having the interceptor).
+  @Get('projects/:projectId')
+  show(@Param('projectId') projectId: string) {
+    cpu.served()
+    return { id: projectId, name: 'Apollo' }
+  }
 }
 
 @Module({ controllers: [BenchController] })
@@ -48,9 +55,11 @@ class BenchModule implements NestModule {
   }
 }
 
+// BENCH_ASYNC_CONTEXT=false: AuditModule without AsyncLocalStorage (`asyncContext: false`), to see what it costs.
+const asyncContext = process.env.BENCH_ASYNC_CONTEXT !== 'false'
 const root: DynamicModule = {
   module: class AppModule {},
-  imports: [BenchModule, ...(audit ? [AuditModule.forRoot({ logger: audit.logger, tenant: () => 'bench' })] : [])],
+  imports: [BenchModule, ...(audit ? [AuditModule.forRoot({ logger: audit.logger, tenant: () => 'bench', asyncContext })] : [])],
 }
 
 const app = await NestFactory.create<NestExpressApplication>(root, { logger: false })

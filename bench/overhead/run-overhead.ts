@@ -9,6 +9,7 @@
  *
  * Env: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (default 2), BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 10),
  * BENCH_VARIANTS (default bare,auditkit,pino-http: a subset, for profiling), BENCH_FLUSH_INTERVAL_MS (the logger's),
+ * BENCH_METHOD (default POST; GET loads a read route instead, the cost of requests AuditKit does not record),
  * BENCH_SERVER_NODE_ARGS (Node flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Besides the ratios it prints how busy the machine was in the bare run (server and load generator CPU together):
@@ -62,6 +63,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   const chosen = (process.env.BENCH_VARIANTS ?? VARIANTS.join(',')).split(',')
   const variants = VARIANTS.filter((variant) => chosen.includes(variant))
   // Node refuses --cpu-prof in NODE_OPTIONS: profiling flags for the server processes come through this variable.
+  const reads = (process.env.BENCH_METHOD ?? 'POST').toUpperCase() === 'GET'
   const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
   let command = ['--conditions=source', '--import', 'tsx', options.serverFile]
@@ -107,10 +109,14 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
 
   async function load(port: number, seconds: number): Promise<{ rps: number; errors: number; non2xx: number }> {
     const result = await autocannon({
-      url: `http://127.0.0.1:${port}/projects`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'bench/1.0' },
-      body: JSON.stringify({ name: 'Apollo' }),
+      ...(reads
+        ? { url: `http://127.0.0.1:${port}/projects/p_1`, method: 'GET' as const, headers: { 'user-agent': 'bench/1.0' } }
+        : {
+            url: `http://127.0.0.1:${port}/projects`,
+            method: 'POST' as const,
+            headers: { 'content-type': 'application/json', 'user-agent': 'bench/1.0' },
+            body: JSON.stringify({ name: 'Apollo' }),
+          }),
       connections,
       duration: seconds,
     })
@@ -150,7 +156,10 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   const best: Record<Variant, number> = { bare: 0, auditkit: 0, 'pino-http': 0 }
   const leastCpu: Record<Variant, number> = { bare: Infinity, auditkit: Infinity, 'pino-http': Infinity }
   const bareRounds: Measurement[] = []
-  console.log(`${options.name}: ${rounds} round(s), ${warmup}s warm-up + ${duration}s per variant, ${connections} connections`)
+  console.log(
+    `${options.name}: ${reads ? 'GET /projects/:projectId (a read: AuditKit records nothing)' : 'POST /projects'}, ` +
+      `${rounds} round(s), ${warmup}s warm-up + ${duration}s per variant, ${connections} connections`,
+  )
   for (let round = 1; round <= rounds; round++) {
     for (const variant of variants) {
       const measured = await measure(variant)

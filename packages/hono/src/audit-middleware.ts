@@ -60,9 +60,14 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     })
     // A request skipped up front still gets a context, so handler code calling c.get('audit') works everywhere.
     c.set('audit', handle?.context ?? createDetachedAuditContext())
+    let recordable = false
+    // Reads are not recorded unless a handler forces them: until then nothing more is read from the request.
+    handle?.onRecordable(() => {
+      recordable = true
+    })
     const ownPattern = routePath(c)
     await next()
-    if (!handle) return
+    if (!handle || !recordable) return
     // After next() the route index points at the handler that answered: its pattern and params are known only now.
     // Still this middleware's own pattern (`*`, `/api/*`): no route matched (a 404, or a response from middleware).
     const route = routePath(c)

@@ -55,7 +55,14 @@ export class AuditInterceptor implements NestInterceptor {
 
     // A handler answering through @Res() sends its response itself, possibly after returning: it cannot be held, and
     // its outcome is known only once the response is sent.
-    const holdResponse = this.capture.delivery === 'await' && !answersItself
+    if (this.capture.delivery !== 'await' || answersItself) {
+      // Record what the client got, once sent: an outer interceptor, a serializer, the exception filters or a @Res()
+      // handler may still change the status after the handler. Reads get no listener unless something forces them.
+      handle.onRecordable(() => recordWhenSent(handle, res))
+      return this.useStorage ? runInStorage(auditContext, next) : next.handle()
+    }
+
+    // In await delivery the response goes on once the event is durable.
     const useStorage = this.useStorage
     return new Observable((subscriber) => {
       let settled = false
@@ -63,24 +70,11 @@ export class AuditInterceptor implements NestInterceptor {
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
           settled = true
-          if (holdResponse) {
-            // The exception filters answer only after this: the status is the one the error carries (else 500).
-            void handle.end({ status: res.statusCode, error }).then(() => subscriber.error(error))
-            return
-          }
-          // Not holding the response: record the status the exception filters actually sent.
-          recordWhenSent(handle, res)
-          subscriber.error(error)
+          // The exception filters answer only after this: the status is the one the error carries (else 500).
+          void handle.end({ status: res.statusCode, error }).then(() => subscriber.error(error))
         },
         complete: () => {
           settled = true
-          if (!holdResponse) {
-            // Record what the client got: an outer interceptor, a serializer or a @Res() handler may still change it.
-            recordWhenSent(handle, res)
-            subscriber.complete()
-            return
-          }
-          // In await delivery the response goes on once the event is durable.
           void handle.end({ status: res.statusCode }).then(() => subscriber.complete())
         },
       }

@@ -63,6 +63,27 @@ describe('createAuditCapture', () => {
     expect(await skipped?.end({ status: 201 })).toBeNull()
   })
 
+  it('calls onRecordable at once for a mutating request, and for a read only once something forces it', () => {
+    const calls: string[] = []
+    const post = capture.begin({}, { method: 'post', path: '/projects' })
+    post?.onRecordable(() => calls.push('post'))
+    expect(calls).toEqual(['post'])
+
+    const read = capture.begin({}, { method: 'GET', path: '/projects' })
+    read?.onRecordable(() => calls.push('read: first'))
+    read?.onRecordable(() => calls.push('read: second'))
+    expect(calls).toEqual(['post'])
+    read?.context.force()
+    read?.context.force()
+    expect(calls).toEqual(['post', 'read: first', 'read: second'])
+    read?.onRecordable(() => calls.push('read: after force'))
+    expect(calls.at(-1)).toBe('read: after force')
+
+    const readsToo = createAuditCapture<FakeRequest>({ logger, recordReads: true })
+    readsToo.begin({}, { method: 'HEAD', path: '/projects' })?.onRecordable(() => calls.push('recordReads'))
+    expect(calls.at(-1)).toBe('recordReads')
+  })
+
   it('marks a response the client abandoned as a failure', async () => {
     const event = (await capture.begin({ user: 'u2' }, { method: 'POST', path: '/projects' })?.end({ status: 200, aborted: true }))?.event
     expect(event).toMatchObject({ outcome: 'failure', metadata: { responseAborted: true } })

@@ -132,8 +132,11 @@ export const ANONYMOUS_ACTOR: Actor = { type: 'user', id: 'anonymous' }
  * // when a request arrives:
  * const handle = capture.begin(req, { method, path, ip, userAgent, requestId })
  * if (handle) expose(handle.context) // req.audit, c.get('audit'), ...
- * // when the response is final (in `await` delivery: before releasing it):
- * await handle.end({ status, route, params, error })
+ * // only for requests that are recorded (reads are not, unless forced):
+ * handle.onRecordable(() => {
+ *   // when the response is final (in `await` delivery: before releasing it):
+ *   onResponseDone(() => handle.end({ status, route, params, error }))
+ * })
  * ```
  */
 export interface AuditCapture<Req> {
@@ -147,6 +150,13 @@ export interface CaptureHandle {
   /** What handlers use; adapters expose it as `req.audit` / `c.get('audit')`. */
   readonly context: AuditRequestContext
   /**
+   * Calls `listener` once the request is to be recorded: at once for a mutating request (or any request with
+   * `recordReads`), else when something calls `context.force()`. Adapters attach their response listeners there, so that a
+   * read, which is not recorded, costs next to nothing. A handler forcing a read in `await` delivery must do it before
+   * it responds for the response to be held.
+   */
+  onRecordable(listener: () => void): void
+  /**
    * Builds and records the event; resolves with null when nothing is recorded (a read, or skipped by the handler).
    * In `await` delivery resolves once durable (or the logger's `awaitTimeoutMs` passed); never rejects: failures go
    * to the logger's `onError` and counters. Only the first call records; later calls resolve with the first result.
@@ -159,6 +169,8 @@ class RequestContext implements AuditRequestContext {
   extraTargets: ResourceRef[] = []
   isSkipped = false
   isForced = false
+  /** The adapter's `onRecordable` listener, waiting for `force()` on a request not recorded by default. */
+  whenForced: (() => void) | undefined = undefined
 
   set(overrides: AuditOverrides): this {
     const { metadata, changes, ...rest } = overrides
@@ -183,6 +195,9 @@ class RequestContext implements AuditRequestContext {
   }
   force(): this {
     this.isForced = true
+    const listener = this.whenForced
+    this.whenForced = undefined
+    listener?.()
     return this
   }
   get skipped(): boolean {
@@ -230,9 +245,23 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     begin(req, request) {
       if (isSkippedUpFront(req)) return null
       const context = new RequestContext()
+      const recordedByDefault = recordReads || !READ_METHODS.has(request.method.toUpperCase())
       let ended: Promise<RecordResult | null> | null = null
       return {
         context,
+        onRecordable(listener) {
+          if (recordedByDefault || context.isForced) {
+            listener()
+            return
+          }
+          const earlier = context.whenForced
+          context.whenForced = earlier
+            ? () => {
+                earlier()
+                listener()
+              }
+            : listener
+        },
         end(result) {
           ended ??= record(req, request, result, context)
           return ended

@@ -107,8 +107,12 @@ export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler
       return
     }
     req.audit = handle.context
-    if (holdUntilDurable) holdEndUntilRecorded(req, res, handle)
-    else recordWhenDone(req, res, handle)
+    // Reads are not recorded unless a handler forces them: until then they get no response listeners at all.
+    handle.onRecordable(() => {
+      // A read forced after its response ended cannot be held any more: it is recorded once sent.
+      if (holdUntilDurable && !res.writableEnded) holdEndUntilRecorded(req, res, handle)
+      else recordWhenDone(req, res, handle)
+    })
     next()
   }
 }

@@ -21,6 +21,7 @@ import type { Actor, AuditRequestContext, JsonValue } from '@auditkit/core'
  *
  * Routes (`FIXTURE_ROUTES`):
  * - `GET /projects` 200 — a read (not recorded unless `recordReads`);
+ * - `GET /projects/:projectId/export` 200 — a sensitive read: the handler forces it into the audit log;
  * - `POST /projects` 201 — creates a project from `{ name }`; sets the resource id and name on the audit record;
  * - `PATCH /projects/:projectId` 200 — renames from `{ name, password }`; records before/after (the `password`
  *   field must come out redacted);
@@ -122,6 +123,15 @@ export function createFixtureRoutes(): FixtureRoute[] {
       method: 'GET',
       path: '/projects',
       handle: () => ({ status: 200, body: [...projects.values()].map(({ id, name }) => ({ id, name })) }),
+    },
+    {
+      method: 'GET',
+      path: '/projects/:projectId/export',
+      handle: ({ params, audit }) => {
+        audit.force()
+        const project = projectOf(params.projectId ?? '')
+        return { status: 200, body: { id: project.id, name: project.name } }
+      },
     },
     {
       method: 'POST',

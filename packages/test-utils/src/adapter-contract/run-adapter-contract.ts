@@ -179,6 +179,21 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
         expect(await f.events(tenant)).toEqual([])
       })
 
+      it('records a read that the handler forces, with the status sent', async () => {
+        const tenant = freshTenant('forced-read')
+        expect((await f.send('/projects/p_3/export', { method: 'GET', token: FIXTURE_TOKENS.user, tenant })).status).toBe(200)
+        expect((await f.send('/projects', { method: 'GET', token: FIXTURE_TOKENS.user, tenant })).status).toBe(200)
+        const events = await f.events(tenant)
+        expect(events).toHaveLength(1)
+        expect(events[0]).toMatchObject({
+          actor: { type: 'user', id: 'user_ada' },
+          action: 'project_export_viewed',
+          resource: { type: 'project', id: 'p_3' },
+          outcome: 'success',
+          context: { method: 'GET', route: '/projects/:projectId/export', path: '/projects/p_3/export', status: 200 },
+        })
+      })
+
       it('lets explicit overrides win over the derived action and resource', async () => {
         const tenant = freshTenant('override')
         expect((await f.send('/projects/p_5/override', { token: FIXTURE_TOKENS.user, tenant })).status).toBe(200)
@@ -301,6 +316,15 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
       const events = await f.events(tenant, { flush: false })
       expect(events.map((e) => e.action)).toEqual(['project_created'])
       expect(await res.json()).toMatchObject({ name: 'durable' })
+    })
+
+    it('in await delivery, holds the response of a read the handler forces until the event is durable', async () => {
+      const f = await start({ delivery: 'await', appendDelayMs: 300 })
+      const tenant = freshTenant('await-read')
+      const res = await f.send('/projects/p_4/export', { method: 'GET', tenant, token: FIXTURE_TOKENS.user })
+      expect(res.status).toBe(200)
+      const events = await f.events(tenant, { flush: false })
+      expect(events.map((e) => [e.action, e.context?.status])).toEqual([['project_export_viewed', 200]])
     })
 
     it('in async delivery, does not hold the response for a slow store', async () => {
