@@ -100,7 +100,7 @@ function recordWhenSent(handle: CaptureHandle, res: object): void {
   else raw.once('close', record)
 }
 
-/** A request skipped up front: the handler still runs inside the storage, for `AuditService.current()`. */
+/** Runs the pipes and the handler inside the storage, so that `AuditService.current()` finds this request. */
 function runInStorage(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
   return new Observable((subscriber) => auditContextStorage.run(auditContext, () => next.handle().subscribe(subscriber)))
 }
