@@ -47,6 +47,8 @@ export interface OverheadBenchOptions {
 
 interface Measurement {
   rps: number
+  /** 99th percentile latency, in milliseconds (synchronous store writes hold the event loop for a whole batch). */
+  p99Ms: number
   /** Server CPU time (user + system, all threads) per request, in microseconds. */
   cpuPerRequest: number
   /** The load generator's (this process's) CPU time per request, in microseconds. */
@@ -107,7 +109,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
     })
   }
 
-  async function load(port: number, seconds: number): Promise<{ rps: number; errors: number; non2xx: number }> {
+  async function load(port: number, seconds: number): Promise<{ rps: number; p99Ms: number; errors: number; non2xx: number }> {
     const result = await autocannon({
       ...(reads
         ? { url: `http://127.0.0.1:${port}/projects/p_1`, method: 'GET' as const, headers: { 'user-agent': 'bench/1.0' } }
@@ -120,7 +122,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
       connections,
       duration: seconds,
     })
-    return { rps: result.requests.average, errors: result.errors, non2xx: result.non2xx }
+    return { rps: result.requests.average, p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx }
   }
 
   async function measure(variant: Variant): Promise<Measurement> {
@@ -131,7 +133,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
       await fetch(`${base}/reset`)
       const loadCpu0 = process.cpuUsage()
       const started = performance.now()
-      const { rps, errors, non2xx } = await load(server.port, duration)
+      const { rps, p99Ms, errors, non2xx } = await load(server.port, duration)
       const wallMicros = (performance.now() - started) * 1000
       const loadCpu = process.cpuUsage(loadCpu0)
       const cpu = (await (await fetch(`${base}/cpu`)).json()) as { cpuMicros: number; served: number }
@@ -140,6 +142,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
       const loadCpuMicros = loadCpu.user + loadCpu.system
       return {
         rps,
+        p99Ms,
         cpuPerRequest: cpu.cpuMicros / served,
         loadCpuPerRequest: loadCpuMicros / served,
         machineBusy: (cpu.cpuMicros + loadCpuMicros) / (wallMicros * availableParallelism()),
@@ -163,12 +166,12 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   for (let round = 1; round <= rounds; round++) {
     for (const variant of variants) {
       const measured = await measure(variant)
-      const { rps, cpuPerRequest, loadCpuPerRequest, machineBusy } = measured
+      const { rps, p99Ms, cpuPerRequest, loadCpuPerRequest, machineBusy } = measured
       if (variant === 'bare') bareRounds.push(measured)
       best[variant] = Math.max(best[variant], rps)
       leastCpu[variant] = Math.min(leastCpu[variant], cpuPerRequest)
       console.log(
-        `  round ${round} ${variant.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  ${cpuPerRequest.toFixed(1).padStart(6)} µs CPU/request` +
+        `  round ${round} ${variant.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  p99 ${p99Ms.toFixed(1).padStart(5)} ms  ${cpuPerRequest.toFixed(1).padStart(6)} µs CPU/request` +
           `  (load generator ${loadCpuPerRequest.toFixed(1)} µs; machine ${(machineBusy * 100).toFixed(0)} % busy)`,
       )
     }
