@@ -263,7 +263,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
             : listener
         },
         end(result) {
-          ended ??= record(req, request, result, context)
+          ended ??= recordedByDefault || context.isForced ? record(req, request, result, context) : Promise.resolve(null)
           return ended
         },
       }
@@ -282,7 +282,6 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
 
   async function record(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): Promise<RecordResult | null> {
     if (context.isSkipped) return null
-    if (READ_METHODS.has(request.method.toUpperCase()) && !recordReads && !context.isForced) return null
     try {
       const event = await buildEvent(req, request, result, context)
       return await logger.record(event, { delivery })
