@@ -1,12 +1,13 @@
 // Ingest throughput: events/s through createAuditLogger into a SQLite file (validated, redacted, hash-chained,
 // group-committed) against a plain SQLite insert loop of the same rows in the same run.
 // Run: pnpm --filter @auditkit/bench run bench:ingest   (BENCH_EVENTS=200000 BENCH_BATCH=500 BENCH_TENANTS=10
-//   BENCH_SEARCH_INDEX=1: both files keep the trigram search index, the store option `searchIndex`)
+//   BENCH_SEARCH_INDEX=1: both files keep the trigram search index, the store option `searchIndex`;
+//   BENCH_WRITER=inline: the store writes on the main thread, the store option `writer`)
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import { setImmediate as nextTurn } from 'node:timers/promises'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import Database from 'libsql'
 import { createAuditLogger, type AuditEventInput } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
@@ -16,6 +17,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 500)
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 10)
 const SEARCH_INDEX = process.env.BENCH_SEARCH_INDEX === '1'
+const WRITER = process.env.BENCH_WRITER === 'inline' ? 'inline' : 'thread'
 const TARGET_RATE = 50_000
 const TARGET_RATIO = 0.5
 
@@ -99,15 +101,20 @@ function rowsWritten(path: string): unknown[][] {
 }
 
 async function throughLogger(path: string, count: number): Promise<Rate> {
-  const store = createSqliteStore({ path, searchIndex: SEARCH_INDEX })
+  const store = createSqliteStore({ path, searchIndex: SEARCH_INDEX, writer: WRITER })
   await store.init()
   const logger = createAuditLogger({ store, batchSize: BATCH, onError: (error) => console.error(error.code, error.message) })
   const rate = await measure(count, async () => {
     for (let i = 0; i < count; i++) {
       // Built as it is recorded, like a request's event; holding them all would only burden the GC.
       void logger.record(input(i))
-      // Producers arrive over time (like requests), letting the writer run between them.
-      if (i % BATCH === BATCH - 1) await nextTurn()
+      // Producers arrive over time (like requests), letting the writer run between them. The SQLite store writes on its
+      // own thread, so the producer could outrun it: it waits while a backlog of 20 batches is queued (an app would
+      // instead fill the queue up to maxQueueSize and then be refused, see docs/stores.md).
+      if (i % BATCH === BATCH - 1) {
+        await nextTurn()
+        while (logger.stats().queued >= BATCH * 20) await sleep(1)
+      }
     }
     await logger.close()
   })

@@ -1,10 +1,12 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: {"index": "src/index.ts", "stores/sqlite/index": "src/stores/sqlite/index.ts", "stores/mongodb/index": "src/stores/mongodb/index.ts", "cli/auditkit": "src/cli/auditkit.ts"},
+  entry: {"index": "src/index.ts", "stores/sqlite/index": "src/stores/sqlite/index.ts", "stores/sqlite/writer-worker": "src/stores/sqlite/writer-worker.ts", "stores/mongodb/index": "src/stores/mongodb/index.ts", "cli/auditkit": "src/cli/auditkit.ts"},
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // import.meta.url in the CommonJS build: the SQLite store finds its writer thread's entry from there.
+  shims: true,
 })

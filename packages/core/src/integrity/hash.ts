@@ -66,10 +66,20 @@ export function computeEventHash(event: Omit<AuditEvent, 'hash'>, hmacKey?: stri
   return digestOf(canonicalContent(event, event.seq, event.prevHash), hmacKey)
 }
 
+/** The key of every sealer `createSealer` made, so that a store writing on another thread can make the same sealer there. */
+const sealerKeys = new WeakMap<Sealer, { hmacKey: string | Buffer | undefined }>()
+
 export function createSealer(hmacKey?: string | Buffer): Sealer {
-  return (event, head) => {
+  const seal: Sealer = (event, head) => {
     const seq = (head?.seq ?? 0) + 1
     const prevHash = head?.hash ?? GENESIS_HASH
     return { ...event, seq, prevHash, hash: digestOf(canonicalContent(event, seq, prevHash), hmacKey) }
   }
+  sealerKeys.set(seal, { hmacKey })
+  return seal
+}
+
+/** How to remake `seal` elsewhere: its HMAC key (undefined for plain SHA-256), or null for a sealer `createSealer` did not make. */
+export function sealerKeyOf(seal: Sealer): { hmacKey: string | Buffer | undefined } | null {
+  return sealerKeys.get(seal) ?? null
 }

@@ -20,7 +20,9 @@ const event = (n: number): AuditEventInput => ({
 
 /** Records one event per event-loop turn, like requests finishing one after another on a busy server. */
 async function trickle(groupCommitMs: number, count: number): Promise<{ batches: number[]; written: number }> {
-  const store = createSqliteStore({ path: join(dir, `gc-${groupCommitMs}.db`) })
+  // Inline: a write then ends within the turn it starts in, so the batches show the logger's timing alone (on the
+  // writer thread, events also gather while a write is in flight).
+  const store = createSqliteStore({ path: join(dir, `gc-${groupCommitMs}.db`), writer: 'inline' })
   const logger = createAuditLogger({ store, groupCommitMs })
   const batches: number[] = []
   logger.onAppend((events) => batches.push(events.length))

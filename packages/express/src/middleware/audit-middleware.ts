@@ -97,7 +97,7 @@ export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler
     const handle = capture.begin(req, {
       method: req.method,
       path: pathOnly(req.originalUrl),
-      ip: req.ip,
+      ip: clientIpOf(req),
       userAgent: firstHeaderValue(req.headers['user-agent']),
       requestId: firstHeaderValue(req.headers[requestIdHeader]),
     })
@@ -115,6 +115,14 @@ export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler
     })
     next()
   }
+}
+
+/**
+ * `req.ip`, which honours the `trust proxy` setting. With the setting off (Express's default) that is the socket's
+ * address, read here without parsing `X-Forwarded-For` only to discard it (a few µs of every recorded request).
+ */
+function clientIpOf(req: Request): string | undefined {
+  return req.app.get('trust proxy') === false ? req.socket.remoteAddress : req.ip
 }
 
 function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: boolean): Promise<unknown> {

@@ -38,6 +38,9 @@ runStoreContract(
   },
 )
 
+// The same contract writing on the calling thread (the default writes on a worker thread).
+runStoreContract('sqlite with writer inline', async () => createSqliteStore({ path: join(dir, `contract-inline-${++created}.db`), writer: 'inline' }))
+
 // The same contract with the trigram search index: `q` must mean exactly the same with and without it.
 runStoreContract('sqlite with searchIndex', async () => createSqliteStore({ path: join(dir, `contract-search-${++created}.db`), searchIndex: true }))
 

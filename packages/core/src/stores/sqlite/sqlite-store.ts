@@ -5,7 +5,7 @@ import Database from 'libsql'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../../errors.js'
 import type { ActorType, AuditEvent, UnsealedEvent } from '../../event/schema.js'
-import type { ChainHead, Sealer } from '../../integrity/hash.js'
+import { sealerKeyOf, type ChainHead, type Sealer } from '../../integrity/hash.js'
 import { normaliseSearchTerm } from '../../store/search-text.js'
 import type {
   ActorFacet,
@@ -32,6 +32,7 @@ import {
   connectionPragmas,
   eventRow,
 } from './schema.js'
+import { createWriterThread, type WriterThread } from './writer-thread.js'
 
 export interface SqliteStoreOptions {
   /**
@@ -64,6 +65,15 @@ export interface SqliteStoreOptions {
    * @default false
    */
   searchIndex?: boolean
+  /**
+   * Where appends are hashed and written. `'thread'`: on a worker thread with its own connection, so that a batch's
+   * inserts and commit never hold the event loop (request latency) and use a core the request handlers leave idle.
+   * `'inline'`: on the thread that calls `append`. `':memory:'` and `readonly` stores always write inline. If the
+   * thread cannot start (an app bundled without AuditKit's files on disk), the store writes inline and says so once
+   * on stderr.
+   * @default 'thread'
+   */
+  writer?: 'thread' | 'inline'
   /**
    * The clock leases expire by.
    * @default Date.now
@@ -203,6 +213,11 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   const readonly = options.readonly ?? false
   const searchIndex = options.searchIndex ?? false
   if (typeof path !== 'string' || path === '') throw new AuditKitError('INVALID_OPTIONS', 'createSqliteStore: `path` is required')
+  const writer = options.writer ?? 'thread'
+  if (writer !== 'thread' && writer !== 'inline')
+    throw new AuditKitError('INVALID_OPTIONS', `createSqliteStore: \`writer\` must be 'thread' or 'inline', not ${JSON.stringify(writer)}`)
+  /** Created on the first append; null: writing inline. */
+  let thread: WriterThread | null | undefined = writer === 'thread' && !readonly && path !== ':memory:' ? undefined : null
 
   let db: Db | null = null
   let closed = false
@@ -488,14 +503,50 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     }
   }
 
+  function writeInlineFromNowOn(reason: string): null {
+    thread = null
+    console.error(`[auditkit] sqlite store at ${path}: ${reason}; writing on the main thread instead`)
+    return null
+  }
+
+  function writerThread(): WriterThread | null {
+    if (thread === undefined) thread = createWriterThread({ path, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? writeInlineFromNowOn('the writer thread entry (@auditkit/core/sqlite-writer) cannot be resolved')
+    return thread
+  }
+
+  async function appendOnThread(events: readonly UnsealedEvent[], seal: Sealer, current: WriterThread, hmacKey: string | Buffer | undefined): Promise<AuditEvent[]> {
+    try {
+      return await current.append(events, hmacKey)
+    } catch (error) {
+      // A thread that never came up will not: write here. A thread that failed later is replaced on the next append.
+      if (current.usable) throw error
+      writeInlineFromNowOn(error instanceof Error ? error.message : String(error))
+      return guarded('append', () => append(events, seal))
+    }
+  }
+
   // ---- the store --------------------------------------------------------------------------------------
 
   const store: AuditStore = {
     kind: 'sqlite',
 
-    init: () => guarded('init', () => void open()),
+    init: async () => {
+      await guarded('init', () => void open())
+      // The writer thread too, so that the first events are not written late by a thread still loading.
+      if (thread !== null) {
+        const current = writerThread()
+        await current?.start()
+        if (current && !current.usable) writeInlineFromNowOn('the writer thread could not start')
+      }
+    },
 
-    append: (events, seal) => guarded('append', () => append(events, seal)),
+    append: (events, seal) => {
+      // Only a sealer made by createSealer can be remade on the thread; any other seals here.
+      const key = closed || events.length === 0 ? null : sealerKeyOf(seal)
+      const current = key ? writerThread() : null
+      if (!current || !key) return guarded('append', () => append(events, seal))
+      return appendOnThread(events, seal, current, key.hmacKey)
+    },
 
     query: (query) => guarded('query', () => page(query)),
 
@@ -634,14 +685,17 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         return row ? checkpointOf(row) : null
       }),
 
-    close: () =>
-      guarded('close', () => {
-        if (closed) return
-        closed = true
+    close: async () => {
+      if (closed) return
+      closed = true
+      // Appends already sent to the thread are written before it ends.
+      await thread?.close()
+      return guarded('close', () => {
         statements.clear()
         db?.close()
         db = null
-      }),
+      })
+    },
   }
   return store
 }

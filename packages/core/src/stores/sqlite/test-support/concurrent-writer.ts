@@ -7,6 +7,8 @@ const [path, writer, countText] = process.argv.slice(2)
 if (path === undefined || writer === undefined || countText === undefined) throw new Error('usage: <path> <writer> <count>')
 const count = Number(countText)
 const store = createSqliteStore({ path, busyTimeoutMs: 10_000 })
+// Open the file and start the writer thread before the barrier, so that both processes write from the first event.
+await store.init()
 const failures: string[] = []
 const logger = createAuditLogger({
   store,

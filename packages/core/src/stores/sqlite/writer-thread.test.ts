@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildFixtureEvents, expectIntactChain, unsealed } from '@auditkit/test-utils'
+import { isAuditKitError } from '../../errors.js'
+import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
+import { createSealer, sealerKeyOf, type Sealer } from '../../integrity/hash.js'
+import { createAuditLogger } from '../../logger/audit-logger.js'
+import type { AuditStore } from '../../store/types.js'
+import { createSqliteStore } from './sqlite-store.js'
+import { createWriterThread, type WriterThread } from './writer-thread.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'auditkit-writer-thread-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+let files = 0
+const freshPath = (): string => join(dir, `writer-${++files}.db`)
+
+const settingsOf = (path: string) => ({ path, busyTimeoutMs: 5000, cacheSizeKiB: 4096, searchIndex: false })
+
+async function readAll(store: AuditStore, chainIds: Iterable<string>): Promise<AuditEvent[]> {
+  const all: AuditEvent[] = []
+  for (const chainId of chainIds) all.push(...(await store.readChain(chainId, 0, 100_000)))
+  return all
+}
+
+function eventInput(n: number, tenantId = 'tenant-w'): AuditEventInput {
+  return {
+    tenantId,
+    actor: { type: 'user', id: `user-${n % 7}` },
+    action: 'project_updated',
+    resource: { type: 'project', id: `p-${n}` },
+    outcome: 'success',
+    changes: { before: { name: `old ${n}` }, after: { name: `new ${n}`, tags: ['a', n % 2 === 0 ? 'b' : 'c'] } },
+  }
+}
+
+describe('sqlite store writing on its writer thread', () => {
+  it('writes exactly the rows the main thread would: the same seq, prevHash and hash as the reference chains', async () => {
+    const fixtures = buildFixtureEvents({ seed: 5, hmacKey: 'writer-thread-key' })
+    const store = createSqliteStore({ path: freshPath() })
+    const seal = createSealer('writer-thread-key')
+    const returned: AuditEvent[] = []
+    for (let i = 0; i < fixtures.length; i += 700) returned.push(...(await store.append(fixtures.slice(i, i + 700).map(unsealed), seal)))
+    expect(returned).toEqual(fixtures)
+    const chains = new Set(fixtures.map((event) => event.chainId))
+    const stored = await readAll(store, chains)
+    expect(stored).toHaveLength(fixtures.length)
+    expect(new Map(stored.map((event) => [event.id, event]))).toEqual(new Map(fixtures.map((event) => [event.id, event])))
+    for (const chainId of chains) await expectIntactChain(store, chainId, 'writer-thread-key')
+    await store.close()
+  })
+
+  it('keeps a Buffer HMAC key across the thread boundary', async () => {
+    const key = Buffer.from('00112233445566778899aabbccddeeff', 'hex')
+    const store = createSqliteStore({ path: freshPath() })
+    const logger = createAuditLogger({ store, hmacKey: key })
+    const recorded = await Promise.all(Array.from({ length: 50 }, (_, n) => logger.record(eventInput(n), { delivery: 'await' })))
+    await logger.close()
+    // Sealed on the thread, checked here with the same Buffer: a key that lost its bytes on the way gives other hashes.
+    const reseal = createSealer(key)
+    let head: { seq: number; hash: string } | null = null
+    for (const event of await store.readChain('tenant-w', 0, 100)) {
+      const { seq: _seq, prevHash: _prevHash, hash: _hash, ...content } = event
+      const expected = reseal(content, head)
+      expect(event).toEqual(expected)
+      head = { seq: expected.seq, hash: expected.hash }
+    }
+    expect(head?.seq).toBe(50)
+    expect(recorded.map((result) => result.event?.hash)).toEqual(expect.arrayContaining([head?.hash]))
+    await store.close()
+  })
+
+  it('writes on the calling thread for a sealer it cannot remake there', async () => {
+    const store = createSqliteStore({ path: freshPath() })
+    const base = createSealer()
+    const foreign: Sealer = (event, head) => ({ ...base(event, head), metadata: { sealedBy: 'foreign' } })
+    expect(sealerKeyOf(foreign)).toBeNull()
+    const [event] = buildFixtureEvents({ seed: 9 }).slice(0, 1).map(unsealed)
+    const [written] = await store.append([event as NonNullable<typeof event>], foreign)
+    expect(written?.metadata).toEqual({ sealedBy: 'foreign' })
+    expect((await store.get(written?.tenantId ?? '', written?.id ?? ''))?.metadata).toEqual({ sealedBy: 'foreign' })
+    await store.close()
+  })
+
+  it('refuses an unknown writer with INVALID_OPTIONS', () => {
+    expect(() => createSqliteStore({ path: freshPath(), writer: 'forked' as 'thread' })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+
+  it('does not write twice a batch committed just before its thread died', async () => {
+    const path = freshPath()
+    const thread = createWriterThread(settingsOf(path)) as WriterThread
+    expect(thread).not.toBeNull()
+    const batch = buildFixtureEvents({ seed: 2, tenants: [{ tenantId: 'tenant-c', count: 40 }] }).map(unsealed)
+    // The thread dies with the batch in flight: its outcome is unknown to the caller.
+    const inFlight = thread.append(batch, undefined)
+    await thread.terminate()
+    const failure: unknown = await inFlight.then(() => null, (error: unknown) => error)
+    expect(isAuditKitError(failure) && failure.code).toBe('STORE_UNAVAILABLE')
+    // Whatever the dead thread managed, make it the worst case: the batch is committed.
+    const direct = createSqliteStore({ path, writer: 'inline' })
+    const committed = await direct.readChain('tenant-c', 0, 1000)
+    if (committed.length === 0) await direct.append(batch, createSealer())
+    const stored = await direct.readChain('tenant-c', 0, 1000)
+    // The retry (as the logger makes it) on a new thread finds the committed events instead of writing them again.
+    const retried = await thread.append(batch, undefined)
+    expect(retried).toEqual(stored)
+    expect(await direct.readChain('tenant-c', 0, 1000)).toHaveLength(batch.length)
+    // Later appends continue the chain.
+    const [next] = await thread.append(buildFixtureEvents({ seed: 3, tenants: [{ tenantId: 'tenant-c', count: 1 }] }).map(unsealed), undefined)
+    expect(next?.seq).toBe(batch.length + 1)
+    await expectIntactChain(direct, 'tenant-c')
+    await thread.close()
+    await direct.close()
+  })
+
+  it('loses and duplicates nothing when its thread dies again and again under a logger', async () => {
+    const path = freshPath()
+    const thread = createWriterThread(settingsOf(path)) as WriterThread
+    const inline = createSqliteStore({ path, writer: 'inline' })
+    let inFlight = 0
+    const onThread: AuditStore = {
+      ...inline,
+      append: async (events, seal) => {
+        inFlight++
+        try {
+          return await thread.append(events, sealerKeyOf(seal)?.hmacKey)
+        } finally {
+          inFlight--
+        }
+      },
+    }
+    const failures: string[] = []
+    const logger = createAuditLogger({ store: onThread, batchSize: 100, groupCommitMs: 0, retry: { initialDelayMs: 1, maxDelayMs: 5 }, onError: (error) => failures.push(error.code) })
+    const count = 3000
+    for (let n = 0; n < count; n++) {
+      void logger.record(eventInput(n, `tenant-${n % 3}`))
+      if (n % 500 === 250) {
+        // Kill the thread while a batch is in flight, as a crash would.
+        while (inFlight === 0) await new Promise((resolve) => setImmediate(resolve))
+        await thread.terminate()
+      }
+    }
+    await logger.close()
+    expect(failures.length).toBeGreaterThan(0)
+    expect(new Set(failures)).toEqual(new Set(['STORE_UNAVAILABLE']))
+    expect(logger.stats()).toMatchObject({ accepted: count, written: count, queued: 0 })
+    const stored = await readAll(inline, ['tenant-0', 'tenant-1', 'tenant-2'])
+    expect(stored).toHaveLength(count)
+    expect(new Set(stored.map((event) => event.id)).size).toBe(count)
+    for (const chainId of ['tenant-0', 'tenant-1', 'tenant-2']) expect(await expectIntactChain(inline, chainId)).toBe(count / 3)
+    await thread.close()
+    await inline.close()
+  })
+
+  it('writes every queued event before close() ends the thread', async () => {
+    const path = freshPath()
+    const store = createSqliteStore({ path })
+    const logger = createAuditLogger({ store })
+    for (let n = 0; n < 2000; n++) void logger.record(eventInput(n))
+    await logger.close()
+    await store.close()
+    const reopened = createSqliteStore({ path, writer: 'inline' })
+    expect(await expectIntactChain(reopened, 'tenant-w')).toBe(2000)
+    await reopened.close()
+  })
+})

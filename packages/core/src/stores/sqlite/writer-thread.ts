@@ -1,0 +1,192 @@
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
+import { AUDIT_ERROR_CODES, AuditKitError, type AuditErrorCode } from '../../errors.js'
+import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
+
+/** What the writer thread needs to open the same file the way the store does. */
+export interface WriterSettings {
+  path: string
+  busyTimeoutMs: number
+  cacheSizeKiB: number
+  searchIndex: boolean
+}
+
+/** Main thread -> writer thread. */
+export type WriterRequest =
+  | {
+      type: 'append'
+      id: number
+      /** The events as one JSON array: a string crosses the thread boundary several times cheaper than cloned objects. */
+      events: string
+      hmacKey: string | Buffer | undefined
+      /** Events of a batch whose commit may have happened before the previous writer thread died: look them up first. */
+      uncertainIds: string[]
+    }
+  | { type: 'close' }
+
+/** `[seq, prevHash, hash]`: all a sealed event adds to the event that was sent. */
+export type Seal = [number, string, string]
+
+/** Writer thread -> main thread. */
+export type WriterReply =
+  | { type: 'ready' }
+  | { type: 'appended'; id: number; seals: Seal[] }
+  | { type: 'failed'; id: number; code: AuditErrorCode; message: string }
+  | { type: 'closed' }
+
+export interface WriterThread {
+  /** Seals and writes `events` on the writer thread; resolves with them sealed, in the same order. */
+  append(events: readonly UnsealedEvent[], hmacKey: string | Buffer | undefined): Promise<AuditEvent[]>
+  /** Starts the thread if it is not running; resolves once it is up, or failed to start (then `usable` is false). */
+  start(): Promise<void>
+  /** False once the thread failed to start: the store then writes on the main thread. */
+  readonly usable: boolean
+  /** Lets queued appends finish, closes the thread's connection and ends the thread. */
+  close(): Promise<void>
+  /** Ends the thread at once, as a crash would (tests). */
+  terminate(): Promise<void>
+}
+
+interface InFlight {
+  events: readonly UnsealedEvent[]
+  resolve: (events: AuditEvent[]) => void
+  reject: (error: AuditKitError) => void
+}
+
+/**
+ * The worker entry, found through the package's own exports (`@auditkit/core/sqlite-writer`), or null when bundled away.
+ * The entry is TypeScript only when the process resolves AuditKit from source (`--conditions=source`: AuditKit's own
+ * tests and benches): the thread then loads it through tsx's require hook, as Node 20 applies no `--import` loader to
+ * a worker's entry.
+ */
+function writerEntry(): { code: string; eval: boolean } | null {
+  try {
+    const require = createRequire(import.meta.url)
+    const file = require.resolve('@auditkit/core/sqlite-writer')
+    if (!file.endsWith('.ts')) return { code: file, eval: false }
+    const loader = createRequire(file).resolve('tsx/cjs')
+    return { code: `require(${JSON.stringify(loader)}); require(${JSON.stringify(file)})`, eval: true }
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The SQLite writes of a store, on a worker thread with its own connection: hashing, inserting and committing a batch
+ * no longer hold the event loop, and use a core the request handlers leave idle. A thread that dies with batches in
+ * flight leaves their outcome unknown; the logger retries them and the next thread looks their ids up before writing,
+ * so that a batch committed just before the crash is neither lost nor written twice.
+ * Returns null when the worker entry cannot be found (an app bundled without AuditKit's files).
+ */
+export function createWriterThread(settings: WriterSettings): WriterThread | null {
+  const entry = writerEntry()
+  if (entry === null) return null
+  let worker: Worker | null = null
+  let ready = false
+  /** Resolves once the current thread is up or failed to start. */
+  let startup: Promise<void> = Promise.resolve()
+  let startupSettled: () => void = () => {}
+  let usable = true
+  let closing: Promise<void> | null = null
+  let nextId = 1
+  const inFlight = new Map<number, InFlight>()
+  /** Ids of events that were in flight when a thread died. */
+  const uncertain = new Set<string>()
+
+  function failAll(reason: string): void {
+    for (const [id, pending] of inFlight) {
+      for (const event of pending.events) uncertain.add(event.id)
+      inFlight.delete(id)
+      pending.reject(new AuditKitError('STORE_UNAVAILABLE', reason))
+    }
+  }
+
+  function start(source: { code: string; eval: boolean }): Worker {
+    const started = new Worker(source.code, { eval: source.eval, workerData: settings })
+    ready = false
+    startup = new Promise((resolve) => (startupSettled = resolve))
+    // The thread keeps the process alive only while it has work (see `append`).
+    started.unref()
+    started.on('message', (reply: WriterReply) => {
+      if (reply.type === 'ready') {
+        ready = true
+        startupSettled()
+        return
+      }
+      if (reply.type === 'closed') return
+      const pending = inFlight.get(reply.id)
+      if (!pending) return
+      inFlight.delete(reply.id)
+      if (inFlight.size === 0) started.unref()
+      if (reply.type === 'failed') {
+        pending.reject(new AuditKitError(reply.code, reply.message))
+        return
+      }
+      for (const event of pending.events) uncertain.delete(event.id)
+      pending.resolve(
+        pending.events.map((event, i) => {
+          const [seq, prevHash, hash] = reply.seals[i] as Seal
+          return { ...event, seq, prevHash, hash }
+        }),
+      )
+    })
+    started.on('error', (error) => {
+      if (!ready) usable = false
+      startupSettled()
+      failAll(`The sqlite writer thread ${ready ? 'failed' : 'could not start'}: ${error.message}`)
+    })
+    started.on('exit', (code) => {
+      if (worker === started) worker = null
+      if (!ready && closing === null) usable = false
+      startupSettled()
+      if (inFlight.size > 0) failAll(`The sqlite writer thread exited (code ${code}) with writes in flight`)
+    })
+    return started
+  }
+
+  return {
+    get usable() {
+      return usable
+    },
+    start() {
+      if (closing) return Promise.resolve()
+      worker ??= start(entry)
+      return startup
+    },
+    append(events, hmacKey) {
+      if (closing) return Promise.reject(new AuditKitError('STORE_UNAVAILABLE', `The sqlite store at ${settings.path} is closed`))
+      worker ??= start(entry)
+      const id = nextId++
+      const uncertainIds = uncertain.size === 0 ? [] : events.filter((event) => uncertain.has(event.id)).map((event) => event.id)
+      const request: WriterRequest = { type: 'append', id, events: JSON.stringify(events), hmacKey, uncertainIds }
+      const current = worker
+      return new Promise<AuditEvent[]>((resolve, reject) => {
+        inFlight.set(id, { events, resolve, reject })
+        current.ref()
+        current.postMessage(request)
+      })
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const current = worker
+        if (!current) return resolve()
+        current.once('exit', () => resolve())
+        current.ref()
+        // Messages are handled in order: every append sent before this one is written first.
+        current.postMessage({ type: 'close' } satisfies WriterRequest)
+      })
+      return closing
+    },
+    async terminate() {
+      await worker?.terminate()
+    },
+  }
+}
+
+/** Carries an error across the thread boundary with its code. */
+export function failureOf(id: number, error: unknown): WriterReply {
+  // The store's own errors keep their code (CHAIN_CONFLICT, STORE_UNAVAILABLE); anything else is the store being unavailable.
+  const code = (error as { code?: unknown } | null)?.code
+  if (error instanceof Error && (AUDIT_ERROR_CODES as readonly unknown[]).includes(code)) return { type: 'failed', id, code: code as AuditErrorCode, message: error.message }
+  return { type: 'failed', id, code: 'STORE_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) }
+}

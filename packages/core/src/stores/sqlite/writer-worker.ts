@@ -1,0 +1,72 @@
+/**
+ * The writer thread of a SQLite store (`writer: 'thread'`), started by `createWriterThread`. It opens its own connection
+ * to the store's file and runs the store's own `append`: the same transaction, sealing and facet counting as on the
+ * main thread, so both ways of writing produce the same rows.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
+import { createSealer, type Sealer } from '../../integrity/hash.js'
+import { createSqliteStore } from './sqlite-store.js'
+import { failureOf, type Seal, type WriterReply, type WriterRequest, type WriterSettings } from './writer-thread.js'
+
+const port = parentPort
+if (port === null) throw new Error('writer-worker runs as a worker thread of createSqliteStore({ writer: "thread" })')
+
+const settings = workerData as WriterSettings
+const store = createSqliteStore({ ...settings, writer: 'inline' })
+const sealers = new Map<string, Sealer>()
+
+function sealerFor(hmacKey: string | Buffer | undefined): Sealer {
+  const key = hmacKey === undefined ? '' : typeof hmacKey === 'string' ? `s:${hmacKey}` : `b:${Buffer.from(hmacKey).toString('hex')}`
+  let seal = sealers.get(key)
+  if (!seal) {
+    // Structured cloning turns a Buffer into a plain Uint8Array: make it a Buffer again for createHmac.
+    seal = createSealer(hmacKey === undefined || typeof hmacKey === 'string' ? hmacKey : Buffer.from(hmacKey))
+    sealers.set(key, seal)
+  }
+  return seal
+}
+
+/** Appends `events`; those whose commit is uncertain (a previous thread died) are looked up first and not written twice. */
+async function appendOnce(events: readonly UnsealedEvent[], seal: Sealer, uncertainIds: readonly string[]): Promise<Seal[]> {
+  const stored = new Map<string, AuditEvent>()
+  if (uncertainIds.length > 0) {
+    const uncertain = new Set(uncertainIds)
+    for (const event of events) {
+      if (!uncertain.has(event.id)) continue
+      const found = await store.get(event.tenantId, event.id)
+      if (found) stored.set(event.id, found)
+    }
+  }
+  const fresh = stored.size === 0 ? events : events.filter((event) => !stored.has(event.id))
+  const written = new Map((await store.append(fresh, seal)).map((event) => [event.id, event]))
+  return events.map((event) => {
+    const sealed = stored.get(event.id) ?? written.get(event.id)
+    if (!sealed) throw new Error(`event ${event.id} was neither found nor written`)
+    return [sealed.seq, sealed.prevHash, sealed.hash]
+  })
+}
+
+function post(reply: WriterReply): void {
+  port?.postMessage(reply)
+}
+
+// Loaded: from here on a failure is the store's (answered per request, retried by the logger), not the thread's.
+post({ type: 'ready' })
+// Requests are handled one at a time, in the order they were sent (each step catches its own errors).
+let work: Promise<void> = Promise.resolve()
+port.on('message', (request: WriterRequest) => {
+  work = work.then(async () => {
+    if (request.type === 'close') {
+      await store.close().catch(() => undefined)
+      post({ type: 'closed' })
+      port.close()
+      return
+    }
+    try {
+      post({ type: 'appended', id: request.id, seals: await appendOnce(JSON.parse(request.events) as UnsealedEvent[], sealerFor(request.hmacKey), request.uncertainIds) })
+    } catch (error) {
+      post(failureOf(request.id, error))
+    }
+  })
+})
