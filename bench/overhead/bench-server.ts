@@ -33,7 +33,7 @@ export interface BenchAudit {
 /** The AuditKit logger of the `auditkit` variant, on a fresh SQLite file. */
 export function createBenchAudit(framework: string): BenchAudit {
   const dir = mkdtempSync(join(tmpdir(), `auditkit-bench-${framework}-`))
-  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const store = createSqliteStore({ path: join(dir, 'audit.db'), writer: process.env.BENCH_WRITER === 'inline' ? 'inline' : 'thread' })
   const flush = process.env.BENCH_FLUSH_INTERVAL_MS
   const logger = createAuditLogger({ store, ...(flush ? { flushIntervalMs: Number(flush) } : {}) })
   let batches = 0

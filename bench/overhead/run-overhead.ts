@@ -10,7 +10,8 @@
  * Env: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (default 2), BENCH_ROUNDS (default 2), BENCH_CONNECTIONS (default 10),
  * BENCH_VARIANTS (default bare,auditkit,pino-http: a subset, for profiling), BENCH_FLUSH_INTERVAL_MS (the logger's),
  * BENCH_METHOD (default POST; GET loads a read route instead, the cost of requests AuditKit does not record),
- * BENCH_SERVER_NODE_ARGS (Node flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * BENCH_SERVER_NODE_ARGS (Node flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * BENCH_WRITER=inline (the SQLite store writes on the main thread instead of its writer thread).
  *
  * Besides the ratios it prints how busy the machine was in the bare run (server and load generator CPU together):
  * when no core is idle, whatever CPU recording costs, on any thread, comes straight off throughput.
