@@ -49,7 +49,7 @@ export class AuditInterceptor implements NestInterceptor {
     // A request skipped up front still gets a context, so handler code using the audit context works everywhere.
     const auditContext = handle?.context ?? createDetachedAuditContext()
     req[AUDIT_REQUEST_CONTEXT] = auditContext
-    if (!handle) return this.useStorage ? runInStorage(auditContext, next) : next.handle()
+    if (!handle) return this.handled(auditContext, next)
 
     const { answersItself } = applyAuditMetadata(this.reflector, context.getHandler(), context.getClass(), auditContext)
 
@@ -59,11 +59,10 @@ export class AuditInterceptor implements NestInterceptor {
       // Record what the client got, once sent: an outer interceptor, a serializer, the exception filters or a @Res()
       // handler may still change the status after the handler. Reads get no listener unless something forces them.
       handle.onRecordable(() => recordWhenSent(handle, res))
-      return this.useStorage ? runInStorage(auditContext, next) : next.handle()
+      return this.handled(auditContext, next)
     }
 
     // In await delivery the response goes on once the event is durable.
-    const useStorage = this.useStorage
     return new Observable((subscriber) => {
       let settled = false
       const observer: Partial<Observer<unknown>> = {
@@ -78,16 +77,18 @@ export class AuditInterceptor implements NestInterceptor {
           void handle.end({ status: res.statusCode }).then(() => subscriber.complete())
         },
       }
-      // Subscribing runs the pipes and the handler: inside the storage, so `AuditService.current()` finds this request.
-      const subscription = useStorage
-        ? auditContextStorage.run(auditContext, () => next.handle().subscribe(observer))
-        : next.handle().subscribe(observer)
+      const subscription = this.handled(auditContext, next).subscribe(observer)
       return () => {
         subscription.unsubscribe()
         // Torn down before the handler settled: the client went away, and whether the change happened is unknown.
         if (!settled) void handle.end({ status: res.statusCode, aborted: true })
       }
     })
+  }
+
+  /** The pipes and the handler, run on subscription: inside the storage unless `asyncContext` is false. */
+  private handled(auditContext: AuditRequestContext, next: CallHandler): Observable<unknown> {
+    return this.useStorage ? runInStorage(auditContext, next) : next.handle()
   }
 }
 

@@ -291,7 +291,6 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
   // ---- filters -------------------------------------------------------------------------------------
 
-  /** WHERE clause and parameters for a filter; the key names the statement shape. */
   /**
    * The trigram index query for a search term, or null to scan instead: without the index, for terms under
    * 3 characters (no trigram), and for common terms, whose matches are dense enough that scanning the window
@@ -326,6 +325,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     return rare.length === 0 ? null : rare.map(({ quoted }) => quoted).join(' AND ')
   }
 
+  /** WHERE clause and parameters for a filter; the key names the statement shape. */
   function whereOf(filter: EventFilter, cursorBound: 'from' | 'to' | null = null): { key: string; hint: string; sql: string; params: SqlValue[] } {
     // A keyset cursor inside the window is the tighter bound on its side. Leaving the window's bound on that side out
     // lets SQLite start the index range at the cursor: with both, it starts at the window edge and walks every entry

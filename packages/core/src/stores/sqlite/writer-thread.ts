@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
-import { AUDIT_ERROR_CODES, AuditKitError, type AuditErrorCode } from '../../errors.js'
+import { AuditKitError, type AuditErrorCode } from '../../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
 
 /** What the writer thread needs to open the same file the way the store does. */
@@ -32,7 +32,6 @@ export type WriterReply =
   | { type: 'ready' }
   | { type: 'appended'; id: number; seals: Seal[] }
   | { type: 'failed'; id: number; code: AuditErrorCode; message: string }
-  | { type: 'closed' }
 
 export interface WriterThread {
   /** Seals and writes `events` on the writer thread; resolves with them sealed, in the same order. */
@@ -113,7 +112,6 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
         startupSettled()
         return
       }
-      if (reply.type === 'closed') return
       const pending = inFlight.get(reply.id)
       if (!pending) return
       inFlight.delete(reply.id)
@@ -183,10 +181,3 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
   }
 }
 
-/** Carries an error across the thread boundary with its code. */
-export function failureOf(id: number, error: unknown): WriterReply {
-  // The store's own errors keep their code (CHAIN_CONFLICT, STORE_UNAVAILABLE); anything else is the store being unavailable.
-  const code = (error as { code?: unknown } | null)?.code
-  if (error instanceof Error && (AUDIT_ERROR_CODES as readonly unknown[]).includes(code)) return { type: 'failed', id, code: code as AuditErrorCode, message: error.message }
-  return { type: 'failed', id, code: 'STORE_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) }
-}

@@ -4,10 +4,11 @@
  * main thread, so both ways of writing produce the same rows.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { AUDIT_ERROR_CODES, type AuditErrorCode } from '../../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import { createSealer, type Sealer } from '../../integrity/hash.js'
 import { createSqliteStore } from './sqlite-store.js'
-import { failureOf, type Seal, type WriterReply, type WriterRequest, type WriterSettings } from './writer-thread.js'
+import type { Seal, WriterReply, WriterRequest, WriterSettings } from './writer-thread.js'
 
 const port = parentPort
 if (port === null) throw new Error('writer-worker runs as a worker thread of createSqliteStore({ writer: "thread" })')
@@ -47,6 +48,14 @@ async function appendOnce(events: readonly UnsealedEvent[], seal: Sealer, uncert
   })
 }
 
+/** Carries an error across the thread boundary with its code. */
+function failureOf(id: number, error: unknown): WriterReply {
+  // The store's own errors keep their code (CHAIN_CONFLICT, STORE_UNAVAILABLE); anything else is the store being unavailable.
+  const code = (error as { code?: unknown } | null)?.code
+  if (error instanceof Error && (AUDIT_ERROR_CODES as readonly unknown[]).includes(code)) return { type: 'failed', id, code: code as AuditErrorCode, message: error.message }
+  return { type: 'failed', id, code: 'STORE_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) }
+}
+
 function post(reply: WriterReply): void {
   port?.postMessage(reply)
 }
@@ -59,7 +68,7 @@ port.on('message', (request: WriterRequest) => {
   work = work.then(async () => {
     if (request.type === 'close') {
       await store.close().catch(() => undefined)
-      post({ type: 'closed' })
+      // Nothing else keeps the thread alive: it exits, which is what the store's close() waits for.
       port.close()
       return
     }
