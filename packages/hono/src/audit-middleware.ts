@@ -8,6 +8,7 @@ import {
   type Actor,
   type AuditCaptureOptions,
   type AuditRequestContext,
+  type CaptureResult,
   type TrustProxy,
 } from '@auditkit/core'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -60,26 +61,33 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     })
     // A request skipped up front still gets a context, so handler code calling c.get('audit') works everywhere.
     c.set('audit', handle?.context ?? createDetachedAuditContext())
-    let recordable = false
-    // Reads are not recorded unless a handler forces them: until then nothing more is read from the request.
-    handle?.onRecordable(() => {
-      recordable = true
-    })
+    if (!handle) return next()
     const ownPattern = routePath(c)
-    await next()
-    if (!handle || !recordable) return
-    // After next() the route index points at the handler that answered: its pattern and params are known only now.
-    // Still this middleware's own pattern (`*`, `/api/*`): no route matched (a 404, or a response from middleware).
-    const route = routePath(c)
-    const matched = route !== ownPattern
-    // Errors were answered by app.onError already: its status is what the client got.
-    const recorded = handle.end({
-      status: c.res.status,
-      route: matched ? route : undefined,
-      params: matched ? c.req.param() : undefined,
+    let answered = false
+    // Reads are not recorded unless a handler forces them: until then nothing more is read from the request. One
+    // forced after the response was returned (from a timer, say) is recorded at once, with what was answered.
+    let recordable = false
+    handle.onRecordable(() => {
+      recordable = true
+      if (answered) void handle.end(resultOf(c, ownPattern))
     })
+    await next()
+    answered = true
+    if (!recordable) return
+    const recorded = handle.end(resultOf(c, ownPattern))
     if (capture.delivery === 'await') await recorded
   }
+}
+
+/**
+ * What the client got. Called after next(), when the route index points at the handler that answered: its pattern
+ * and params are known only then. Still the middleware's own pattern (`*`, `/api/*`): no route matched (a 404, or a
+ * response from middleware). Errors were answered by app.onError already: its status is what the client got.
+ */
+function resultOf<E extends Env>(c: Context<E>, ownPattern: string): CaptureResult {
+  const route = routePath(c)
+  const matched = route !== ownPattern
+  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined }
 }
 
 /** The TCP peer; absent when the app is not served by `@hono/node-server` (e.g. `app.request()` in tests). */

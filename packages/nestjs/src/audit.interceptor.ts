@@ -1,4 +1,11 @@
-import { createDetachedAuditContext, type AuditCapture, type AuditRequestContext, type CaptureHandle } from '@auditkit/core'
+import {
+  createDetachedAuditContext,
+  whenResponseClosed,
+  type AuditCapture,
+  type AuditRequestContext,
+  type CaptureHandle,
+  type ClosingResponse,
+} from '@auditkit/core'
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
 import { Observable, type Observer } from 'rxjs'
@@ -9,16 +16,9 @@ import { claimRequest, toCaptureRequest } from './audit-request.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
-interface NodeResponse {
-  statusCode: number
-  writableFinished: boolean
-  destroyed: boolean
-  once(event: 'close', listener: () => void): unknown
-}
-
 /** Node's response: Express's response is one; Fastify's reply wraps one in `raw`. */
-function nodeResponseOf(res: object): NodeResponse {
-  return ((res as { raw?: NodeResponse }).raw ?? res) as NodeResponse
+function nodeResponseOf(res: object): ClosingResponse {
+  return ((res as { raw?: ClosingResponse }).raw ?? res) as ClosingResponse
 }
 
 /**
@@ -95,10 +95,7 @@ export class AuditInterceptor implements NestInterceptor {
 /** Records the request once its response has been sent (or the connection dropped first), with the status sent. */
 function recordWhenSent(handle: CaptureHandle, res: object): void {
   const raw = nodeResponseOf(res)
-  const record = (): void => void handle.end({ status: raw.statusCode, aborted: !raw.writableFinished })
-  // `close` has already been emitted when the handler answered and the socket finished before this ran.
-  if (raw.destroyed) record()
-  else raw.once('close', record)
+  whenResponseClosed(raw, (aborted) => void handle.end({ status: raw.statusCode, aborted }))
 }
 
 /** Runs the pipes and the handler inside the storage, so that `AuditService.current()` finds this request. */

@@ -1,4 +1,4 @@
-import type { AuditCapture } from '@auditkit/core'
+import { whenResponseClosed, type AuditCapture, type ClosingResponse } from '@auditkit/core'
 import { Injectable, type NestMiddleware } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
@@ -6,12 +6,6 @@ import { isClaimed, targetsOf, toCaptureRequest } from './audit-request.js'
 import { applyAuditMetadata } from './audit-metadata.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
-
-interface ClosingResponse {
-  statusCode: number
-  writableFinished: boolean
-  on(event: 'close', listener: () => void): unknown
-}
 
 /**
  * Records the requests that end before any interceptor runs: guards that deny (401/403) and routes that do not
@@ -29,13 +23,12 @@ export class AuditMiddleware implements NestMiddleware {
   ) {}
 
   use(req: AuditHttpRequest, res: ClosingResponse, next: (error?: unknown) => void): void {
-    // 'close' is emitted once: `on` spares the wrapper `once` allocates on every request.
-    res.on('close', () => {
+    whenResponseClosed(res, (aborted) => {
       if (isClaimed(req)) return
       const handle = this.capture.begin(req, toCaptureRequest(req, this.options))
       const targets = targetsOf(req)
       if (handle && targets) applyAuditMetadata(this.reflector, targets.handler, targets.controller, handle.context)
-      void handle?.end({ status: res.statusCode, aborted: !res.writableFinished })
+      void handle?.end({ status: res.statusCode, aborted })
     })
     next()
   }

@@ -4,6 +4,7 @@ import {
   createAuditCapture,
   createDetachedAuditContext,
   firstHeaderValue,
+  whenResponseClosed,
   type Actor,
   type AuditLogger,
   type AuditRequestContext,
@@ -140,9 +141,7 @@ function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: bool
 
 /** `async` delivery: record once the response is sent, or when the client went away before that. */
 function recordWhenDone(req: Request, res: Response, handle: CaptureHandle): void {
-  // A response emits `close` once, after `finish` when it was sent, alone when the connection dropped first:
-  // one listener covers both (fewer listeners per request on the hot path).
-  res.on('close', () => void endOf(req, res, handle, !res.writableFinished))
+  whenResponseClosed(res, (aborted) => void endOf(req, res, handle, aborted))
 }
 
 /** `await` delivery: the real `res.end` runs only after the event is durable (bounded by `awaitTimeoutMs`). */

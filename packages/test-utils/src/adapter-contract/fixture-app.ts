@@ -22,6 +22,8 @@ import type { Actor, AuditRequestContext, JsonValue } from '@auditkit/core'
  * Routes (`FIXTURE_ROUTES`):
  * - `GET /projects` 200 — a read (not recorded unless `recordReads`);
  * - `GET /projects/:projectId/export` 200 — a sensitive read: the handler forces it into the audit log;
+ * - `GET /projects/:projectId/download` 200 — a read the handler forces only after it has answered
+ *   (`LATE_FORCE_DELAY_MS` later, e.g. once a download was confirmed): it must be recorded all the same;
  * - `POST /projects` 201 — creates a project from `{ name }`; sets the resource id and name on the audit record;
  * - `PATCH /projects/:projectId` 200 — renames from `{ name, password }`; records before/after (the `password`
  *   field must come out redacted);
@@ -53,6 +55,9 @@ export const FIXTURE_PRINCIPALS: Readonly<Record<string, FixturePrincipal>> = {
   [FIXTURE_TOKENS.user]: { type: 'user', id: 'user_ada', name: 'Ada Admin', email: 'ada@example.com', tenantId: FIXTURE_DEFAULT_TENANT },
   [FIXTURE_TOKENS.apiKey]: { type: 'api_key', id: 'key_ci', name: 'CI deploy key', tenantId: FIXTURE_DEFAULT_TENANT },
 }
+
+/** How long after answering `GET /projects/:projectId/download` its handler forces the read into the audit log. */
+export const LATE_FORCE_DELAY_MS = 50
 
 export const FIXTURE_SYSTEM_ACTOR: Actor = { type: 'system', id: 'scheduler', name: 'Nightly jobs' }
 
@@ -131,6 +136,14 @@ export function createFixtureRoutes(): FixtureRoute[] {
         audit.force()
         const project = projectOf(params.projectId ?? '')
         return { status: 200, body: { id: project.id, name: project.name } }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/projects/:projectId/download',
+      handle: ({ params, audit }) => {
+        setTimeout(() => audit.force(), LATE_FORCE_DELAY_MS)
+        return { status: 200, body: { id: params.projectId ?? '' } }
       },
     },
     {

@@ -7,7 +7,7 @@ import { createSqliteStore } from '@auditkit/core/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_TIME } from '../fixtures/contract-queries.js'
 import { expectIntactChain } from '../store-contract/run-store-contract.js'
-import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS } from './fixture-app.js'
+import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS, LATE_FORCE_DELAY_MS } from './fixture-app.js'
 
 /** What the contract hands a harness when it starts the fixture app (see `fixture-app.ts` for the app itself). */
 export interface AdapterAppOptions {
@@ -192,6 +192,17 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
           outcome: 'success',
           context: { method: 'GET', route: '/projects/:projectId/export', path: '/projects/p_3/export', status: 200 },
         })
+      })
+
+      it('records a read the handler forces after it has answered, with the status sent', async () => {
+        const tenant = freshTenant('late-force')
+        expect((await f.send('/projects/p_8/download', { method: 'GET', token: FIXTURE_TOKENS.user, tenant })).status).toBe(200)
+        // The handler forces the record LATE_FORCE_DELAY_MS after answering: by then the response has closed.
+        await sleep(LATE_FORCE_DELAY_MS * 4)
+        const events = await f.events(tenant)
+        expect(events.map((e) => [e.action, e.resource.id, e.outcome, e.context?.status, e.context?.route])).toEqual([
+          ['project_download_viewed', 'p_8', 'success', 200, '/projects/:projectId/download'],
+        ])
       })
 
       it('lets explicit overrides win over the derived action and resource', async () => {

@@ -1,0 +1,44 @@
+import { createServer, request, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { whenResponseClosed } from './response-closed.js'
+
+/** Serves one request with `handle` on a real server; resolves with what `whenResponseClosed` reported. */
+async function closeOf(handle: (res: ServerResponse, report: (outcome: boolean | string) => void) => void, abortClient = false): Promise<boolean | string> {
+  let report!: (outcome: boolean | string) => void
+  const reported = new Promise<boolean | string>((resolve) => (report = resolve))
+  const server = createServer((_req, res) => handle(res, report))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const req = request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' }, (res) => res.resume())
+  req.on('error', () => {})
+  req.end()
+  if (abortClient) setTimeout(() => req.destroy(), 50)
+  try {
+    return await reported
+  } finally {
+    server.closeAllConnections()
+    server.close()
+  }
+}
+
+describe('whenResponseClosed', () => {
+  it('reports a response sent in full as not aborted', async () => {
+    expect(await closeOf((res, report) => (whenResponseClosed(res, report), res.end('ok')))).toBe(false)
+  })
+
+  it('reports a response the client left before it was sent as aborted', async () => {
+    expect(await closeOf((res, report) => whenResponseClosed(res, report), true)).toBe(true)
+  })
+
+  it('reports at once on a response that closed already', async () => {
+    const aborted = await closeOf((res, report) => {
+      res.end('ok')
+      res.on('close', () => {
+        let synchronously = true
+        whenResponseClosed(res, (value) => report(synchronously ? value : 'called later'))
+        synchronously = false
+      })
+    })
+    expect(aborted).toBe(false)
+  })
+})
