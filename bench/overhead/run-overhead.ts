@@ -21,6 +21,7 @@ import { availableParallelism } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import autocannon from 'autocannon'
 import { build } from 'tsup'
+import type { CpuReport } from './bench-server.js'
 
 export const VARIANTS = ['bare', 'auditkit', 'pino-http'] as const
 export type Variant = (typeof VARIANTS)[number]
@@ -52,6 +53,8 @@ interface Measurement {
   p99Ms: number
   /** Server CPU time (user + system, all threads) per request, in microseconds. */
   cpuPerRequest: number
+  /** The request (main) thread's share of that: the writer thread's work is not in it. Null off Linux. */
+  requestThreadCpuPerRequest: number | null
   /** The load generator's (this process's) CPU time per request, in microseconds. */
   loadCpuPerRequest: number
   /** Share of the machine's cores that server and load generator kept busy together (1 = every core, all the time). */
@@ -137,7 +140,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
       const { rps, p99Ms, errors, non2xx } = await load(server.port, duration)
       const wallMicros = (performance.now() - started) * 1000
       const loadCpu = process.cpuUsage(loadCpu0)
-      const cpu = (await (await fetch(`${base}/cpu`)).json()) as { cpuMicros: number; served: number }
+      const cpu = (await (await fetch(`${base}/cpu`)).json()) as CpuReport
       if (errors > 0 || non2xx > 0) throw new Error(`${variant}: ${errors} errors, ${non2xx} non-2xx responses`)
       const served = Math.max(1, cpu.served)
       const loadCpuMicros = loadCpu.user + loadCpu.system
@@ -145,6 +148,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
         rps,
         p99Ms,
         cpuPerRequest: cpu.cpuMicros / served,
+        requestThreadCpuPerRequest: cpu.requestThreadMicros === null ? null : cpu.requestThreadMicros / served,
         loadCpuPerRequest: loadCpuMicros / served,
         machineBusy: (cpu.cpuMicros + loadCpuMicros) / (wallMicros * availableParallelism()),
       }
@@ -159,6 +163,7 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
 
   const best: Record<Variant, number> = { bare: 0, auditkit: 0, 'pino-http': 0 }
   const leastCpu: Record<Variant, number> = { bare: Infinity, auditkit: Infinity, 'pino-http': Infinity }
+  const leastThreadCpu: Record<Variant, number> = { bare: Infinity, auditkit: Infinity, 'pino-http': Infinity }
   const bareRounds: Measurement[] = []
   console.log(
     `${options.name}: ${reads ? 'GET /projects/:projectId (a read: AuditKit records nothing)' : 'POST /projects'}, ` +
@@ -167,12 +172,14 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   for (let round = 1; round <= rounds; round++) {
     for (const variant of variants) {
       const measured = await measure(variant)
-      const { rps, p99Ms, cpuPerRequest, loadCpuPerRequest, machineBusy } = measured
+      const { rps, p99Ms, cpuPerRequest, requestThreadCpuPerRequest, loadCpuPerRequest, machineBusy } = measured
       if (variant === 'bare') bareRounds.push(measured)
       best[variant] = Math.max(best[variant], rps)
       leastCpu[variant] = Math.min(leastCpu[variant], cpuPerRequest)
+      if (requestThreadCpuPerRequest !== null) leastThreadCpu[variant] = Math.min(leastThreadCpu[variant], requestThreadCpuPerRequest)
       console.log(
         `  round ${round} ${variant.padEnd(9)} ${rps.toFixed(0).padStart(7)} req/s  p99 ${p99Ms.toFixed(1).padStart(5)} ms  ${cpuPerRequest.toFixed(1).padStart(6)} µs CPU/request` +
+          (requestThreadCpuPerRequest === null ? '' : ` (request thread ${requestThreadCpuPerRequest.toFixed(1)})`) +
           `  (load generator ${loadCpuPerRequest.toFixed(1)} µs; machine ${(machineBusy * 100).toFixed(0)} % busy)`,
       )
     }
@@ -187,6 +194,13 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
     `   ${leastCpu[variant].toFixed(1).padStart(6)} µs CPU/req ${(leastCpu.bare / leastCpu[variant]).toFixed(2)}x (costs ${(cpuCost(variant) * 100).toFixed(1).padStart(5)} %)`
   console.log('')
   for (const variant of variants) console.log(line(variant))
+  if (Number.isFinite(leastThreadCpu.bare)) {
+    const added = (variant: Variant): string => `${variant} +${(leastThreadCpu[variant] - leastThreadCpu.bare).toFixed(1)} µs`
+    console.log(
+      `request thread alone (least of the rounds): bare ${leastThreadCpu.bare.toFixed(1)} µs CPU/req; ` +
+        variants.filter((v) => v !== 'bare').map(added).join(', '),
+    )
+  }
   const verdict = (label: string, cost: (v: Variant) => number): void => {
     console.log(`${cost('auditkit') < cost('pino-http') ? 'PASS' : 'MISS'}  [${label}] AuditKit costs less than pino-http`)
     console.log(`${cost('auditkit') <= 0.15 ? 'PASS' : 'MISS'}  [${label}] AuditKit costs at most 15 % of bare`)
