@@ -26,7 +26,7 @@ function storeThatKeepsNothing(): AuditStore {
   return new Proxy(sqlite, {
     get(target, property, receiver) {
       if (property === 'append')
-        return async (events: AuditEvent[]) => events.map((event, seq) => ({ ...event, seq, prevHash: '', hash: '' }))
+        return async (events: AuditEvent[]) => events.map((event, seq) => Object.assign({}, event, { seq, prevHash: '', hash: '' }))
       const value: unknown = Reflect.get(target, property, receiver)
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
     },

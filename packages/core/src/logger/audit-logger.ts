@@ -305,7 +305,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       return Promise.reject(error)
     }
     const now = clock()
-    const event: UnsealedEvent = { ...valid, id: uuidv7(now.getTime()), occurredAt: now.toISOString(), chainId: valid.tenantId }
+    // Object.assign, not a spread with extra keys: the same keys in the same order, and about 2 µs less an event on
+    // Node 20, which runs such spreads several times slower (bench:capture).
+    const event: UnsealedEvent = Object.assign({}, valid, { id: uuidv7(now.getTime()), occurredAt: now.toISOString(), chainId: valid.tenantId })
     if (valid.changes !== undefined) event.changes = redact(valid.changes)
     if (valid.metadata !== undefined) event.metadata = redact(valid.metadata)
     stats.accepted++
@@ -329,7 +331,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
         event,
         resolve: (sealed) => {
           clearTimeout(timer)
-          resolve({ ...receipt, event: sealed })
+          resolve(Object.assign({}, receipt, { event: sealed }))
         },
       })
       stats.queued = queue.length

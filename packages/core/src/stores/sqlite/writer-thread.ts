@@ -124,7 +124,7 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
       pending.resolve(
         pending.events.map((event, i) => {
           const [seq, prevHash, hash] = reply.seals[i] as Seal
-          return { ...event, seq, prevHash, hash }
+          return Object.assign({}, event, { seq, prevHash, hash }) // not a spread: see the logger's enqueue
         }),
       )
     })
