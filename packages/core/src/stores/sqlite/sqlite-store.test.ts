@@ -258,6 +258,34 @@ describe('sqlite specifics', () => {
     await store.close()
   })
 
+  it('opens a new file that another process is writing to: it waits for the lock instead of failing at once', async () => {
+    // A fresh file is in rollback-journal mode until its first store switches it to WAL. SQLite refuses that switch at
+    // once, without waiting out busy_timeout, while another process holds the write lock (as two app instances
+    // starting together on a new file do).
+    const path = join(dir, 'held-while-opening.db')
+    const holdMs = 400
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const Database = require('libsql'); const db = new Database(${JSON.stringify(path)}); db.exec('BEGIN IMMEDIATE'); db.exec('CREATE TABLE held (x)'); process.stdout.write('held\\n'); setTimeout(() => { db.exec('COMMIT'); db.close() }, ${holdMs})`],
+      { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const exited = new Promise((resolve) => holder.once('exit', resolve))
+    await new Promise((resolve) => holder.stdout.once('data', resolve))
+    const store = createSqliteStore({ path, writer: 'inline' })
+    const started = Date.now()
+    try {
+      await store.init()
+      expect(Date.now() - started).toBeGreaterThanOrEqual(holdMs / 2)
+      const logger = createAuditLogger({ store })
+      const { event } = await logger.record(input('tenant-held', 1), { delivery: 'await' })
+      expect(event?.seq).toBe(1)
+      await logger.close()
+    } finally {
+      await store.close()
+      await exited
+    }
+  })
+
   it('two processes writing to one file keep every chain gapless and linked', async () => {
     const path = join(dir, 'processes.db')
     await createSqliteStore({ path }).close()

@@ -42,7 +42,8 @@ export interface SqliteStoreOptions {
   path: string
   /**
    * How long a write waits for another connection or process holding the write lock before it fails
-   * (the logger then retries with backoff).
+   * (the logger then retries with backoff). Opening the file waits as long, also where SQLite itself would refuse at
+   * once (switching a new file to WAL while another process writes to it).
    * @default 5000
    */
   busyTimeoutMs?: number
@@ -137,6 +138,17 @@ function instant(value: string, name: string): string {
 
 function schemaVersion(connection: Db): number {
   return (connection.prepare('PRAGMA user_version').get([]) as { user_version: number }).user_version
+}
+
+/** SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code.startsWith('SQLITE_BUSY') : error instanceof Error && /database is locked/i.test(error.message)
+}
+
+/** Blocks this thread for `ms`: opening is synchronous, like every other call into the driver. */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 }
 
 function hasTable(connection: Db, name: string): boolean {
@@ -240,6 +252,23 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       db = connection
       return connection
     }
+    // Opening can meet a SQLITE_BUSY that busy_timeout does not wait out: two processes switching a new file to WAL at
+    // once hold read locks that both want to grow, and SQLite refuses one of them at once to avoid a deadlock. Once
+    // the other has finished, a new attempt succeeds; retried until busyTimeoutMs has passed.
+    const deadline = Date.now() + busyTimeoutMs
+    for (let attempt = 1; ; attempt++) {
+      try {
+        db = openForWriting()
+        return db
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error
+        sleepSync(Math.min(100, 5 * attempt))
+      }
+    }
+  }
+
+  /** A new connection with the store's settings, and the schema created or brought up to date. */
+  function openForWriting(): Db {
     const connection = new Database(path)
     try {
       for (const pragma of connectionPragmas({ busyTimeoutMs, cacheSizeKiB })) connection.exec(pragma)
@@ -253,13 +282,12 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       hasFacetCounts = true
       hasSearchIndex = hasTable(connection, 'events_search')
       connection.exec('COMMIT')
+      return connection
     } catch (error) {
       if (connection.inTransaction) connection.exec('ROLLBACK')
       connection.close()
       throw error
     }
-    db = connection
-    return connection
   }
 
   function statement(key: string, sql: () => string): Statement {
