@@ -252,9 +252,9 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       db = connection
       return connection
     }
-    // Opening can meet a SQLITE_BUSY that busy_timeout does not wait out: two processes switching a new file to WAL at
-    // once hold read locks that both want to grow, and SQLite refuses one of them at once to avoid a deadlock. Once
-    // the other has finished, a new attempt succeeds; retried until busyTimeoutMs has passed.
+    // Opening can meet a SQLITE_BUSY that busy_timeout does not wait out: a new file is in rollback-journal mode until
+    // it is switched to WAL, and SQLite refuses that switch at once (to avoid a deadlock) while another process holds a
+    // lock on it, as when two instances start together on a new file. Retried until busyTimeoutMs has passed.
     const deadline = Date.now() + busyTimeoutMs
     for (let attempt = 1; ; attempt++) {
       try {
