@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
-import { createAuditCapture, createAuditLogger, type Actor, type AuditEvent, type AuditStore } from '@auditkit/core'
+import { createAuditCapture, createAuditLogger, type Actor, type AuditStore } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
+import { storeWithAppend } from '@auditkit/test-utils'
 import { requestThreadCpuMicros } from '../overhead/bench-server.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000)
@@ -22,15 +23,9 @@ interface BenchRequest {
 
 /** A store that seals nothing and writes nothing: what is left is the pipeline itself. */
 function storeThatKeepsNothing(): AuditStore {
-  const sqlite = createSqliteStore({ path: ':memory:' })
-  return new Proxy(sqlite, {
-    get(target, property, receiver) {
-      if (property === 'append')
-        return async (events: AuditEvent[]) => events.map((event, seq) => Object.assign({}, event, { seq, prevHash: '', hash: '' }))
-      const value: unknown = Reflect.get(target, property, receiver)
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-    },
-  })
+  return storeWithAppend(createSqliteStore({ path: ':memory:' }), async (events) =>
+    events.map((event, seq) => Object.assign({}, event, { seq, prevHash: '', hash: '' })),
+  )
 }
 
 interface Figures {

@@ -13,6 +13,7 @@ export { expectedEvents, expectedFacets, matchesFilter, newestFirst } from './fi
 export { expectIntactChain, readAllPages, runStoreContract } from './store-contract/run-store-contract.js'
 export type { StoreContractOptions } from './store-contract/run-store-contract.js'
 export { runAdapterContract } from './adapter-contract/run-adapter-contract.js'
+export { storeWithAppend } from './store-contract/store-with-append.js'
 export type { AdapterAppOptions, AdapterHarness, RunningAdapterApp } from './adapter-contract/run-adapter-contract.js'
 export {
   FIXTURE_DEFAULT_TENANT,

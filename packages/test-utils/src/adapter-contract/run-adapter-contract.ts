@@ -7,6 +7,7 @@ import { createSqliteStore } from '@auditkit/core/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_TIME } from '../fixtures/contract-queries.js'
 import { expectIntactChain } from '../store-contract/run-store-contract.js'
+import { storeWithAppend } from '../store-contract/store-with-append.js'
 import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS, LATE_FORCE_DELAY_MS } from './fixture-app.js'
 
 /** What the contract hands a harness when it starts the fixture app (see `fixture-app.ts` for the app itself). */
@@ -42,17 +43,9 @@ interface Send {
 
 /** A store whose appends take `delayMs` longer: shows whether a response waits for durability. */
 function slowStore(store: AuditStore, delayMs: number): AuditStore {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      if (property === 'append') {
-        return async (...args: Parameters<AuditStore['append']>) => {
-          await sleep(delayMs)
-          return target.append(...args)
-        }
-      }
-      const value: unknown = Reflect.get(target, property, receiver)
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-    },
+  return storeWithAppend(store, async (...args) => {
+    await sleep(delayMs)
+    return store.append(...args)
   })
 }
 
