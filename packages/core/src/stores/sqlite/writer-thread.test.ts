@@ -87,6 +87,23 @@ describe('sqlite store writing on its writer thread', () => {
     expect(() => createSqliteStore({ path: freshPath(), writer: 'forked' as 'thread' })).toThrowError(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
   })
 
+  it('refuses a batch that is not JSON data with INVALID_EVENT, writes nothing of it, and goes on writing', async () => {
+    const path = freshPath()
+    const thread = createWriterThread(settingsOf(path)) as WriterThread
+    const [good, other] = buildFixtureEvents({ seed: 4, tenants: [{ tenantId: 'tenant-j', count: 2 }] }).map(unsealed)
+    if (!good || !other) throw new Error('fixture events missing')
+    // The store's append is typed for JSON data; a caller bypassing the types must get a coded error, not a crash.
+    const notJson = { ...other, metadata: { callback: () => 'not data' } } as unknown as typeof other
+    const refused: unknown = await thread.append([good, notJson], undefined).then(() => null, (error: unknown) => error)
+    expect(isAuditKitError(refused) && refused.code).toBe('INVALID_EVENT')
+    const [written] = await thread.append([good], undefined)
+    expect(written?.seq).toBe(1)
+    const direct = createSqliteStore({ path, writer: 'inline' })
+    expect((await direct.readChain('tenant-j', 0, 10)).map((event) => event.id)).toEqual([good.id])
+    await thread.close()
+    await direct.close()
+  })
+
   it('does not write twice a batch committed just before its thread died', async () => {
     const path = freshPath()
     const thread = createWriterThread(settingsOf(path)) as WriterThread

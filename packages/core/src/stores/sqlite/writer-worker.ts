@@ -73,7 +73,7 @@ port.on('message', (request: WriterRequest) => {
       return
     }
     try {
-      post({ type: 'appended', id: request.id, seals: await appendOnce(JSON.parse(request.events) as UnsealedEvent[], sealerFor(request.hmacKey), request.uncertainIds) })
+      post({ type: 'appended', id: request.id, seals: await appendOnce(request.events, sealerFor(request.hmacKey), request.uncertainIds) })
     } catch (error) {
       post(failureOf(request.id, error))
     }
