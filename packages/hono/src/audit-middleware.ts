@@ -101,5 +101,6 @@ function socketAddress<E extends Env>(c: Context<E>): string | undefined {
 
 /** The user the app's auth middleware stored with `c.set('user', ...)`, mapped by core's `actorFromUser`. */
 function actorFromContext<E extends Env>(c: Context<E>): Actor | undefined {
-  return actorFromUser((c.var as Record<string, unknown>).user)
+  // c.get, not c.var: Hono builds c.var afresh from all the variables at every read.
+  return actorFromUser((c.get as (key: string) => unknown)('user'))
 }

@@ -110,5 +110,39 @@ describe('createAuditCapture', () => {
     expect(ownLogger.stats()).toMatchObject({ captureFailures: 2, accepted: 0 })
     await ownLogger.close()
   })
-})
 
+  it('waits for resolvers that answer with a promise, and reports one that rejects without asking the next', async () => {
+    const reported: AuditKitError[] = []
+    const ownLogger = createAuditLogger({ store, onError: (error) => reported.push(error) })
+    const asked: string[] = []
+    const asyncCapture = createAuditCapture<FakeRequest>({
+      logger: ownLogger,
+      delivery: 'await',
+      tenant: async (req) => {
+        asked.push(`tenant ${req.user}`)
+        if (req.user === 'nobody') throw new Error('tenant lookup failed')
+        return 'capture-async'
+      },
+      actor: async (req) => {
+        asked.push(`actor ${req.user}`)
+        return { type: 'user', id: req.user ?? 'anonymous' }
+      },
+    })
+    const event = (await asyncCapture.begin({ user: 'u3' }, { method: 'POST', path: '/projects' })?.end({ status: 201 }))?.event
+    expect(event).toMatchObject({ tenantId: 'capture-async', actor: { type: 'user', id: 'u3' }, action: 'project_created' })
+    expect(await asyncCapture.begin({ user: 'nobody' }, { method: 'POST', path: '/projects' })?.end({ status: 201 })).toBeNull()
+    expect(asked).toEqual(['tenant u3', 'actor u3', 'tenant nobody'])
+    expect(reported.map((error) => [error.code, error.message.includes('tenant lookup failed')])).toEqual([['CAPTURE_FAILED', true]])
+    await ownLogger.close()
+  })
+
+  it('answers null for an event the pipeline refuses, which the logger reports once (not as a capture failure)', async () => {
+    const reported: AuditKitError[] = []
+    const ownLogger = createAuditLogger({ store, onError: (error) => reported.push(error) })
+    const invalid = createAuditCapture<FakeRequest>({ logger: ownLogger, tenant: () => 'x'.repeat(1000) })
+    expect(await invalid.begin({}, { method: 'POST', path: '/projects' })?.end({ status: 201 })).toBeNull()
+    expect(reported.map((error) => error.code)).toEqual(['INVALID_EVENT'])
+    expect(ownLogger.stats()).toMatchObject({ invalid: 1, captureFailures: 0 })
+    await ownLogger.close()
+  })
+})

@@ -280,20 +280,29 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     }
   }
 
-  async function record(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): Promise<RecordResult | null> {
-    if (context.isSkipped) return null
+  /** Never rejects: a failure is reported (resolvers here, the pipeline by `logger.record` itself) and answers null. */
+  function record(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): Promise<RecordResult | null> {
+    if (context.isSkipped) return NOTHING_RECORDED
+    // Synchronous resolvers (the usual case) build and queue the event without a promise of ours: on a busy API each
+    // async step costs every request.
     try {
-      const event = await buildEvent(req, request, result, context)
-      return await logger.record(event, { delivery })
+      const event = buildEvent(req, request, result, context)
+      if (isPromise(event)) return event.then((built) => logger.record(built, { delivery })).catch(notRecorded)
+      return logger.record(event, { delivery }).catch(notRecorded)
     } catch (error) {
-      // record() already reported its own errors; resolvers that throw are reported here.
-      if (!isAuditKitError(error))
-        logger.report(captureFailure(`the request's event could not be built (a tenant or actor option threw): ${messageOf(error)}`, error))
-      return null
+      return Promise.resolve(notRecorded(error))
     }
   }
 
-  async function buildEvent(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): Promise<AuditEventInput> {
+  function notRecorded(error: unknown): null {
+    // record() already reported its own errors; resolvers that throw are reported here.
+    if (!isAuditKitError(error))
+      logger.report(captureFailure(`the request's event could not be built (a tenant or actor option threw): ${messageOf(error)}`, error))
+    return null
+  }
+
+  /** The event, or a promise of it when the tenant or actor resolver answers with one (awaited in that order). */
+  function buildEvent(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): AuditEventInput | Promise<AuditEventInput> {
     const o = context.overrides
     const route = result.route ?? request.route
     const params = result.params ?? request.params
@@ -301,45 +310,56 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const derived = derive({ method, path: request.path, route, params })
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
-    // Resolvers are usually synchronous: await only what is a promise (each await costs a turn per request).
     const facts: RouteFacts = { method, path: request.path, route, params: params ?? {} }
+    const resolveActor = (): Actor | null | undefined | Promise<Actor | null | undefined> => (o.actor === undefined ? options.actor?.(req, facts) : o.actor)
+    const eventWith = (tenantAnswer: string | undefined, actorAnswer: Actor | null | undefined): AuditEventInput => {
+      const tenantId = tenantAnswer ?? 'default'
+      const actor = actorAnswer ?? ANONYMOUS_ACTOR
+      // Spreads here although Object.assign is faster on Node 20: the override is the handler's, perhaps parsed from a
+      // request, and a spread copies an own `__proto__` key as data where Object.assign would set the prototype.
+      const resource: ResourceRef = o.resource ? ({ ...derived.resource, ...stripUndefined(o.resource) } as ResourceRef) : derived.resource
+      const baseTargets = o.targets ?? derived.targets
+      const targets = context.extraTargets.length === 0 ? baseTargets : [...baseTargets, ...context.extraTargets]
+      const requestContext: EventRequestContext = {
+        method,
+        path: clip(request.path, DEFAULT_EVENT_LIMITS.maxTextLength),
+        status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
+      }
+      const ip = normalizeIp(request.ip)
+      if (ip !== undefined && ip.length <= 64) requestContext.ip = ip
+      if (request.userAgent) requestContext.userAgent = clip(request.userAgent, DEFAULT_EVENT_LIMITS.maxTextLength)
+      if (route !== undefined) requestContext.route = clip(route, DEFAULT_EVENT_LIMITS.maxTextLength)
+      // A request id is only useful verbatim: an over-long one is left out rather than clipped.
+      if (request.requestId && request.requestId.length <= DEFAULT_EVENT_LIMITS.maxIdLength) requestContext.requestId = request.requestId
+      const event: AuditEventInput = {
+        tenantId,
+        actor,
+        action: o.action ?? derived.action,
+        resource,
+        outcome: o.outcome ?? (result.aborted || status >= 400 ? 'failure' : 'success'),
+        context: requestContext,
+      }
+      if (targets.length > 0) event.targets = targets
+      if (o.changes && (o.changes.before !== undefined || o.changes.after !== undefined)) event.changes = stripUndefined(o.changes)
+      if (o.metadata) event.metadata = o.metadata
+      if (result.aborted) event.metadata = { ...event.metadata, responseAborted: true }
+      return event
+    }
     const tenantAnswer = o.tenantId === undefined ? options.tenant?.(req, facts) : o.tenantId
-    const tenantId = (isPromise(tenantAnswer) ? await tenantAnswer : tenantAnswer) ?? 'default'
-    const actorAnswer = o.actor === undefined ? options.actor?.(req, facts) : o.actor
-    const actor = (isPromise(actorAnswer) ? await actorAnswer : actorAnswer) ?? ANONYMOUS_ACTOR
-    // Spreads here although Object.assign is faster on Node 20: the override is the handler's, perhaps parsed from a
-    // request, and a spread copies an own `__proto__` key as data where Object.assign would set the prototype.
-    const resource: ResourceRef = o.resource ? ({ ...derived.resource, ...stripUndefined(o.resource) } as ResourceRef) : derived.resource
-    const baseTargets = o.targets ?? derived.targets
-    const targets = context.extraTargets.length === 0 ? baseTargets : [...baseTargets, ...context.extraTargets]
-    const requestContext: EventRequestContext = {
-      method,
-      path: clip(request.path, DEFAULT_EVENT_LIMITS.maxTextLength),
-      status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
-    }
-    const ip = normalizeIp(request.ip)
-    if (ip !== undefined && ip.length <= 64) requestContext.ip = ip
-    if (request.userAgent) requestContext.userAgent = clip(request.userAgent, DEFAULT_EVENT_LIMITS.maxTextLength)
-    if (route !== undefined) requestContext.route = clip(route, DEFAULT_EVENT_LIMITS.maxTextLength)
-    // A request id is only useful verbatim: an over-long one is left out rather than clipped.
-    if (request.requestId && request.requestId.length <= DEFAULT_EVENT_LIMITS.maxIdLength) requestContext.requestId = request.requestId
-    const event: AuditEventInput = {
-      tenantId,
-      actor,
-      action: o.action ?? derived.action,
-      resource,
-      outcome: o.outcome ?? (result.aborted || status >= 400 ? 'failure' : 'success'),
-      context: requestContext,
-    }
-    if (targets.length > 0) event.targets = targets
-    if (o.changes && (o.changes.before !== undefined || o.changes.after !== undefined)) event.changes = stripUndefined(o.changes)
-    if (o.metadata) event.metadata = o.metadata
-    if (result.aborted) event.metadata = { ...event.metadata, responseAborted: true }
-    return event
+    if (isPromise(tenantAnswer))
+      return tenantAnswer.then((tenantId) => {
+        const actorAnswer = resolveActor()
+        return isPromise(actorAnswer) ? actorAnswer.then((actor) => eventWith(tenantId, actor)) : eventWith(tenantId, actorAnswer)
+      })
+    const actorAnswer = resolveActor()
+    if (isPromise(actorAnswer)) return actorAnswer.then((actor) => eventWith(tenantAnswer, actor))
+    return eventWith(tenantAnswer, actorAnswer)
   }
 }
 
 type DeriveInput = Parameters<typeof deriveOperation>[0]
+
+const NOTHING_RECORDED: Promise<null> = Promise.resolve(null)
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
