@@ -9,8 +9,7 @@ import { join } from 'node:path'
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import { createAuditCapture, createAuditLogger, type Actor, type AuditStore } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
-import { storeWithAppend } from '@auditkit/test-utils'
-import { requestThreadCpuMicros } from '../overhead/bench-server.js'
+import { requestThreadCpuMicros, storeThatKeepsNothing } from '../overhead/bench-server.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 60_000)
 const WARMUP = Math.min(20_000, EVENTS)
@@ -19,13 +18,6 @@ const BURST = 50
 
 interface BenchRequest {
   user: Actor
-}
-
-/** A store that seals nothing and writes nothing: what is left is the pipeline itself. */
-function storeThatKeepsNothing(): AuditStore {
-  return storeWithAppend(createSqliteStore({ path: ':memory:' }), async (events) =>
-    events.map((event, seq) => Object.assign({}, event, { seq, prevHash: '', hash: '' })),
-  )
 }
 
 interface Figures {

@@ -6,8 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAuditLogger, type AuditLogger } from '@auditkit/core'
+import { createAuditLogger, type AuditLogger, type AuditStore } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
+// The subpath, not the package's index: that pulls in gRPC and Vitest, which the bundled servers cannot load.
+import { storeWithAppend } from '@auditkit/test-utils/store-with-append'
 import pino from 'pino'
 import { VARIANTS, type Variant } from './run-overhead.js'
 
@@ -30,10 +32,22 @@ export interface BenchAudit {
   close(): Promise<void>
 }
 
-/** The AuditKit logger of the `auditkit` variant, on a fresh SQLite file. */
+/** A store that seals nothing and writes nothing: what is left is the pipeline itself. */
+export function storeThatKeepsNothing(): AuditStore {
+  return storeWithAppend(createSqliteStore({ path: ':memory:' }), async (events) =>
+    events.map((event, seq) => Object.assign({}, event, { seq, prevHash: '', hash: '' })),
+  )
+}
+
+/**
+ * The AuditKit logger of the `auditkit` variant, on a fresh SQLite file (`BENCH_WRITER=inline`: written on the request
+ * thread; `BENCH_WRITER=discard`: a store that keeps nothing, to see the capture's cost without the store's).
+ */
 export function createBenchAudit(framework: string): BenchAudit {
   const dir = mkdtempSync(join(tmpdir(), `auditkit-bench-${framework}-`))
-  const store = createSqliteStore({ path: join(dir, 'audit.db'), writer: process.env.BENCH_WRITER === 'inline' ? 'inline' : 'thread' })
+  const writer = process.env.BENCH_WRITER
+  const store =
+    writer === 'discard' ? storeThatKeepsNothing() : createSqliteStore({ path: join(dir, 'audit.db'), writer: writer === 'inline' ? 'inline' : 'thread' })
   const flush = process.env.BENCH_FLUSH_INTERVAL_MS
   const logger = createAuditLogger({ store, ...(flush ? { flushIntervalMs: Number(flush) } : {}) })
   let batches = 0
