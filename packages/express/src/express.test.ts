@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAuditLogger } from '@auditkit/core'
+import { createAuditLogger, type AuditKitError } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import {
   FIXTURE_TENANT_HEADER,
@@ -160,6 +160,36 @@ describe.each([
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({ action: 'slow_updated', outcome: 'failure', metadata: { responseAborted: true } })
   })
+
+  it.each(['async', 'await'] as const)(
+    'still records a request whose route cannot be read, and reports that as CAPTURE_FAILED (%s delivery)',
+    async (delivery) => {
+      const reported: AuditKitError[] = []
+      const ownLogger = createAuditLogger({ store, onError: (error) => reported.push(error) })
+      const tenant = `unreadable_${delivery}`
+      const app = express()
+      app.use(auditMiddleware({ logger: ownLogger, delivery, tenant: () => tenant }))
+      app.post('/things/:id', (req, res) => {
+        // What an app (or a misbehaving middleware) may do to the request after routing: reading it now throws.
+        Object.defineProperty(req, 'originalUrl', {
+          get() {
+            throw new Error('originalUrl is gone')
+          },
+        })
+        res.status(201).json({ ok: true })
+      })
+      const running = await listen(app)
+      closers.push(running.close)
+      expect((await fetch(`${running.baseUrl}/things/t_1`, { method: 'POST' })).status).toBe(201)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await ownLogger.flush()
+      const [event] = await eventsOf(tenant)
+      expect(event).toMatchObject({ action: 'thing_created', outcome: 'success', context: { path: '/things/t_1', status: 201 } })
+      expect(reported.map((error) => [error.code, error.message.includes('originalUrl is gone')])).toEqual([['CAPTURE_FAILED', true]])
+      expect(ownLogger.stats().captureFailures).toBe(1)
+      await ownLogger.close()
+    },
+  )
 
   it('exposes req.audit even on requests left out by the skip option', async () => {
     const app = express()

@@ -1,4 +1,5 @@
 import {
+  AuditKitError,
   DEFAULT_REQUEST_ID_HEADER,
   actorFromUser,
   createAuditCapture,
@@ -111,8 +112,8 @@ export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler
     // Reads are not recorded unless a handler forces them: until then they get no response listeners at all.
     handle.onRecordable(() => {
       // A read forced after its response ended cannot be held any more: it is recorded once sent.
-      if (holdUntilDurable && !res.writableEnded) holdEndUntilRecorded(req, res, handle)
-      else recordWhenDone(req, res, handle)
+      if (holdUntilDurable && !res.writableEnded) holdEndUntilRecorded(req, res, handle, capture.logger)
+      else recordWhenDone(req, res, handle, capture.logger)
     })
     next()
   }
@@ -126,33 +127,35 @@ function clientIpOf(req: Request): string | undefined {
   return req.app.get('trust proxy') === false ? req.socket.remoteAddress : req.ip
 }
 
-function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: boolean): Promise<unknown> {
+function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: boolean, logger: AuditLogger): Promise<unknown> {
   let route: string | undefined
   let params: Record<string, string | undefined> | undefined
   try {
     route = routePatternOf(req)
     params = routeParamsOf(req, route, pathOnly(req.originalUrl))
   } catch (error) {
-    // Reading Express internals must never crash the app; the event is still recorded from the path.
-    console.error(`[auditkit] could not read the route of ${req.method} ${req.originalUrl}: ${error instanceof Error ? error.message : String(error)}`)
+    // Reading Express internals (or what the app put in their place) must never crash the app: the event is still
+    // recorded, from the path read when the request came in, and the failure is reported and counted.
+    const reason = error instanceof Error ? error.message : String(error)
+    logger.report(new AuditKitError('CAPTURE_FAILED', `could not read the route of a ${req.method} request; recorded without it: ${reason}`, { cause: error }))
   }
   return handle.end({ status: res.statusCode, route, params, aborted })
 }
 
 /** `async` delivery: record once the response is sent, or when the client went away before that. */
-function recordWhenDone(req: Request, res: Response, handle: CaptureHandle): void {
-  whenResponseClosed(res, (aborted) => void endOf(req, res, handle, aborted))
+function recordWhenDone(req: Request, res: Response, handle: CaptureHandle, logger: AuditLogger): void {
+  whenResponseClosed(res, (aborted) => void endOf(req, res, handle, aborted, logger))
 }
 
 /** `await` delivery: the real `res.end` runs only after the event is durable (bounded by `awaitTimeoutMs`). */
-function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle): void {
+function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle, logger: AuditLogger): void {
   const realEnd = res.end
   let ending = false
   res.end = function endOnceRecorded(this: Response, ...args: unknown[]): Response {
     if (ending) return Reflect.apply(realEnd, this, args) as Response
     ending = true
     // handle.end never rejects; it resolves once durable, after the timeout, or at once for reads/skips.
-    void endOf(req, res, handle, false).then(() => {
+    void endOf(req, res, handle, false, logger).then(() => {
       try {
         Reflect.apply(realEnd, res, args)
       } catch (error) {
@@ -163,6 +166,6 @@ function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle
     return this
   } as Response['end']
   res.once('close', () => {
-    if (!ending) void endOf(req, res, handle, true)
+    if (!ending) void endOf(req, res, handle, true, logger)
   })
 }
