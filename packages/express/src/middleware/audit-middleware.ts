@@ -137,7 +137,7 @@ function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: bool
     // Reading Express internals (or what the app put in their place) must never crash the app: the event is still
     // recorded, from the path read when the request came in, and the failure is reported and counted.
     const reason = error instanceof Error ? error.message : String(error)
-    logger.report(new AuditKitError('CAPTURE_FAILED', `could not read the route of a ${req.method} request; recorded without it: ${reason}`, { cause: error }))
+    logger.report(new AuditKitError('CAPTURE_FAILED', `could not read the route or its parameters of a ${req.method} request; recorded with what was read: ${reason}`, { cause: error }))
   }
   return handle.end({ status: res.statusCode, route, params, aborted })
 }
