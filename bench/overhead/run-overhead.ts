@@ -68,8 +68,8 @@ export async function runOverheadBench(options: OverheadBenchOptions): Promise<v
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 10)
   const chosen = (process.env.BENCH_VARIANTS ?? VARIANTS.join(',')).split(',')
   const variants = VARIANTS.filter((variant) => chosen.includes(variant))
-  // Node refuses --cpu-prof in NODE_OPTIONS: profiling flags for the server processes come through this variable.
   const reads = (process.env.BENCH_METHOD ?? 'POST').toUpperCase() === 'GET'
+  // Node refuses --cpu-prof in NODE_OPTIONS: profiling flags for the server processes come through this variable.
   const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
   let command = ['--conditions=source', '--import', 'tsx', options.serverFile]

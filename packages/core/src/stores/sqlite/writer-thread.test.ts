@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildFixtureEvents, expectIntactChain, unsealed } from '@auditkit/test-utils'
+import { buildFixtureEvents, expectIntactChain, storeWithAppend, unsealed } from '@auditkit/test-utils'
 import { isAuditKitError } from '../../errors.js'
 import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
 import { createSealer, sealerKeyOf, type Sealer } from '../../integrity/hash.js'
@@ -136,17 +136,14 @@ describe('sqlite store writing on its writer thread', () => {
     const thread = createWriterThread(settingsOf(path)) as WriterThread
     const inline = createSqliteStore({ path, writer: 'inline' })
     let inFlight = 0
-    const onThread: AuditStore = {
-      ...inline,
-      append: async (events, seal) => {
-        inFlight++
-        try {
-          return await thread.append(events, sealerKeyOf(seal)?.hmacKey)
-        } finally {
-          inFlight--
-        }
-      },
-    }
+    const onThread = storeWithAppend(inline, async (events, seal) => {
+      inFlight++
+      try {
+        return await thread.append(events, sealerKeyOf(seal)?.hmacKey)
+      } finally {
+        inFlight--
+      }
+    })
     const failures: string[] = []
     const logger = createAuditLogger({ store: onThread, batchSize: 100, groupCommitMs: 0, retry: { initialDelayMs: 1, maxDelayMs: 5 }, onError: (error) => failures.push(error.code) })
     const count = 3000
