@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +15,20 @@ describe('serveNodeRequest', () => {
   let store: AuditStore
   let server: Server
   let origin: string
+  let port: number
+
+  /** Sends a raw request head (fetch cannot send TRACE or an absolute-form target) and answers status, headers and body. */
+  const rawRequest = (head: string): Promise<{ status: number; headers: string; body: string }> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(`${head}\r\nHost: x\r\nAuthorization: Bearer ok\r\nConnection: close\r\n\r\n`))
+      let text = ''
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+      socket.on('error', reject)
+      socket.on('end', () => {
+        const [headers = '', body = ''] = text.split('\r\n\r\n')
+        resolve({ status: Number(headers.split(' ')[1]), headers: headers.toLowerCase(), body })
+      })
+    })
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'auditkit-node-http-'))
@@ -34,9 +48,16 @@ describe('serveNodeRequest', () => {
         testConnection: async () => ({ ok: true }),
       },
     })
-    server = createServer((req, res) => void serveNodeRequest(admin, req, res))
+    // Like Express's `.catch(next)`: a rejection becomes the framework's own 500 page.
+    server = createServer((req, res) => {
+      serveNodeRequest(admin, req, res).catch(() => {
+        res.statusCode = 500
+        res.end('framework error page')
+      })
+    })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    port = (server.address() as AddressInfo).port
+    origin = `http://127.0.0.1:${port}`
   })
   afterAll(async () => {
     server.closeAllConnections()
@@ -74,5 +95,22 @@ describe('serveNodeRequest', () => {
     expect(response.headers.get('allow')).toBe('GET')
     expect(response.headers.get('x-content-type-options')).toBe('nosniff')
     expect((await fetch(`${origin}/admin/api/events`)).status).toBe(401)
+  })
+
+  it('answers TRACE (which Node accepts but a Fetch Request cannot carry) with a JSON 405, not a framework 500', async () => {
+    const response = await rawRequest('TRACE /admin/api/events HTTP/1.1')
+    expect(response.status).toBe(405)
+    expect(response.headers).toContain('x-content-type-options: nosniff')
+    expect(response.headers).toMatch(/\nallow: /)
+    expect(response.body).toContain('"code":"METHOD_NOT_ALLOWED"')
+  })
+
+  it('answers an absolute-form request target that is not a valid URL with a JSON 400, not a framework 500', async () => {
+    const response = await rawRequest('GET http://x:99999/admin/api/events HTTP/1.1')
+    expect(response.status).toBe(400)
+    expect(response.headers).toContain('x-content-type-options: nosniff')
+    expect(response.body).toContain('"code":"INVALID_QUERY"')
+    // A valid absolute-form target is still routed by its path.
+    expect((await rawRequest('GET http://x/admin/api/events HTTP/1.1')).status).toBe(200)
   })
 })

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { AuditAdmin } from './create-audit-admin.js'
+import { errorResponse } from './http-response.js'
 
 export interface NodeRequestOptions {
   /**
@@ -16,10 +18,19 @@ export interface NodeRequestOptions {
 }
 
 const BODYLESS = new Set(['GET', 'HEAD'])
+/** Methods Node's parser accepts but a Fetch `Request` refuses to carry (`new Request` throws a TypeError). */
+const NOT_FETCH_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
+const ADMIN_METHODS = 'GET, PUT, POST'
 
-/** Builds a Fetch `Request` from a Node request (headers, method, full URL, body). */
+/**
+ * Builds a Fetch `Request` from a Node request (headers, method, full URL, body).
+ * Throws `METHOD_NOT_ALLOWED` for a method a Fetch `Request` cannot carry and `INVALID_QUERY` for a request
+ * target that is no URL (e.g. the absolute form `http://host:99999/...`).
+ */
 export function toFetchRequest(req: IncomingMessage, options: NodeRequestOptions = {}): Request {
   const method = (req.method ?? 'GET').toUpperCase()
+  if (NOT_FETCH_METHODS.has(method))
+    throw Object.assign(new AuditKitError('METHOD_NOT_ALLOWED', `Use ${ADMIN_METHODS} for the admin routes.`), { allow: ADMIN_METHODS })
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue
@@ -27,7 +38,12 @@ export function toFetchRequest(req: IncomingMessage, options: NodeRequestOptions
     else headers.set(name, value)
   }
   // The host is only used to form an absolute URL; routing looks at the path alone.
-  const url = new URL(options.originalUrl ?? req.url ?? '/', 'http://localhost')
+  let url: URL
+  try {
+    url = new URL(options.originalUrl ?? req.url ?? '/', 'http://localhost')
+  } catch {
+    throw new AuditKitError('INVALID_QUERY', 'The request target is not a valid URL.')
+  }
   const init: RequestInit & { duplex?: 'half' } = { method, headers }
   if (!BODYLESS.has(method)) {
     if (options.parsedBody !== undefined || req.readableEnded) {
@@ -98,7 +114,19 @@ export interface NodeAdminHandlerOptions extends NodeRequestOptions {
 
 /** Serves one Node request with the admin handler: what the Express and Nest helpers share. */
 export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, res: ServerResponse, options: NodeAdminHandlerOptions = {}): Promise<void> {
-  const request = toFetchRequest(req, options)
+  let request: Request
+  try {
+    request = toFetchRequest(req, options)
+  } catch (error) {
+    if (!isAuditKitError(error)) throw error
+    // No Fetch request to hand over: answer like the handler would (JSON, security headers), not with the framework's 500.
+    // Nothing here depends on the route or the caller, so answering before `authorize` reveals nothing.
+    const allow = (error as AuditKitError & { allow?: unknown }).allow
+    const response = errorResponse(error, typeof allow === 'string' ? { allow } : {})
+    if (!req.complete) res.setHeader('connection', 'close')
+    await sendFetchResponse(res, response)
+    return
+  }
   const ip = options.ip ?? req.socket.remoteAddress
   const response = await admin.fetch(request, {
     ...(options.basePath === undefined ? {} : { basePath: options.basePath }),

@@ -58,6 +58,12 @@ describe('readRange', () => {
   it.each(['2026-02-30', '2026-01-01T25:00Z', '2026-01-01T10:00', 'yesterday', '1700000000', '0001-01-01'])('refuses the instant %s', (value) => {
     expect(codeOf(() => parseInstant('from', value))).toBe('INVALID_RANGE')
   })
+  it('refuses an instant past 9999 in UTC, which would compare as earlier than any date (its ISO form is "+010000-...")', () => {
+    expect(codeOf(() => parseInstant('from', '9999-12-31T23:00:00-05:00'))).toBe('INVALID_RANGE')
+    // Without the check, this `from` passed the `from < to` test and the query returned every event up to now.
+    expect(codeOf(() => readRange(params('from=9999-12-31T23:00:00-05:00'), { now }))).toBe('INVALID_RANGE')
+    expect(parseInstant('to', '9999-12-31T23:59:59.999Z')).toBe('9999-12-31T23:59:59.999Z')
+  })
 })
 
 describe('readInteger', () => {

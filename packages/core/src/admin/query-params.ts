@@ -83,7 +83,9 @@ export function parseInstant(name: string, value: string): string {
     throw new AuditKitError('INVALID_RANGE', `"${name}" is not a real date: ${value}.`)
   if (dateTime && (Number(parts[4]) > 23 || Number(parts[5]) > 59 || Number(parts[6] ?? 0) > 59))
     throw new AuditKitError('INVALID_RANGE', `"${name}" has an impossible time of day: ${value}.`)
-  if (year < 1970 || year > 9999) throw new AuditKitError('INVALID_RANGE', `"${name}" must be between 1970 and 9999.`)
+  // A zone offset can carry 9999-12-31 past the year 9999 in UTC, whose ISO form ("+010000-...") sorts before every date.
+  if (year < 1970 || year > 9999 || new Date(ms).getUTCFullYear() > 9999)
+    throw new AuditKitError('INVALID_RANGE', `"${name}" must be between 1970 and 9999.`)
   return new Date(ms).toISOString()
 }
 
