@@ -1,5 +1,5 @@
 import type { AuditStore } from '../store/types.js'
-import type { ExportFailure } from './export-result.js'
+import { failure, type ExportFailure } from './export-result.js'
 import { checkpointToLogRecord, encodeExportLogsRequest, eventToLogRecord, type ExportRequestOptions, type OtlpLogRecord } from './otlp-encoding.js'
 import type { OtlpTransport } from './otlp-transport.js'
 
@@ -75,6 +75,9 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let failures = 0
   let leaseRenewedAt = 0
   let checkpointsScannedAt = 0
+  // Events per request: smaller than batchSize while passing a stretch the collector refused as too large.
+  let limit = options.batchSize
+  let smallUntilSeq = 0
   const renewEveryMs = Math.max(1, Math.floor((options.leaseTtlMs - options.requestTimeoutMs) / 2))
 
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
@@ -98,7 +101,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   /** Sends the next batch; answers whether anything was sent. Throws the classified failure. */
   async function step(): Promise<boolean> {
     const cursor = (await store.getState<DeliveryCursor>(SIEM_STATE.cursor, tenantId)) ?? EMPTY_CURSOR
-    const events = await store.readChain(tenantId, cursor.seq, options.batchSize)
+    const events = await store.readChain(tenantId, cursor.seq, limit)
     const lastSeq = events.at(-1)?.seq ?? cursor.seq
     // Checkpoints go after the events they cover, so the SIEM never holds an anchor for events it lacks.
     // When idle, look for late checkpoints only now and then (a query per tenant per poll otherwise).
@@ -109,15 +112,36 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const records: OtlpLogRecord[] = events.map(eventToLogRecord)
     for (const checkpoint of checkpoints) records.push(checkpointToLogRecord(checkpoint))
     const result = await options.transport.send(encodeExportLogsRequest(records, options.request), options.requestTimeoutMs)
-    if (!result.ok) throw result
+    if (!result.ok) {
+      if (isTooLarge(result) && events.length > 1) {
+        // Retried as is, such a request would be refused forever: halve it until it fits, at once (no backoff).
+        limit = Math.max(1, Math.floor(events.length / 2))
+        smallUntilSeq = Math.max(smallUntilSeq, lastSeq)
+        return true
+      }
+      throw result
+    }
+    const acceptedAt = new Date().toISOString()
     await store.putState(SIEM_STATE.cursor, tenantId, {
       seq: lastSeq,
       checkpointSeq: checkpoints.at(-1)?.seq ?? cursor.checkpointSeq,
-      lastSuccessAt: new Date().toISOString(),
+      lastSuccessAt: acceptedAt,
     } satisfies DeliveryCursor)
+    if (limit < options.batchSize && lastSeq >= smallUntilSeq) limit = options.batchSize
     if (failures > 0) {
       failures = 0
       await store.putState(SIEM_STATE.status, tenantId, null)
+    }
+    if (result.rejectedRecords) {
+      // OTLP forbids retrying a partial success: the records are lost to the SIEM, so say so where admins look.
+      const rejected = failure(
+        'unexpected_response',
+        `The collector accepted the request but rejected ${result.rejectedRecords} of ${records.length} records (OTLP partial success); they are not sent again`,
+      )
+      options.onError(rejected)
+      // Dated like the cursor's success, so that the state does not read "retrying": nothing will be retried.
+      const problem: DeliveryError = { result: rejected.result, message: rejected.message, at: acceptedAt, attempts: 1, nextAttemptAt: acceptedAt }
+      await store.putState(SIEM_STATE.status, tenantId, problem)
     }
     return true
   }
@@ -179,6 +203,14 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       return leader
     },
   }
+}
+
+/**
+ * The collector refuses the request for its size: HTTP 413, or gRPC RESOURCE_EXHAUSTED without RetryInfo (what a
+ * gRPC server answers over its message limit; with RetryInfo it is throttling, which waiting fixes).
+ */
+function isTooLarge(result: ExportFailure): boolean {
+  return result.httpStatus === 413 || (result.grpcCode === 8 && result.retryAfterMs === undefined)
 }
 
 function isExportFailure(value: unknown): value is ExportFailure {

@@ -39,6 +39,8 @@ export interface ExportSuccess {
   result: 'ok'
   message: string
   hint: string
+  /** Records the collector refused inside an accepted request (OTLP `partial_success`): never to be sent again. */
+  rejectedRecords?: number
 }
 
 export type ExportResult = ExportSuccess | ExportFailure
@@ -104,4 +106,9 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
   const date = Date.parse(trimmed)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** The answer to a request the collector accepted, with the records it refused (OTLP partial success), if any. */
+export function accepted(rejectedRecords: number): ExportSuccess {
+  return rejectedRecords > 0 ? { ...SUCCESS, rejectedRecords } : SUCCESS
 }

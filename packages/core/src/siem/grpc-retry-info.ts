@@ -68,3 +68,19 @@ export function retryDelayFromStatusDetails(details: readonly Buffer[]): number 
   }
   return undefined
 }
+
+/**
+ * `partial_success.rejected_log_records` of an `ExportLogsServiceResponse` (field 1, then field 1), or 0; a malformed
+ * answer counts as a full success, as an empty one does.
+ */
+export function rejectedLogRecords(response: Buffer): number {
+  try {
+    const partial = fields(response).find((field) => field.number === 1 && field.bytes)?.bytes
+    if (!partial) return 0
+    const rejected = fields(partial).find((field) => field.number === 1)?.varint ?? 0
+    // int64 on the wire: a negative count (ten-byte varint) is nonsense, not a rejection.
+    return rejected <= Number.MAX_SAFE_INTEGER ? rejected : 0
+  } catch {
+    return 0
+  }
+}

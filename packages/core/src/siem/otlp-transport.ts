@@ -2,10 +2,10 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { isIP, type LookupFunction } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
-import { isAuditKitError } from '../errors.js'
+import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { EndpointGuard } from './endpoint-policy.js'
 import {
-  SUCCESS,
+  accepted,
   classifyErrorCode,
   classifyHttpStatus,
   failure,
@@ -13,7 +13,7 @@ import {
   type ExportFailure,
   type ExportResult,
 } from './export-result.js'
-import { retryDelayFromStatusDetails } from './grpc-retry-info.js'
+import { rejectedLogRecords, retryDelayFromStatusDetails } from './grpc-retry-info.js'
 import { effectiveUrl, type SiemSettings } from './settings.js'
 
 /**
@@ -36,6 +36,8 @@ export interface OtlpTransportOptions {
 }
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export'
+/** An `ExportLogsServiceResponse` is a few bytes; more than this is not one and is not kept. */
+const MAX_RESPONSE_BYTES = 65_536
 
 const GRPC_CLASSES: Partial<Record<grpc.status, ExportFailure['result']>> = {
   [grpc.status.UNAUTHENTICATED]: 'unauthorized',
@@ -104,11 +106,19 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
             },
           },
           (response: IncomingMessage) => {
-            // The body is read and dropped: it is the collector's, never shown to the admin.
-            response.resume()
+            // The body is read for the partial success count only: it is the collector's, never shown to the admin.
             const status = response.statusCode ?? 0
+            const chunks: Buffer[] = []
+            let size = 0
+            response.on('data', (chunk: Buffer) => {
+              size += chunk.length
+              if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk)
+            })
             const done = (): void => {
-              if (status >= 200 && status < 300) return settle(SUCCESS)
+              if (status >= 200 && status < 300) {
+                const protobuf = /^application\/(x-)?protobuf/i.test(firstHeader(response.headers['content-type']) ?? '')
+                return settle(accepted(protobuf && size <= MAX_RESPONSE_BYTES ? rejectedLogRecords(Buffer.concat(chunks)) : 0))
+              }
               const retryAfterMs = parseRetryAfter(firstHeader(response.headers['retry-after']))
               const message =
                 status >= 300 && status < 400
@@ -165,7 +175,14 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
   const hostname = url.hostname.replace(/^\[|\]$/g, '')
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port)
   const metadata = new grpc.Metadata()
-  for (const [name, value] of Object.entries(options.settings.headers)) metadata.set(name.toLowerCase(), value)
+  for (const [name, value] of Object.entries(options.settings.headers)) {
+    try {
+      metadata.set(name.toLowerCase(), value)
+    } catch {
+      // grpc-js's message quotes the value, typically a token: name the header only (settings saved before validation).
+      throw new AuditKitError('INVALID_SETTINGS', `The header "${name}" cannot be sent as gRPC metadata: enter it again`)
+    }
+  }
   let client: grpc.Client | null = null
   let clientAddress = ''
 
@@ -206,8 +223,8 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
           body,
           metadata,
           { deadline: Date.now() + timeoutMs },
-          (error) => {
-            if (!error) return settle(SUCCESS)
+          (error, response) => {
+            if (!error) return settle(accepted(Buffer.isBuffer(response) ? rejectedLogRecords(response) : 0))
             const code = error.code ?? grpc.status.UNKNOWN
             const name = grpc.status[code] ?? 'UNKNOWN'
             const known = GRPC_CLASSES[code as grpc.status]

@@ -25,6 +25,9 @@ export interface SiemSettingsInput {
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** gRPC metadata is stricter than HTTP (grpc-js throws otherwise, with the value in its message). */
+const GRPC_HEADER_NAME = /^[0-9A-Za-z_.-]+$/
+const GRPC_HEADER_VALUE = /^[\x20-\x7e]*$/
 /** Set by the transport, or meaningless to a collector: refusing them avoids confusing failures. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'connection', 'transfer-encoding', 'te', 'upgrade', 'user-agent'])
 const MAX_HEADERS = 32
@@ -43,7 +46,7 @@ function invalid(details: AuditErrorDetail[]): AuditKitError {
   return new AuditKitError('INVALID_SETTINGS', summary, { details })
 }
 
-function parseHeaders(raw: unknown, details: AuditErrorDetail[]): Record<string, string> {
+function parseHeaders(raw: unknown, protocol: unknown, details: AuditErrorDetail[]): Record<string, string> {
   if (raw === undefined || raw === null || raw === '') return {}
   let value: unknown = raw
   if (typeof raw === 'string') {
@@ -91,6 +94,14 @@ function parseHeaders(raw: unknown, details: AuditErrorDetail[]): Record<string,
     }
     if (!/^[\t\x20-\x7e]*$/.test(headerValue)) {
       details.push({ path, reason: 'non_ascii', message: `The value of "${name}" must be printable ASCII` })
+      continue
+    }
+    if (protocol === 'grpc' && !GRPC_HEADER_NAME.test(name)) {
+      details.push({ path, reason: 'invalid_header_name', message: `"${name}" cannot be sent as gRPC metadata (letters, digits, - _ . only)` })
+      continue
+    }
+    if (protocol === 'grpc' && !GRPC_HEADER_VALUE.test(headerValue)) {
+      details.push({ path, reason: 'control_character', message: `The value of "${name}" contains a tab, which gRPC metadata cannot carry` })
       continue
     }
     if (headerValue.length > MAX_HEADER_VALUE) {
@@ -169,7 +180,7 @@ export function parseSiemSettings(input: unknown): SiemSettings {
   } else if (typeof protocol === 'string' && (SIEM_PROTOCOLS as readonly string[]).includes(protocol)) {
     checkEndpoint(endpoint.trim(), protocol as SiemProtocol, details)
   }
-  const headers = parseHeaders(record['headers'], details)
+  const headers = parseHeaders(record['headers'], protocol, details)
   if (details.length > 0) throw invalid(details)
   return { enabled: enabled as boolean, endpoint: (endpoint as string).trim(), protocol: protocol as SiemProtocol, headers }
 }

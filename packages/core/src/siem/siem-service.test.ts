@@ -1,16 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createSelfSignedCert, expectCompleteDelivery, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord } from '@auditkit/test-utils'
+import { createSelfSignedCert, decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord } from '@auditkit/test-utils'
 import type { Actor, AuditEventInput } from '../event/schema.js'
 import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
 import type { AuditStore } from '../store/types.js'
 import { SIEM_STATE } from './delivery-worker.js'
 import { createSiemService, type SiemService, type SiemServiceOptions } from './siem-service.js'
-import type { SiemProtocol } from './settings.js'
+import { parseSiemSettings, type SiemProtocol } from './settings.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-siem-'))
 const SECRET_KEY = Buffer.alloc(32, 3).toString('base64')
@@ -501,3 +503,175 @@ describe('several app instances', () => {
     }
   })
 })
+
+describe('review regressions', () => {
+  it('gRPC: a header that gRPC metadata cannot carry is refused as invalid settings, never saved, never echoed', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'grpc' })
+    const errors: unknown[] = []
+    const h = await harness({ onError: (error) => errors.push(error) })
+    const secret = 'Bearer\ttab-secret-7781'
+    try {
+      await h.siem.start()
+      // A tab is valid in an HTTP header but not in gRPC metadata; '!' is a valid HTTP token but not a gRPC key.
+      for (const headers of [{ Authorization: secret }, { 'X-Team!': 'a' }]) {
+        const settings = { enabled: true, endpoint: receiver.endpoint, protocol: 'grpc', headers }
+        const tested = await h.siem.testConnection('grpc-headers', settings, { actor: ADMIN })
+        expect(tested).toMatchObject({ ok: false, result: 'invalid_config' })
+        expect(JSON.stringify(tested)).not.toContain('tab-secret')
+        await expect(h.siem.updateSettings('grpc-headers', settings, { actor: ADMIN })).rejects.toMatchObject({ code: 'INVALID_SETTINGS' })
+      }
+      expect(await h.store.getState(SIEM_STATE.settings, 'grpc-headers')).toBeNull()
+      // The same value is fine over HTTP, where Node sends it as is.
+      expect(parseSiemSettingsOk({ enabled: true, endpoint: 'http://127.0.0.1:4318/v1/logs', protocol: 'http/protobuf', headers: { Authorization: secret } })).toBe(true)
+      expect(JSON.stringify(errors.map(String))).not.toContain('tab-secret')
+    } finally {
+      await h.close()
+      await receiver.close()
+    }
+  })
+
+  it('after a secretKey change, the admin can re-enter the headers and delivery resumes', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN })
+    const path = join(dir, 'rekeyed-fix.db')
+    const first = await harness({}, path)
+    await first.siem.updateSettings('rekeyed-fix', { enabled: true, endpoint: receiver.endpoint, protocol: 'http/protobuf', headers: { Authorization: 'Bearer old-token-1234' } }, { actor: ADMIN })
+    await first.close()
+    const second = await harness({ secretKey: Buffer.alloc(32, 9) }, path)
+    try {
+      await second.siem.start()
+      const fresh = settingsFor(receiver, 'http/protobuf')
+      // Sending back the mask of a secret that cannot be decrypted names the header to enter again (400, not 500).
+      const maskedBack = { ...fresh, headers: { Authorization: '****1234' } }
+      await expect(second.siem.updateSettings('rekeyed-fix', maskedBack, { actor: ADMIN })).rejects.toMatchObject({
+        code: 'INVALID_SETTINGS',
+        details: [expect.objectContaining({ path: 'headers.Authorization' })],
+      })
+      expect(await second.siem.testConnection('rekeyed-fix', maskedBack, { actor: ADMIN })).toMatchObject({ ok: false, result: 'invalid_config' })
+      expect(await second.siem.testConnection('rekeyed-fix', fresh, { actor: ADMIN })).toMatchObject({ ok: true })
+      await second.siem.updateSettings('rekeyed-fix', fresh, { actor: ADMIN })
+      // seq 1 (first save) and seq 2 (this save) reach the collector with the new token, after the test record.
+      await receiver.waitForRecords(3)
+      expectCompleteDelivery(receiver.records, 2)
+    } finally {
+      await second.close()
+      await receiver.close()
+    }
+  })
+
+  it('gRPC: a backlog larger than the collector\'s message limit is split, not retried forever', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'grpc' })
+    const h = await harness({ batchSize: 200 })
+    try {
+      // 200 events of ~30 kB: ~6 MB in one request, over the 4 MiB a gRPC server (and the OTel Collector) accepts.
+      for (let i = 1; i <= 200; i++) void h.logger.record({ ...event('big', i), changes: { after: { blob: 'x'.repeat(30_000) } } })
+      await h.logger.flush()
+      await h.siem.start()
+      await h.siem.updateSettings('big', { enabled: true, endpoint: receiver.endpoint, protocol: 'grpc' }, { actor: ADMIN })
+      await receiver.waitForRecords(201, 15_000)
+      expectCompleteDelivery(receiver.records, 201)
+    } finally {
+      await h.close()
+      await receiver.close()
+    }
+  })
+})
+
+/**
+ * A real OTLP collector (HTTP/protobuf or gRPC) that accepts every request but, for the first `partialTimes`, answers
+ * `partial_success { rejected_log_records: 2 }`; over HTTP it also refuses bodies above `maxBody` with 413.
+ */
+async function startPartialCollector(protocol: SiemProtocol, partialTimes: number, maxBody = Number.POSITIVE_INFINITY) {
+  const records: ReceivedLogRecord[] = []
+  const sizes: number[] = []
+  let partialLeft = partialTimes
+  const partial = Buffer.concat([
+    Buffer.from([0x0a, 0x0c, 0x08, 0x02, 0x12, 0x08]),
+    Buffer.from('too big!'),
+  ])
+  const answer = (): Buffer => (partialLeft-- > 0 ? partial : Buffer.alloc(0))
+  if (protocol === 'http/protobuf') {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        const body = Buffer.concat(chunks)
+        sizes.push(body.length)
+        if (body.length > maxBody) return res.writeHead(413).end('request entity too large')
+        records.push(...decodeExportLogsRequest(body))
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(answer())
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    return { endpoint: `http://127.0.0.1:${port}/v1/logs`, records, sizes, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+  }
+  const server = new grpc.Server()
+  const raw = (value: Buffer): Buffer => value
+  server.addService(
+    { Export: { path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } },
+    {
+      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        sizes.push(call.request.length)
+        records.push(...decodeExportLogsRequest(call.request))
+        callback(null, answer())
+      },
+    },
+  )
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  )
+  return { endpoint: `http://127.0.0.1:${port}`, records, sizes, close: async () => server.forceShutdown() }
+}
+
+describe.each(PROTOCOLS)('OTLP partial success over %s', (protocol) => {
+  it('is surfaced (status and onError) and not retried; Test Connection does not call it ok', async () => {
+    const collector = await startPartialCollector(protocol, 2)
+    const errors: unknown[] = []
+    const h = await harness({ onError: (error) => errors.push(error) })
+    try {
+      const settings = { enabled: true, endpoint: collector.endpoint, protocol }
+      const tested = await h.siem.testConnection('partial', settings, { actor: ADMIN })
+      expect(tested).toMatchObject({ ok: false, result: 'unexpected_response', message: expect.stringMatching(/rejected 2/) })
+      expect(JSON.stringify(tested)).not.toContain('too big!')
+      for (let i = 1; i <= 3; i++) void h.logger.record(event('partial', i))
+      await h.logger.flush()
+      // Saved before start: the exporter's first request then holds seq 1..4.
+      await h.siem.updateSettings('partial', settings, { actor: ADMIN })
+      await h.siem.start()
+      const status = await waitFor(async () => {
+        const s = await h.siem.status('partial')
+        return s.exportedSeq === 4 ? s : undefined
+      }, 'export of seq 1..4')
+      // The collector's answer forbids a retry: one request, and the loss is visible.
+      expect(collector.sizes).toHaveLength(2)
+      expect(status.lastError).toMatchObject({ result: 'unexpected_response', message: expect.stringMatching(/rejected 2 of 4/) })
+      expect(status.state).toBe('up_to_date')
+      expect(errors.map((error) => JSON.stringify(error))).toEqual([expect.stringMatching(/rejected 2 of 4/)])
+    } finally {
+      await h.close()
+      await collector.close()
+    }
+  })
+})
+
+describe('oversized requests over HTTP', () => {
+  it('a 413 splits the batch instead of retrying it forever', async () => {
+    const collector = await startPartialCollector('http/protobuf', 0, 1_000_000)
+    const h = await harness({ batchSize: 100 })
+    try {
+      for (let i = 1; i <= 100; i++) void h.logger.record({ ...event('big-http', i), changes: { after: { blob: 'x'.repeat(30_000) } } })
+      await h.logger.flush()
+      await h.siem.start()
+      await h.siem.updateSettings('big-http', { enabled: true, endpoint: collector.endpoint, protocol: 'http/protobuf' }, { actor: ADMIN })
+      await waitFor(() => (collector.records.length >= 101 ? true : undefined), '101 records over HTTP')
+      expectCompleteDelivery(collector.records, 101)
+    } finally {
+      await h.close()
+      await collector.close()
+    }
+  })
+})
+
+function parseSiemSettingsOk(input: unknown): boolean {
+  return parseSiemSettings(input).headers !== undefined
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { AuditKitError, isAuditKitError } from '../errors.js'
+import { AuditKitError, isAuditKitError, type AuditErrorDetail } from '../errors.js'
 import type { Actor, RequestContext } from '../event/schema.js'
 import { uuidv7 } from '../ids/uuidv7.js'
 import type { AuditLogger } from '../logger/audit-logger.js'
@@ -234,14 +234,32 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     }
   }
 
-  /** A submitted header value equal to the stored value's mask means "unchanged". */
-  const mergeMaskedHeaders = (submitted: SiemSettings, previous: SiemSettings | null): SiemSettings => {
+  /**
+   * A submitted header value equal to the stored value's mask means "unchanged". Only those are decrypted, so that
+   * after a `secretKey` change an admin can still save settings by entering the header values again.
+   */
+  const mergeMaskedHeaders = (tenantId: string, submitted: SiemSettings, previous: StoredSiemSettings | null): SiemSettings => {
     if (!previous) return submitted
     const headers: Record<string, string> = {}
+    const details: AuditErrorDetail[] = []
     for (const [name, value] of Object.entries(submitted.headers)) {
-      const before = Object.entries(previous.headers).find(([previousName]) => previousName.toLowerCase() === name.toLowerCase())?.[1]
-      headers[name] = before !== undefined && value === maskSecret(before) ? before : value
+      const before = previous.headers.find((header) => header.name.toLowerCase() === name.toLowerCase())
+      if (!before || value !== before.masked) {
+        headers[name] = value
+        continue
+      }
+      try {
+        headers[name] = box.open(before.sealed, `${tenantId}\n${before.name}`)
+      } catch (error) {
+        if (!isAuditKitError(error) || error.code !== 'SECRET_KEY_ERROR') throw error
+        details.push({
+          path: `headers.${name}`,
+          reason: 'undecryptable',
+          message: `The stored value of "${name}" cannot be decrypted (was secretKey changed?): enter the value again`,
+        })
+      }
     }
+    if (details.length > 0) throw new AuditKitError('INVALID_SETTINGS', details[0]?.message ?? 'A stored header cannot be decrypted', { details })
     return { ...submitted, headers }
   }
 
@@ -346,8 +364,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
 
     async updateSettings(tenantId, input, admin) {
       const previousStored = await readStored(tenantId)
-      const previous = previousStored ? decrypt(tenantId, previousStored) : null
-      const next = mergeMaskedHeaders(parseSiemSettings(input), previous)
+      const next = mergeMaskedHeaders(tenantId, parseSiemSettings(input), previousStored)
       if (next.endpoint !== '') guard.checkHost(new URL(next.endpoint).hostname)
       const updatedAt = new Date().toISOString()
       const stored: StoredSiemSettings = {
@@ -396,7 +413,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
       let settings: SiemSettings
       try {
         const previousStored = await readStored(tenantId)
-        settings = mergeMaskedHeaders(parseSiemSettings(input), previousStored ? decrypt(tenantId, previousStored) : null)
+        settings = mergeMaskedHeaders(tenantId, parseSiemSettings(input), previousStored)
         if (settings.endpoint === '') {
           return finish(failure('invalid_config', 'An endpoint URL is required'), [
             { path: 'endpoint', reason: 'required', message: 'An endpoint URL is required to test the connection' },
@@ -433,7 +450,14 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
           ],
           requestOptions,
         )
-        return finish(await transport.send(body, testTimeoutMs))
+        const result = await transport.send(body, testTimeoutMs)
+        if (result.ok && result.rejectedRecords) {
+          // Accepted on the wire but dropped by the collector: the record will not be in the SIEM, so not "ok".
+          return finish(
+            failure('unexpected_response', `The collector accepted the request but rejected ${result.rejectedRecords} of 1 records (OTLP partial success)`),
+          )
+        }
+        return finish(result)
       } finally {
         transport.close()
       }
