@@ -132,3 +132,27 @@ it('PUT saves, GET shows masked headers and the delivery status; events and sign
   }
   expect(status.eventsBehind).toBe(0)
 })
+
+it('a server without secretKey answers a header save with SECRET_KEY_ERROR and says what the operator must set, not a bare 500', async () => {
+  const keyless = createSiemService({ logger, onError: () => {} })
+  const keylessAdmin = createAuditAdmin({
+    logger,
+    uiDir: false,
+    basePath: '/admin/audit',
+    siem: createSiemAdminService(keyless),
+    authorize: () => ({ tenantId: 'keyless', actor: { type: 'user', id: 'admin_2' } }),
+  })
+  const response = await keylessAdmin.fetch(
+    new Request('http://app.test/admin/audit/api/settings/siem', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: true, endpoint: receiver.endpoint, protocol: 'grpc', headers: { Authorization: `Bearer ${TOKEN}` } }),
+    }),
+  )
+  expect(response.status).toBe(500)
+  const body = (await response.json()) as { error: { code: string; message: string } }
+  expect(body.error.code).toBe('SECRET_KEY_ERROR')
+  expect(body.error.message).toContain('secretKey')
+  expect(JSON.stringify(body)).not.toContain(TOKEN)
+  await keyless.stop()
+})

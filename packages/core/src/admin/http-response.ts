@@ -48,6 +48,9 @@ const STATUS_BY_CODE: Partial<Record<AuditErrorCode, number>> = {
 /** Codes whose message may contain internals (driver errors, file paths): callers get a generic text instead. */
 const GENERIC_MESSAGES: Partial<Record<AuditErrorCode, string>> = {
   STORE_UNAVAILABLE: 'The audit log store is unavailable; try again shortly.',
+  // A server setting, not the admin's input: the admin can only pass this on to whoever runs the server.
+  SECRET_KEY_ERROR:
+    "Collector header values cannot be encrypted or decrypted on this server: its secretKey is missing, invalid or was changed. The server's operator must set it (see docs/siem.md).",
 }
 const INTERNAL_MESSAGE = 'An unexpected error occurred; the server log has the details.'
 
