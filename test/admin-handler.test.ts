@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createAuditAdmin, createSealer, uuidv7, type UnsealedEvent } from '@auditkit/core'
+import { createAuditAdmin, createIntegrityService, createSealer, uuidv7, type UnsealedEvent } from '@auditkit/core'
 import { describe, expect, it } from 'vitest'
 import { BASE, describeAdminApi } from './fixtures/admin-http-suite.js'
 import { TOKENS, authorizeByToken, createAdminFixture } from './fixtures/admin-fixture.js'
@@ -45,16 +45,19 @@ describe('unexpected failures answer a generic JSON error, never a stack trace',
   it('answers 503 STORE_UNAVAILABLE with a generic message when the store fails', async () => {
     const fixture = await createAdminFixture()
     const seen: unknown[] = []
-    const admin = createAuditAdmin({ ...fixture.adminOptions, basePath: BASE, onError: (error) => seen.push(error) })
+    const integrity = createIntegrityService({ store: fixture.store })
+    const admin = createAuditAdmin({ ...fixture.adminOptions, integrity, basePath: BASE, onError: (error) => seen.push(error) })
     await fixture.close()
-    for (const path of ['/api/events', '/api/facets', '/api/export.csv', `/api/events/${fixture.eventsA[0]?.id}`]) {
+    // The downloads too: a 503, not a 200 whose file is cut off after its first line.
+    const paths = ['/api/events', '/api/facets', '/api/export.csv', '/api/export.ndjson', '/api/integrity/verify', `/api/events/${fixture.eventsA[0]?.id}`]
+    for (const path of paths) {
       const response = await request(admin, path)
       expect(response.status, path).toBe(503)
       const body = (await response.json()) as { error: { code: string; message: string } }
       expect(body.error.code).toBe('STORE_UNAVAILABLE')
       expect(body.error.message).not.toMatch(/auditkit-admin-|\.db/)
     }
-    expect(seen.length).toBeGreaterThanOrEqual(4)
+    expect(seen.length).toBeGreaterThanOrEqual(paths.length)
   })
 })
 

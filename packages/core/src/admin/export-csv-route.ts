@@ -2,6 +2,7 @@ import { AuditKitError } from '../errors.js'
 import type { JsonObject } from '../event/schema.js'
 import { COLUMN_LOCALES, DEFAULT_COLUMN_IDS, findColumn, type AuditColumn, type ColumnLocale } from '../csv/columns.js'
 import { createCsvStream } from '../csv/csv-stream.js'
+import { primedStream } from './primed-stream.js'
 import { withSecurityHeaders } from './http-response.js'
 import { FILTER_PARAMS, readBoolean, readFilters, readParams, readRange } from './query-params.js'
 import { exportFileName } from './export-file-name.js'
@@ -59,26 +60,7 @@ export const exportCsv: RouteHandler = async ({ scope, deps }) => {
     bom,
     onEnd: record,
   })
-  // Read the first chunk before answering, so that a store that is down gives a JSON 503 rather than a cut-off file.
-  const reader = csv.getReader()
-  const first = await reader.read()
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        if (first.value) controller.enqueue(first.value)
-        if (first.done) controller.close()
-      },
-      async pull(controller) {
-        const next = await reader.read()
-        if (next.done) controller.close()
-        else controller.enqueue(next.value)
-      },
-      async cancel(reason) {
-        await reader.cancel(reason)
-      },
-    },
-    { highWaterMark: 0 },
-  )
+  const body = await primedStream(csv)
   const headers = withSecurityHeaders({
     'content-type': 'text/csv; charset=utf-8; header=present',
     'content-disposition': `attachment; filename="${exportFileName(range, 'csv')}"`,

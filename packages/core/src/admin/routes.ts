@@ -6,6 +6,7 @@ import type { CursorCodec } from './cursor.js'
 import { exportCsv } from './export-csv-route.js'
 import { exportFileName } from './export-file-name.js'
 import { jsonResponse, withSecurityHeaders } from './http-response.js'
+import { primedStream } from './primed-stream.js'
 import { recordExport } from './record-export.js'
 import { FILTER_PARAMS, readFilters, readInteger, readParams, readRange, type ExplicitFilters } from './query-params.js'
 import type { AdminScope, IntegrityAdminService, SiemAdminService } from './types.js'
@@ -152,10 +153,14 @@ const exportNdjson: RouteHandler = async ({ scope, deps }) => {
   const body = service.exportNdjson(scope, range)
   // A full copy of the chain leaves the server: recorded like a CSV download, once the stream ends.
   const chunks = body instanceof ReadableStream ? (body as unknown as AsyncIterable<Uint8Array>) : body
-  const stream = toByteStream(
-    recordedWhenDone(chunks, (ended) =>
-      recordExport(scope, deps, { format: 'ndjson', from: range.from, to: range.to, ...(ended === 'complete' ? {} : { ended }) }, ended !== 'complete'),
+  // The header line, then the chain line, which is the first to read the store.
+  const stream = await primedStream(
+    toByteStream(
+      recordedWhenDone(chunks, (ended) =>
+        recordExport(scope, deps, { format: 'ndjson', from: range.from, to: range.to, ...(ended === 'complete' ? {} : { ended }) }, ended !== 'complete'),
+      ),
     ),
+    2,
   )
   const headers = withSecurityHeaders({
     'content-type': 'application/x-ndjson; charset=utf-8',
