@@ -83,8 +83,8 @@ export {
   normalizeIp,
 } from './capture/request-facts.js'
 export { compileTrustProxy, resolveClientIp } from './capture/client-ip.js'
-export { whenResponseClosed } from './capture/response-closed.js'
-export type { ClosingResponse } from './capture/response-closed.js'
+export { holdEndUntilSettled, whenResponseClosed } from './capture/response-closed.js'
+export type { ClosingResponse, HoldableResponse } from './capture/response-closed.js'
 export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'
 

@@ -112,6 +112,27 @@ describe.each([
     expect(failed).toMatchObject({ outcome: 'failure', context: { route: '/workspaces/:ws/projects/:projectId/fail', status: 500 } })
   })
 
+  it('records the full route pattern of routes in mounted sub-apps, with the mount params', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: (_req, { params }) => `subapp_${params.org ?? 'none'}` }))
+    // A sub-app inside a sub-app: each only knows its own routes.
+    const projects = express()
+    projects.patch('/:projectId', (_req, res) => res.json({ ok: true }))
+    const org = express()
+    org.use('/projects', projects)
+    app.use('/orgs/:org', org)
+    const running = await listen(app)
+    closers.push(running.close)
+    expect((await fetch(`${running.baseUrl}/orgs/o_1/projects/p_2`, { method: 'PATCH' })).status).toBe(200)
+    const [event] = await eventsOf('subapp_o_1')
+    expect(event).toMatchObject({
+      action: 'project_updated',
+      resource: { type: 'project', id: 'p_2' },
+      targets: [{ type: 'org', id: 'o_1' }],
+      context: { route: '/orgs/:org/projects/:projectId', path: '/orgs/o_1/projects/p_2' },
+    })
+  })
+
   it('follows Express trust proxy settings: hop counts and address lists', async () => {
     const ipFor = async (trust: unknown, forwardedFor: string): Promise<string | undefined> => {
       const tenant = `proxy_${String(trust).replace(/\W+/g, '_')}`

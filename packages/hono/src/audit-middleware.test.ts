@@ -6,7 +6,9 @@ import { createAuditLogger, type AuditEvent, type AuditLogger, type AuditStore }
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
+import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
+import { methodOverride } from 'hono/method-override'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditMiddleware, type AuditMiddlewareOptions } from './index.js'
 
@@ -103,6 +105,47 @@ describe('auditMiddleware (Hono on Node)', () => {
       targets: [{ type: 'workspace', id: 'w_1' }],
       context: { route: '/api/workspaces/:ws/projects/:projectId', path: '/api/workspaces/w_1/projects/p_2' },
     })
+  })
+
+  it('records requests refused by path-scoped middleware, or unmatched behind it, by their path rather than the middleware pattern', async () => {
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't-scoped' }))
+    // The usual `app.use('/api/*', jwt(...))`: it throws a 401 before any route runs.
+    app.use('/api/*', async (c, next) => {
+      if (!c.req.header('authorization')) throw new HTTPException(401, { message: 'sign in' })
+      await next()
+    })
+    const lock = createMiddleware(async (c, next) => (c.req.header('x-role') === 'admin' ? next() : c.json({ error: 'forbidden' }, 403)))
+    app.patch('/api/projects/:projectId', (c) => c.json({ ok: true }))
+    app.post('/api/projects/:projectId/lock', lock, (c) => c.json({ ok: true }))
+    app.all('/api/hooks/:hookId', (c) => c.json({ ok: true }))
+    app.onError((error, c) => (error instanceof HTTPException ? error.getResponse() : c.json({ error: 'internal' }, 500)))
+    const base = await listen(app)
+    const auth = { authorization: 'Bearer t' }
+    expect((await fetch(`${base}/api/projects/42`, { method: 'PATCH' })).status).toBe(401)
+    expect((await fetch(`${base}/api/widgets/12345`, { method: 'PUT', headers: auth })).status).toBe(404)
+    expect((await fetch(`${base}/api/projects/p_2/lock`, { method: 'POST', headers: auth })).status).toBe(403)
+    expect((await fetch(`${base}/api/hooks/h_1`, { method: 'POST', headers: auth })).status).toBe(200)
+    const events = await eventsOf('t-scoped')
+    expect(events.map((e) => [e.action, e.resource, e.context?.status, e.context?.route])).toEqual([
+      ['project_updated', { type: 'project', id: '42' }, 401, undefined],
+      ['widget_updated', { type: 'widget', id: '12345' }, 404, undefined],
+      // Route-level middleware shares its route's pattern; app.all() handlers are routes too.
+      ['project_locked', { type: 'project', id: 'p_2' }, 403, '/api/projects/:projectId/lock'],
+      ['hook_updated', { type: 'hook', id: 'h_1' }, 200, '/api/hooks/:hookId'],
+    ])
+  })
+
+  it('records a form submission that methodOverride dispatches again once, as the method it stands for', async () => {
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't-override' }))
+    app.use('/posts/*', methodOverride({ app }))
+    app.delete('/posts/:postId', (c) => c.json({ deleted: true }))
+    const base = await listen(app)
+    const res = await fetch(`${base}/posts/123`, { method: 'POST', body: new URLSearchParams({ _method: 'DELETE' }) })
+    expect(res.status).toBe(200)
+    const events = await eventsOf('t-override')
+    expect(events.map((e) => [e.action, e.context?.method, e.context?.route])).toEqual([['post_deleted', 'DELETE', '/posts/:postId']])
   })
 
   it('honours X-Forwarded-For only from a trusted proxy', async () => {

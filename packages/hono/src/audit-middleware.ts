@@ -8,12 +8,15 @@ import {
   type Actor,
   type AuditCaptureOptions,
   type AuditRequestContext,
+  type CaptureHandle,
   type CaptureResult,
   type TrustProxy,
 } from '@auditkit/core'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Env, MiddlewareHandler } from 'hono'
-import { routePath } from 'hono/route'
+import { matchedRoutes, routePath } from 'hono/route'
+import { METHOD_NAME_ALL } from 'hono/router'
+import type { RouterRoute } from 'hono/types'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -62,6 +65,7 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     // A request skipped up front still gets a context, so handler code calling c.get('audit') works everywhere.
     c.set('audit', handle?.context ?? createDetachedAuditContext())
     if (!handle) return next()
+    supersedeOuterCapture(c, handle)
     const ownPattern = routePath(c)
     let answered = false
     // Reads are not recorded unless a handler forces them: until then nothing more is read from the request. One
@@ -81,13 +85,37 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
 
 /**
  * What the client got. Called after next(), when the route index points at the handler that answered: its pattern
- * and params are known only then. Still the middleware's own pattern (`*`, `/api/*`): no route matched (a 404, or a
- * response from middleware). Errors were answered by app.onError already: its status is what the client got.
+ * and params are known only then. Still the middleware's own pattern, or another middleware's (`app.use('/api/*',
+ * jwt(...))` refusing, or the last middleware before a 404): no route matched, and the event is derived from the
+ * path as in the other adapters. Errors were answered by app.onError already: its status is what the client got.
  */
 function resultOf<E extends Env>(c: Context<E>, ownPattern: string): CaptureResult {
   const route = routePath(c)
-  const matched = route !== ownPattern
+  const matched = route !== ownPattern && !isMiddleware(matchedRoutes(c)[c.req.routeIndex])
   return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined }
+}
+
+/**
+ * `app.use()` registers middleware for every method, as `(c, next)`; route handlers take only `c` (the distinction
+ * hono/route's own documentation draws). Route-level middleware (`app.post(path, validator, handler)`) shares its
+ * route's method and pattern, so its pattern is kept.
+ */
+function isMiddleware(route: RouterRoute | undefined): boolean {
+  return route !== undefined && route.method === METHOD_NAME_ALL && route.handler.length >= 2
+}
+
+/**
+ * The capture of each Node request in flight, by node-server's `IncomingMessage`. Hono's `methodOverride` answers a
+ * form's `POST` by dispatching a second `Request` (the `DELETE` it stands for) through the app for the same HTTP
+ * request: the inner capture, with the real method and route, is the one recorded, not both.
+ */
+const captureByIncoming = new WeakMap<object, CaptureHandle>()
+
+function supersedeOuterCapture<E extends Env>(c: Context<E>, handle: CaptureHandle): void {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming
+  if (typeof incoming !== 'object' || incoming === null) return
+  captureByIncoming.get(incoming)?.context.skip()
+  captureByIncoming.set(incoming, handle)
 }
 
 /** The TCP peer; absent when the app is not served by `@hono/node-server` (e.g. `app.request()` in tests). */

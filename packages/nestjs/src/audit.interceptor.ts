@@ -1,10 +1,11 @@
 import {
   createDetachedAuditContext,
+  holdEndUntilSettled,
   whenResponseClosed,
   type AuditCapture,
   type AuditRequestContext,
   type CaptureHandle,
-  type ClosingResponse,
+  type HoldableResponse,
 } from '@auditkit/core'
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
@@ -17,8 +18,8 @@ import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
 /** Node's response: Express's response is one; Fastify's reply wraps one in `raw`. */
-function nodeResponseOf(res: object): ClosingResponse {
-  return ((res as { raw?: ClosingResponse }).raw ?? res) as ClosingResponse
+function nodeResponseOf(res: object): HoldableResponse {
+  return ((res as { raw?: HoldableResponse }).raw ?? res) as HoldableResponse
 }
 
 /**
@@ -69,8 +70,10 @@ export class AuditInterceptor implements NestInterceptor {
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
           settled = true
-          // The exception filters answer only after this: the status is the one the error carries (else 500).
-          void handle.end({ status: res.statusCode, error }).then(() => subscriber.error(error))
+          // The exception filters answer only after this, with a status the error need not carry (a filter answering
+          // a domain error with 422): record what they send, holding the end of their response until it is durable.
+          holdEndUntilRecorded(handle, nodeResponseOf(res))
+          subscriber.error(error)
         },
         complete: () => {
           settled = true
@@ -96,6 +99,14 @@ export class AuditInterceptor implements NestInterceptor {
 function recordWhenSent(handle: CaptureHandle, res: object): void {
   const raw = nodeResponseOf(res)
   whenResponseClosed(raw, (aborted) => void handle.end({ status: raw.statusCode, aborted }))
+}
+
+/**
+ * `await` delivery of a response sent after the interceptor (by the exception filters): its real `end` runs once
+ * the event is durable (bounded by the logger's `awaitTimeoutMs`), recorded with the status actually sent.
+ */
+function holdEndUntilRecorded(handle: CaptureHandle, raw: HoldableResponse): void {
+  holdEndUntilSettled(raw, (aborted) => handle.end({ status: raw.statusCode, aborted }))
 }
 
 /** Runs the pipes and the handler inside the storage, so that `AuditService.current()` finds this request. */

@@ -54,7 +54,7 @@ class QuotaExceeded extends Error {}
 @Catch(QuotaExceeded)
 class QuotaFilter implements ExceptionFilter {
   catch(_error: QuotaExceeded, host: ArgumentsHost): void {
-    host.switchToHttp().getResponse<{ status(code: number): { json(body: object): void } }>().status(422).json({ error: 'quota' })
+    answer(host.switchToHttp().getResponse<LibraryResponse>(), 422, { error: 'quota' })
   }
 }
 
@@ -283,6 +283,29 @@ describe('AuditModule (platform-express)', () => {
       ['project_created', 'success', 201],
     ])
   })
+
+  it.each(['express', 'fastify'] as const)(
+    'in await delivery, records thrown errors with the status the exception filters sent, before it goes out (%s)',
+    async (platform) => {
+      const tenant = `t-await-error-${platform}`
+      @Module({ imports: [AuditModule.forRoot(options(tenant, { delivery: 'await' })), ProjectsModule] })
+      class AwaitModule {}
+      const app = platform === 'express' ? await NestFactory.create(AwaitModule, { logger: false }) : await NestFactory.create(AwaitModule, new FastifyAdapter(), { logger: false })
+      await app.listen(0, '127.0.0.1')
+      apps.push(app)
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+      expect((await post(`${base}/projects/p-6/copies`)).status).toBe(422)
+      expect((await post(`${base}/projects/p-6/explode`)).status).toBe(500)
+      expect((await post(`${base}/projects/p-6/tasks/first`)).status).toBe(400)
+      // Read without flushing: each event was durable before its response went out.
+      const events = (await store.query({ tenantId: tenant, ...range })).items.reverse()
+      expect(events.map((e) => [e.action, e.outcome, e.context?.status])).toEqual([
+        ['copy_created', 'failure', 422],
+        ['project_exploded', 'failure', 500],
+        ['task_updated', 'failure', 400],
+      ])
+    },
+  )
 
   it('without asyncContext, @AuditContext() still reaches the record and AuditService.current() is undefined', async () => {
     const base = await start(AuditModule.forRoot(options('t-no-als', { asyncContext: false })))

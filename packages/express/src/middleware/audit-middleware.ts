@@ -5,6 +5,7 @@ import {
   createAuditCapture,
   createDetachedAuditContext,
   firstHeaderValue,
+  holdEndUntilSettled,
   whenResponseClosed,
   type Actor,
   type AuditLogger,
@@ -111,8 +112,8 @@ export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler
     req.audit = handle.context
     // Reads are not recorded unless a handler forces them: until then they get no response listeners at all.
     handle.onRecordable(() => {
-      // A read forced after its response ended cannot be held any more: it is recorded once sent.
-      if (holdUntilDurable && !res.writableEnded) holdEndUntilRecorded(req, res, handle, capture.logger)
+      // A read forced after its response ended cannot be held any more: holdEndUntilSettled records it once sent.
+      if (holdUntilDurable) holdEndUntilRecorded(req, res, handle, capture.logger)
       else recordWhenDone(req, res, handle, capture.logger)
     })
     next()
@@ -149,23 +150,5 @@ function recordWhenDone(req: Request, res: Response, handle: CaptureHandle, logg
 
 /** `await` delivery: the real `res.end` runs only after the event is durable (bounded by `awaitTimeoutMs`). */
 function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle, logger: AuditLogger): void {
-  const realEnd = res.end
-  let ending = false
-  res.end = function endOnceRecorded(this: Response, ...args: unknown[]): Response {
-    if (ending) return Reflect.apply(realEnd, this, args) as Response
-    ending = true
-    // handle.end never rejects; it resolves once durable, after the timeout, or at once for reads/skips.
-    void endOf(req, res, handle, false, logger).then(() => {
-      try {
-        Reflect.apply(realEnd, res, args)
-      } catch (error) {
-        console.error(`[auditkit] could not end the held response: ${error instanceof Error ? error.message : String(error)}`)
-        res.destroy()
-      }
-    })
-    return this
-  } as Response['end']
-  res.once('close', () => {
-    if (!ending) void endOf(req, res, handle, true, logger)
-  })
+  holdEndUntilSettled(res, (aborted) => endOf(req, res, handle, aborted, logger))
 }

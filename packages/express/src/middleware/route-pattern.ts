@@ -35,6 +35,16 @@ const patternByRoute = new WeakMap<object, string>()
 export function routePatternOf(req: Request): string | undefined {
   const route = req.route as { path?: unknown } | undefined
   if (!route || typeof route.path !== 'string') return undefined
+  // A sub-app (`app.use('/v1', subApp)`) routes within itself: `req.app` is the sub-app, whose routes and stack know
+  // nothing of the path it is mounted at.
+  const mount = (req.app as AppLike).parent ? mountOf(req.app, pathOnly(req.originalUrl)) : undefined
+  if (mount === undefined) return patternWithinApp(req, route as { path: string }, () => pathOnly(req.originalUrl), req.baseUrl)
+  const within = patternWithinApp(req, route as { path: string }, () => mount.rest, stripSegments(req.baseUrl, mount.segments))
+  return joinPaths([mount.pattern, within])
+}
+
+/** The route's pattern within the app that routed it, `pathOf` giving the request path within that app. */
+function patternWithinApp(req: Request, route: { path: string }, pathOf: () => string, baseUrl: string): string {
   const cached = patternByRoute.get(route)
   if (cached !== undefined) return cached
 
@@ -47,14 +57,60 @@ export function routePatternOf(req: Request): string | undefined {
     return pattern
   }
   // Otherwise match the mounts against the path itself: `req.baseUrl` is reset when an error leaves a router.
-  const path = pathOnly(req.originalUrl)
+  const path = pathOf()
   for (const chain of chains) {
     const prefix = matchChain(chain, path)
     if (prefix !== undefined) return joinPaths([prefix, route.path])
   }
-  if (!req.baseUrl) return route.path
-  // Sub-apps and unusual layers: put parameter names back where their values appear in the prefix.
-  return joinPaths([substituteParams(req.baseUrl, req.params as Record<string, string | undefined>), route.path])
+  if (!baseUrl) return route.path
+  // Unusual layers: put parameter names back where their values appear in the prefix.
+  return joinPaths([substituteParams(baseUrl, req.params as Record<string, string | undefined>), route.path])
+}
+
+interface AppLike {
+  parent?: unknown
+  mountpath?: unknown
+}
+
+interface Mount {
+  /** The mount paths of the sub-app and its parents, outermost first (`/orgs/:org/v1`). */
+  pattern: string
+  /** How many path segments the mount takes. */
+  segments: number
+  /** The request path within the sub-app. */
+  rest: string
+}
+
+/**
+ * Where the app that routed the request is mounted (`app.use('/orgs/:org', subApp)` sets `subApp.mountpath` and
+ * `subApp.parent`); undefined for the main app, or when the mount paths are not plain segments this path matches
+ * (arrays, wildcards, a sub-app mounted at several paths), where the pattern within the sub-app is all that is known.
+ */
+function mountOf(app: unknown, path: string): Mount | undefined {
+  const paths: string[] = []
+  let current = app as AppLike | undefined
+  for (let depth = 0; current?.parent; depth++) {
+    if (depth > 16 || typeof current.mountpath !== 'string' || /[*?()[\]{}]/.test(current.mountpath)) return undefined
+    paths.unshift(current.mountpath)
+    current = current.parent as AppLike
+  }
+  if (paths.length === 0) return undefined
+  const pattern = joinPaths(paths)
+  const patternSegments = pattern.split('/').filter(Boolean)
+  const pathSegments = path.split('/')
+  // pathSegments[0] is the empty string before the leading slash.
+  for (let i = 0; i < patternSegments.length; i++) {
+    const expected = patternSegments[i] as string
+    const actual = pathSegments[i + 1]
+    if (actual === undefined || actual === '' || (!expected.startsWith(':') && safeDecode(actual).toLowerCase() !== expected.toLowerCase())) return undefined
+  }
+  const rest = `/${pathSegments.slice(patternSegments.length + 1).join('/')}`
+  return { pattern, segments: patternSegments.length, rest }
+}
+
+function stripSegments(url: string, count: number): string {
+  const segments = url.split('/')
+  return segments.length <= count + 1 ? '' : `/${segments.slice(count + 1).join('/')}`
 }
 
 /**
