@@ -1,6 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import Database from 'libsql'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { expectIntactChain } from '@auditkit/test-utils'
@@ -244,6 +246,87 @@ describe('createAuditLogger with the SQLite store', () => {
     await expect(audit.close({ timeoutMs: 50 })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
     lock.release()
   })
+
+  it('flush() and close() write a partial batch at once, not after flushIntervalMs', async () => {
+    const audit = logger({ flushIntervalMs: 60_000 })
+    void audit.record(input(1))
+    const started = Date.now()
+    await audit.flush()
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(await countStored(store)).toBe(1)
+    // A flushIntervalMs longer than close()'s timeout must not make close() give up on a healthy store.
+    void audit.record(input(2))
+    await audit.close({ timeoutMs: 5000 })
+    expect(audit.stats()).toMatchObject({ accepted: 2, written: 2, queued: 0 })
+    expect(await countStored(store)).toBe(2)
+  })
+
+  it('waits as long as it takes when close() or await delivery is given an Infinity timeout', async () => {
+    // setTimeout fires after 1 ms for anything beyond 2^31-1 ms, Infinity included.
+    const audit = logger({ awaitTimeoutMs: Infinity })
+    const lock = lockWrites(path)
+    const recorded = audit.record(input(1), { delivery: 'await' })
+    const closing = audit.close({ timeoutMs: Infinity })
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    lock.release()
+    await expect(closing).resolves.toBeUndefined()
+    await expect(recorded).resolves.toMatchObject({ event: { seq: 1 } })
+    expect(audit.stats()).toMatchObject({ written: 1, queued: 0 })
+    expect(await countStored(store)).toBe(1)
+  })
+
+  it('once close() gave up, flush() and await deliveries reject with its error instead of waiting forever', async () => {
+    const audit = logger({ awaitTimeoutMs: 60_000 })
+    const lock = lockWrites(path)
+    const recorded = audit.record(input(1), { delivery: 'await' })
+    void audit.record(input(2))
+    const flushing = audit.flush()
+    const gaveUp: unknown = await audit.close({ timeoutMs: 50 }).then(() => null, (error: unknown) => error)
+    expect(gaveUp).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    // Nothing more is written, so each waiter is told (once a write in flight has failed) instead of waiting forever.
+    await expect(flushing).rejects.toBe(gaveUp)
+    await expect(recorded).rejects.toBe(gaveUp)
+    await expect(audit.flush()).rejects.toBe(gaveUp)
+    await expect(audit.close()).rejects.toBe(gaveUp)
+    expect(audit.stats()).toMatchObject({ accepted: 2, written: 0, queued: 2 })
+    lock.release()
+  })
+
+  it('lets the process exit once close() gave up: no backoff or await timer is left running', async () => {
+    // A separate process that records while the store is locked, gives up closing, closes the store and should end.
+    const script = join(dir, 'gives-up.mjs')
+    writeFileSync(
+      script,
+      `const [loggerUrl, storeUrl, path] = process.argv.slice(2)
+       const { createAuditLogger } = await import(loggerUrl)
+       const { createSqliteStore } = await import(storeUrl)
+       const store = createSqliteStore({ path, busyTimeoutMs: 5 })
+       const logger = createAuditLogger({ store, onError: () => {}, retry: { initialDelayMs: 60000, maxDelayMs: 60000 }, awaitTimeoutMs: 60000 })
+       void logger.record(${JSON.stringify(input(1))}, { delivery: 'await' })
+       await logger.close({ timeoutMs: 300 }).catch((error) => process.stdout.write(error.code + '\\n'))
+       await store.close()`,
+    )
+    const lock = lockWrites(path)
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=source', script, new URL('./audit-logger.ts', import.meta.url).href, new URL('../stores/sqlite/sqlite-store.ts', import.meta.url).href, path],
+      { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    const gaveUpAt = await new Promise<number>((resolve) => {
+      const check = (): void => (output.includes('\n') ? resolve(Date.now()) : void child.stdout.once('data', check))
+      check()
+      void exited.then(() => resolve(Date.now()))
+    })
+    lock.release()
+    const ended = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))])
+    if (!ended) child.kill()
+    expect(output).toBe('STORE_UNAVAILABLE\n')
+    expect(ended).toBe(true)
+    expect(Date.now() - gaveUpAt).toBeLessThan(10_000)
+  }, 30_000)
 
   it('never lets a throwing onError or onAppend listener break the pipeline', async () => {
     const audit = createAuditLogger({

@@ -66,7 +66,7 @@ export interface AuditLoggerOptions {
   retry?: RetryOptions
   /**
    * In `await` delivery, how long `record()` waits for durability before rejecting with `AWAIT_TIMEOUT`
-   * (the event stays queued and is still written).
+   * (the event stays queued and is still written); `Infinity` waits as long as it takes.
    * @default 10000
    */
   awaitTimeoutMs?: number
@@ -123,11 +123,12 @@ export interface AuditLoggerStats {
 export interface AuditLogger {
   /** Validates, redacts, stamps and queues one event. Rejects with `AuditKitError`; never causes an unhandled rejection. */
   record(input: AuditEventInput, options?: RecordOptions): Promise<RecordResult>
-  /** Resolves when every event queued before the call is durable. */
+  /** Resolves when every event queued before the call is durable (writing them now); rejects if `close()` gave up. */
   flush(): Promise<void>
   /**
-   * Stops accepting events and writes what is queued; rejects with `STORE_UNAVAILABLE` if that fails within `timeoutMs`.
-   * The store is not closed: whoever created it closes it.
+   * Stops accepting events and writes what is queued; rejects with `STORE_UNAVAILABLE` if that fails within `timeoutMs`
+   * (default 30000; `Infinity` waits as long as it takes). Having given up, it writes nothing more: waiting `flush()`
+   * calls and `await` deliveries reject with the same error. The store is not closed: whoever created it closes it.
    */
   close(options?: { timeoutMs?: number }): Promise<void>
   /** Called with each batch once durable (exporters and checkpoints listen here). Returns an unsubscribe function. */
@@ -144,9 +145,16 @@ export interface AuditLogger {
 interface Pending {
   event: UnsealedEvent
   resolve?: (event: AuditEvent) => void
+  reject?: (error: AuditKitError) => void
 }
 
 const noop = (): void => {}
+
+/** Longest delay `setTimeout` honours; a longer one (or Infinity) fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Whether a timeout is finite enough to need a timer; `Infinity` (or anything beyond a timer's range) waits forever. */
+const bounded = (ms: number): boolean => ms <= MAX_TIMER_MS
 
 /** Creates the one pipeline every event goes through: validate, redact, stamp, batch, hash-chain, write. */
 export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
@@ -167,12 +175,17 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
 
   const queue: Pending[] = []
   const listeners = new Set<(events: readonly AuditEvent[]) => void>()
-  const flushWaiters: { target: number; resolve: () => void }[] = []
+  const flushWaiters: { target: number; resolve: () => void; reject: (error: AuditKitError) => void }[] = []
   const stats: AuditLoggerStats = { accepted: 0, written: 0, queued: 0, invalid: 0, rejected: 0, writeFailures: 0, captureFailures: 0, lastError: null }
   let writing = false
   let scheduled = false
   let closed = false
-  let abandoned = false
+  /** The error close() gave up with (nothing more is written): what flush() and waiting `await` deliveries are told. */
+  let gaveUp: AuditKitError | null = null
+  /** Cuts a backoff short once close() gives up, so that no retry timer keeps the process alive after it. */
+  const stopRetrying = new AbortController()
+  /** The timer of a scheduled drain, cancelled when flush() wants the queue written now. */
+  let drainTimer: NodeJS.Timeout | undefined
   let initialised: Promise<void> | null = null
   /** Consecutive failed writes (or failed opens); the backoff grows with it across drains. */
   let attempt = 0
@@ -197,24 +210,37 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     }
   }
 
+  const run = (): void => {
+    scheduled = false
+    drainTimer = undefined
+    void drain()
+  }
+
   const schedule = (): void => {
-    if (scheduled || writing) return
-    scheduled = true
-    const run = (): void => {
-      scheduled = false
-      void drain()
+    if (writing) return
+    // A flush() or close() waiting is written at once, not after flushIntervalMs (which may exceed close's timeout).
+    const urgent = flushWaiters.length > 0
+    if (scheduled) {
+      if (!urgent || drainTimer === undefined) return
+      clearTimeout(drainTimer)
+      drainTimer = undefined
+      setImmediate(run)
+      return
     }
-    if (queue.length >= batchSize) setImmediate(run)
-    else if (flushIntervalMs > 0) setTimeout(run, flushIntervalMs)
+    scheduled = true
+    if (queue.length >= batchSize || urgent) setImmediate(run)
+    else if (flushIntervalMs > 0) drainTimer = setTimeout(run, flushIntervalMs)
     else {
       const wait = lastWriteEndedAt + groupCommitMs - performance.now()
-      if (wait > 0) setTimeout(run, wait)
+      if (wait > 0) drainTimer = setTimeout(run, wait)
       else setImmediate(run)
     }
   }
 
+  const backOff = (attempt: number): Promise<void> => sleep(backoff(attempt), undefined, { signal: stopRetrying.signal }).catch(noop)
+
   async function drain(): Promise<void> {
-    if (writing) return
+    if (writing || gaveUp) return
     writing = true
     try {
       initialised ??= store.init()
@@ -225,12 +251,13 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       stats.writeFailures++
       report(toStoreError(error, store.kind), attempt)
       // Still "writing" while backing off, so that new events do not start another attempt right away.
-      await sleep(backoff(attempt))
+      await backOff(attempt)
       writing = false
-      if (!abandoned) schedule()
+      if (gaveUp) failWaiters()
+      else schedule()
       return
     }
-    while (queue.length > 0 && !abandoned) {
+    while (queue.length > 0 && !gaveUp) {
       const batch = queue.slice(0, batchSize)
       try {
         const sealed = await store.append(
@@ -262,11 +289,12 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
         attempt++
         stats.writeFailures++
         report(toStoreError(error, store.kind), attempt)
-        await sleep(backoff(attempt))
+        await backOff(attempt)
       }
     }
     writing = false
-    if (queue.length > 0 && !abandoned) schedule()
+    if (gaveUp) failWaiters()
+    else if (queue.length > 0) schedule()
   }
 
   function backoff(attempt: number): number {
@@ -319,19 +347,25 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       return Promise.resolve(receipt)
     }
     return new Promise<RecordResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const error = new AuditKitError(
-          'AWAIT_TIMEOUT',
-          `The event ${event.id} was not durable within ${awaitTimeoutMs} ms; it stays queued and will be written`,
-        )
-        report(error)
-        reject(error)
-      }, awaitTimeoutMs)
+      const timer = bounded(awaitTimeoutMs)
+        ? setTimeout(() => {
+            const error = new AuditKitError(
+              'AWAIT_TIMEOUT',
+              `The event ${event.id} was not durable within ${awaitTimeoutMs} ms; it stays queued and will be written`,
+            )
+            report(error)
+            reject(error)
+          }, awaitTimeoutMs)
+        : undefined
       queue.push({
         event,
         resolve: (sealed) => {
           clearTimeout(timer)
           resolve(Object.assign({}, receipt, { event: sealed }))
+        },
+        reject: (error) => {
+          clearTimeout(timer)
+          reject(error)
         },
       })
       stats.queued = queue.length
@@ -342,32 +376,54 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   function flush(): Promise<void> {
     const target = stats.accepted
     if (stats.written >= target) return Promise.resolve()
-    return new Promise((resolve) => {
-      flushWaiters.push({ target, resolve })
-      schedule()
+    const promise = new Promise<void>((resolve, reject) => {
+      flushWaiters.push({ target, resolve, reject })
+      // Once close() gave up, nothing more is written: waiting would never end.
+      if (!gaveUp) schedule()
+      else if (!writing) failWaiters()
     })
+    promise.catch(noop) // rejects only when close() gives up: not an unhandled rejection for a caller who did not await
+    return promise
+  }
+
+  /** Stops writing for good: every waiter is told, and no retry or timeout timer is left behind. */
+  function abandon(error: AuditKitError): void {
+    gaveUp = error
+    stopRetrying.abort()
+    clearTimeout(drainTimer)
+    // A write in flight may still land: its waiters are settled when it ends (drain calls failWaiters).
+    if (!writing) failWaiters()
+  }
+
+  /** Rejects, with the error close() gave up with, whoever waits for events that will now never be written. */
+  function failWaiters(): void {
+    if (!gaveUp) return
+    for (const waiter of flushWaiters.splice(0)) waiter.reject(gaveUp)
+    for (const pending of queue) pending.reject?.(gaveUp)
   }
 
   async function close({ timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<void> {
     closed = true
     const timedOut = Symbol('timeout')
     let timer: NodeJS.Timeout | undefined
-    const result = await Promise.race([
-      flush(),
-      new Promise<typeof timedOut>((resolve) => {
-        timer = setTimeout(() => resolve(timedOut), timeoutMs)
-      }),
-    ])
-    clearTimeout(timer)
-    if (result === timedOut) {
-      abandoned = true
-      const error = new AuditKitError(
-        'STORE_UNAVAILABLE',
-        `close() gave up after ${timeoutMs} ms with ${queue.length} events not written to the ${store.kind} store`,
-      )
-      report(error)
-      throw error
+    try {
+      const result = await Promise.race([
+        flush(),
+        new Promise<typeof timedOut>((resolve) => {
+          if (bounded(timeoutMs)) timer = setTimeout(() => resolve(timedOut), timeoutMs)
+        }),
+      ])
+      if (result !== timedOut) return
+    } finally {
+      clearTimeout(timer)
     }
+    const error = new AuditKitError(
+      'STORE_UNAVAILABLE',
+      `close() gave up after ${timeoutMs} ms with ${queue.length} events not written to the ${store.kind} store`,
+    )
+    report(error)
+    abandon(error)
+    throw error
   }
 
   return {
