@@ -213,6 +213,27 @@ describe('sqlite specifics', () => {
     }
   })
 
+  it('a second close() waits, like the first, until the writes already sent to the thread are in the file', async () => {
+    const path = join(dir, 'close-twice.db')
+    const store = createSqliteStore({ path })
+    await store.init()
+    const seal = createSealer()
+    const events = Array.from({ length: 2000 }, (_, n) => {
+      const ms = Date.parse('2026-05-01T00:00:00.000Z') + n
+      return { ...input('tenant-c', n), id: uuidv7(ms), occurredAt: new Date(ms).toISOString(), tenantId: 'tenant-c', chainId: 'tenant-c' }
+    })
+    const appended = store.append(events, seal)
+    void store.close()
+    await store.close()
+    const probe = new Database(path, { readonly: true })
+    try {
+      expect(probe.prepare('SELECT count(*) AS n FROM events').get([])).toMatchObject({ n: 2000 })
+    } finally {
+      probe.close()
+    }
+    await expect(appended).resolves.toHaveLength(2000)
+  })
+
   it('opens a file read-only without changing it, and refuses writes', async () => {
     const path = join(dir, 'evidence dir #1', 'audit.db')
     mkdirSync(dirname(path))

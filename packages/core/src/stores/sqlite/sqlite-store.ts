@@ -233,6 +233,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
   let db: Db | null = null
   let closed = false
+  let closing: Promise<void> | null = null
   /** Whether the file has an up-to-date `facet_counts` (schema version 2) and the trigram search index. */
   let hasFacetCounts = false
   let hasSearchIndex = false
@@ -713,16 +714,19 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         return row ? checkpointOf(row) : null
       }),
 
-    close: async () => {
-      if (closed) return
-      closed = true
-      // Appends already sent to the thread are written before it ends.
-      await thread?.close()
-      return guarded('close', () => {
-        statements.clear()
-        db?.close()
-        db = null
-      })
+    close: () => {
+      // A second call waits for the first: the thread may still be writing what was sent to it.
+      closing ??= (async () => {
+        closed = true
+        // Appends already sent to the thread are written before it ends.
+        await thread?.close()
+        return guarded('close', () => {
+          statements.clear()
+          db?.close()
+          db = null
+        })
+      })()
+      return closing
     },
   }
   return store
