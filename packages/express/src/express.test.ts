@@ -133,6 +133,30 @@ describe.each([
     })
   })
 
+  it('records the method routing used when a method override after the middleware changed it', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'override' }))
+    app.use(express.urlencoded({ extended: false }))
+    // What the method-override package does for a form's `_method` field.
+    app.use((req, _res, next) => {
+      const body = req.body as { _method?: unknown } | undefined
+      if (req.method === 'POST' && typeof body?._method === 'string') req.method = body._method.toUpperCase()
+      next()
+    })
+    app.delete('/posts/:postId', (_req, res) => res.json({ ok: true }))
+    const running = await listen(app)
+    closers.push(running.close)
+    const response = await fetch(`${running.baseUrl}/posts/p_9`, { method: 'POST', body: new URLSearchParams({ _method: 'delete' }) })
+    expect(response.status).toBe(200)
+    const events = await eventsOf('override')
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({
+      action: 'post_deleted',
+      resource: { type: 'post', id: 'p_9' },
+      context: { method: 'DELETE', route: '/posts/:postId' },
+    })
+  })
+
   it('follows Express trust proxy settings: hop counts and address lists', async () => {
     const ipFor = async (trust: unknown, forwardedFor: string): Promise<string | undefined> => {
       const tenant = `proxy_${String(trust).replace(/\W+/g, '_')}`

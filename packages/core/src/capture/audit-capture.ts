@@ -38,6 +38,11 @@ export interface CaptureResult {
   /** Route parameters when only known after routing; win over `CaptureRequest.params`. */
   params?: Record<string, string | undefined>
   /**
+   * The method routing used, when the app may change it after the request came in (a method override such as a
+   * form's `_method`); wins over `CaptureRequest.method` for the action and `context.method`.
+   */
+  method?: string | undefined
+  /**
    * The connection closed before the response was complete. Whether the change happened is unknown, so the event is
    * recorded as a `failure` with `metadata.responseAborted = true`.
    */
@@ -306,7 +311,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const o = context.overrides
     const route = result.route ?? request.route
     const params = result.params ?? request.params
-    const method = request.method.toUpperCase()
+    const method = (result.method ?? request.method).toUpperCase()
     const derived = derive({ method, path: request.path, route, params })
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status

@@ -140,7 +140,8 @@ function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: bool
     const reason = error instanceof Error ? error.message : String(error)
     logger.report(new AuditKitError('CAPTURE_FAILED', `could not read the route or its parameters of a ${req.method} request; recorded with what was read: ${reason}`, { cause: error }))
   }
-  return handle.end({ status: res.statusCode, route, params, aborted })
+  // req.method as routed: a method override mounted after this middleware changes it.
+  return handle.end({ status: res.statusCode, route, params, aborted, method: req.method })
 }
 
 /** `async` delivery: record once the response is sent, or when the client went away before that. */
