@@ -98,6 +98,23 @@ describe('auditkit CLI', () => {
     const bad = join(dir, 'bad.ndjson')
     writeFileSync(bad, 'id,action\n')
     expect(await cli(['verify', '--ndjson', bad])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('INTEGRITY_ERROR') })
+    // A chain line with a broken range is a bad file, not a usage error about a --from-seq the user never gave.
+    writeFileSync(bad, '{"kind":"auditkit-chain","version":1}\n{"kind":"chain","chainId":"acme","fromSeq":"x","toSeq":3,"head":null}\n')
+    expect(await cli(['verify', '--ndjson', bad])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('invalid seq range') })
+  })
+
+  it('reports a field added to an event row of a SQLite file as modified', async () => {
+    const source = new Database(dbPath)
+    source.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    source.close()
+    const copy = join(dir, 'added-field.db')
+    copyFileSync(dbPath, copy)
+    const attacker = new Database(copy)
+    attacker.exec(`UPDATE events SET event = json_set(event, '$.approvedBy', 'cfo') WHERE chain_id = 'globex' AND seq = 2`)
+    attacker.close()
+    const result = await cli(['verify', '--sqlite', copy, '--tenant', 'globex', '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
+    expect(result.code).toBe(EXIT.broken)
+    expect(result.stdout).toMatch(/^BROKEN globex at seq 2: modified\n.*"approvedBy"/m)
   })
 
   const mongoUri = process.env.MONGODB_URI

@@ -105,6 +105,41 @@ describe('NDJSON export', () => {
     })
   })
 
+  it('detects a window export whose anchor event was edited or removed', async () => {
+    const service = createIntegrityService({ store, publicKey })
+    const window = { from: '2026-03-01T00:05:00.000Z', to: '2026-03-01T00:15:00.000Z' }
+    const path = await writeExport('window-anchor.ndjson', service.exportNdjson({ tenantId: 'acme' }, window))
+    const text = readFileSync(path, 'utf8')
+    // acme seq 4 (member m4) is the anchor of the window 5..12.
+    writeFileSync(path, text.replace('"id":"m4"}', '"id":"m40"}'))
+    expect((await verifyChain({ source: createNdjsonSource({ path }), chainId: 'acme', publicKey })).firstBreak).toMatchObject({ reason: 'modified', seq: 4 })
+    writeFileSync(path, text.split('\n').filter((line) => !line.includes('"id":"m4"}')).join('\n'))
+    expect((await verifyChain({ source: createNdjsonSource({ path }), chainId: 'acme', publicKey })).firstBreak).toMatchObject({ reason: 'deleted', seq: 4 })
+  })
+
+  it('detects an export whose tail was cut, even with its declared toSeq edited to match', async () => {
+    const window = { from: '2026-03-01T00:05:00.000Z', to: '2026-03-01T00:15:00.000Z' }
+    const path = await writeExport('cut.ndjson', createIntegrityService({ store, publicKey }).exportNdjson({ tenantId: 'acme' }, window))
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n')
+    // A download cut after the last checkpoint (seq 10) of the window 5..12: seq 12 is missing.
+    writeFileSync(path, `${lines.slice(0, -1).join('\n')}\n`)
+    expect((await verifyChain({ source: createNdjsonSource({ path }), chainId: 'acme', publicKey })).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 12 })
+
+    // The whole acme chain (checkpoints at 10 and 20), seq 16..20 removed and the chain line edited to end at 15.
+    const full = await writeExport('cut-full.ndjson', exportNdjson({ store, chainIds: ['acme'] }))
+    const kept = readFileSync(full, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .filter((line) => !(line.includes('"kind":"event"') && (JSON.parse(line) as AuditEvent).seq > 15))
+      .map((line) => line.replace('"toSeq":20', '"toSeq":15'))
+    writeFileSync(full, `${kept.join('\n')}\n`)
+    const source = createNdjsonSource({ path: full })
+    expect((await verifyChain({ source, chainId: 'acme', publicKey })).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 16 })
+    // The SIEM copy of the checkpoint at seq 20 as anchor does not make it pass either.
+    const anchors = (await store.listCheckpoints('acme')).filter((checkpoint) => checkpoint.seq === 20)
+    expect((await verifyChain({ source, chainId: 'acme', publicKey, anchors })).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 16 })
+  })
+
   it('refuses files that are not chain exports', async () => {
     const notJson = join(dir, 'not-json.ndjson')
     writeFileSync(notJson, '{"kind":"auditkit-chain","version":1}\n{oops\n')
@@ -112,5 +147,8 @@ describe('NDJSON export', () => {
     const csv = join(dir, 'audit.csv')
     writeFileSync(csv, 'id,action\n')
     await expect(verifyAll({ source: createNdjsonSource({ path: csv }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' })
+    const badRange = join(dir, 'bad-range.ndjson')
+    writeFileSync(badRange, '{"kind":"auditkit-chain","version":1}\n{"kind":"chain","chainId":"acme","fromSeq":"x","toSeq":3,"head":null}\n')
+    await expect(verifyAll({ source: createNdjsonSource({ path: badRange }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR', message: expect.stringContaining('invalid seq range') })
   })
 })

@@ -170,6 +170,25 @@ describe('verifyChain', () => {
     await expect(verify(events, [], { fromSeq: 5, toSeq: 2 })).rejects.toMatchObject({ code: 'INVALID_RANGE' })
   })
 
+  it('reports a field added to a stored event, which no hash covers, as modified', async () => {
+    const events = chain(30)
+    events[11] = { ...events[11]!, approvedBy: 'cfo' } as AuditEvent
+    const result = await verify(events, checkpointsAt(events, [10, 20]))
+    expect(result.firstBreak).toMatchObject({ reason: 'modified', seq: 12, eventId: events[11]!.id })
+    expect(result.firstBreak?.message).toMatch(/"approvedBy"/)
+  })
+
+  it('requires the event before a seq range to be present and intact, since the range links to it', async () => {
+    const deleted = chain(30)
+    deleted.splice(9, 1)
+    expect((await verify(deleted, [], { fromSeq: 11, toSeq: 20 })).firstBreak).toMatchObject({ reason: 'deleted', seq: 10 })
+    const edited = chain(30)
+    edited[9] = { ...edited[9]!, outcome: 'failure' }
+    expect((await verify(edited, [], { fromSeq: 11, toSeq: 20 })).firstBreak).toMatchObject({ reason: 'modified', seq: 10, eventId: edited[9]!.id })
+    // A range that starts right after the head has the head as the event before it.
+    expect(await verify(chain(30), [], { fromSeq: 31 })).toMatchObject({ ok: true, eventsChecked: 0 })
+  })
+
   it('uses checkpoints held outside the database (the SIEM copy) as anchors', async () => {
     const events = chain(40)
     const checkpoints = checkpointsAt(events, [10, 20, 30])

@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto'
 import { AuditKitError } from '../errors.js'
-import type { AuditEvent } from '../event/schema.js'
+import { EVENT_FIELDS, type AuditEvent } from '../event/schema.js'
 import type { SignedCheckpoint } from '../store/types.js'
 import { verifyCheckpointSignature } from './checkpoint.js'
 import { GENESIS_HASH, computeEventHash } from './hash.js'
 import { toPublicKey, type KeyInput } from './keys.js'
-import { toChainSource, type ChainSource, type ChainStore } from './source.js'
+import { toChainSource, type ChainSource, type ChainStore, type SeqRange } from './source.js'
 
 /**
  * Why a chain is broken:
@@ -124,6 +124,15 @@ export interface VerifyAllResult {
 /** How far around a broken link the verifier looks to tell a reordering from a deletion or a modification. */
 const LOOKAROUND = 64
 
+/** Every top-level field a stored event has: the hash covers all of them but `hash` itself. */
+const STORED_FIELDS: ReadonlySet<string> = new Set(EVENT_FIELDS)
+
+/** A top-level field no hash covers (added to a stored event after it was sealed), or undefined. */
+function unsealedField(event: AuditEvent): string | undefined {
+  for (const key of Object.keys(event)) if (!STORED_FIELDS.has(key)) return key
+  return undefined
+}
+
 /**
  * Recomputes a chain and checks its links and signed checkpoints; returns the first broken link with its reason.
  * Reads the source in bounded batches. Throws `AuditKitError('INTEGRITY_ERROR' | 'STORE_UNAVAILABLE')` only when the
@@ -133,10 +142,12 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   const { chainId, hmacKey } = options
   const source = toChainSource(options.source)
   const keys = resolveKeys(options)
-  const declared = (await source.range?.(chainId)) ?? null
+  const declared = declaredRange(chainId, (await source.range?.(chainId)) ?? null)
   const fromSeq = positiveInteger(options.fromSeq ?? declared?.fromSeq ?? 1, 'fromSeq')
-  const requestedTo = options.toSeq ?? declared?.toSeq
-  const toSeq = requestedTo === undefined ? undefined : nonNegativeInteger(requestedTo, 'toSeq')
+  // A range the source declares (an export's `chain` line) is not a bound of the walk: the file says it, not the
+  // person verifying, and an edited `toSeq` must not hide a cut tail. What is declared must be there (see the end).
+  const toSeq = options.toSeq === undefined ? undefined : nonNegativeInteger(options.toSeq, 'toSeq')
+  const declaredTo = options.toSeq === undefined ? declared?.toSeq : undefined
   // toSeq = fromSeq - 1 is an empty range (a time window with no events): only the checkpoints are checked.
   if (toSeq !== undefined && toSeq < fromSeq - 1) throw new AuditKitError('INVALID_RANGE', `toSeq (${toSeq}) is before fromSeq (${fromSeq})`)
 
@@ -147,6 +158,7 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   const trusted = [...stored, ...anchored.trusted].sort((a, b) => a.seq - b.seq)
   const trustedBySeq = new Map(trusted.map((checkpoint) => [checkpoint.seq, checkpoint]))
   const hashOf = (event: AuditEvent): string | null => {
+    if (unsealedField(event) !== undefined) return null // a field the hash does not cover was added
     try {
       return computeEventHash(event, hmacKey)
     } catch {
@@ -157,6 +169,8 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   const reader = new Lookahead(source.events(chainId, Math.max(0, fromSeq - 2)))
   let expectedSeq = fromSeq
   let expectedPrev: string | null = fromSeq === 1 ? GENESIS_HASH : null
+  /** The seq after the last event known to be present (an empty walk from fromSeq > 1 has not even seen the one before). */
+  let endSeq = fromSeq === 1 ? 1 : fromSeq - 1
   let lastSignedSeq = 0
   let eventsChecked = 0
   let head: { seq: number; hash: string } | null = null
@@ -181,6 +195,9 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
     const sealed = sealedSeq(event, at)
     if (sealed === null) {
       if (Number.isInteger(event.seq) && event.seq > at) return { ...base, reason: 'deleted', message: missing(at, event.seq - 1) }
+      const added = unsealedField(event)
+      if (added !== undefined)
+        return { ...base, reason: 'modified', message: `The event at seq ${at} has a field "${added}" that its hash does not cover: it was added after sealing` }
       const hint = eventsChecked === 0 && hmacKey === undefined ? ' (if the chain was written with an HMAC key, pass it)' : ''
       return { ...base, reason: 'modified', message: `The event at seq ${at} does not match its hash: its content was changed${hint}` }
     }
@@ -205,6 +222,26 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
     return { ...base, reason: 'reordered', message: `The event sealed at seq ${sealed} sits at seq ${at}, after seq ${at - 1}` }
   }
 
+  const anchorBreak = (event: AuditEvent, at: number): ChainBreak | null => {
+    if (event.seq !== at)
+      return { reason: 'deleted', seq: at, message: `${capitalised(missing(at, at))}: the first event of the range links to it` }
+    const checkpoint = trustedBySeq.get(at)
+    if (hashOf(event) === event.hash && !(checkpoint && checkpoint.hash !== event.hash)) return null
+    const added = unsealedField(event)
+    const hint = hmacKey === undefined ? ' (if the chain was written with an HMAC key, pass it)' : ''
+    return {
+      reason: 'modified',
+      seq: at,
+      ...(typeof event.id === 'string' ? { eventId: event.id } : {}),
+      message:
+        added !== undefined
+          ? `The event at seq ${at} (before the range) has a field "${added}" that its hash does not cover: it was added after sealing`
+          : checkpoint && checkpoint.hash !== event.hash
+            ? `The event at seq ${at} (before the range) differs from the signed checkpoint at that seq`
+            : `The event at seq ${at} (before the range) does not match its hash: its content was changed${hint}`,
+    }
+  }
+
   try {
     for (;;) {
       if (checkpointBreak && expectedSeq > checkpointBreak.seq) break // anything found from here on comes later
@@ -214,9 +251,13 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
         reachedEnd = true
         break
       }
-      if (expectedPrev === null && event.seq === fromSeq - 1) {
-        // The anchor: the event before the range, whose hash the first checked event must link to.
+      if (expectedPrev === null) {
+        // The anchor: the event before the range, whose hash the first checked event must link to. Without it, or with
+        // its content changed, that link proves nothing, so it is checked like any event (a window export carries it).
+        eventBreak = anchorBreak(event, fromSeq - 1)
+        if (eventBreak) break
         expectedPrev = event.hash
+        endSeq = fromSeq
         reader.advance()
         continue
       }
@@ -239,6 +280,7 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
         expectedSeq++
         eventsChecked++
         head = { seq: event.seq, hash: event.hash }
+        endSeq = event.seq + 1
         reader.advance()
         continue
       }
@@ -250,7 +292,7 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   }
 
   const lastCheckpoint = trusted.at(-1) ?? null
-  const endBreak = eventBreak || !reachedEnd ? null : endOfChainBreak(expectedSeq, head, lastCheckpoint, options.maxUncheckpointed)
+  const endBreak = eventBreak || !reachedEnd ? null : endOfChainBreak(endSeq, head, lastCheckpoint, declaredTo, options.maxUncheckpointed)
   const firstBreak = earliest([checkpointBreak, eventBreak, endBreak])
   const signedUpTo = lastCheckpoint?.seq ?? 0
   const warnings: string[] = []
@@ -291,11 +333,15 @@ function resolveKeys(options: VerifyChainOptions): KeyPicker | null {
   return (keyId) => byId.get(keyId) ?? single
 }
 
-/** At the end of an intact walk: a checkpoint beyond the last event, or too many events after the last checkpoint. */
+/**
+ * At the end of an intact walk: a checkpoint beyond the last event, fewer events than the source declares (a cut
+ * export file), or too many events after the last checkpoint.
+ */
 function endOfChainBreak(
   nextSeq: number,
   head: { seq: number } | null,
   lastCheckpoint: SignedCheckpoint | null,
+  declaredTo: number | undefined,
   maxUncheckpointed: number | undefined,
 ): ChainBreak | null {
   if (lastCheckpoint && lastCheckpoint.seq >= nextSeq) {
@@ -303,6 +349,13 @@ function endOfChainBreak(
       reason: 'tail_truncated',
       seq: nextSeq,
       message: `The chain ends at seq ${nextSeq - 1} but a signed checkpoint covers seq ${lastCheckpoint.seq}: ${missing(nextSeq, lastCheckpoint.seq)}`,
+    }
+  }
+  if (declaredTo !== undefined && declaredTo >= nextSeq) {
+    return {
+      reason: 'tail_truncated',
+      seq: nextSeq,
+      message: `The chain ends at seq ${nextSeq - 1} but the export declares events up to seq ${declaredTo}: ${missing(nextSeq, declaredTo)}`,
     }
   }
   const signedUpTo = lastCheckpoint?.seq ?? 0
@@ -386,6 +439,19 @@ function earliest(breaks: (ChainBreak | null)[]): ChainBreak | null {
       .filter((item): item is ChainBreak => item !== null)
       .sort((a, b) => a.seq - b.seq || PRIORITY[a.reason] - PRIORITY[b.reason])[0] ?? null
   )
+}
+
+/** The range a source declares, checked: a malformed one means the source is not a readable export. */
+function declaredRange(chainId: string, range: SeqRange | null): SeqRange | null {
+  if (range === null) return null
+  const { fromSeq, toSeq } = range
+  if (!Number.isInteger(fromSeq) || fromSeq < 1 || !Number.isInteger(toSeq) || toSeq < fromSeq - 1)
+    throw new AuditKitError('INTEGRITY_ERROR', `The source declares an invalid seq range for chain "${chainId}" (fromSeq ${String(fromSeq)}, toSeq ${String(toSeq)})`)
+  return range
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 function missing(from: number, to: number): string {
