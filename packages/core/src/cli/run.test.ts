@@ -117,6 +117,21 @@ describe('auditkit CLI', () => {
     expect(result.stdout).toMatch(/^BROKEN globex at seq 2: modified\n.*"approvedBy"/m)
   })
 
+  it('finds a tenant whose events were all deleted while its signed checkpoints remain, when verifying every chain', async () => {
+    const source = new Database(dbPath)
+    source.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    source.close()
+    const copy = join(dir, 'deleted-chain.db')
+    copyFileSync(dbPath, copy)
+    const attacker = new Database(copy)
+    attacker.exec(`DELETE FROM events WHERE chain_id = 'globex'`)
+    attacker.close()
+    const result = await cli(['verify', '--sqlite', copy, '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
+    expect(result.code).toBe(EXIT.broken)
+    expect(result.stdout).toMatch(/^ok acme\b/m)
+    expect(result.stdout).toMatch(/^BROKEN globex at seq \d+: tail_truncated/m)
+  })
+
   const mongoUri = process.env.MONGODB_URI
   if (!mongoUri) console.warn('SKIPPED: auditkit verify --mongodb needs a MongoDB server; set MONGODB_URI to run it')
   it.skipIf(!mongoUri)('verifies and exports a MongoDB store', async () => {

@@ -117,7 +117,7 @@ export interface AuditStore {
   readChain(chainId: string, afterSeq: number, limit: number): Promise<AuditEvent[]>
   /** The last event's position in a chain, or null for an empty chain. */
   chainHead(chainId: string): Promise<ChainHead | null>
-  /** All chain ids present (one per tenant). */
+  /** All chain ids present (one per tenant): with events, or with signed checkpoints (their events may have been deleted). */
   listChains(): Promise<string[]>
 
   /** Small JSON state (settings, export checkpoints) by scope and key. */

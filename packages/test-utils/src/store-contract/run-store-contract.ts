@@ -334,6 +334,11 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(await store.listCheckpoints('tenant-b', { afterSeq: 100, toSeq: 299 })).toEqual([second])
         expect(await store.listCheckpoints('tenant-b', { afterSeq: 300 })).toEqual([])
         expect(await store.listCheckpoints('tenant-c', { afterSeq: 0, toSeq: 300 })).toHaveLength(1)
+
+        // A chain whose events are all gone but whose signed checkpoints remain is still listed, so that verifying
+        // every chain finds it cut instead of never looking at it.
+        await store.appendCheckpoint(checkpoint('tenant-ghost', 10, ''))
+        expect(await store.listChains()).toContain('tenant-ghost')
       })
     })
 

@@ -391,9 +391,10 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
     chainHead: (chainId) => guarded('chainHead', ({ events }) => readHead(events, chainId)),
 
     listChains: () =>
-      guarded('listChains', async ({ events }) => {
-        const chains = await events.distinct('chainId')
-        return chains.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      guarded('listChains', async ({ events, checkpoints }) => {
+        // Chains with checkpoints too: one whose events were all deleted still has to be verified (and found cut).
+        const chains = new Set([...(await events.distinct('chainId')), ...(await checkpoints.distinct('chainId'))])
+        return [...chains].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
       }),
 
     getState: <T>(scope: string, key: string) =>

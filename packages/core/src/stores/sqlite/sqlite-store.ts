@@ -624,7 +624,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
     listChains: () =>
       guarded('listChains', () =>
-        (statement('chains', () => 'SELECT DISTINCT chain_id AS value FROM events ORDER BY chain_id').all([]) as CountRow[]).map(
+        // Chains with checkpoints too: one whose events were all deleted still has to be verified (and found cut).
+        (statement('chains', () => 'SELECT chain_id AS value FROM events UNION SELECT chain_id FROM checkpoints ORDER BY value').all([]) as CountRow[]).map(
           (row) => row.value,
         ),
       ),
