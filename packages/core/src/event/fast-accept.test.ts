@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { createFastAccept } from './fast-accept.js'
 import { DEFAULT_EVENT_LIMITS } from './limits.js'
@@ -68,6 +69,62 @@ describe('fast accept', () => {
       expect(JSON.parse(JSON.stringify(quick))).toEqual(JSON.parse(JSON.stringify(viaSchema)))
     }
     expect(fastAccepted).toBeGreaterThan(20)
+  })
+
+  it('agrees with the schema on thousands of generated events with odd members at any depth', () => {
+    let seed = 42
+    const random = (): number => {
+      seed = (seed * 1664525 + 1013904223) >>> 0
+      return seed / 2 ** 32
+    }
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
+    const odd = (): unknown =>
+      pick<() => unknown>([
+        () => ({ a: 1, [Symbol('s')]: 2 }),
+        () => Object.assign(Object.create(null) as object, { x: 'y' }),
+        () => Object.defineProperty({ a: 1 }, 'hidden', { value: 2, enumerable: false }),
+        () => Object.assign([1], { length: 3 }),
+        () => new Date(0),
+        () => new String('x'),
+        () => -0,
+        () => 'é'.repeat(Math.floor(random() * 3000)),
+        () => JSON.parse('{"__proto__": {"p": 1}, "q": 2}') as unknown,
+        () => ({ constructor: 'x', toString: {} }),
+        () => Object.freeze({ f: [1, 2] }),
+        () => ({ get g() { return 1 } }),
+        () => [undefined],
+        () => ({ toJSON: 'x' }),
+        () => Object.assign(Object.create({ inherited: 1 }) as object, { own: 1 }),
+        () => Number.MAX_SAFE_INTEGER + 2,
+      ])()
+    const json = (depth: number): unknown => {
+      const r = random()
+      if (r < 0.1) return odd()
+      if (depth > 3 || r < 0.4) return pick(['s', 1, 1.5, true, null, '', 'x'.repeat(300)])
+      if (r < 0.7) {
+        const out: Record<string, unknown> = {}
+        for (let n = Math.floor(random() * 4); n > 0; n--) out[pick(['a', 'b', 'password', 'c d', '1', '__proto__', 'toString'])] = json(depth + 1)
+        return out
+      }
+      return Array.from({ length: Math.floor(random() * 4) }, () => json(depth + 1))
+    }
+    let fastAccepted = 0
+    for (let n = 0; n < 3000; n++) {
+      const input = structuredClone(base) as Record<string, unknown>
+      const where = pick(['changes', 'metadata', 'actor', 'context', 'resource', 'targets', 'event'])
+      if (where === 'changes') input.changes = { [pick(['before', 'after'])]: json(0) }
+      else if (where === 'metadata') input.metadata = random() < 0.5 ? json(0) : { k: json(0) }
+      else if (where === 'targets') input.targets = random() < 0.5 ? [odd()] : [{ type: 'user', id: odd() }]
+      else if (where === 'event') input[pick(['tenantId', 'action', 'outcome', 'extra'])] = random() < 0.5 ? odd() : json(2)
+      else (input[where] as Record<string, unknown>)[pick(['type', 'id', 'name', 'status', 'ip', 'extra'])] = random() < 0.5 ? odd() : json(2)
+      const quick = fast(input)
+      if (quick === undefined) continue
+      fastAccepted++
+      let viaSchema: unknown
+      expect(() => (viaSchema = validate(input)), inspect(input, { depth: null })).not.toThrow()
+      expect(JSON.parse(JSON.stringify(quick))).toEqual(JSON.parse(JSON.stringify(viaSchema)))
+    }
+    expect(fastAccepted).toBeGreaterThan(500)
   })
 
   it('copies the input, so later changes by the caller do not reach the queued event', () => {

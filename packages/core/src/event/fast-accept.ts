@@ -54,7 +54,8 @@ export function createFastAccept(
       }
       return out
     }
-    if (!plain(v, null)) return undefined
+    // for...in skips symbol keys, which the schema's records refuse: leave such objects to zod.
+    if (!plain(v, null) || Object.getOwnPropertySymbols(v).length > 0) return undefined
     const out: { [key: string]: JsonValue } = {}
     for (const key in v) {
       if (key === '__proto__') return undefined

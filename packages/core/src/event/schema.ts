@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { AuditKitError, type AuditErrorDetail } from '../errors.js'
+import { AuditKitError, isAuditKitError, type AuditErrorDetail } from '../errors.js'
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from './limits.js'
 import { createFastAccept } from './fast-accept.js'
 
@@ -112,6 +112,46 @@ function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
 }
 
+/**
+ * Whether a raw `changes` or `metadata` value is certainly over its bounds, decided before zod walks it: zod's
+ * recursion overflows the stack on values nested some thousands deep (or cyclic), and it visits every slot of an
+ * array, so one of huge length (sparse costs nothing to make) blocks the process for seconds or hours. Counts a lower
+ * bound of the value's JSON bytes and stops as soon as a bound is crossed, so the work is bounded by `maxBytes`;
+ * the exact checks run on the parsed value afterwards.
+ */
+function overBounds(value: unknown, maxBytes: number, maxDepth: number): 'too_large' | 'too_deep' | undefined {
+  let bytes = 0
+  const visit = (v: unknown, depth: number): 'too_large' | 'too_deep' | undefined => {
+    if (v === null || typeof v !== 'object') {
+      // A string's UTF-8 bytes are at least its UTF-16 length; any other JSON scalar takes at least one byte.
+      bytes += typeof v === 'string' ? v.length + 2 : 1
+      return bytes > maxBytes ? 'too_large' : undefined
+    }
+    if (depth > maxDepth) return 'too_deep'
+    if (Array.isArray(v)) {
+      // `[`, `]`, the commas, and at least a byte an item.
+      bytes += 2 + Math.max(0, v.length - 1)
+      if (bytes > maxBytes) return 'too_large'
+      for (let i = 0; i < v.length; i++) {
+        const problem = visit(v[i], depth + 1)
+        if (problem) return problem
+      }
+      return undefined
+    }
+    bytes += 2
+    let first = true
+    for (const key of Object.keys(v)) {
+      if (key === '__proto__') continue // zod leaves it out of the parsed value
+      bytes += key.length + (first ? 3 : 4) // quotes, colon and the comma before all but the first
+      first = false
+      const problem = bytes > maxBytes ? 'too_large' : visit((v as Record<string, unknown>)[key], depth + 1)
+      if (problem) return problem
+    }
+    return bytes > maxBytes ? 'too_large' : undefined
+  }
+  return visit(value, 1)
+}
+
 function depthOf(value: unknown, depth = 0): number {
   if (value === null || typeof value !== 'object') return depth
   let max = depth + 1
@@ -144,17 +184,51 @@ export function createEventValidator(
   /** @internal `fastPath: false` validates with the zod schema alone (the fast path's tests compare against it). */
   internal: { fastPath?: boolean } = {},
 ): (input: unknown) => AuditEventInput {
-  const resolved: EventLimits = { ...DEFAULT_EVENT_LIMITS, ...limits }
-  const schemas = Object.keys(limits).length === 0 ? defaultSchemas : buildSchemas(resolved)
+  const resolved: EventLimits = { ...DEFAULT_EVENT_LIMITS }
+  for (const name of Object.keys(DEFAULT_EVENT_LIMITS) as (keyof EventLimits)[]) {
+    const value: unknown = limits[name]
+    // An undefined bound keeps its default; NaN (e.g. `Number(process.env.X)` unset) or a string would make every
+    // comparison false and so silently lift the bound, which is refused instead.
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !(value >= 0)) throw new AuditKitError('INVALID_OPTIONS', `limits.${name} must be a non-negative number`)
+    resolved[name] = value
+  }
+  const custom = (Object.keys(DEFAULT_EVENT_LIMITS) as (keyof EventLimits)[]).some((name) => resolved[name] !== DEFAULT_EVENT_LIMITS[name])
+  const schemas = custom ? buildSchemas(resolved) : defaultSchemas
   const fastAccept =
     internal.fastPath === false ? () => undefined : createFastAccept(resolved, { action: ACTION_PATTERN, resourceType: RESOURCE_TYPE_PATTERN })
+  const parseSlowly = (input: unknown): ReturnType<typeof schemas.input.safeParse> => {
+    try {
+      if (input !== null && typeof input === 'object') {
+        const { changes, metadata } = input as { changes?: unknown; metadata?: unknown }
+        const oversized: AuditErrorDetail[] = []
+        for (const [field, value, maxBytes] of [['changes', changes, resolved.maxChangesBytes], ['metadata', metadata, resolved.maxMetadataBytes]] as const) {
+          const problem = value === undefined ? undefined : overBounds(value, maxBytes, resolved.maxDepth)
+          if (problem === 'too_large') oversized.push(tooLarge(field, maxBytes))
+          else if (problem === 'too_deep') oversized.push(tooDeep(field, resolved.maxDepth))
+        }
+        if (oversized.length > 0) throw tooLargeError(oversized)
+      }
+      return schemas.input.safeParse(input)
+    } catch (error) {
+      if (isAuditKitError(error)) throw error
+      // A getter or proxy in the input that throws: still a refused event with a code, not a bare error.
+      throw new AuditKitError('INVALID_EVENT', `Invalid audit event: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
+  }
   return (input) => {
     // The common, well-formed event skips zod (a hot path); zod decides and explains everything else.
-    const accepted = fastAccept(input)
-    const parsed = accepted ? ({ success: true, data: accepted } as const) : schemas.input.safeParse(input)
+    let accepted: AuditEventInput | undefined
+    try {
+      accepted = fastAccept(input)
+    } catch {
+      accepted = undefined // a getter that throws: parseSlowly reports it
+    }
+    const parsed = accepted ? ({ success: true, data: accepted } as const) : parseSlowly(input)
     if (!parsed.success) {
       const details: AuditErrorDetail[] = parsed.error.issues.map((issue) => ({
-        path: issue.path.join('.'),
+        // String(): a symbol key in `metadata` is in the path, and join() throws on symbols.
+        path: issue.path.map(String).join('.'),
         reason: reasonOf(issue),
         message: issue.message,
       }))
@@ -162,17 +236,24 @@ export function createEventValidator(
     }
     const event = parsed.data
     const oversized: AuditErrorDetail[] = []
-    if (event.changes !== undefined && jsonBytes(event.changes) > resolved.maxChangesBytes)
-      oversized.push({ path: 'changes', reason: 'too_large', message: `changes exceed ${resolved.maxChangesBytes} bytes of JSON` })
-    if (event.metadata !== undefined && jsonBytes(event.metadata) > resolved.maxMetadataBytes)
-      oversized.push({ path: 'metadata', reason: 'too_large', message: `metadata exceeds ${resolved.maxMetadataBytes} bytes of JSON` })
+    if (event.changes !== undefined && jsonBytes(event.changes) > resolved.maxChangesBytes) oversized.push(tooLarge('changes', resolved.maxChangesBytes))
+    if (event.metadata !== undefined && jsonBytes(event.metadata) > resolved.maxMetadataBytes) oversized.push(tooLarge('metadata', resolved.maxMetadataBytes))
     for (const field of ['changes', 'metadata'] as const) {
-      if (event[field] !== undefined && depthOf(event[field]) > resolved.maxDepth)
-        oversized.push({ path: field, reason: 'too_deep', message: `${field} is nested deeper than ${resolved.maxDepth} levels` })
+      if (event[field] !== undefined && depthOf(event[field]) > resolved.maxDepth) oversized.push(tooDeep(field, resolved.maxDepth))
     }
-    if (oversized.length > 0) {
-      throw new AuditKitError('PAYLOAD_TOO_LARGE', `Audit event too large: ${oversized.map((d) => d.message).join('; ')}`, { details: oversized })
-    }
+    if (oversized.length > 0) throw tooLargeError(oversized)
     return event
   }
+}
+
+function tooLarge(field: 'changes' | 'metadata', maxBytes: number): AuditErrorDetail {
+  return { path: field, reason: 'too_large', message: `${field} ${field === 'changes' ? 'exceed' : 'exceeds'} ${maxBytes} bytes of JSON` }
+}
+
+function tooDeep(field: 'changes' | 'metadata', maxDepth: number): AuditErrorDetail {
+  return { path: field, reason: 'too_deep', message: `${field} is nested deeper than ${maxDepth} levels` }
+}
+
+function tooLargeError(details: AuditErrorDetail[]): AuditKitError {
+  return new AuditKitError('PAYLOAD_TOO_LARGE', `Audit event too large: ${details.map((d) => d.message).join('; ')}`, { details })
 }

@@ -1,0 +1,153 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { AuditKitError } from '../errors.js'
+import { createAuditLogger } from '../logger/audit-logger.js'
+import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
+import type { AuditEventInput, JsonValue } from './schema.js'
+import { createEventValidator } from './schema.js'
+
+const base = {
+  tenantId: 'acme',
+  actor: { type: 'user', id: 'u1' },
+  action: 'project_updated',
+  resource: { type: 'project', id: 'p1' },
+  outcome: 'success',
+} as const satisfies AuditEventInput
+
+const validators = { 'fast path': createEventValidator(), 'schema alone': createEventValidator({}, { fastPath: false }) }
+
+/** What `validate(input)` throws, or fails the test when it accepts. */
+function refusal(validate: (input: unknown) => unknown, input: unknown): AuditKitError {
+  try {
+    validate(input)
+  } catch (error) {
+    expect(error).toBeInstanceOf(AuditKitError)
+    return error as AuditKitError
+  }
+  throw new Error('accepted')
+}
+
+function nested(levels: number, leaf: unknown = 1, wrap: (inner: unknown) => unknown = (inner) => ({ d: inner })): unknown {
+  let value = leaf
+  for (let i = 0; i < levels; i++) value = wrap(value)
+  return value
+}
+
+describe.each(Object.entries(validators))('event validator (%s)', (_, validate) => {
+  it('refuses values nested thousands deep with PAYLOAD_TOO_LARGE, not a stack overflow', () => {
+    for (const input of [
+      { ...base, changes: { after: nested(5000) } },
+      { ...base, metadata: { tree: nested(5000, 1, (inner) => [inner]) } },
+    ]) {
+      const error = refusal(validate, input)
+      expect(error.code).toBe('PAYLOAD_TOO_LARGE')
+      expect(error.details).toEqual([expect.objectContaining({ reason: 'too_deep' })])
+    }
+  })
+
+  it('refuses a cyclic value with PAYLOAD_TOO_LARGE', () => {
+    const node: Record<string, unknown> = { name: 'a' }
+    node.self = node
+    const error = refusal(validate, { ...base, metadata: { node } })
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE')
+    expect(error.details).toEqual([{ path: 'metadata', reason: 'too_deep', message: expect.any(String) }])
+  })
+
+  it('refuses a huge (sparse) array at once, without visiting every slot', () => {
+    const sparse: unknown[] = []
+    sparse.length = 2 ** 32 - 1
+    const dense = Array.from({ length: 300_000 })
+    for (const after of [sparse, dense]) {
+      const started = performance.now()
+      const error = refusal(validate, { ...base, changes: { after } })
+      expect(performance.now() - started).toBeLessThan(500)
+      expect(error.code).toBe('PAYLOAD_TOO_LARGE')
+      expect(error.details).toEqual([{ path: 'changes', reason: 'too_large', message: 'changes exceed 65536 bytes of JSON' }])
+    }
+  })
+
+  it('refuses a symbol key in metadata with INVALID_EVENT naming the field', () => {
+    const error = refusal(validate, { ...base, metadata: { note: 'x', [Symbol('secret')]: 'hunter2' } })
+    expect(error.code).toBe('INVALID_EVENT')
+    expect(error.details).toEqual([expect.objectContaining({ path: 'metadata.Symbol(secret)' })])
+  })
+
+  it('answers INVALID_EVENT when reading the input throws', () => {
+    const metadata = {
+      get broken(): string {
+        throw new Error('lazy value failed')
+      },
+    }
+    const error = refusal(validate, { ...base, metadata })
+    expect(error.code).toBe('INVALID_EVENT')
+    expect(error.message).toContain('lazy value failed')
+  })
+})
+
+describe('event limits', () => {
+  it('keeps the default for a bound given as undefined instead of lifting it', () => {
+    const validate = createEventValidator({ maxMetadataBytes: undefined, maxDepth: undefined })
+    expect(refusal(validate, { ...base, metadata: { blob: 'x'.repeat(100_000) } }).code).toBe('PAYLOAD_TOO_LARGE')
+    expect(refusal(validate, { ...base, metadata: { tree: nested(40) } }).code).toBe('PAYLOAD_TOO_LARGE')
+  })
+
+  it('refuses a bound that is not a number (NaN from an unset environment variable) with INVALID_OPTIONS', () => {
+    for (const limits of [{ maxMetadataBytes: Number(undefined) }, { maxDepth: -1 }, { maxChangesBytes: '1000' as unknown as number }]) {
+      expect(() => createEventValidator(limits)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    }
+  })
+
+  it('the early size check never refuses a value the exact check accepts (bytes and depth exactly at the bound)', () => {
+    let seed = 7
+    const random = (): number => {
+      seed = (seed * 1664525 + 1013904223) >>> 0
+      return seed / 2 ** 32
+    }
+    const strings = ['', 'a', 'é', '日本', '😀', '"quoted"\\', 'line\nbreak', '\u0001', '\ud800']
+    const value = (depth: number): JsonValue => {
+      const r = random()
+      if (depth >= 5 || r < 0.35) return [1, -0.5, 1e21, true, false, null, ...strings][Math.floor(random() * 15)] ?? null
+      if (r < 0.65) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1))
+      const out: { [key: string]: JsonValue } = {}
+      for (let i = Math.floor(random() * 4); i > 0; i--) out[strings[Math.floor(random() * strings.length)] ?? 'k'] = value(depth + 1)
+      return out
+    }
+    const depthOf = (v: unknown): number =>
+      v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0
+    for (let i = 0; i < 250; i++) {
+      const metadata = { v: value(0) }
+      const bytes = Buffer.byteLength(JSON.stringify(metadata), 'utf8')
+      const depth = depthOf(metadata)
+      for (const fastPath of [true, false]) {
+        expect(() => createEventValidator({ maxMetadataBytes: bytes, maxDepth: depth }, { fastPath })({ ...base, metadata })).not.toThrow()
+        const tight = createEventValidator({ maxMetadataBytes: bytes - 1 }, { fastPath })
+        expect(refusal(tight, { ...base, metadata }).code).toBe('PAYLOAD_TOO_LARGE')
+      }
+    }
+  })
+})
+
+describe('through the logger', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-schema-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('a deeply nested request body recorded as `after` is refused with PAYLOAD_TOO_LARGE; an undefined bound stays bounded', async () => {
+    const store = createSqliteStore({ path: join(dir, 'audit.db') })
+    const codes: string[] = []
+    const audit = createAuditLogger({ store, limits: { maxMetadataBytes: undefined }, onError: (error) => codes.push(error.code) })
+    try {
+      // What `express.json()` makes of 5000 nested arrays: a 10 KB body, well under its 100 KB limit.
+      const body = JSON.parse(`${'['.repeat(5000)}${']'.repeat(5000)}`) as JsonValue
+      await expect(audit.record({ ...base, changes: { after: body } })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+      await expect(audit.record({ ...base, metadata: { blob: 'x'.repeat(100_000) } })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
+      await audit.record(base, { delivery: 'await' })
+      expect(codes).toEqual(['PAYLOAD_TOO_LARGE', 'PAYLOAD_TOO_LARGE'])
+      expect((await store.chainHead('acme'))?.seq).toBe(1)
+    } finally {
+      await audit.close()
+      await store.close()
+    }
+  })
+})
