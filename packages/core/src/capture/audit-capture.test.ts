@@ -52,6 +52,18 @@ describe('createAuditCapture', () => {
     expect(event?.outcome).toBe('failure')
   })
 
+  it("clips to the logger's own limits when they are smaller than the defaults, so the request is still recorded", async () => {
+    const strict = createAuditLogger({ store, limits: { maxTextLength: 256, maxIdLength: 64 }, onError: () => {} })
+    const strictCapture = createAuditCapture<FakeRequest>({ logger: strict, delivery: 'await', tenant: () => 'capture-strict' })
+    const longId = 'b'.repeat(100)
+    const handle = strictCapture.begin({}, { method: 'DELETE', path: `/things/${longId}`, userAgent: 'y'.repeat(1000) })
+    const result = await handle?.end({ status: 200 })
+    expect(result?.event?.context?.userAgent).toHaveLength(256)
+    expect(result?.event?.resource).toEqual({ type: 'thing', id: 'b'.repeat(64) })
+    expect(strict.stats()).toMatchObject({ written: 1, invalid: 0 })
+    await strict.close()
+  })
+
   it('records once however often end() is called, and nothing for reads or skipped requests', async () => {
     const handle = capture.begin({}, { method: 'POST', path: '/projects' })
     const [a, b] = await Promise.all([handle?.end({ status: 201 }), handle?.end({ status: 500 })])

@@ -1,5 +1,5 @@
 import { AuditKitError, isAuditKitError } from '../errors.js'
-import { DEFAULT_EVENT_LIMITS } from '../event/limits.js'
+import type { EventLimits } from '../event/limits.js'
 import { ACTION_PATTERN, RESOURCE_TYPE_PATTERN } from '../event/schema.js'
 import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, RequestContext as EventRequestContext, ResourceRef } from '../event/schema.js'
 import type { AuditLogger, DeliveryMode, RecordResult } from '../logger/audit-logger.js'
@@ -241,7 +241,10 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
   const delivery = options.delivery ?? 'async'
   if (delivery !== 'async' && delivery !== 'await')
     throw new AuditKitError('INVALID_OPTIONS', `delivery must be 'async' or 'await', got ${String(delivery)}`)
-  const derive = options.deriveOperation ? uncachedDerive(options.deriveOperation) : createCachedDerive()
+  // Request facts are clipped to the logger's own bounds: clipped to larger ones, a long user agent would make the
+  // whole event invalid and the request unaudited.
+  const limits = logger.limits
+  const derive = options.deriveOperation ? uncachedDerive(options.deriveOperation, limits) : createCachedDerive(limits)
   const recordReads = options.recordReads ?? false
 
   return {
@@ -327,15 +330,15 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
       const targets = context.extraTargets.length === 0 ? baseTargets : [...baseTargets, ...context.extraTargets]
       const requestContext: EventRequestContext = {
         method,
-        path: clip(request.path, DEFAULT_EVENT_LIMITS.maxTextLength),
+        path: clip(request.path, limits.maxTextLength),
         status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
       }
       const ip = normalizeIp(request.ip)
       if (ip !== undefined && ip.length <= 64) requestContext.ip = ip
-      if (request.userAgent) requestContext.userAgent = clip(request.userAgent, DEFAULT_EVENT_LIMITS.maxTextLength)
-      if (route !== undefined) requestContext.route = clip(route, DEFAULT_EVENT_LIMITS.maxTextLength)
+      if (request.userAgent) requestContext.userAgent = clip(request.userAgent, limits.maxTextLength)
+      if (route !== undefined) requestContext.route = clip(route, limits.maxTextLength)
       // A request id is only useful verbatim: an over-long one is left out rather than clipped.
-      if (request.requestId && request.requestId.length <= DEFAULT_EVENT_LIMITS.maxIdLength) requestContext.requestId = request.requestId
+      if (request.requestId && request.requestId.length <= limits.maxIdLength) requestContext.requestId = request.requestId
       const event: AuditEventInput = {
         tenantId,
         actor,
@@ -370,8 +373,8 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
 }
 
-function uncachedDerive(derive: typeof deriveOperation): (input: DeriveInput & { method: string }) => DerivedOperation {
-  return (input) => safeDerived(derive(input), input.method)
+function uncachedDerive(derive: typeof deriveOperation, limits: EventLimits): (input: DeriveInput & { method: string }) => DerivedOperation {
+  return (input) => safeDerived(derive(input), input.method, limits)
 }
 
 const PLACEHOLDER = '\u0000'
@@ -381,17 +384,17 @@ const PARAM_NAME = /:([A-Za-z0-9_$]+)/g
  * The default derivation, once per (method, route pattern): the pattern is derived with placeholder parameter
  * values, and each request only fills in its own values. Unmatched routes (no pattern) are derived each time.
  */
-function createCachedDerive(): (input: DeriveInput & { method: string }) => DerivedOperation {
+function createCachedDerive(limits: EventLimits): (input: DeriveInput & { method: string }) => DerivedOperation {
   const templates = new Map<string, DerivedOperation>()
   return (input) => {
     const { method, route, params = {} } = input
-    if (route === undefined) return safeDerived(deriveOperation(input), method)
+    if (route === undefined) return safeDerived(deriveOperation(input), method, limits)
     const key = `${method} ${route}`
     let template = templates.get(key)
     if (!template) {
       const placeholders: Record<string, string> = {}
       for (const match of route.matchAll(PARAM_NAME)) if (match[1]) placeholders[match[1]] = `${PLACEHOLDER}${match[1]}`
-      template = safeDerived(deriveOperation({ method, path: route, route, params: placeholders }), method)
+      template = safeDerived(deriveOperation({ method, path: route, route, params: placeholders }), method, limits)
       // Bounded: patterns are finite in an app, but a misbehaving adapter must not grow memory without end.
       if (templates.size < 5000) templates.set(key, template)
     }
@@ -401,12 +404,12 @@ function createCachedDerive(): (input: DeriveInput & { method: string }) => Deri
       const value = params[ref.id.slice(1)]
       if (value === undefined || value === '') complete = false
       // Object.assign, not a spread with an extra key, which Node 20 runs several times slower (bench:capture).
-      return Object.assign({}, ref, { id: clip(value, DEFAULT_EVENT_LIMITS.maxIdLength) })
+      return Object.assign({}, ref, { id: clip(value, limits.maxIdLength) })
     }
     const resource = fill(template.resource)
     const targets = template.targets.map(fill)
     // A parameter without a value (optional segments) can change the verb: derive this request on its own.
-    if (!complete) return safeDerived(deriveOperation(input), method)
+    if (!complete) return safeDerived(deriveOperation(input), method, limits)
     return { action: template.action, resource, targets }
   }
 }
@@ -415,16 +418,16 @@ function createCachedDerive(): (input: DeriveInput & { method: string }) => Deri
  * Keeps a derived operation valid whatever the client sent: ids from the URL are clipped to the id limit, and a
  * path that yields no valid resource type (`/123`, unmatched routes) falls back to the generic `resource`.
  */
-function safeDerived(derived: DerivedOperation, method: string): DerivedOperation {
+function safeDerived(derived: DerivedOperation, method: string, limits: EventLimits): DerivedOperation {
   const fix = (ref: ResourceRef): ResourceRef => {
     const type = RESOURCE_TYPE_PATTERN.test(ref.type) ? ref.type : 'resource'
     const fixed: ResourceRef = { type }
-    if (ref.id !== undefined && ref.id !== '') fixed.id = clip(ref.id, DEFAULT_EVENT_LIMITS.maxIdLength)
-    if (ref.name !== undefined) fixed.name = clip(ref.name, DEFAULT_EVENT_LIMITS.maxTextLength)
+    if (ref.id !== undefined && ref.id !== '') fixed.id = clip(ref.id, limits.maxIdLength)
+    if (ref.name !== undefined) fixed.name = clip(ref.name, limits.maxTextLength)
     return fixed
   }
   const resource = fix(derived.resource)
-  const targets = derived.targets.slice(0, DEFAULT_EVENT_LIMITS.maxTargets).map(fix)
+  const targets = derived.targets.slice(0, limits.maxTargets).map(fix)
   const action =
     ACTION_PATTERN.test(derived.action) && derived.action.length <= 128 && resource.type === derived.resource.type
       ? derived.action

@@ -178,21 +178,29 @@ function reasonOf(issue: z.core.$ZodIssue): string {
   }
 }
 
+/**
+ * The bounds in force: the given ones over the defaults. An undefined bound keeps its default; NaN (e.g.
+ * `Number(process.env.X)` unset) or a string would make every comparison false and so silently lift the bound, which
+ * is refused with `INVALID_OPTIONS` instead.
+ */
+export function resolveEventLimits(limits: Partial<EventLimits> = {}): EventLimits {
+  const resolved: EventLimits = { ...DEFAULT_EVENT_LIMITS }
+  for (const name of Object.keys(DEFAULT_EVENT_LIMITS) as (keyof EventLimits)[]) {
+    const value: unknown = limits[name]
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !(value >= 0)) throw new AuditKitError('INVALID_OPTIONS', `limits.${name} must be a non-negative number`)
+    resolved[name] = value
+  }
+  return resolved
+}
+
 /** Validates input against the event model and size bounds; one factory per `limits` so schemas are built once. */
 export function createEventValidator(
   limits: Partial<EventLimits> = {},
   /** @internal `fastPath: false` validates with the zod schema alone (the fast path's tests compare against it). */
   internal: { fastPath?: boolean } = {},
 ): (input: unknown) => AuditEventInput {
-  const resolved: EventLimits = { ...DEFAULT_EVENT_LIMITS }
-  for (const name of Object.keys(DEFAULT_EVENT_LIMITS) as (keyof EventLimits)[]) {
-    const value: unknown = limits[name]
-    // An undefined bound keeps its default; NaN (e.g. `Number(process.env.X)` unset) or a string would make every
-    // comparison false and so silently lift the bound, which is refused instead.
-    if (value === undefined) continue
-    if (typeof value !== 'number' || !(value >= 0)) throw new AuditKitError('INVALID_OPTIONS', `limits.${name} must be a non-negative number`)
-    resolved[name] = value
-  }
+  const resolved = resolveEventLimits(limits)
   const custom = (Object.keys(DEFAULT_EVENT_LIMITS) as (keyof EventLimits)[]).some((name) => resolved[name] !== DEFAULT_EVENT_LIMITS[name])
   const schemas = custom ? buildSchemas(resolved) : defaultSchemas
   const fastAccept =

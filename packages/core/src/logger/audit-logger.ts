@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { AuditEvent, AuditEventInput, UnsealedEvent } from '../event/schema.js'
-import { createEventValidator } from '../event/schema.js'
+import { createEventValidator, resolveEventLimits } from '../event/schema.js'
 import type { EventLimits } from '../event/limits.js'
 import { uuidv7 } from '../ids/uuidv7.js'
 import { createSealer } from '../integrity/hash.js'
@@ -134,6 +134,8 @@ export interface AuditLogger {
   /** Called with each batch once durable (exporters and checkpoints listen here). Returns an unsubscribe function. */
   onAppend(listener: (events: readonly AuditEvent[]) => void): () => void
   stats(): AuditLoggerStats
+  /** The event size bounds in force (`limits` over the defaults): what a capture clips request facts to. */
+  readonly limits: EventLimits
   /**
    * Reports a problem found outside the pipeline (adapters: a resolver that threw) to `onError` and counts it in
    * `stats().captureFailures`, so that no failure is only a console line.
@@ -167,7 +169,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const maxDelayMs = options.retry?.maxDelayMs ?? 30_000
   const awaitTimeoutMs = options.awaitTimeoutMs ?? 10_000
   const clock = options.clock ?? (() => new Date())
-  const validate = createEventValidator(options.limits)
+  const limits = resolveEventLimits(options.limits)
+  const validate = createEventValidator(limits)
   const redact = createRedactor(options.redact)
   const seal = createSealer(options.hmacKey)
   const onError =
@@ -440,6 +443,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       report(error)
     },
     store,
+    limits,
   }
 }
 
