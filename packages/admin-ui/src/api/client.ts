@@ -25,6 +25,9 @@ export class ApiError extends Error {
   }
 }
 
+/** `ApiError.code` of an answer that is not the API's JSON (e.g. a login page reached through a redirect). */
+export const UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE'
+
 type Json = Record<string, unknown>
 
 function isObject(value: unknown): value is Json {
@@ -67,17 +70,21 @@ async function request(url: string, init: RequestInit = {}): Promise<unknown> {
   }
   const text = await response.text()
   let body: unknown = null
-  if (text !== '') {
+  let json = text !== ''
+  if (json) {
     try {
       body = JSON.parse(text)
     } catch {
-      body = null
+      json = false
     }
   }
   if (!response.ok) {
     const error = isObject(body) && isObject(body.error) ? body.error : {}
     throw new ApiError(response.status, str(error.code) ?? `HTTP_${response.status}`, str(error.message) ?? response.statusText, problems(error.details))
   }
+  // Every API route answers JSON. Anything else is not ours: typically the host's login page after its session
+  // ended (fetch follows the redirect and sees a 200). Read as data, it would look like an empty log or no settings.
+  if (!json) throw new ApiError(response.status, UNEXPECTED_RESPONSE, `Not an answer of the audit log API (${response.headers.get('content-type') ?? 'no content type'} from ${response.url})`)
   return body
 }
 

@@ -168,6 +168,7 @@ const en = {
   errorUnauthorized: 'You are not signed in, or your session expired.',
   errorForbidden: 'Only audit-log admins can see this page.',
   errorNetwork: 'The server could not be reached.',
+  errorUnexpected: 'The server answered with a page instead of audit log data: your session may have expired. Reload the page to sign in again.',
   errorCode: (code: string) => `Error code: ${code}`,
 } as const
 
@@ -331,6 +332,7 @@ const ja: Messages = {
   errorUnauthorized: 'サインインしていないか、セッションの有効期限が切れています。',
   errorForbidden: 'このページは監査ログの管理者のみ利用できます。',
   errorNetwork: 'サーバーに接続できませんでした。',
+  errorUnexpected: 'サーバーが監査ログのデータではなくページを返しました。セッションの有効期限が切れた可能性があります。ページを再読み込みしてサインインし直してください。',
   errorCode: (code: string) => `エラーコード: ${code}`,
 }
 

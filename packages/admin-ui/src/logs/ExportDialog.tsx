@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks'
-import { exportCsvUrl } from '../api/client.js'
+import { exportCsvUrl, fetchEvents } from '../api/client.js'
 import type { ColumnDef } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
 import { LOCALES, type Locale } from '../i18n/messages.js'
 import { localDay } from '../lib/time.js'
 import { Dialog } from '../ui/Dialog.js'
+import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { EMPTY_FILTERS, type FilterForm, toApiFilters } from './filters.js'
 
 export interface ExportDialogProps {
@@ -22,22 +23,35 @@ export function ExportDialog({ columns, visible, form, onClose }: ExportDialogPr
   const [headerLocale, setHeaderLocale] = useState<Locale>(locale)
   const [applyFilters, setApplyFilters] = useState(true)
   const [started, setStarted] = useState(false)
+  const [checking, setChecking] = useState(false)
+  const [refused, setRefused] = useState<unknown>(null)
   const error = fromDay === '' || toDay === '' ? t.rangeMissing : toDay < fromDay ? t.rangeReversed : null
   const labels = new Map(columns.map((column) => [column.key, column.label]))
   const hasOtherFilters = form.actor !== '' || form.action !== '' || form.resourceType !== '' || form.outcome !== '' || form.q.trim() !== ''
 
   function download(event: Event) {
     event.preventDefault()
-    if (error !== null) return
+    if (error !== null || checking) return
     const range = toApiFilters({ ...(applyFilters ? form : EMPTY_FILTERS), fromDay, toDay })
-    const link = document.createElement('a')
-    link.href = exportCsvUrl({ ...range, columns: visible, locale: headerLocale })
-    link.download = ''
-    link.rel = 'noopener'
-    document.body.append(link)
-    link.click()
-    link.remove()
-    setStarted(true)
+    setStarted(false)
+    setRefused(null)
+    setChecking(true)
+    // The browser streams the file itself and tells the page nothing if the API refuses it (an expired session,
+    // a filter it rejects, the store down): ask for one row with the same filters and period first, and show
+    // the API's error here instead of a download that "started".
+    fetchEvents(range, null, 1)
+      .then(() => {
+        const link = document.createElement('a')
+        link.href = exportCsvUrl({ ...range, columns: visible, locale: headerLocale })
+        link.download = ''
+        link.rel = 'noopener'
+        document.body.append(link)
+        link.click()
+        link.remove()
+        setStarted(true)
+      })
+      .catch(setRefused)
+      .finally(() => setChecking(false))
   }
 
   return (
@@ -47,7 +61,7 @@ export function ExportDialog({ columns, visible, form, onClose }: ExportDialogPr
       testId="export-dialog"
       footer={
         <>
-          {started && (
+          {started && refused === null && (
             <p class="muted" role="status">
               {t.csvStarted}
             </p>
@@ -56,7 +70,7 @@ export function ExportDialog({ columns, visible, form, onClose }: ExportDialogPr
           <button type="button" class="button" onClick={onClose}>
             {started ? t.close : t.cancel}
           </button>
-          <button type="submit" form="export-form" class="button button--primary" disabled={error !== null}>
+          <button type="submit" form="export-form" class="button button--primary" disabled={error !== null || checking}>
             {t.csvSubmit}
           </button>
         </>
@@ -117,6 +131,7 @@ export function ExportDialog({ columns, visible, form, onClose }: ExportDialogPr
             ))}
           </ul>
         </div>
+        {refused !== null && <ErrorNotice error={refused} />}
       </form>
     </Dialog>
   )

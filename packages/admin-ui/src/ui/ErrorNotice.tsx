@@ -1,4 +1,4 @@
-import { ApiError } from '../api/client.js'
+import { ApiError, UNEXPECTED_RESPONSE } from '../api/client.js'
 import type { FieldProblem } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
 
@@ -12,6 +12,7 @@ export function ErrorNotice({ error, title, onRetry }: { error: unknown; title?:
     if (error.status === 401) message = t.errorUnauthorized
     else if (error.status === 403) message = t.errorForbidden
     else if (error.status === 0) message = t.errorNetwork
+    else if (error.code === UNEXPECTED_RESPONSE) message = t.errorUnexpected
   }
   return (
     <div class="notice notice--error" role="alert">
