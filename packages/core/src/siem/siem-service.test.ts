@@ -403,6 +403,29 @@ describe('SIEM settings', () => {
     expect(events[1]?.changes).toMatchObject({ before: { endpoint: receiver.endpoint, enabled: true }, after: { endpoint: receiver.endpoint } })
   })
 
+  it('sends a stored secret only to the collector it was saved for: a new origin needs the value entered again', async () => {
+    const tenant = 'moved-tenant'
+    await h.siem.updateSettings(tenant, settingsFor(receiver, 'http/protobuf'), { actor: ADMIN })
+    const { enabled, endpoint, protocol, headers } = (await h.siem.getSettings(tenant)).settings
+    const masked = { enabled, endpoint, protocol, headers }
+    // Another server the admin names, sent the mask back: its token must not be handed over.
+    const other = await startOtlpReceiver({ protocol: 'http/protobuf' })
+    try {
+      const moved = { ...masked, endpoint: other.endpoint }
+      const tested = await h.siem.testConnection(tenant, moved, { actor: { ...ADMIN, id: 'admin_moves' } })
+      expect(tested).toMatchObject({ ok: false, result: 'invalid_config', details: [expect.objectContaining({ path: 'headers.Authorization', reason: 'reenter_secret' })] })
+      await expect(h.siem.updateSettings(tenant, moved, { actor: ADMIN })).rejects.toMatchObject({ code: 'INVALID_SETTINGS' })
+      expect(other.requests).toHaveLength(0)
+      expect((await h.siem.getSettings(tenant)).settings.endpoint).toBe(receiver.endpoint)
+      // Entered again, the value is saved for the new collector.
+      await h.siem.updateSettings(tenant, { ...moved, headers: { Authorization: `Bearer ${TOKEN}` } }, { actor: ADMIN })
+      expect((await h.siem.getSettings(tenant)).settings.endpoint).toBe(other.endpoint)
+    } finally {
+      await h.siem.updateSettings(tenant, { ...masked, enabled: false, endpoint: receiver.endpoint, headers: { Authorization: `Bearer ${TOKEN}` } }, { actor: ADMIN })
+      await other.close()
+    }
+  })
+
   it('refuses invalid settings and metadata endpoints without saving', async () => {
     await expect(h.siem.updateSettings('t2', { enabled: true, endpoint: 'collector:4317' }, { actor: ADMIN })).rejects.toMatchObject({
       code: 'INVALID_SETTINGS',

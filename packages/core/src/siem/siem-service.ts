@@ -242,10 +242,21 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     if (!previous) return submitted
     const headers: Record<string, string> = {}
     const details: AuditErrorDetail[] = []
+    // A stored secret goes only to the collector it was entered for: pointing the form at another origin and sending
+    // the mask back would otherwise hand the token to any server an admin names.
+    const sameCollector = originOf(submitted.endpoint) !== null && originOf(submitted.endpoint) === originOf(previous.endpoint)
     for (const [name, value] of Object.entries(submitted.headers)) {
       const before = previous.headers.find((header) => header.name.toLowerCase() === name.toLowerCase())
       if (!before || value !== before.masked) {
         headers[name] = value
+        continue
+      }
+      if (!sameCollector) {
+        details.push({
+          path: `headers.${name}`,
+          reason: 'reenter_secret',
+          message: `The endpoint is not the one "${name}" was saved for: enter its value again (a stored secret is only sent to its own collector)`,
+        })
         continue
       }
       try {
@@ -507,4 +518,14 @@ function describe(error: unknown): string {
     return `${String((error as { result: unknown }).result)}: ${String((error as { message: unknown }).message)}`
   }
   return error instanceof Error ? error.message : String(error)
+}
+
+/** `scheme://host:port` of an endpoint URL, or null when there is none. */
+function originOf(endpoint: string): string | null {
+  if (endpoint === '') return null
+  try {
+    return new URL(endpoint).origin
+  } catch {
+    return null
+  }
 }
