@@ -51,10 +51,9 @@ const harnessFor = (createApp: typeof express): AdapterHarness => ({
       next()
     })
     for (const route of createFixtureRoutes()) {
-      app[route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](route.path, (req, res) => {
-        const { status, body } = route.handle({ params: req.params as Record<string, string>, body: req.body as unknown, principal: principalOf(req), audit: req.audit })
-        if (body === undefined) res.status(status).end()
-        else res.status(status).json(body)
+      app[route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](route.path, (req, res, next) => {
+        const answer = route.handle({ params: req.params as Record<string, string>, body: req.body as unknown, principal: principalOf(req), audit: req.audit })
+        void Promise.resolve(answer).then(({ status, body }) => (body === undefined ? res.status(status).end() : res.status(status).json(body)), next)
       })
     }
     app.use(quietErrors)

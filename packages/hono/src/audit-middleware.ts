@@ -92,7 +92,10 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
 function resultOf<E extends Env>(c: Context<E>, ownPattern: string): CaptureResult {
   const route = routePath(c)
   const matched = route !== ownPattern && !isMiddleware(matchedRoutes(c)[c.req.routeIndex])
-  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined }
+  // The client left before the answer: node-server (like other runtimes) aborts the request's signal when the
+  // connection closes early. Recorded as the other adapters do: a failure marked responseAborted.
+  const aborted = c.req.raw.signal.aborted
+  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted }
 }
 
 /**

@@ -38,7 +38,7 @@ const harness: AdapterHarness = {
     for (const route of createFixtureRoutes()) {
       app.on(route.method, route.path, async (c) => {
         const body: unknown = c.req.header('content-type')?.includes('json') ? await c.req.json() : undefined
-        const { status, body: answer } = route.handle({ params: c.req.param(), body, principal: c.get('principal'), audit: c.get('audit') })
+        const { status, body: answer } = await route.handle({ params: c.req.param(), body, principal: c.get('principal'), audit: c.get('audit') })
         return answer === undefined ? c.body(null, status as StatusCode) : c.json(answer, status as ContentfulStatusCode)
       })
     }

@@ -77,7 +77,10 @@ export class AuditInterceptor implements NestInterceptor {
         },
         complete: () => {
           settled = true
-          void handle.end({ status: res.statusCode }).then(() => subscriber.complete())
+          // Nest does not unsubscribe when the client leaves while the handler runs: ask the connection, so that such
+          // a request is recorded as in the other adapters (a failure marked responseAborted).
+          const raw = nodeResponseOf(res)
+          void handle.end({ status: res.statusCode, aborted: raw.destroyed && !raw.writableFinished }).then(() => subscriber.complete())
         },
       }
       const subscription = this.handled(auditContext, next).subscribe(observer)

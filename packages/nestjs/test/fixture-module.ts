@@ -60,8 +60,8 @@ function fixtureController(): new () => object {
   const prototype = FixtureController.prototype as unknown as Record<string, unknown>
   createFixtureRoutes().forEach((route, index) => {
     const key = `route${index}`
-    prototype[key] = (req: FixtureHttpRequest, res: FixtureHttpResponse, audit: AuditRequestContext) => {
-      const { status, body } = route.handle({ params: req.params, body: req.body, principal: principalOf(req), audit })
+    prototype[key] = async (req: FixtureHttpRequest, res: FixtureHttpResponse, audit: AuditRequestContext) => {
+      const { status, body } = await route.handle({ params: req.params, body: req.body, principal: principalOf(req), audit })
       res.status(status)
       return body
     }

@@ -28,10 +28,11 @@ export interface HoldableResponse extends ClosingResponse {
 /**
  * `await` delivery: the response's real `end` runs only once `settle(false)` resolves (the event is durable, or the
  * logger's `awaitTimeoutMs` passed: it never rejects). A client that goes away before the end settles with `true`.
- * A response that has ended already cannot be held any more: it settles once closed.
+ * A response that has ended already, or whose client has left, cannot be held any more: it settles once closed.
  */
 export function holdEndUntilSettled(res: HoldableResponse, settle: (aborted: boolean) => Promise<unknown>): void {
-  if (res.writableEnded) {
+  // Ended already, or the client already left (its 'close' has passed): settle from how it closed.
+  if (res.writableEnded || res.destroyed) {
     whenResponseClosed(res, (aborted) => void settle(aborted))
     return
   }

@@ -14,8 +14,8 @@ import type { Actor, AuditRequestContext, JsonValue } from '@auditkit/core'
  *      (`true` = trust every hop of `X-Forwarded-For`; `false` = use the socket address);
  * 3. authenticate: `authenticateFixture(<authorization header>)`; `'invalid'` answers 401 `{ error }` at once;
  * 4. register every route of `createFixtureRoutes()` with its method and path (`:param` syntax), calling `handle`
- *    with the params, the parsed body, the principal and the request's audit context, and answering
- *    `status` with `body` as JSON (no body when `body` is undefined). `handle` throws for `POST /boom`: let the
+ *    with the params, the parsed body, the principal and the request's audit context, and answering (once its
+ *    promise settles, when it returns one) `status` with `body` as JSON (no body when `body` is undefined). `handle` throws for `POST /boom`: let the
  *    error reach the framework's own error handling (which answers 500);
  * 5. leave unknown routes to the framework's 404.
  *
@@ -34,7 +34,9 @@ import type { Actor, AuditRequestContext, JsonValue } from '@auditkit/core'
  * - `POST /needs-auth` 401 without an Authorization header, else 200;
  * - `POST /boom` — throws (the framework answers 500);
  * - `POST /validate` 400 unless the body has a string `name` (a validation error), else 200;
- * - `POST /jobs/run` 202 — a background job run, recorded as the system actor `FIXTURE_SYSTEM_ACTOR`.
+ * - `POST /jobs/run` 202 — a background job run, recorded as the system actor `FIXTURE_SYSTEM_ACTOR`;
+ * - `POST /projects/:projectId/publish` 200 — a slow handler: answers `SLOW_HANDLER_MS` later (a client may leave
+ *   before).
  */
 
 /** An authenticated caller: an Actor plus the tenant it belongs to. */
@@ -58,6 +60,9 @@ export const FIXTURE_PRINCIPALS: Readonly<Record<string, FixturePrincipal>> = {
 
 /** How long after answering `GET /projects/:projectId/download` its handler forces the read into the audit log. */
 export const LATE_FORCE_DELAY_MS = 50
+
+/** How long `POST /projects/:projectId/publish` takes to answer. */
+export const SLOW_HANDLER_MS = 400
 
 export const FIXTURE_SYSTEM_ACTOR: Actor = { type: 'system', id: 'scheduler', name: 'Nightly jobs' }
 
@@ -97,7 +102,7 @@ export type FixtureMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 export interface FixtureRoute {
   method: FixtureMethod
   path: string
-  handle(request: FixtureRequest): FixtureResponse
+  handle(request: FixtureRequest): FixtureResponse | Promise<FixtureResponse>
 }
 
 interface Project {
@@ -225,6 +230,14 @@ export function createFixtureRoutes(): FixtureRoute[] {
       handle: ({ audit }) => {
         audit.set({ actor: FIXTURE_SYSTEM_ACTOR, action: 'job_run_started', resource: { type: 'job', id: 'nightly_cleanup' } })
         return { status: 202, body: { started: true } }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/projects/:projectId/publish',
+      handle: async ({ params }) => {
+        await new Promise((resolve) => setTimeout(resolve, SLOW_HANDLER_MS))
+        return { status: 200, body: { published: params.projectId ?? '' } }
       },
     },
   ]

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_TIME } from '../fixtures/contract-queries.js'
 import { expectIntactChain } from '../store-contract/run-store-contract.js'
 import { storeWithAppend } from '../store-contract/store-with-append.js'
-import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS, LATE_FORCE_DELAY_MS } from './fixture-app.js'
+import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS, LATE_FORCE_DELAY_MS, SLOW_HANDLER_MS } from './fixture-app.js'
 
 /** What the contract hands a harness when it starts the fixture app (see `fixture-app.ts` for the app itself). */
 export interface AdapterAppOptions {
@@ -39,6 +39,7 @@ interface Send {
   tenant?: string
   body?: unknown
   headers?: Record<string, string>
+  signal?: AbortSignal
 }
 
 /** A store whose appends take `delayMs` longer: shows whether a response waits for durability. */
@@ -87,7 +88,7 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
         app,
         logger,
         store: sqlite,
-        send: (path, { method = 'POST', token, tenant, body, headers = {} } = {}) =>
+        send: (path, { method = 'POST', token, tenant, body, headers = {}, signal } = {}) =>
           fetch(`${app.baseUrl}${path}`, {
             method,
             headers: {
@@ -97,6 +98,7 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
               ...headers,
             },
             ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+            ...(signal ? { signal } : {}),
           }),
         async events(tenant, { flush = true } = {}) {
           if (flush) await logger.flush()
@@ -310,6 +312,28 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
       const [event] = await f.events(tenant)
       expect(event?.context?.ip).toBe('203.0.113.7')
     })
+
+    /** Sends a request to the slow handler and leaves before its answer; resolves once the handler has answered. */
+    async function abandon(f: Fixture, tenant: string): Promise<void> {
+      const leaving = new AbortController()
+      const sent = f.send('/projects/p_9/publish', { tenant, token: FIXTURE_TOKENS.user, signal: leaving.signal }).catch((error: unknown) => error)
+      await sleep(SLOW_HANDLER_MS / 4)
+      leaving.abort()
+      expect(await sent).toMatchObject({ name: 'AbortError' })
+      await sleep(SLOW_HANDLER_MS + 100)
+    }
+
+    for (const delivery of ['async', 'await'] as const) {
+      it(`in ${delivery} delivery, records a request the client left before the answer once, as a failure marked responseAborted`, async () => {
+        const f = await start({ delivery })
+        const tenant = freshTenant(`left-${delivery}`)
+        await abandon(f, tenant)
+        const events = await f.events(tenant)
+        expect(events).toHaveLength(1)
+        // Whether the client saw the change is unknown: the same answer from every adapter.
+        expect(events[0]).toMatchObject({ action: 'project_published', outcome: 'failure', metadata: { responseAborted: true } })
+      })
+    }
 
     it('in await delivery, holds the response until the event is durable', async () => {
       const f = await start({ delivery: 'await', appendDelayMs: 300 })
