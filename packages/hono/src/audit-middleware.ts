@@ -92,10 +92,18 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
 function resultOf<E extends Env>(c: Context<E>, ownPattern: string): CaptureResult {
   const route = routePath(c)
   const matched = route !== ownPattern && !isMiddleware(matchedRoutes(c)[c.req.routeIndex])
-  // The client left before the answer: node-server (like other runtimes) aborts the request's signal when the
-  // connection closes early. Recorded as the other adapters do: a failure marked responseAborted.
-  const aborted = c.req.raw.signal.aborted
-  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted }
+  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted: clientLeft(c) }
+}
+
+/**
+ * The client left before the answer, recorded as the other adapters do (a failure marked responseAborted). On
+ * node-server, from its `ServerResponse` (destroyed once the connection closed): the request's `signal` says the same,
+ * but reading it costs an AbortController a request there. Elsewhere, from the signal.
+ */
+function clientLeft<E extends Env>(c: Context<E>): boolean {
+  const outgoing = (c.env as { outgoing?: { destroyed?: unknown; writableFinished?: unknown } } | undefined)?.outgoing
+  if (typeof outgoing?.destroyed === 'boolean') return outgoing.destroyed && outgoing.writableFinished !== true
+  return c.req.raw.signal.aborted
 }
 
 /**
