@@ -47,6 +47,19 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   return { code, ...chunks }
 }
 
+/** A copy of the CLI tests' database (its WAL folded in first) with `sql` run on it, as someone with file access would. */
+function tamperedCopy(name: string, sql: string): string {
+  const source = new Database(dbPath)
+  source.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  source.close()
+  const copy = join(dir, name)
+  copyFileSync(dbPath, copy)
+  const attacker = new Database(copy)
+  attacker.exec(sql)
+  attacker.close()
+  return copy
+}
+
 describe('auditkit CLI', () => {
   it('answers usage errors with exit code 2', async () => {
     expect((await cli([])).code).toBe(EXIT.usage)
@@ -104,28 +117,14 @@ describe('auditkit CLI', () => {
   })
 
   it('reports a field added to an event row of a SQLite file as modified', async () => {
-    const source = new Database(dbPath)
-    source.exec('PRAGMA wal_checkpoint(TRUNCATE)')
-    source.close()
-    const copy = join(dir, 'added-field.db')
-    copyFileSync(dbPath, copy)
-    const attacker = new Database(copy)
-    attacker.exec(`UPDATE events SET event = json_set(event, '$.approvedBy', 'cfo') WHERE chain_id = 'globex' AND seq = 2`)
-    attacker.close()
+    const copy = tamperedCopy('added-field.db', `UPDATE events SET event = json_set(event, '$.approvedBy', 'cfo') WHERE chain_id = 'globex' AND seq = 2`)
     const result = await cli(['verify', '--sqlite', copy, '--tenant', 'globex', '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
     expect(result.code).toBe(EXIT.broken)
     expect(result.stdout).toMatch(/^BROKEN globex at seq 2: modified\n.*"approvedBy"/m)
   })
 
   it('finds a tenant whose events were all deleted while its signed checkpoints remain, when verifying every chain', async () => {
-    const source = new Database(dbPath)
-    source.exec('PRAGMA wal_checkpoint(TRUNCATE)')
-    source.close()
-    const copy = join(dir, 'deleted-chain.db')
-    copyFileSync(dbPath, copy)
-    const attacker = new Database(copy)
-    attacker.exec(`DELETE FROM events WHERE chain_id = 'globex'`)
-    attacker.close()
+    const copy = tamperedCopy('deleted-chain.db', `DELETE FROM events WHERE chain_id = 'globex'`)
     const result = await cli(['verify', '--sqlite', copy, '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
     expect(result.code).toBe(EXIT.broken)
     expect(result.stdout).toMatch(/ acme\b/) // checked too (an earlier test of this file edits one of its events)
