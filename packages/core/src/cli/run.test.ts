@@ -116,6 +116,24 @@ describe('auditkit CLI', () => {
     expect(await cli(['verify', '--ndjson', bad])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('invalid seq range') })
   })
 
+  it('ends an export quietly when the reader stops reading (`auditkit export ... | head`)', async () => {
+    let written = 0
+    const closedPipe = new Writable({
+      highWaterMark: 1,
+      write(_chunk: Buffer, _encoding, callback) {
+        written++
+        callback(written > 1 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : null)
+      },
+    })
+    const stderr: string[] = []
+    const code = await runCli(['export', '--sqlite', dbPath], {
+      stdout: closedPipe,
+      stderr: new Writable({ write: (chunk: Buffer, _encoding, callback) => (stderr.push(chunk.toString()), callback()) }),
+      env: {},
+    })
+    expect({ code, stderr: stderr.join('') }).toEqual({ code: EXIT.ok, stderr: '' })
+  })
+
   it('reports a field added to an event row of a SQLite file as modified', async () => {
     const copy = tamperedCopy('added-field.db', `UPDATE events SET event = json_set(event, '$.approvedBy', 'cfo') WHERE chain_id = 'globex' AND seq = 2`)
     const result = await cli(['verify', '--sqlite', copy, '--tenant', 'globex', '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])

@@ -171,8 +171,26 @@ async function exportCommand(flags: Flags, io: CliIo): Promise<number> {
       ...(flags.tenant ? { chainIds: flags.tenant } : {}),
       ...(window ? { range: (chainId: string) => seqRangeForTimes(opened.store, chainId, window) } : {}),
     })
-    for await (const line of lines) {
-      if (!out.write(line)) await once(out, 'drain')
+    // The reader may stop reading (`auditkit export ... | head`): that ends the export quietly, as Unix tools do.
+    let writeError: unknown = null
+    const onWriteError = (error: unknown): void => {
+      writeError ??= error
+    }
+    const events: NodeJS.EventEmitter = out
+    events.on('error', onWriteError)
+    try {
+      for await (const line of lines) {
+        if (writeError !== null) break
+        if (!out.write(line)) await once(out, 'drain')
+      }
+    } catch (error) {
+      writeError ??= error
+    } finally {
+      events.off('error', onWriteError)
+    }
+    if (writeError !== null) {
+      if ((writeError as { code?: unknown }).code === 'EPIPE') return EXIT.ok
+      throw writeError
     }
     if (out !== io.stdout) {
       out.end()
