@@ -115,7 +115,7 @@ export type {
   SiemAdminService,
   TimeRange,
 } from './admin/types.js'
-export { serveNodeRequest, sendFetchResponse, toFetchRequest } from './admin/node-http.js'
+export { leftOutOfCapture, serveNodeRequest, sendFetchResponse, toFetchRequest } from './admin/node-http.js'
 export type { NodeAdminHandlerOptions, NodeRequestOptions } from './admin/node-http.js'
 
 export { AUDIT_COLUMNS, COLUMN_LOCALES, DEFAULT_COLUMN_IDS, findColumn } from './csv/columns.js'

@@ -4,7 +4,8 @@ import type { NextFunction, Request, Response } from 'express'
 /**
  * Mounts the admin routes and page: `app.use('/admin/audit', auditAdminRouter({ logger, authorize }))`.
  * Takes the options of `createAuditAdmin`, or a handler already made with it. The mount path is read from
- * the request (`req.baseUrl`) and the client IP from `req.ip` (so `trust proxy` applies).
+ * the request (`req.baseUrl`) and the client IP from `req.ip` (so `trust proxy` applies). `auditMiddleware` mounted
+ * before leaves its successful answers out (they record their own events) and records refusals as failures.
  */
 export function auditAdminRouter(admin: AuditAdmin | AuditAdminOptions): (req: Request, res: Response, next: NextFunction) => void {
   const handler = 'fetch' in admin && typeof admin.fetch === 'function' ? admin : createAuditAdmin(admin as AuditAdminOptions)
@@ -15,6 +16,8 @@ export function auditAdminRouter(admin: AuditAdmin | AuditAdminOptions): (req: R
       ...(req.ip === undefined ? {} : { ip: req.ip }),
       // A body parser mounted before the admin routes has consumed the stream already.
       ...(req.body === undefined ? {} : { parsedBody: req.body as unknown }),
+      // The admin routes record their own events: not again through auditMiddleware (present when mounted before).
+      onLeftOutOfCapture: () => req.audit?.skip(),
     }).catch(next)
   }
 }

@@ -1,4 +1,4 @@
-import { createAuditAdmin, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
+import { createAuditAdmin, leftOutOfCapture, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
 import { Hono, type Context } from 'hono'
 import { basePath } from 'hono/route'
 
@@ -28,9 +28,12 @@ export function auditAdminApp(options: AuditAdminAppOptions | AuditAdmin): Hono 
   const handler = isAdmin(options) ? options : createAuditAdmin(options)
   const clientIp = (isAdmin(options) ? undefined : options.clientIp) ?? socketAddress
   const app = new Hono()
-  const serve = (c: Context): Promise<Response> => {
+  const serve = async (c: Context): Promise<Response> => {
     const ip = clientIp(c)
-    return handler.fetch(c.req.raw, { basePath: basePath(c), ...(ip === undefined ? {} : { ip }) })
+    const response = await handler.fetch(c.req.raw, { basePath: basePath(c), ...(ip === undefined ? {} : { ip }) })
+    // The admin routes record their own events: not again through auditMiddleware (present when mounted before).
+    if (leftOutOfCapture(response)) c.get('audit')?.skip()
+    return response
   }
   app.all('/', serve)
   app.all('/*', serve)

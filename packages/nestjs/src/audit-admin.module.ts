@@ -2,6 +2,7 @@ import { createAuditAdmin, serveNodeRequest, type AuditAdmin, type AuditAdminOpt
 import { HttpAdapterHost } from '@nestjs/core'
 import { Module, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule } from '@nestjs/common'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { claimRequest } from './audit-request.js'
 import { injectDependencies } from './inject-dependencies.js'
 
 export const AUDIT_ADMIN = Symbol('AUDIT_ADMIN')
@@ -95,6 +96,8 @@ export class AuditAdminModule implements NestModule {
         basePath: req.baseUrl ?? `/${this.path}`,
         ...(req.ip === undefined ? {} : { ip: req.ip }),
         ...(req.body === undefined ? {} : { parsedBody: req.body }),
+        // The admin routes record their own events: AuditModule's middleware leaves a claimed request alone.
+        onLeftOutOfCapture: () => claimRequest(req),
       }).catch(next)
     })
   }

@@ -110,6 +110,21 @@ export interface NodeAdminHandlerOptions extends NodeRequestOptions {
    * @default req.socket.remoteAddress
    */
   ip?: string
+  /**
+   * Called before an answer the audit middleware should leave out is sent (see {@link leftOutOfCapture}): the adapter
+   * skips the request's capture there.
+   * @default none
+   */
+  onLeftOutOfCapture?: () => void
+}
+
+/**
+ * Whether the audit middleware should leave an admin answer out. A successful one recorded what matters itself
+ * (`audit_log_exported`, `siem_config_updated`) or records nothing by design (reads, Test Connection): captured too,
+ * a settings save would be recorded twice. Refusals and errors stay in, so a denied admin change is a `failure` event.
+ */
+export function leftOutOfCapture(response: Response): boolean {
+  return response.status < 400
 }
 
 /** Serves one Node request with the admin handler: what the Express and Nest helpers share. */
@@ -132,6 +147,7 @@ export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, 
     ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
     ...(ip === undefined ? {} : { ip }),
   })
+  if (leftOutOfCapture(response)) options.onLeftOutOfCapture?.()
   // Answered before the body was read (e.g. 413): the rest of it is still on the wire, so the connection cannot be reused.
   if (!req.complete) res.setHeader('connection', 'close')
   await sendFetchResponse(res, response)
