@@ -99,4 +99,14 @@ describe('integrity admin routes', () => {
     expect(report).toMatchObject({ ok: false, firstBreak: { reason: 'modified', seq: 7 } })
     expect(((await (await get(`/api/integrity/verify?${window}`, 'globex')).json()) as IntegrityReport).ok).toBe(true)
   })
+
+  it('finds a tail cut after the last signed checkpoint when the window reaches the newest events, as the CLI does', async () => {
+    // globex: 10 events signed at seq 10, then the export's own event (seq 11). Someone deletes seq 8 onwards.
+    execFileSync('sqlite3', [path], { input: "DELETE FROM events WHERE chain_id = 'globex' AND seq >= 8;" })
+    const report = (await (await get(`/api/integrity/verify?${window}`, 'globex')).json()) as IntegrityReport
+    expect(report).toMatchObject({ ok: false, firstBreak: { reason: 'tail_truncated' } })
+    // A window that ends before the newest events checks only its own range: the cut is not in it.
+    const early = (await (await get('/api/integrity/verify?from=2026-01-01T00:00:00.000Z&to=2026-06-01T00:05:00.000Z', 'globex')).json()) as IntegrityReport
+    expect(early).toMatchObject({ ok: true })
+  })
 })

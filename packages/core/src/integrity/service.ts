@@ -34,8 +34,18 @@ export function createIntegrityService(options: IntegrityServiceOptions): Integr
   const { store, ...keys } = options
   return {
     async verify(scope, window) {
+      const head = await store.chainHead(scope.tenantId)
       const range = await seqRangeForTimes(store, scope.tenantId, window)
-      const verification = await verifyChain({ ...keys, source: store, chainId: scope.tenantId, fromSeq: range.fromSeq, toSeq: range.toSeq })
+      // A window that reaches the newest event is walked to the end, so that the end-of-chain checks run as in the CLI:
+      // a tail cut after the last signed checkpoint, too many events after it. A bound would stop the walk before them.
+      const toEnd = head === null || range.toSeq >= head.seq
+      const verification = await verifyChain({
+        ...keys,
+        source: store,
+        chainId: scope.tenantId,
+        fromSeq: range.fromSeq,
+        ...(toEnd ? {} : { toSeq: range.toSeq }),
+      })
       return { ...verification, window }
     },
     exportNdjson(scope, window) {
