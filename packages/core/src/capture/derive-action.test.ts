@@ -50,5 +50,13 @@ describe('inflection', () => {
     ['invite', 'invited'],
     ['archive', 'archived'],
     ['lock', 'locked'],
+    ['commit', 'committed'],
+    ['transfer', 'transferred'],
+    ['unpin', 'unpinned'],
+    ['cleanup', 'cleaned_up'],
+    ['rollback', 'rolled_back'],
+    ['signup', 'signed_up'],
+    ['checkout', 'checked_out'],
+    ['sync', 'synced'],
   ])('pastTense(%s) = %s', (verb, past) => expect(pastTense(verb)).toBe(past))
 })

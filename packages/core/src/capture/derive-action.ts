@@ -19,6 +19,19 @@ const IRREGULAR_PAST: Record<string, string> = {
   freeze: 'frozen', unfreeze: 'unfrozen', take: 'taken', give: 'given', forgive: 'forgiven', buy: 'bought', sell: 'sold',
   build: 'built', rebuild: 'rebuilt', pay: 'paid', withdraw: 'withdrawn', forget: 'forgotten', read: 'read', lead: 'led',
 }
+/**
+ * Verbs stressed on a last syllable that doubles (`commit` → `committed`), and the one-word phrasal verbs routes use
+ * (`/jobs/:id/cleanup` → `cleaned_up`, not `cleanuped`).
+ */
+const MORE_PAST: Record<string, string> = {
+  commit: 'committed', permit: 'permitted', admit: 'admitted', omit: 'omitted', transfer: 'transferred', refer: 'referred',
+  prefer: 'preferred', defer: 'deferred', confer: 'conferred', occur: 'occurred', control: 'controlled', patrol: 'patrolled',
+  expel: 'expelled', compel: 'compelled', unpin: 'unpinned', unplug: 'unplugged', unzip: 'unzipped', unwrap: 'unwrapped',
+  cleanup: 'cleaned_up', setup: 'set_up', signup: 'signed_up', signin: 'signed_in', signout: 'signed_out',
+  checkin: 'checked_in', checkout: 'checked_out', rollback: 'rolled_back', rollout: 'rolled_out', backup: 'backed_up',
+  shutdown: 'shut_down', lookup: 'looked_up', pickup: 'picked_up', startup: 'started_up', handoff: 'handed_off',
+  optin: 'opted_in', optout: 'opted_out', logon: 'logged_on', logoff: 'logged_off',
+}
 /** One-syllable consonant-vowel-consonant verbs double the final consonant: `skip` → `skipped`. */
 const DOUBLES_FINAL = /^[^aeiou]*[aeiou][bdgklmnprt]$/
 const PREFIX_SEGMENT = /^(?:api|v\d+)$/i
@@ -37,7 +50,7 @@ export function singularize(noun: string): string {
 /** `rotate` → `rotated`, `revoke` → `revoked`, `copy` → `copied`, `stop` → `stopped`. */
 export function pastTense(verb: string): string {
   const v = snake(verb)
-  const irregular = IRREGULAR_PAST[v]
+  const irregular = IRREGULAR_PAST[v] ?? MORE_PAST[v]
   if (irregular) return irregular
   if (/ed$/.test(v)) return v
   if (v.endsWith('e')) return `${v}d`
