@@ -1,6 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { decodeExportLogsRequest } from '@auditkit/test-utils'
+import { decodeExportLogsRequest, startOtlpReceiver } from '@auditkit/test-utils'
 import type { AuditEvent } from '../event/schema.js'
+import { createAuditLogger } from '../logger/audit-logger.js'
+import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
+import { createSiemService } from './siem-service.js'
 import { checkpointToLogRecord, encodeExportLogsRequest, eventToLogRecord } from './otlp-encoding.js'
 
 const event: AuditEvent = {
@@ -64,6 +70,11 @@ describe('OTLP encoding', () => {
       'url.path': '/members/m_9',
       'http.response.status_code': 403,
     })
+    expect(record?.observedTimeUnixNano).toBe(record?.timeUnixNano)
+    // The documented int attributes go as AnyValue.int_value (field 3), which the decoder above cannot tell from a double.
+    const intAttribute = (key: string, varint: number[]): Buffer => Buffer.from([...Buffer.from(key), 0x12, varint.length + 1, 0x18, ...varint])
+    expect(bytes.includes(intAttribute('audit.seq', [42]))).toBe(true)
+    expect(bytes.includes(intAttribute('http.response.status_code', [0x93, 0x03]))).toBe(true)
   })
 
   it('encodes every AnyValue kind, defaults included, and many records in order', () => {
@@ -120,5 +131,41 @@ describe('OTLP encoding', () => {
     const [decoded] = decodeExportLogsRequest(encodeExportLogsRequest([record], { resource: [], scopeName: 's' }))
     expect(decoded?.eventName).toBe('audit_checkpoint_signed')
     expect(decoded?.attributes).toMatchObject({ 'audit.seq': 100, 'audit.checkpoint.signature': 'sig', 'audit.id': 'checkpoint:acme:100' })
+  })
+
+  it('leaves out empty strings, as absent values, and names the actor by id in the body then', async () => {
+    // Through the real pipeline: record() accepts '' for names, email and request facts; the SIEM must not get
+    // `audit.actor.name = ""` or `client.address = ""` (an "exists" rule would match them) nor a body without actor.
+    const dir = mkdtempSync(join(tmpdir(), 'auditkit-otlp-'))
+    const store = createSqliteStore({ path: join(dir, 'audit.db') })
+    await store.init()
+    const logger = createAuditLogger({ store, onError: () => {} })
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' })
+    const siem = createSiemService({ logger, secretKey: Buffer.alloc(32, 7).toString('base64'), pollIntervalMs: 50, onError: () => {} })
+    try {
+      await siem.start()
+      await siem.updateSettings('acme', { enabled: true, endpoint: receiver.endpoint, protocol: 'http/protobuf' }, { actor: { type: 'user', id: 'admin_1' } })
+      await logger.record({
+        tenantId: 'acme',
+        actor: { type: 'user', id: 'u_1', name: '', email: '' },
+        action: 'project_created',
+        resource: { type: 'project', id: 'p_1', name: '' },
+        targets: [{ type: 'member', id: 'm_1', name: '' }],
+        outcome: 'success',
+        context: { ip: '', userAgent: '', method: 'POST', path: '/projects', route: '', status: 201 },
+      })
+      const [, record] = await receiver.waitForRecords(2)
+      expect(record?.eventName).toBe('project_created')
+      expect(record?.body).toBe('u_1 project_created project p_1 (success)')
+      const empty = Object.entries(record?.attributes ?? {}).filter(([, value]) => value === '')
+      expect(empty).toEqual([])
+      expect(record?.attributes).toMatchObject({ 'audit.actor.id': 'u_1', 'audit.targets': [{ type: 'member', id: 'm_1' }], 'url.path': '/projects', 'http.response.status_code': 201 })
+    } finally {
+      await siem.stop()
+      await logger.close()
+      await store.close()
+      await receiver.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

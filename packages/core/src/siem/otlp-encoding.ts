@@ -236,8 +236,10 @@ function jsonText(value: JsonValue | undefined): string | undefined {
  */
 export function eventToLogRecord(event: AuditEvent): OtlpLogRecord {
   const attributes: [string, AttributeValue][] = []
+  // An empty string (record() accepts '' for names, email and request facts) is absent too: the SIEM should not hold
+  // `client.address = ""`, which an "attribute exists" rule would match.
   const put = (key: string, value: AttributeValue | undefined): void => {
-    if (value !== undefined) attributes.push([key, value])
+    if (value !== undefined && value !== '') attributes.push([key, value])
   }
   put('audit.id', event.id)
   put('audit.action', event.action)
@@ -273,7 +275,7 @@ export function eventToLogRecord(event: AuditEvent): OtlpLogRecord {
   put('http.route', context?.route)
   put('url.path', context?.path)
   put('http.response.status_code', context?.status)
-  const who = event.actor.name ?? event.actor.id
+  const who = event.actor.name || event.actor.id
   const what = event.resource.id ? `${event.resource.type} ${event.resource.id}` : event.resource.type
   return {
     timeMs: Date.parse(event.occurredAt),
