@@ -36,8 +36,11 @@ export function connectionPragmas({ busyTimeoutMs, cacheSizeKiB }: { busyTimeout
   ]
 }
 
-/** 2: the `facet_counts` summary (filled from `events` when an older file is opened for writing). */
-export const SCHEMA_VERSION = 2
+/**
+ * 2: the `facet_counts` summary (filled from `events` when an older file is opened for writing).
+ * 3: no NUL in the search text (see `eventSearchText`): rows written before are rewritten, and re-indexed, on open.
+ */
+export const SCHEMA_VERSION = 3
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS events (

@@ -92,7 +92,7 @@ describe('sqlite facet counts and search index', () => {
     await upgraded.init()
     const probe = new Database(path)
     expect(probe.prepare('SELECT counted_rowid AS n FROM facet_progress').get([])).toMatchObject({ n: fixtures.length })
-    expect(probe.prepare('PRAGMA user_version').get([])).toMatchObject({ user_version: 2 })
+    expect(probe.prepare('PRAGMA user_version').get([])).toMatchObject({ user_version: 3 })
     probe.close()
     for (const filter of windows) expect(await upgraded.facets(filter)).toEqual(expectedFacets(fixtures, filter))
     await upgraded.close()
@@ -158,6 +158,70 @@ describe('sqlite facet counts and search index', () => {
       }
     }
     await store.close()
+  })
+
+  it('finds an event whose text holds a NUL character with the index exactly as without it, also in a file indexed before, and names its actor in full in facets', async () => {
+    // FTS5's trigram tokenizer stops at a NUL: an actor naming itself "x\0y" must not hide its events from `q`.
+    const seal = createSealer()
+    const base = Date.parse('2026-02-01T00:00:00.000Z')
+    const events = Array.from({ length: 60 }, (_, n) => ({
+      id: uuidv7(base + n * 1000),
+      occurredAt: new Date(base + n * 1000).toISOString(),
+      tenantId: 'tenant-nul',
+      chainId: 'tenant-nul',
+      actor: { type: 'user' as const, id: n === 7 ? 'mallory\u0000' : `user-${n % 5}`, name: n === 9 ? 'Mallory\u0000Jr' : 'Someone' },
+      action: 'project_deleted',
+      resource: { type: 'project', id: n === 7 || n === 9 ? `secret-plans-${n}` : `p-${n}` },
+      outcome: 'success' as const,
+      context: { ip: n === 9 ? '198.51.100.99' : '192.0.2.1' },
+    }))
+    const window = { tenantId: 'tenant-nul', ...ALL_TIME }
+    const terms = ['secret-plans', 'SECRET-PLANS-9', '198.51.100.99', 'project_deleted', 'r\u0000j', 'mallory\u0000\nmallory', 'plans-7']
+    const expectSame = async (store: AuditStore, written: AuditEvent[], only = terms): Promise<void> => {
+      for (const q of only) {
+        const filter = { ...window, q }
+        expect((await readAllPages(store, filter, 5)).flat().map((event) => event.id), q).toEqual(expectedEvents(written, filter).map((event) => event.id))
+      }
+      expect(expectedEvents(written, { ...window, q: '198.51.100.99' })).toHaveLength(1)
+      // Facets name such an actor in full (the driver cuts text at a NUL), from the summary and from the events.
+      for (const filter of [window, { ...window, action: 'project_deleted' }]) expect(await store.facets(filter)).toEqual(expectedFacets(written, filter))
+      expect((await store.facets(window)).actors.map((actor) => actor.id)).toContain('mallory\u0000')
+    }
+
+    const fresh = createSqliteStore({ path: join(dir, 'nul-fresh.db'), searchIndex: true, writer: 'inline' })
+    const written = await fresh.append(events, seal)
+    await expectSame(fresh, written)
+    await fresh.close()
+
+    // A file written before (schema version 2): its search text holds the NUL and its index stops at it. Read-only, the
+    // store answers exactly; the first writer rewrites those rows and indexes them again.
+    const path = join(dir, 'nul-old.db')
+    const old = createSqliteStore({ path, searchIndex: true, writer: 'inline' })
+    const oldWritten = await old.append(events, createSealer())
+    await old.close()
+    const raw = new Database(path)
+    for (const event of oldWritten.filter((e) => JSON.stringify(e.actor).includes('\\u0000'))) {
+      const { rowid, search } = raw.prepare('SELECT rowid, search FROM events WHERE id = ?').get([event.id]) as { rowid: number; search: string }
+      const before = [event.actor.id, event.actor.name, event.action, event.resource.type, event.resource.id, event.context?.ip].join('\n').toLowerCase()
+      raw.prepare("INSERT INTO events_search (events_search, rowid, search) VALUES ('delete', ?, ?)").run([rowid, search])
+      raw.prepare('UPDATE events SET search = ? WHERE rowid = ?').run([before, rowid])
+      raw.prepare('INSERT INTO events_search (rowid, search) VALUES (?, ?)').run([rowid, before])
+    }
+    raw.exec('PRAGMA user_version = 2')
+    expect(raw.prepare("SELECT count(*) AS n FROM events WHERE instr(search, char(0)) > 0").get([])).toMatchObject({ n: 2 })
+    raw.close()
+    const reader = createSqliteStore({ path, readonly: true })
+    // (Terms holding a NUL match those rows only once a writer has rewritten them.)
+    await expectSame(reader, oldWritten, terms.filter((q) => !q.includes('\u0000')))
+    await reader.close()
+    const upgraded = createSqliteStore({ path, writer: 'inline' })
+    await upgraded.init()
+    const probe = new Database(path)
+    expect(probe.prepare("SELECT count(*) AS n FROM events WHERE instr(search, char(0)) > 0").get([])).toMatchObject({ n: 0 })
+    expect(probe.prepare('PRAGMA user_version').get([])).toMatchObject({ user_version: 3 })
+    probe.close()
+    await expectSame(upgraded, oldWritten)
+    await upgraded.close()
   })
 })
 

@@ -6,7 +6,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../../errors.js'
 import type { ActorType, AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import { sealerKeyOf, type ChainHead, type Sealer } from '../../integrity/hash.js'
-import { normaliseSearchTerm } from '../../store/search-text.js'
+import { normaliseSearchTerm, withoutNul } from '../../store/search-text.js'
 import type {
   ActorFacet,
   AuditStore,
@@ -97,10 +97,13 @@ interface CountRow {
   value: string
   count: number
 }
+/** A BLOB as the driver returns it. */
+type Bytes = ArrayBuffer | Uint8Array
+/** `id` and `name` are read as bytes: the driver cuts text at a NUL, which an actor's id or name may hold. */
 interface ActorRow {
   type: ActorType
-  id: string
-  name: string | null
+  id: Bytes
+  name: Bytes | null
   count: number
 }
 interface StateRow {
@@ -155,6 +158,32 @@ function hasTable(connection: Db, name: string): boolean {
   return connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get([name]) !== undefined
 }
 
+const utf8 = new TextDecoder()
+
+/**
+ * Rewrites the search text of rows written before it held no NUL (schema version 3), inside the caller's write
+ * transaction. FTS5 stops indexing a text at its first NUL, so such a row was indexed only up to it: it is deleted from
+ * the index with the text it was indexed with and indexed again. The driver cuts text at a NUL, so it is read as bytes.
+ */
+function removeNulFromSearchText(connection: Db): void {
+  const rows = connection.prepare('SELECT rowid AS id, CAST(search AS BLOB) AS raw FROM events WHERE instr(search, char(0)) > 0').all([]) as {
+    id: number
+    raw: Bytes
+  }[]
+  if (rows.length === 0) return
+  const indexed = hasTable(connection, 'events_search')
+  const unindex = connection.prepare("INSERT INTO events_search (events_search, rowid, search) VALUES ('delete', ?, ?)")
+  const update = connection.prepare('UPDATE events SET search = ? WHERE rowid = ?')
+  const index = connection.prepare('INSERT INTO events_search (rowid, search) VALUES (?, ?)')
+  for (const { id, raw } of rows) {
+    const text = utf8.decode(raw)
+    const fixed = withoutNul(text)
+    if (indexed) unindex.run([id, text])
+    update.run([fixed, id])
+    if (indexed) index.run([id, fixed])
+  }
+}
+
 function lastRowid(connection: Db): number {
   return (connection.prepare('SELECT coalesce(max(rowid), 0) AS n FROM events').get([]) as { n: number }).n
 }
@@ -198,8 +227,8 @@ function facetSpans(from: string, to: string): { months: Span; days: [Span, Span
 }
 
 function actorFacet(row: ActorRow): ActorFacet {
-  const facet: ActorFacet = { type: row.type, id: row.id, count: row.count }
-  if (row.name !== null) facet.name = row.name
+  const facet: ActorFacet = { type: row.type, id: utf8.decode(row.id), count: row.count }
+  if (row.name !== null) facet.name = utf8.decode(row.name)
   return facet
 }
 
@@ -249,7 +278,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
       // A file of an older version has no facet counts: its facets are counted from the events.
       hasFacetCounts = schemaVersion(connection) >= 2 && hasTable(connection, 'facet_progress')
-      hasSearchIndex = hasTable(connection, 'events_search')
+      // Before version 3 the index missed what follows a NUL in a row's search text: scanning is exact.
+      hasSearchIndex = hasTable(connection, 'events_search') && schemaVersion(connection) >= 3
       db = connection
       return connection
     }
@@ -278,6 +308,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       const hadEvents = hasTable(connection, 'events')
       connection.exec(SCHEMA_SQL)
       if (version < 2 && hadEvents) catchUpFacets(connection, 0, lastRowid(connection))
+      if (version < 3 && hadEvents) removeNulFromSearchText(connection)
       if (searchIndex && !hasTable(connection, 'events_search')) connection.exec(`${SEARCH_INDEX_SQL}; ${SEARCH_INDEX_BACKFILL_SQL}`)
       if (version < SCHEMA_VERSION) connection.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
       hasFacetCounts = true
@@ -458,10 +489,10 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
            AND tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY ${groupBy}`,
       ].join(' UNION ALL ')
     const actors = statement('facets-summary-actors', () =>
-      `SELECT actor_type AS type, value AS id, name, max(newest) AS newest, sum(n) AS count FROM (
+      `SELECT actor_type AS type, CAST(value AS BLOB) AS id, CAST(name AS BLOB) AS name, max(newest) AS newest, sum(n) AS count FROM (
          ${summary('actor', 'actor_type, value, n, newest, name')} UNION ALL
          ${edges('actor_type, actor_id, count(*), max(occurred_at || id), actor_name', 'actor_type, actor_id')}
-       ) GROUP BY actor_type, value ORDER BY count DESC, id ASC, type ASC`,
+       ) GROUP BY actor_type, value ORDER BY count DESC, value ASC, type ASC`,
     ).all([...summaryParams, ...edgeParams]) as ActorRow[]
     const grouped = (facet: string, column: string): FacetCount[] =>
       (
@@ -480,7 +511,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     const from = `FROM events ${where.hint} WHERE ${where.sql}`
     const actors = statement(`facets-actors:${where.key}`, () =>
       // The bare actor_name comes from the row holding max(): the newest name seen for that actor.
-      `SELECT actor_type AS type, actor_id AS id, actor_name AS name, max(occurred_at || id) AS newest, count(*) AS count ${from}
+      `SELECT actor_type AS type, CAST(actor_id AS BLOB) AS id, CAST(actor_name AS BLOB) AS name, max(occurred_at || id) AS newest, count(*) AS count ${from}
        GROUP BY actor_type, actor_id ORDER BY count DESC, actor_id ASC, actor_type ASC`,
     ).all(where.params) as ActorRow[]
     const grouped = (name: string, column: string): FacetCount[] =>
