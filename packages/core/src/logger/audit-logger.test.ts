@@ -328,6 +328,19 @@ describe('createAuditLogger with the SQLite store', () => {
     expect(Date.now() - gaveUpAt).toBeLessThan(10_000)
   }, 30_000)
 
+  it('rejects, never throws, when the clock option fails or answers an invalid date', async () => {
+    for (const clock of [() => new Date(Number.NaN), (): Date => { throw new Error('clock down') }]) {
+      const errors: string[] = []
+      const audit = createAuditLogger({ store, clock, onError: (error) => errors.push(error.code) })
+      let recorded: Promise<unknown> | undefined
+      expect(() => (recorded = audit.record(input(1)))).not.toThrow()
+      await expect(recorded).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('clock') })
+      expect(errors).toEqual(['INVALID_OPTIONS'])
+      expect(audit.stats()).toMatchObject({ accepted: 0, rejected: 1, queued: 0 })
+      await audit.close()
+    }
+  })
+
   it('never lets a throwing onError or onAppend listener break the pipeline', async () => {
     const audit = createAuditLogger({
       store,
