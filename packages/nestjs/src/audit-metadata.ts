@@ -10,12 +10,15 @@ interface HandlerAudit {
   readonly force: boolean
   /** The handler answers through `@Res()` or `@Next()` without passthrough: Nest sends nothing after it returns. */
   readonly answersItself: boolean
+  /** The handler has `@Redirect()`: Nest sends a redirect, with its own status, after the interceptor completes. */
+  readonly redirects: boolean
 }
 
 // Nest's own metadata keys (`@nestjs/common` constants, unchanged since Nest 5). Route argument keys are
 // `${RouteParamtypes}:${index}`, with RESPONSE = 1 and NEXT = 2: the test Nest itself makes in `isResponseHandled`.
 const ROUTE_ARGS_METADATA = '__routeArguments__'
 const RESPONSE_PASSTHROUGH_METADATA = '__responsePassthrough__'
+const REDIRECT_METADATA = '__redirect__'
 
 function answersItself(handler: object, controller: object): boolean {
   const name = (handler as { name?: unknown }).name
@@ -24,6 +27,14 @@ function answersItself(handler: object, controller: object): boolean {
   const args = reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name)
   const usesResponse = !!args && typeof args === 'object' && Object.keys(args).some((key) => key.startsWith('1:') || key.startsWith('2:'))
   return usesResponse && !reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, name)
+}
+
+/** Whether Nest redirects after the handler: the test it makes itself (`@Redirect()` metadata with a string url). */
+function redirects(handler: object): boolean {
+  const reflect = Reflect as unknown as { getMetadata?: (key: string, target: object) => unknown }
+  if (typeof reflect.getMetadata !== 'function') return false
+  const redirect = reflect.getMetadata(REDIRECT_METADATA, handler) as { url?: unknown } | undefined
+  return typeof redirect?.url === 'string'
 }
 
 /**
@@ -45,16 +56,23 @@ function readHandlerAudit(reflector: Reflector, handler: object, controller: obj
   const onController = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, controller as never)
   const onHandler = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, handler as never)
   const answers = answersItself(handler, controller)
-  if (!onController && !onHandler) return { ignore, overrides: undefined, force: false, answersItself: answers }
+  const redirect = redirects(handler)
+  if (!onController && !onHandler) return { ignore, overrides: undefined, force: false, answersItself: answers, redirects: redirect }
   const { force, ...overrides } = { ...onController, ...onHandler }
-  return { ignore, overrides, force: force ? true : false, answersItself: answers }
+  return { ignore, overrides, force: force ? true : false, answersItself: answers, redirects: redirect }
 }
 
 /**
  * Applies the `@AuditIgnore()` and `@Audit()` of a handler (`handler`, the method) and its controller class
- * (controller's first, the handler's winning field by field). Answers whether the handler sends its own response.
+ * (controller's first, the handler's winning field by field). Answers whether the handler sends its own response, and
+ * whether Nest redirects after it.
  */
-export function applyAuditMetadata(reflector: Reflector, handler: object, controller: object, context: AuditRequestContext): { answersItself: boolean } {
+export function applyAuditMetadata(
+  reflector: Reflector,
+  handler: object,
+  controller: object,
+  context: AuditRequestContext,
+): { answersItself: boolean; redirects: boolean } {
   const audit = handlerAudit(reflector, handler, controller)
   if (audit.ignore) context.skip()
   // set() copies what it is given, so the cached overrides are never changed by a request.

@@ -19,7 +19,8 @@ interface PlatformRequest extends AuditHttpRequest {
 export function toCaptureRequest(req: AuditHttpRequest, options: Pick<AuditModuleOptions, 'requestIdHeader'>): CaptureRequest {
   const platform = req as PlatformRequest
   const url = platform.originalUrl ?? platform.url
-  const route = routeOf(platform)
+  const notFound = isNestNotFoundRoute(platform)
+  const route = notFound ? undefined : routeOf(platform)
   // Only Node's request under Fastify middleware lacks the route: look for what the Fastify hook remembered then.
   const remembered = route === undefined ? platform[FASTIFY_ROUTE] : undefined
   const queryAt = url.indexOf('?')
@@ -27,11 +28,20 @@ export function toCaptureRequest(req: AuditHttpRequest, options: Pick<AuditModul
     method: platform.method,
     path: queryAt === -1 ? url : url.slice(0, queryAt),
     route: route ?? remembered?.route,
-    params: platform.params ?? remembered?.params,
+    params: notFound ? undefined : (platform.params ?? remembered?.params),
     ip: platform.ip,
     userAgent: firstHeaderValue(platform.headers['user-agent']),
     requestId: firstHeaderValue(platform.headers[(options.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER).toLowerCase()]),
   }
+}
+
+/**
+ * With a global prefix, platform-express answers unknown paths under it with a catch-all route, `*path` on a router
+ * mounted at the prefix: not a route of the app (Nest's own routes always start with a slash), so such a 404 is
+ * recorded from its path, as without a prefix and on Fastify.
+ */
+function isNestNotFoundRoute(req: PlatformRequest): boolean {
+  return req.route?.path === '*path'
 }
 
 /** The route pattern as registered with the router (controller path and global prefix included). */

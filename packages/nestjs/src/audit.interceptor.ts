@@ -52,7 +52,7 @@ export class AuditInterceptor implements NestInterceptor {
     req[AUDIT_REQUEST_CONTEXT] = auditContext
     if (!handle) return this.handled(auditContext, next)
 
-    const { answersItself } = applyAuditMetadata(this.reflector, context.getHandler(), context.getClass(), auditContext)
+    const { answersItself, redirects } = applyAuditMetadata(this.reflector, context.getHandler(), context.getClass(), auditContext)
 
     // A handler answering through @Res() sends its response itself, possibly after returning: it cannot be held, and
     // its outcome is known only once the response is sent.
@@ -77,6 +77,13 @@ export class AuditInterceptor implements NestInterceptor {
         },
         complete: () => {
           settled = true
+          if (redirects) {
+            // Nest sends the redirect after this, with the status of @Redirect() or the handler's result: record that
+            // status, holding the end of the redirect until the event is durable.
+            holdEndUntilRecorded(handle, nodeResponseOf(res))
+            subscriber.complete()
+            return
+          }
           // Nest does not unsubscribe when the client leaves while the handler runs: ask the connection, so that such
           // a request is recorded as in the other adapters (a failure marked responseAborted).
           const raw = nodeResponseOf(res)

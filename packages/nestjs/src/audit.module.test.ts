@@ -20,6 +20,7 @@ import {
   ParseIntPipe,
   Patch,
   Post,
+  Redirect,
   Res,
   UseFilters,
   UseGuards,
@@ -132,6 +133,11 @@ class ProjectsController {
     setTimeout(() => answer(res, 409, { error: 'conflict' }), 30)
   }
 
+  /** Nest sends the redirect after the interceptor, with the status of @Redirect() (or the one the handler returns). */
+  @Post(':projectId/open')
+  @Redirect('https://example.com/projects', 303)
+  open() {}
+
   @Post('ping')
   @AuditIgnore()
   ping() {
@@ -236,6 +242,14 @@ describe('AuditModule (platform-express)', () => {
       expect(events.at(-1)).toMatchObject({ action: 'project_removed', outcome: 'success', actor: { id: 'u-5' } })
     })
 
+    it("records a route that does not exist under the global prefix from its path, not Nest's catch-all 404 route", async () => {
+      const before = (await eventsOf('t-root')).length
+      expect((await post(`${base}/api/widgets`)).status).toBe(404)
+      const [event] = (await eventsOf('t-root')).slice(before)
+      expect(event).toMatchObject({ action: 'widget_created', resource: { type: 'widget' }, outcome: 'failure', context: { status: 404, path: '/api/widgets' } })
+      expect(event?.context?.route).toBeUndefined()
+    })
+
     it('records handlers that answer through @Res() with the status the client got, even when sent after returning', async () => {
       const before = (await eventsOf('t-root')).length
       expect((await post(`${base}/api/projects/p-3/publish`)).status).toBe(202)
@@ -306,6 +320,52 @@ describe('AuditModule (platform-express)', () => {
       ])
     },
   )
+
+  it.each(['express', 'fastify'] as const)(
+    'records requests ended before routing: by app.use() middleware (429), bodies refused as malformed (400) or too large (413) (%s)',
+    async (platform) => {
+      const tenant = `t-before-routing-${platform}`
+      @Module({ imports: [AuditModule.forRoot(options(tenant)), ProjectsModule] })
+      class BeforeRoutingModule {}
+      const app = platform === 'express' ? await NestFactory.create(BeforeRoutingModule, { logger: false }) : await NestFactory.create(BeforeRoutingModule, new FastifyAdapter(), { logger: false })
+      // A rate limiter as main.ts would add it, before AuditModule's own middleware is mounted by app.init().
+      app.use((req: { headers: Record<string, string | undefined> }, res: { statusCode: number; end(body: string): void }, next: () => void) => {
+        if (!req.headers['x-over-limit']) return next()
+        res.statusCode = 429
+        res.end('slow down')
+      })
+      await app.listen(0, '127.0.0.1')
+      apps.push(app)
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+      const send = (body: string, headers: Record<string, string> = {}) =>
+        fetch(`${base}/projects`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+      expect((await send('{}', { 'x-over-limit': '1' })).status).toBe(429)
+      expect((await send('{"name": ')).status).toBe(400)
+      expect((await send(JSON.stringify({ name: 'x'.repeat(2_000_000) }))).status).toBe(413)
+      expect((await eventsOf(tenant)).map((e) => [e.action, e.outcome, e.context?.status])).toEqual([
+        ['project_created', 'failure', 429],
+        ['project_created', 'failure', 400],
+        ['project_created', 'failure', 413],
+      ])
+    },
+  )
+
+  it.each(['express', 'fastify'] as const)('in both deliveries, records the status of a @Redirect() handler as sent (%s)', async (platform) => {
+    for (const delivery of ['async', 'await'] as const) {
+      const tenant = `t-redirect-${platform}-${delivery}`
+      @Module({ imports: [AuditModule.forRoot(options(tenant, { delivery })), ProjectsModule] })
+      class RedirectModule {}
+      const app = platform === 'express' ? await NestFactory.create(RedirectModule, { logger: false }) : await NestFactory.create(RedirectModule, new FastifyAdapter(), { logger: false })
+      await app.listen(0, '127.0.0.1')
+      apps.push(app)
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+      const res = await fetch(`${base}/projects/p-7/open`, { method: 'POST', redirect: 'manual' })
+      expect(res.status).toBe(303)
+      // In await delivery the redirect is durable before it goes out: read without flushing.
+      const events = delivery === 'await' ? (await store.query({ tenantId: tenant, ...range })).items : await eventsOf(tenant)
+      expect(events.map((e) => [e.action, e.outcome, e.context?.status])).toEqual([['project_opened', 'success', 303]])
+    }
+  })
 
   it('without asyncContext, @AuditContext() still reaches the record and AuditService.current() is undefined', async () => {
     const base = await start(AuditModule.forRoot(options('t-no-als', { asyncContext: false })))

@@ -76,10 +76,18 @@ export class AuditModule implements NestModule, OnModuleInit {
     }
   }
 
+  /** Whether the middleware is mounted on the HTTP adapter yet (see `mountMiddleware`). */
+  private mounted = false
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly middleware: AuditMiddleware,
-  ) {}
+  ) {
+    // Mounted from configure() alone, the middleware would come after what the app registers earlier, which can end a
+    // request unrecorded: platform-express's body parsers (malformed JSON: 400, too large: 413) and the app's own
+    // `app.use()` (a rate limiter's 429). The module is built before both, so mount it now when the adapter can.
+    this.mountMiddleware()
+  }
 
   /** On platform-fastify, lets the fallback middleware know the route of requests that guards deny. */
   onModuleInit(): void {
@@ -93,8 +101,17 @@ export class AuditModule implements NestModule, OnModuleInit {
    * would match a route pattern on every request only to find that it applies to all of them.
    */
   configure(_consumer: MiddlewareConsumer): void {
-    const adapter = this.adapterHost.httpAdapter as { use(handler: AuditMiddleware['use']): unknown } | undefined
-    adapter?.use((req, res, next) => this.middleware.use(req, res, next))
+    // For @nestjs/testing apps, whose HTTP adapter is set after the modules are built, and Fastify adapters whose
+    // middleware plugin was not registered yet.
+    this.mountMiddleware()
+  }
+
+  private mountMiddleware(): void {
+    const adapter = this.adapterHost.httpAdapter as { use(handler: AuditMiddleware['use']): unknown; getInstance(): { use?: unknown } } | undefined
+    // Fastify takes middleware once Nest registered @fastify/middie on it (when the adapter is initialised).
+    if (this.mounted || !adapter || typeof adapter.getInstance().use !== 'function') return
+    this.mounted = true
+    adapter.use((req, res, next) => this.middleware.use(req, res, next))
   }
 }
 
