@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
 import { methodOverride } from 'hono/method-override'
+import { stream, streamSSE } from 'hono/streaming'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditMiddleware, type AuditMiddlewareOptions } from './index.js'
 
@@ -133,6 +135,62 @@ describe('auditMiddleware (Hono on Node)', () => {
       // Route-level middleware shares its route's pattern; app.all() handlers are routes too.
       ['project_locked', { type: 'project', id: 'p_2' }, 403, '/api/projects/:projectId/lock'],
       ['hook_updated', { type: 'hook', id: 'h_1' }, 200, '/api/hooks/:hookId'],
+    ])
+  })
+
+  it('records app.all() routes of a sub-app with its own onError by their pattern', async () => {
+    // app.route() wraps every handler of a sub-app with an onError in a (c, next) function.
+    const hooks = new Hono()
+    hooks.onError((_error, c) => c.json({ error: 'hook failed' }, 502))
+    hooks.all('/:hookId', (c) => c.json({ ok: true }))
+    hooks.post('/:hookId/replay', () => {
+      throw new Error('upstream down')
+    })
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't-sub-onerror' }))
+    app.route('/workspaces/:ws/hooks', hooks)
+    const base = await listen(app)
+    expect((await fetch(`${base}/workspaces/w_1/hooks/h_1`, { method: 'POST' })).status).toBe(200)
+    expect((await fetch(`${base}/workspaces/w_1/hooks/h_1/replay`, { method: 'POST' })).status).toBe(502)
+    const events = await eventsOf('t-sub-onerror')
+    expect(events.map((e) => [e.action, e.resource, e.context?.status, e.context?.route])).toEqual([
+      ['hook_updated', { type: 'hook', id: 'h_1' }, 200, '/workspaces/:ws/hooks/:hookId'],
+      ['hook_replayed', { type: 'hook', id: 'h_1' }, 502, '/workspaces/:ws/hooks/:hookId/replay'],
+    ])
+  })
+
+  it('records a streamed response once it ends: what the stream callback set, and a client that left mid-stream', async () => {
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't-stream' }))
+    app.post('/chats/:chatId/messages', (c) =>
+      streamSSE(c, async (sse) => {
+        await sse.writeSSE({ data: 'Hel' })
+        await sse.sleep(20)
+        await sse.writeSSE({ data: 'lo' })
+        c.get('audit').set({ metadata: { chunks: 2 } })
+      }),
+    )
+    app.post('/imports/:importId/run', (c) =>
+      stream(c, async (body) => {
+        for (let i = 0; i < 50 && !body.aborted; i++) {
+          await body.write('row\n')
+          await body.sleep(10)
+        }
+      }),
+    )
+    const base = await listen(app)
+    expect(await (await fetch(`${base}/chats/c_1/messages`, { method: 'POST' })).text()).toBe('data: Hel\n\ndata: lo\n\n')
+    // The client reads the first rows and goes away.
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${base}/imports/i_1/run`, { method: 'POST' }, (res) => res.once('data', () => req.destroy()))
+      req.on('close', () => setTimeout(resolve, 100))
+      req.on('error', (error) => (error.message === 'socket hang up' ? undefined : reject(error)))
+      req.end()
+    })
+    const events = await eventsOf('t-stream')
+    expect(events.map((e) => [e.action, e.outcome, e.context?.status, e.metadata])).toEqual([
+      ['message_created', 'success', 200, { chunks: 2 }],
+      ['import_run', 'failure', 200, { responseAborted: true }],
     ])
   })
 

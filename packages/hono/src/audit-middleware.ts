@@ -17,6 +17,7 @@ import type { Context, Env, MiddlewareHandler } from 'hono'
 import { matchedRoutes, routePath } from 'hono/route'
 import { METHOD_NAME_ALL } from 'hono/router'
 import type { RouterRoute } from 'hono/types'
+import { COMPOSED_HANDLER } from 'hono/utils/constants'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -78,9 +79,31 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     await next()
     answered = true
     if (!recordable) return
-    const recorded = handle.end(resultOf(c, ownPattern))
-    if (capture.delivery === 'await') await recorded
+    if (capture.delivery === 'await') {
+      await handle.end(resultOf(c, ownPattern))
+      return
+    }
+    // The response is only written once this returns, and a streamed body (stream(), streamSSE(), a ReadableStream)
+    // long after: on node-server the event is recorded once the response is closed, as in the other adapters, so
+    // what the stream callback sets is kept and a client that leaves mid-stream is recorded as such.
+    const outgoing = nodeResponse(c)
+    if (outgoing === undefined) void handle.end(resultOf(c, ownPattern))
+    else outgoing.once('close', () => void handle.end(resultOf(c, ownPattern)))
   }
+}
+
+/** What is read of node-server's `ServerResponse` (`c.env.outgoing`). */
+interface NodeResponse {
+  destroyed?: unknown
+  writableFinished?: unknown
+  once?: (event: 'close', listener: () => void) => unknown
+}
+
+/** node-server's response while it can still emit `close` (not one whose client closed the connection already). */
+function nodeResponse<E extends Env>(c: Context<E>): Required<Pick<NodeResponse, 'once'>> | undefined {
+  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
+  if (typeof outgoing?.once !== 'function' || outgoing.destroyed === true) return undefined
+  return outgoing as Required<Pick<NodeResponse, 'once'>>
 }
 
 /**
@@ -101,7 +124,7 @@ function resultOf<E extends Env>(c: Context<E>, ownPattern: string): CaptureResu
  * but reading it costs an AbortController a request there. Elsewhere, from the signal.
  */
 function clientLeft<E extends Env>(c: Context<E>): boolean {
-  const outgoing = (c.env as { outgoing?: { destroyed?: unknown; writableFinished?: unknown } } | undefined)?.outgoing
+  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
   if (typeof outgoing?.destroyed === 'boolean') return outgoing.destroyed && outgoing.writableFinished !== true
   return c.req.raw.signal.aborted
 }
@@ -109,11 +132,17 @@ function clientLeft<E extends Env>(c: Context<E>): boolean {
 /**
  * `app.use()` registers middleware for every method, as `(c, next)`; route handlers take only `c` (the distinction
  * hono/route's own documentation draws). Route-level middleware (`app.post(path, validator, handler)`) shares its
- * route's method and pattern, so its pattern is kept.
+ * route's method and pattern, so its pattern is kept. `app.route()` wraps each handler of a sub-app with its own
+ * `onError` in a `(c, next)` function: the handler the app registered is the one under `COMPOSED_HANDLER`.
  */
 function isMiddleware(route: RouterRoute | undefined): boolean {
-  return route !== undefined && route.method === METHOD_NAME_ALL && route.handler.length >= 2
+  if (route === undefined || route.method !== METHOD_NAME_ALL) return false
+  let handler = route.handler as Composed
+  while (typeof handler[COMPOSED_HANDLER] === 'function') handler = handler[COMPOSED_HANDLER]
+  return handler.length >= 2
 }
+
+type Composed = ((...args: never[]) => unknown) & { [COMPOSED_HANDLER]?: Composed }
 
 /**
  * The capture of a Node request in flight, on node-server's `IncomingMessage`. Hono's `methodOverride` answers a
