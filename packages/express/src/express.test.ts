@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -130,6 +130,63 @@ describe.each([
       targets: [{ type: 'org', id: 'o_1' }],
       context: { route: '/orgs/:org/projects/:projectId', path: '/orgs/o_1/projects/p_2' },
     })
+  })
+
+  it('records the path a route with several paths matched (app.post([...]) and in a mounted router)', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'array_paths' }))
+    app.post(['/projects/:projectId/archive', '/boards/:boardId/archive'], (_req, res) => res.status(201).end())
+    const workspace = express.Router()
+    workspace.patch(['/tasks/:taskId', '/issues/:issueId'], (_req, res) => res.json({ ok: true }))
+    app.use('/workspaces/:ws', workspace)
+    const running = await listen(app)
+    closers.push(running.close)
+    expect((await fetch(`${running.baseUrl}/boards/b_1/archive`, { method: 'POST' })).status).toBe(201)
+    expect((await fetch(`${running.baseUrl}/workspaces/w_1/issues/i_2`, { method: 'PATCH' })).status).toBe(200)
+    const [archived, updated] = await eventsOf('array_paths')
+    expect(archived).toMatchObject({
+      action: 'board_archived',
+      resource: { type: 'board', id: 'b_1' },
+      context: { route: '/boards/:boardId/archive', path: '/boards/b_1/archive' },
+    })
+    expect(updated).toMatchObject({
+      action: 'issue_updated',
+      resource: { type: 'issue', id: 'i_2' },
+      targets: [{ type: 'workspace', id: 'w_1' }],
+      context: { route: '/workspaces/:ws/issues/:issueId' },
+    })
+  })
+
+  it('records a request sent with a trailing slash, an absolute-form target or a #fragment with the parameters Express routed it by', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: (_req, { params }) => `target_form_${params.ws ?? 'unknown'}` }))
+    const projects = express.Router()
+    projects.patch('/:projectId', (_req, res) => res.json({ ok: true }))
+    app.use('/workspaces/:ws/projects', projects)
+    const running = await listen(app)
+    closers.push(running.close)
+    // Node accepts both request targets and Express routes them by their path: the change happens in workspace w_1.
+    const statusLineOf = (target: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(running.baseUrl).port), '127.0.0.1', () => {
+          socket.end(`PATCH ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+        })
+        let received = ''
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
+        socket.on('error', reject)
+        socket.on('close', () => resolve(received.slice(0, received.indexOf('\r\n'))))
+      })
+    expect(await statusLineOf('http://elsewhere.example/workspaces/w_1/projects/p_1')).toBe('HTTP/1.1 200 OK')
+    expect(await statusLineOf('/workspaces/w_1/projects/p_2#/a/b')).toBe('HTTP/1.1 200 OK')
+    expect(await statusLineOf('/workspaces/w_1/projects/p_3/')).toBe('HTTP/1.1 200 OK')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await eventsOf('target_form_unknown')).toEqual([])
+    const events = await eventsOf('target_form_w_1')
+    expect(events.map((event) => [event.resource, event.targets, event.context?.route, event.context?.path])).toEqual([
+      [{ type: 'project', id: 'p_1' }, [{ type: 'workspace', id: 'w_1' }], '/workspaces/:ws/projects/:projectId', '/workspaces/w_1/projects/p_1'],
+      [{ type: 'project', id: 'p_2' }, [{ type: 'workspace', id: 'w_1' }], '/workspaces/:ws/projects/:projectId', '/workspaces/w_1/projects/p_2'],
+      [{ type: 'project', id: 'p_3' }, [{ type: 'workspace', id: 'w_1' }], '/workspaces/:ws/projects/:projectId', '/workspaces/w_1/projects/p_3/'],
+    ])
   })
 
   it('records the method routing used when a method override after the middleware changed it', async () => {

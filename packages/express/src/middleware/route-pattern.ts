@@ -1,3 +1,4 @@
+import { parse as parseUrl } from 'node:url'
 import type { Request } from 'express'
 
 /**
@@ -31,40 +32,52 @@ interface Chain {
 const chainsByRoute = new WeakMap<object, Chain[]>()
 const patternByRoute = new WeakMap<object, string>()
 
-/** The full route pattern of the request, or undefined when no route matched (404) or the route is not a string. */
+/** The full route pattern of the request, or undefined when no route matched (404) or its path is not a string (or strings). */
 export function routePatternOf(req: Request): string | undefined {
   const route = req.route as { path?: unknown } | undefined
-  if (!route || typeof route.path !== 'string') return undefined
+  if (!route || !isRoutePath(route.path)) return undefined
   // A sub-app (`app.use('/v1', subApp)`) routes within itself: `req.app` is the sub-app, whose routes and stack know
   // nothing of the path it is mounted at.
   const mount = (req.app as AppLike).parent ? mountOf(req.app, pathOnly(req.originalUrl)) : undefined
-  if (mount === undefined) return patternWithinApp(req, route as { path: string }, () => pathOnly(req.originalUrl), req.baseUrl)
-  const within = patternWithinApp(req, route as { path: string }, () => mount.rest, stripSegments(req.baseUrl, mount.segments))
-  return joinPaths([mount.pattern, within])
+  if (mount === undefined) return patternWithinApp(req, route as RouteLike, () => pathOnly(req.originalUrl), req.baseUrl)
+  const within = patternWithinApp(req, route as RouteLike, () => mount.rest, stripSegments(req.baseUrl, mount.segments))
+  return within === undefined ? undefined : joinPaths([mount.pattern, within])
+}
+
+interface RouteLike {
+  /** A path, or the paths of `app.post(['/a/:id', '/b/:id'], ...)`, one of which the request matched. */
+  path: string | readonly string[]
+}
+
+function isRoutePath(path: unknown): path is RouteLike['path'] {
+  return typeof path === 'string' || (Array.isArray(path) && path.length > 0 && path.every((part) => typeof part === 'string'))
 }
 
 /** The route's pattern within the app that routed it, `pathOf` giving the request path within that app. */
-function patternWithinApp(req: Request, route: { path: string }, pathOf: () => string, baseUrl: string): string {
+function patternWithinApp(req: Request, route: RouteLike, pathOf: () => string, baseUrl: string): string | undefined {
   const cached = patternByRoute.get(route)
   if (cached !== undefined) return cached
 
   const chains = chainsTo(req, route)
   const only = chains.length === 1 ? chains[0] : undefined
-  if (only?.mounts.every((layer) => typeof layer.rawPath === 'string')) {
+  const ownPath = route.path
+  if (typeof ownPath === 'string' && only?.mounts.every((layer) => typeof layer.rawPath === 'string')) {
     // One way to reach the route and every mount path known (router >= 2.3): the pattern never changes.
-    const pattern = joinPaths([...only.mounts.map((layer) => layer.rawPath as string), route.path])
+    const pattern = joinPaths([...only.mounts.map((layer) => layer.rawPath as string), ownPath])
     patternByRoute.set(route, pattern)
     return pattern
   }
-  // Otherwise match the mounts against the path itself: `req.baseUrl` is reset when an error leaves a router.
+  // Otherwise match the mounts against the path itself: `req.baseUrl` is reset when an error leaves a router. A route
+  // with several paths is matched too, to learn which of them this request took.
   const path = pathOf()
   for (const chain of chains) {
-    const prefix = matchChain(chain, path)
-    if (prefix !== undefined) return joinPaths([prefix, route.path])
+    const match = matchChain(chain, path)
+    if (match !== undefined) return joinPaths([match.prefix, typeof ownPath === 'string' ? ownPath : match.route])
   }
-  if (!baseUrl) return route.path
+  if (typeof ownPath !== 'string') return undefined
+  if (!baseUrl) return ownPath
   // Unusual layers: put parameter names back where their values appear in the prefix.
-  return joinPaths([substituteParams(baseUrl, req.params as Record<string, string | undefined>), route.path])
+  return joinPaths([substituteParams(baseUrl, req.params as Record<string, string | undefined>), ownPath])
 }
 
 interface AppLike {
@@ -125,6 +138,8 @@ export function routeParamsOf(req: Request, pattern: string | undefined, path: s
   if (pattern === undefined || !pattern.includes(':')) return own
   const patternSegments = pattern.split('/')
   const pathSegments = path.split('/')
+  // Express routes `/projects/p_1/` by `/projects/:projectId` too (unless routing is strict).
+  if (pathSegments.length === patternSegments.length + 1 && pathSegments[pathSegments.length - 1] === '') pathSegments.pop()
   if (patternSegments.length !== pathSegments.length || pattern.includes('*')) return own
   const params: Record<string, string | undefined> = {}
   patternSegments.forEach((segment, i) => {
@@ -165,8 +180,8 @@ function chainsTo(req: Request, route: object): Chain[] {
   return chains
 }
 
-/** Matches a chain's mount layers, then its route, against the request path; returns the mounts' pattern. */
-function matchChain(chain: Chain, path: string): string | undefined {
+/** Matches a chain's mount layers, then its route, against the request path; returns the mounts' and the route's pattern. */
+function matchChain(chain: Chain, path: string): { prefix: string; route: string } | undefined {
   let remaining = path
   const patterns: string[] = []
   for (const layer of chain.mounts) {
@@ -175,11 +190,27 @@ function matchChain(chain: Chain, path: string): string | undefined {
     patterns.push(match.pattern)
     remaining = remaining.slice(match.matched.length) || '/'
   }
-  return matchLayer(chain.routeLayer, remaining) ? joinPaths(patterns) : undefined
+  const own = matchLayer(chain.routeLayer, remaining)
+  return own ? { prefix: joinPaths(patterns), route: own.pattern } : undefined
 }
 
-/** The URL without its query string. */
+/** Characters for which parseurl (what Express routes by) leaves a path to Node's `url.parse`. */
+const NOT_A_PLAIN_PATH = /[\t\n\f\r #\u00a0\ufeff]/
+
+/**
+ * The path Express routes by: the URL without its query string, and for anything but a plain path (an absolute-form
+ * target `http://host/path`, a `#fragment`) the pathname Node's `url.parse` gives, as in parseurl. Taken as sent,
+ * such a request would be routed normally but recorded without its parent parameters (`params.ws`: another tenant).
+ */
 export function pathOnly(url: string): string {
+  if (url.charCodeAt(0) !== 0x2f /* / */ || NOT_A_PLAIN_PATH.test(url)) {
+    try {
+      const { pathname } = parseUrl(url)
+      if (pathname) return pathname
+    } catch {
+      // Express does not route a URL url.parse refuses either: keep what was sent.
+    }
+  }
   const query = url.indexOf('?')
   return query === -1 ? url : url.slice(0, query)
 }
