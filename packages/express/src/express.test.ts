@@ -213,6 +213,35 @@ describe.each([
     })
   })
 
+  it('in await delivery, sends and records the first answer when an error handler or a second end() follows it', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, delivery: 'await', tenant: () => 'first-answer' }))
+    app.post('/items', (_req, res, next) => {
+      res.status(201).json({ ok: true })
+      next(new Error('failed after answering'))
+    })
+    app.post('/notes', (_req, res) => {
+      res.json({ twice: true })
+      res.end()
+    })
+    // The usual error handler: it answers unless headers went out (while the answer is held, they have not).
+    app.use(((error, _req, res, next) => {
+      if (res.headersSent) return next(error)
+      res.status(500).type('text/plain').send('Internal error')
+    }) as ErrorRequestHandler)
+    const running = await listen(app)
+    closers.push(running.close)
+    const item = await fetch(`${running.baseUrl}/items`, { method: 'POST' })
+    expect([item.status, item.headers.get('content-type'), await item.json()]).toEqual([201, 'application/json; charset=utf-8', { ok: true }])
+    const note = await fetch(`${running.baseUrl}/notes`, { method: 'POST', signal: AbortSignal.timeout(5000) })
+    expect(await note.json()).toEqual({ twice: true })
+    const events = await eventsOf('first-answer')
+    expect(events.map((event) => [event.action, event.outcome, event.context?.status])).toEqual([
+      ['item_created', 'success', 201],
+      ['note_created', 'success', 200],
+    ])
+  })
+
   it('follows Express trust proxy settings: hop counts and address lists', async () => {
     const ipFor = async (trust: unknown, forwardedFor: string): Promise<string | undefined> => {
       const tenant = `proxy_${String(trust).replace(/\W+/g, '_')}`

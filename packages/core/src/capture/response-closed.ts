@@ -19,16 +19,27 @@ export function whenResponseClosed(res: ClosingResponse, listener: (aborted: boo
 /** Node's `ServerResponse`, as far as holding its end goes. */
 export interface HoldableResponse extends ClosingResponse {
   readonly writableEnded: boolean
-  // Method syntax: Express's and Node's overloaded `end` are assignable to it.
+  readonly headersSent: boolean
+  statusCode: number
+  // Method syntax: Express's and Node's overloaded methods are assignable to these.
   end(...args: unknown[]): unknown
   destroy(): unknown
   once(event: 'close', listener: () => void): unknown
+  getHeaders(): Record<string, unknown>
+  getHeaderNames(): string[]
+  setHeader(name: string, value: never): unknown
+  removeHeader(name: string): unknown
 }
 
 /**
  * `await` delivery: the response's real `end` runs only once `settle(false)` resolves (the event is durable, or the
  * logger's `awaitTimeoutMs` passed: it never rejects). A client that goes away before the end settles with `true`.
  * A response that has ended already, or whose client has left, cannot be held any more: it settles once closed.
+ *
+ * While held, the response looks unsent (`headersSent` is false): an error handler reached after the answer
+ * (`res.json(x); next(error)`) writes its own status, headers and end over it. The first answer is what the client
+ * would have got without the hold, and what is recorded: later ends are ignored until it goes out, and the status and
+ * headers it was given are put back.
  */
 export function holdEndUntilSettled(res: HoldableResponse, settle: (aborted: boolean) => Promise<unknown>): void {
   // Ended already, or the client already left (its 'close' has passed): settle from how it closed.
@@ -38,11 +49,18 @@ export function holdEndUntilSettled(res: HoldableResponse, settle: (aborted: boo
   }
   const realEnd = res.end
   let ending = false
+  let released = false
   res.end = function endOnceSettled(this: HoldableResponse, ...args: unknown[]): unknown {
-    if (ending) return Reflect.apply(realEnd, this, args)
+    if (released) return Reflect.apply(realEnd, this, args)
+    if (ending) return this
     ending = true
+    const status = res.statusCode
+    const headers = res.headersSent ? null : res.getHeaders()
     void settle(false).then(() => {
+      released = true
       try {
+        res.statusCode = status
+        if (headers && !res.headersSent) restoreHeaders(res, headers)
         Reflect.apply(realEnd, res, args)
       } catch (error) {
         console.error(`[auditkit] could not end the held response: ${error instanceof Error ? error.message : String(error)}`)
@@ -54,4 +72,11 @@ export function holdEndUntilSettled(res: HoldableResponse, settle: (aborted: boo
   res.once('close', () => {
     if (!ending) void settle(true)
   })
+}
+
+/** Puts back the headers a response had (names Node keeps lower-cased), dropping any set since. */
+function restoreHeaders(res: HoldableResponse, headers: Record<string, unknown>): void {
+  for (const name of res.getHeaderNames()) if (!(name in headers)) res.removeHeader(name)
+  const current = res.getHeaders()
+  for (const [name, value] of Object.entries(headers)) if (current[name] !== value) res.setHeader(name, value as never)
 }
