@@ -18,6 +18,11 @@ describe('deriveOperation', () => {
     expect(op.resource).toEqual(resource)
   })
 
+  it('skips wildcards, bare or named (Express 5 `*path`)', () => {
+    expect(deriveOperation({ method: 'POST', path: '/files/a/b.txt', route: '/files/*path', params: {} })).toMatchObject({ action: 'file_created', resource: { type: 'file' } })
+    expect(deriveOperation({ method: 'DELETE', path: '/files/a', route: '/files/*', params: {} })).toMatchObject({ action: 'file_deleted' })
+  })
+
   it('keeps parent resources as targets', () => {
     const op = deriveOperation({ method: 'DELETE', path: '/x', route: '/projects/:p/members/:m', params: { p: 'p1', m: 'm1' } })
     expect(op).toEqual({ action: 'member_deleted', resource: { type: 'member', id: 'm1' }, targets: [{ type: 'project', id: 'p1' }] })

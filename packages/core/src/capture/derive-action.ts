@@ -80,7 +80,8 @@ function parse(route: string | undefined, path: string, params: Record<string, s
       out.push({ kind: 'param', value: params[name] })
     } else if (route === undefined && ID_LIKE.test(segment)) {
       out.push({ kind: 'param', value: decodeURIComponent(segment) })
-    } else if (segment === '*') {
+    } else if (segment.startsWith('*')) {
+      // A wildcard, bare or named (Express 5's `*path`): the rest of a path, neither a resource nor a verb.
       continue
     } else {
       out.push({ kind: 'static', value: segment })
