@@ -21,6 +21,7 @@ export {
   FIXTURE_SYSTEM_ACTOR,
   LATE_FORCE_DELAY_MS,
   SLOW_HANDLER_MS,
+  slowHandlerStarts,
   FIXTURE_TENANT_HEADER,
   FIXTURE_TOKENS,
   authenticateFixture,

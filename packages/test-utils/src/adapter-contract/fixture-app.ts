@@ -64,6 +64,13 @@ export const LATE_FORCE_DELAY_MS = 50
 /** How long `POST /projects/:projectId/publish` takes to answer. */
 export const SLOW_HANDLER_MS = 400
 
+const slowHandlerWaiters: (() => void)[] = []
+
+/** Resolves when the slow handler next starts: a client can then leave while it runs (not before it was reached). */
+export function slowHandlerStarts(): Promise<void> {
+  return new Promise((resolve) => slowHandlerWaiters.push(resolve))
+}
+
 export const FIXTURE_SYSTEM_ACTOR: Actor = { type: 'system', id: 'scheduler', name: 'Nightly jobs' }
 
 /** `null` without credentials, `'invalid'` for an unknown or malformed token (answer 401), else the principal. */
@@ -236,6 +243,7 @@ export function createFixtureRoutes(): FixtureRoute[] {
       method: 'POST',
       path: '/projects/:projectId/publish',
       handle: async ({ params }) => {
+        for (const started of slowHandlerWaiters.splice(0)) started()
         await new Promise((resolve) => setTimeout(resolve, SLOW_HANDLER_MS))
         return { status: 200, body: { published: params.projectId ?? '' } }
       },

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_TIME } from '../fixtures/contract-queries.js'
 import { expectIntactChain } from '../store-contract/run-store-contract.js'
 import { storeWithAppend } from '../store-contract/store-with-append.js'
-import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS, LATE_FORCE_DELAY_MS, SLOW_HANDLER_MS } from './fixture-app.js'
+import { FIXTURE_SYSTEM_ACTOR, FIXTURE_TENANT_HEADER, FIXTURE_TOKENS, LATE_FORCE_DELAY_MS, slowHandlerStarts } from './fixture-app.js'
 
 /** What the contract hands a harness when it starts the fixture app (see `fixture-app.ts` for the app itself). */
 export interface AdapterAppOptions {
@@ -313,14 +313,24 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
       expect(event?.context?.ip).toBe('203.0.113.7')
     })
 
-    /** Sends a request to the slow handler and leaves before its answer; resolves once the handler has answered. */
+    /** Sends a request to the slow handler and leaves while it runs (once it has started, not before). */
     async function abandon(f: Fixture, tenant: string): Promise<void> {
       const leaving = new AbortController()
+      const started = slowHandlerStarts()
       const sent = f.send('/projects/p_9/publish', { tenant, token: FIXTURE_TOKENS.user, signal: leaving.signal }).catch((error: unknown) => error)
-      await sleep(SLOW_HANDLER_MS / 4)
+      await started
       leaving.abort()
       expect(await sent).toMatchObject({ name: 'AbortError' })
-      await sleep(SLOW_HANDLER_MS + 100)
+    }
+
+    /** The tenant's events once there are some (the handler ends on its own time), then a moment more for any extra. */
+    async function eventsOnceRecorded(f: Fixture, tenant: string): Promise<AuditEvent[]> {
+      for (let waited = 0; waited < 10_000; waited += 50) {
+        if ((await f.events(tenant)).length > 0) break
+        await sleep(50)
+      }
+      await sleep(200)
+      return f.events(tenant)
     }
 
     for (const delivery of ['async', 'await'] as const) {
@@ -328,7 +338,7 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
         const f = await start({ delivery })
         const tenant = freshTenant(`left-${delivery}`)
         await abandon(f, tenant)
-        const events = await f.events(tenant)
+        const events = await eventsOnceRecorded(f, tenant)
         expect(events).toHaveLength(1)
         // Whether the client saw the change is unknown: the same answer from every adapter.
         expect(events[0]).toMatchObject({ action: 'project_published', outcome: 'failure', metadata: { responseAborted: true } })
