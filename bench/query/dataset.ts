@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSealer, uuidv7, type AuditStore, type UnsealedEvent } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
-// Not public API: only to key the cache by schema, so that an index change rebuilds the dataset.
-import { SCHEMA_SQL, SEARCH_INDEX_SQL } from '../../packages/core/src/stores/sqlite/schema.js'
+// Not public API: only to key the cache by schema, so that an index or schema version change rebuilds the dataset.
+import { SCHEMA_SQL, SCHEMA_VERSION, SEARCH_INDEX_SQL } from '../../packages/core/src/stores/sqlite/schema.js'
 
 /** The tenant the 1M events belong to (the worst case: one big tenant), and a small neighbour. */
 export const BENCH_TENANT = 'acme'
@@ -26,7 +26,7 @@ export function datasetSize(): number {
 
 export function datasetPath(size = datasetSize()): string {
   const here = dirname(fileURLToPath(import.meta.url))
-  const schema = createHash('sha256').update(SCHEMA_SQL + SEARCH_INDEX_SQL).digest('hex').slice(0, 8)
+  const schema = createHash('sha256').update(`${SCHEMA_VERSION}\n${SCHEMA_SQL}${SEARCH_INDEX_SQL}`).digest('hex').slice(0, 8)
   return join(here, '..', '.data', `admin-${size}-${schema}.db`)
 }
 
