@@ -28,6 +28,9 @@ describe('unexpected failures answer a generic JSON error, never a stack trace',
           throw new Error('session backend down at /srv/app/auth.js:12:5')
         },
         () => ({ tenantId: '', actor: null }) as never,
+        // Each half of a principal missing on its own: never an admission.
+        () => ({ tenantId: '', actor: { type: 'user' as const, id: 'admin_1' } }),
+        () => ({ tenantId: 'tenant-a', actor: null }) as never,
       ]) {
         const admin = createAuditAdmin({ ...fixture.adminOptions, basePath: BASE, authorize, onError: (error) => seen.push(error) })
         const response = await request(admin, '/api/events')
@@ -36,7 +39,7 @@ describe('unexpected failures answer a generic JSON error, never a stack trace',
         expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: expect.any(String) } })
         expect(text).not.toContain('auth.js')
       }
-      expect(seen).toHaveLength(2)
+      expect(seen).toHaveLength(4)
     } finally {
       await fixture.close()
     }

@@ -96,6 +96,13 @@ describe('createAuditCapture', () => {
     expect(calls.at(-1)).toBe('recordReads')
   })
 
+  it('records a thrown error as a failure with its status, even when the response status still says 200', async () => {
+    const end = (error: unknown) => capture.begin({ user: 'u3' }, { method: 'POST', path: '/projects' })?.end({ status: 200, error })
+    expect((await end(new Error('boom')))?.event).toMatchObject({ outcome: 'failure', context: { status: 500 } })
+    expect((await end(Object.assign(new Error('taken'), { status: 409 })))?.event).toMatchObject({ outcome: 'failure', context: { status: 409 } })
+    expect((await end({ getStatus: () => 422 }))?.event).toMatchObject({ outcome: 'failure', context: { status: 422 } })
+  })
+
   it('marks a response the client abandoned as a failure', async () => {
     const event = (await capture.begin({ user: 'u2' }, { method: 'POST', path: '/projects' })?.end({ status: 200, aborted: true }))?.event
     expect(event).toMatchObject({ outcome: 'failure', metadata: { responseAborted: true } })

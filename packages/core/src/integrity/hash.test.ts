@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { AuditEvent } from '../event/schema.js'
+import { EVENT_FIELDS, type AuditEvent } from '../event/schema.js'
 import { canonicalize } from './canonical.js'
 import { GENESIS_HASH, computeEventHash, createSealer, hashedContent } from './hash.js'
 
@@ -53,6 +53,37 @@ describe('event hash', () => {
     for (const variant of variants) expect(computeEventHash(variant)).not.toBe(second.hash)
     // The stored hash itself and unknown extra fields are not covered.
     expect(computeEventHash({ ...second, hash: 'x', extra: 1 } as Omit<AuditEvent, 'hash'>)).toBe(second.hash)
+  })
+
+  it('covers every stored field but the hash itself: changing any of them, nested ones included, changes the hash', () => {
+    const full: Omit<AuditEvent, 'hash'> = {
+      ...unsealed,
+      seq: 2,
+      prevHash: 'c'.repeat(64),
+      targets: [{ type: 'user', id: 'u2' }],
+      context: { ip: '203.0.113.9', method: 'PATCH', path: '/p/1', status: 200 },
+      changes: { before: { role: 'member' }, after: { role: 'owner' } },
+    }
+    const changed: { [K in Exclude<(typeof EVENT_FIELDS)[number], 'hash'>]: Omit<AuditEvent, 'hash'>[K] } = {
+      id: '0190f0b4-0000-7000-8000-000000000009',
+      occurredAt: '2026-01-01T00:00:00.001Z',
+      tenantId: 't2',
+      actor: { ...full.actor, id: 'u9' },
+      action: 'project_deleted',
+      resource: { type: 'project', id: 'p9' },
+      targets: [{ type: 'user', id: 'u3' }],
+      outcome: 'failure',
+      context: { ...full.context, status: 403 },
+      changes: { before: { role: 'member' }, after: { role: 'admin' } },
+      metadata: { ...unsealed.metadata, b: 2 },
+      chainId: 't2',
+      seq: 3,
+      prevHash: 'd'.repeat(64),
+    }
+    // A field added to events later must be listed above (and hashed) too.
+    expect(Object.keys(changed).sort()).toEqual(EVENT_FIELDS.filter((field) => field !== 'hash').sort())
+    const original = computeEventHash(full)
+    for (const [field, value] of Object.entries(changed)) expect(computeEventHash({ ...full, [field]: value }), field).not.toBe(original)
   })
 
   it('equals SHA-256 over canonicalize(hashedContent(event)) for events of every shape', () => {

@@ -108,6 +108,8 @@ describe('verifyChain', () => {
     const events = chain(40)
     const checkpoints = checkpointsAt(events, [10, 30])
     expect((await verify(events.slice(0, 25), checkpoints)).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 26 })
+    // Only the signed event itself deleted: the chain stops one short of the checkpoint.
+    expect((await verify(events.slice(0, 29), checkpoints)).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 30 })
     const pastLast = await verify(events.slice(0, 35), checkpoints)
     expect(pastLast.ok).toBe(true)
     expect(pastLast.warnings.join(' ')).toMatch(/31\.\.35 follow the last checkpoint/)

@@ -170,6 +170,28 @@ describe('createAuditLogger with the SQLite store', () => {
     await audit.close()
   })
 
+  it('starts the backoff over after a successful write: a later outage is retried from the shortest delay', async () => {
+    const attempts: number[] = []
+    const audit = logger({ onError: (_error, info) => void attempts.push(info.attempt ?? 0) })
+    const first = lockWrites(path)
+    void audit.record(input(1))
+    while (attempts.length < 3) await new Promise((resolve) => setTimeout(resolve, 5))
+    first.release()
+    await audit.flush()
+    expect(attempts.slice(0, 3)).toEqual([1, 2, 3])
+
+    // The second outage is a new one: attempt 1 again (its backoff starts from initialDelayMs), not where the first left off.
+    attempts.length = 0
+    const second = lockWrites(path)
+    void audit.record(input(2))
+    while (attempts.length < 1) await new Promise((resolve) => setTimeout(resolve, 5))
+    second.release()
+    await audit.flush()
+    expect(attempts[0]).toBe(1)
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(2)
+    await audit.close()
+  })
+
   it('backs off while the store cannot even open, however many events keep arriving, then writes them all', async () => {
     const missing = join(dir, `later-${++files}`)
     const lateStore = createSqliteStore({ path: join(missing, 'audit.db') })

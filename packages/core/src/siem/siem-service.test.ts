@@ -403,6 +403,26 @@ describe('SIEM settings', () => {
     expect(events[1]?.changes).toMatchObject({ before: { endpoint: receiver.endpoint, enabled: true }, after: { endpoint: receiver.endpoint } })
   })
 
+  it('records a settings change with masked headers whatever their name, not only names the redaction list knows', async () => {
+    const tenant = 'vendor-header-tenant'
+    // A vendor header whose name is in no redaction list: only the masking keeps its value out of the audit log.
+    const secret = 'hny-team-key-5d1e'
+    const settings = { enabled: false, endpoint: receiver.endpoint, protocol: 'http/protobuf' as const, headers: { 'X-Honeycomb-Team': secret } }
+    const saved = await h.siem.updateSettings(tenant, settings, { actor: ADMIN })
+    expect(saved.settings.headers).toEqual({ 'X-Honeycomb-Team': '****5d1e' })
+    // The form sends the mask back: the stored value is kept.
+    await h.siem.updateSettings(tenant, { ...settings, headers: saved.settings.headers }, { actor: ADMIN })
+    const events = await h.store.readChain(tenant, 0, 10)
+    expect(events.map((e) => e.changes)).toEqual([
+      { after: { enabled: false, endpoint: receiver.endpoint, protocol: 'http/protobuf', headers: { 'X-Honeycomb-Team': '****5d1e' } } },
+      {
+        before: { enabled: false, endpoint: receiver.endpoint, protocol: 'http/protobuf', headers: { 'X-Honeycomb-Team': '****5d1e' } },
+        after: { enabled: false, endpoint: receiver.endpoint, protocol: 'http/protobuf', headers: { 'X-Honeycomb-Team': '****5d1e' } },
+      },
+    ])
+    expect(JSON.stringify(events)).not.toContain(secret)
+  })
+
   it('sends a stored secret only to the collector it was saved for: a new origin needs the value entered again', async () => {
     const tenant = 'moved-tenant'
     await h.siem.updateSettings(tenant, settingsFor(receiver, 'http/protobuf'), { actor: ADMIN })
