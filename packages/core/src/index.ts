@@ -83,7 +83,7 @@ export {
   normalizeIp,
 } from './capture/request-facts.js'
 export { compileTrustProxy, resolveClientIp } from './capture/client-ip.js'
-export { holdEndUntilSettled, whenResponseClosed } from './capture/response-closed.js'
+export { clientLeft, holdEndUntilSettled, whenResponseClosed } from './capture/response-closed.js'
 export type { ClosingResponse, HoldableResponse } from './capture/response-closed.js'
 export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'

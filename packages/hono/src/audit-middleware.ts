@@ -1,15 +1,18 @@
 import {
   actorFromUser,
+  clientLeft,
   compileTrustProxy,
   createAuditCapture,
   createDetachedAuditContext,
   DEFAULT_REQUEST_ID_HEADER,
   resolveClientIp,
+  whenResponseClosed,
   type Actor,
   type AuditCaptureOptions,
   type AuditRequestContext,
   type CaptureHandle,
   type CaptureResult,
+  type ClosingResponse,
   type TrustProxy,
 } from '@auditkit/core'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -74,36 +77,28 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     let recordable = false
     handle.onRecordable(() => {
       recordable = true
-      if (answered) void handle.end(resultOf(c, ownPattern))
+      if (answered) void handle.end(resultOf(c, ownPattern, leftEarly(c)))
     })
     await next()
     answered = true
     if (!recordable) return
     if (capture.delivery === 'await') {
-      await handle.end(resultOf(c, ownPattern))
+      await handle.end(resultOf(c, ownPattern, leftEarly(c)))
       return
     }
     // The response is only written once this returns, and a streamed body (stream(), streamSSE(), a ReadableStream)
     // long after: on node-server the event is recorded once the response is closed, as in the other adapters, so
     // what the stream callback sets is kept and a client that leaves mid-stream is recorded as such.
-    const outgoing = nodeResponse(c)
-    if (outgoing === undefined) void handle.end(resultOf(c, ownPattern))
-    else outgoing.once('close', () => void handle.end(resultOf(c, ownPattern)))
+    const outgoing = nodeResponseOf(c)
+    if (outgoing === undefined) void handle.end(resultOf(c, ownPattern, c.req.raw.signal.aborted))
+    else whenResponseClosed(outgoing, (aborted) => void handle.end(resultOf(c, ownPattern, aborted)))
   }
 }
 
-/** What is read of node-server's `ServerResponse` (`c.env.outgoing`). */
-interface NodeResponse {
-  destroyed?: unknown
-  writableFinished?: unknown
-  once?: (event: 'close', listener: () => void) => unknown
-}
-
-/** node-server's response while it can still emit `close` (not one whose client closed the connection already). */
-function nodeResponse<E extends Env>(c: Context<E>): Required<Pick<NodeResponse, 'once'>> | undefined {
-  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
-  if (typeof outgoing?.once !== 'function' || outgoing.destroyed === true) return undefined
-  return outgoing as Required<Pick<NodeResponse, 'once'>>
+/** node-server's `ServerResponse` (`c.env.outgoing`), absent on other runtimes and in `app.request()`. */
+function nodeResponseOf<E extends Env>(c: Context<E>): ClosingResponse | undefined {
+  const outgoing = (c.env as { outgoing?: Partial<ClosingResponse> } | undefined)?.outgoing
+  return typeof outgoing?.on === 'function' ? (outgoing as ClosingResponse) : undefined
 }
 
 /**
@@ -112,21 +107,20 @@ function nodeResponse<E extends Env>(c: Context<E>): Required<Pick<NodeResponse,
  * jwt(...))` refusing, or the last middleware before a 404): no route matched, and the event is derived from the
  * path as in the other adapters. Errors were answered by app.onError already: its status is what the client got.
  */
-function resultOf<E extends Env>(c: Context<E>, ownPattern: string): CaptureResult {
+function resultOf<E extends Env>(c: Context<E>, ownPattern: string, aborted: boolean): CaptureResult {
   const route = routePath(c)
   const matched = route !== ownPattern && !isMiddleware(matchedRoutes(c)[c.req.routeIndex])
-  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted: clientLeft(c) }
+  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted }
 }
 
 /**
  * The client left before the answer, recorded as the other adapters do (a failure marked responseAborted). On
- * node-server, from its `ServerResponse` (destroyed once the connection closed): the request's `signal` says the same,
- * but reading it costs an AbortController a request there. Elsewhere, from the signal.
+ * node-server, from its `ServerResponse`: the request's `signal` says the same, but reading it costs an
+ * AbortController a request there. Elsewhere, from the signal.
  */
-function clientLeft<E extends Env>(c: Context<E>): boolean {
-  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing
-  if (typeof outgoing?.destroyed === 'boolean') return outgoing.destroyed && outgoing.writableFinished !== true
-  return c.req.raw.signal.aborted
+function leftEarly<E extends Env>(c: Context<E>): boolean {
+  const outgoing = nodeResponseOf(c)
+  return outgoing === undefined ? c.req.raw.signal.aborted : clientLeft(outgoing)
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  clientLeft,
   createDetachedAuditContext,
   holdEndUntilSettled,
   whenResponseClosed,
@@ -86,8 +87,7 @@ export class AuditInterceptor implements NestInterceptor {
           }
           // Nest does not unsubscribe when the client leaves while the handler runs: ask the connection, so that such
           // a request is recorded as in the other adapters (a failure marked responseAborted).
-          const raw = nodeResponseOf(res)
-          void handle.end({ status: res.statusCode, aborted: raw.destroyed && !raw.writableFinished }).then(() => subscriber.complete())
+          void handle.end({ status: res.statusCode, aborted: clientLeft(nodeResponseOf(res)) }).then(() => subscriber.complete())
         },
       }
       const subscription = this.handled(auditContext, next).subscribe(observer)

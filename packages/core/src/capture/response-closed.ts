@@ -6,6 +6,11 @@ export interface ClosingResponse {
   on(event: 'close', listener: () => void): unknown
 }
 
+/** Whether the client left before the response was fully sent (its connection closed first). */
+export function clientLeft(res: ClosingResponse): boolean {
+  return res.destroyed && !res.writableFinished
+}
+
 /**
  * Calls `listener` once the response has closed, with whether it closed before it was fully sent (the client went
  * away). At once when it has closed already: a read that a handler forces after answering is recorded all the same.
