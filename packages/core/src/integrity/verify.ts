@@ -169,8 +169,6 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   const reader = new Lookahead(source.events(chainId, Math.max(0, fromSeq - 2)))
   let expectedSeq = fromSeq
   let expectedPrev: string | null = fromSeq === 1 ? GENESIS_HASH : null
-  /** The seq after the last event known to be present (an empty walk from fromSeq > 1 has not even seen the one before). */
-  let endSeq = fromSeq === 1 ? 1 : fromSeq - 1
   let lastSignedSeq = 0
   let eventsChecked = 0
   let head: { seq: number; hash: string } | null = null
@@ -257,7 +255,6 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
         eventBreak = anchorBreak(event, fromSeq - 1)
         if (eventBreak) break
         expectedPrev = event.hash
-        endSeq = fromSeq
         reader.advance()
         continue
       }
@@ -280,7 +277,6 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
         expectedSeq++
         eventsChecked++
         head = { seq: event.seq, hash: event.hash }
-        endSeq = event.seq + 1
         reader.advance()
         continue
       }
@@ -292,6 +288,9 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   }
 
   const lastCheckpoint = trusted.at(-1) ?? null
+  // The seq after the last event known to be present: a walk from fromSeq > 1 that never saw the event before the range
+  // has not even seen that one.
+  const endSeq = expectedPrev === null ? fromSeq - 1 : expectedSeq
   const endBreak = eventBreak || !reachedEnd ? null : endOfChainBreak(endSeq, head, lastCheckpoint, declaredTo, options.maxUncheckpointed)
   const firstBreak = earliest([checkpointBreak, eventBreak, endBreak])
   const signedUpTo = lastCheckpoint?.seq ?? 0
