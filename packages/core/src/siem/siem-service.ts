@@ -212,8 +212,12 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
 
   const readStored = (tenantId: string): Promise<StoredSiemSettings | null> => store.getState<StoredSiemSettings>(SIEM_STATE.settings, tenantId)
 
+  /** A header value is sealed bound to its tenant and name: a sealed value copied to another one does not open. */
+  const sealingContext = (tenantId: string, name: string): string => `${tenantId}\n${name}`
+  const openHeader = (tenantId: string, header: { name: string; sealed: string }): string => box.open(header.sealed, sealingContext(tenantId, header.name))
+
   const openHeaders = (tenantId: string, stored: StoredSiemSettings): Record<string, string> =>
-    Object.fromEntries(stored.headers.map(({ name, sealed }) => [name, box.open(sealed, `${tenantId}\n${name}`)]))
+    Object.fromEntries(stored.headers.map((header) => [header.name, openHeader(tenantId, header)]))
 
   const decrypt = (tenantId: string, stored: StoredSiemSettings): SiemSettings => ({
     enabled: stored.enabled,
@@ -244,7 +248,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     const details: AuditErrorDetail[] = []
     // A stored secret goes only to the collector it was entered for: pointing the form at another origin and sending
     // the mask back would otherwise hand the token to any server an admin names.
-    const sameCollector = originOf(submitted.endpoint) !== null && originOf(submitted.endpoint) === originOf(previous.endpoint)
+    const origin = originOf(submitted.endpoint)
+    const sameCollector = origin !== null && origin === originOf(previous.endpoint)
     for (const [name, value] of Object.entries(submitted.headers)) {
       const before = previous.headers.find((header) => header.name.toLowerCase() === name.toLowerCase())
       if (!before || value !== before.masked) {
@@ -260,7 +265,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
         continue
       }
       try {
-        headers[name] = box.open(before.sealed, `${tenantId}\n${before.name}`)
+        headers[name] = openHeader(tenantId, before)
       } catch (error) {
         if (!isAuditKitError(error) || error.code !== 'SECRET_KEY_ERROR') throw error
         details.push({
@@ -385,7 +390,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
         protocol: next.protocol,
         headers: Object.entries(next.headers).map(([name, value]) => ({
           name,
-          sealed: box.seal(value, `${tenantId}\n${name}`),
+          sealed: box.seal(value, sealingContext(tenantId, name)),
           masked: maskSecret(value),
         })),
         updatedAt,

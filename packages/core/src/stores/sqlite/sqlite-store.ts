@@ -276,10 +276,11 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       if (path === ':memory:' || !existsSync(path)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
       const connection = new Database(`${pathToFileURL(resolve(path)).href}?mode=ro`)
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
+      const version = schemaVersion(connection)
       // A file of an older version has no facet counts: its facets are counted from the events.
-      hasFacetCounts = schemaVersion(connection) >= 2 && hasTable(connection, 'facet_progress')
+      hasFacetCounts = version >= 2 && hasTable(connection, 'facet_progress')
       // Before version 3 the index missed what follows a NUL in a row's search text: scanning is exact.
-      hasSearchIndex = hasTable(connection, 'events_search') && schemaVersion(connection) >= 3
+      hasSearchIndex = version >= 3 && hasTable(connection, 'events_search')
       db = connection
       return connection
     }
