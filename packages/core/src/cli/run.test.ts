@@ -134,6 +134,14 @@ describe('auditkit CLI', () => {
     expect({ code, stderr: stderr.join('') }).toEqual({ code: EXIT.ok, stderr: '' })
   })
 
+  it('says that nothing was verified for a tenant the file does not hold (a typo must not read as ok)', async () => {
+    const result = await cli(['verify', '--sqlite', dbPath, '--tenant', 'globx', '--hmac-key-file', hmacKeyPath])
+    expect(result.code).toBe(EXIT.ok)
+    expect(result.stdout).toMatch(/^ok globx no events .*\n {2}warning: No events and no checkpoints of this chain in this source: nothing was verified/m)
+    const known = await cli(['verify', '--sqlite', dbPath, '--tenant', 'globex', '--hmac-key-file', hmacKeyPath])
+    expect(known.stdout).not.toMatch(/nothing was verified/)
+  })
+
   it('reports a field added to an event row of a SQLite file as modified', async () => {
     const copy = tamperedCopy('added-field.db', `UPDATE events SET event = json_set(event, '$.approvedBy', 'cfo') WHERE chain_id = 'globex' AND seq = 2`)
     const result = await cli(['verify', '--sqlite', copy, '--tenant', 'globex', '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])

@@ -295,9 +295,14 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   const firstBreak = earliest([checkpointBreak, eventBreak, endBreak])
   const signedUpTo = lastCheckpoint?.seq ?? 0
   const warnings: string[] = []
-  if (!keys) warnings.push('No public key: checkpoint signatures were not checked, so a rewritten chain with re-made checkpoints would pass')
-  if (checkpoints.length === 0 && hmacKey === undefined)
-    warnings.push('The chain has no checkpoints and no HMAC key was used: anyone with write access could recompute the whole chain')
+  // A mistyped tenant id (or the wrong file) must not read as a clean bill of health.
+  if (head === null && checkpoints.length === 0) {
+    warnings.push('No events and no checkpoints of this chain in this source: nothing was verified (is the tenant id right?)')
+  } else {
+    if (!keys) warnings.push('No public key: checkpoint signatures were not checked, so a rewritten chain with re-made checkpoints would pass')
+    if (checkpoints.length === 0 && hmacKey === undefined)
+      warnings.push('The chain has no checkpoints and no HMAC key was used: anyone with write access could recompute the whole chain')
+  }
   if (head && head.seq > signedUpTo && reachedEnd)
     warnings.push(`Events ${signedUpTo + 1}..${head.seq} follow the last checkpoint: deleting them would not be detected here`)
   return {
