@@ -78,6 +78,19 @@ describe('serveNodeRequest', () => {
     expect(await store.getState('siem-test', 't1')).toEqual(JSON.parse(body))
   })
 
+  it('refuses a body that is not UTF-8 (e.g. Shift_JIS) instead of saving it with U+FFFD in place of its text', async () => {
+    // {"note":"日本"} in Shift_JIS: 0x93fa 0x967b are not valid UTF-8.
+    const body = Buffer.concat([Buffer.from('{"note":"'), Buffer.from([0x93, 0xfa, 0x96, 0x7b]), Buffer.from('"}')])
+    const response = await fetch(`${origin}/admin/api/settings/siem`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer ok', 'content-type': 'application/json; charset=Shift_JIS' },
+      body,
+    })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INVALID_BODY')
+    expect(JSON.stringify(await store.getState('siem-test', 't1'))).not.toContain('\uFFFD')
+  })
+
   it('refuses an oversized streamed body while reading it', async () => {
     const response = await fetch(`${origin}/admin/api/settings/siem`, {
       method: 'PUT',

@@ -17,7 +17,8 @@ export const FILTER_PARAMS = ['actor', 'actorType', 'action', 'resourceType', 'r
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\x00-\x1F\x7F]/
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})$/
+// Up to nanoseconds: Python's isoformat() sends microseconds, .NET 7 digits, Java's Instant and Go's RFC3339Nano nanoseconds.
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/
 
 function invalid(message: string): AuditKitError {
   return new AuditKitError('INVALID_QUERY', message)
@@ -65,6 +66,16 @@ function matching(params: Map<string, string>, name: string, pattern: RegExp, ex
 }
 
 /**
+ * Milliseconds of a date-time whose fraction may be finer than a millisecond. Events are stamped to the millisecond,
+ * so rounding a finer bound *up* keeps `[from, to)` exact: an event at t is in it iff from <= t < to.
+ */
+function parseDateTime(value: string, fraction: string | undefined): number {
+  if (fraction === undefined || fraction.length <= 3) return Date.parse(value)
+  const ms = Date.parse(value.replace(`.${fraction}`, `.${fraction.slice(0, 3)}`))
+  return /[1-9]/.test(fraction.slice(3)) ? ms + 1 : ms
+}
+
+/**
  * An instant in ISO 8601: a UTC date (`2026-01-31`, midnight UTC) or a date-time with a zone designator
  * (`2026-01-31T09:00:00Z`, `...+09:00`). Answers the normalised UTC form with milliseconds.
  */
@@ -76,7 +87,7 @@ export function parseInstant(name: string, value: string): string {
   if (!date && !dateTime) throw new AuditKitError('INVALID_RANGE', hint)
   const parts = (date ?? dateTime) as RegExpExecArray
   const [year, month, day] = [Number(parts[1]), Number(parts[2]), Number(parts[3])]
-  const ms = date ? Date.UTC(year, month - 1, day) : Date.parse(value)
+  const ms = date ? Date.UTC(year, month - 1, day) : parseDateTime(value, parts[7])
   const check = new Date(Date.UTC(year, month - 1, day))
   // Date.parse rolls 2026-02-30 over to March: refuse impossible calendar dates instead.
   if (!Number.isFinite(ms) || check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day)

@@ -91,6 +91,8 @@ const getColumns: RouteHandler = async ({ scope }) => {
   })
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
 async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get('content-type') ?? ''
   // JSON only: a cross-site form cannot send it without a CORS preflight.
@@ -107,9 +109,10 @@ async function readJsonBody(request: Request, maxBytes: number): Promise<unknown
     }
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    // JSON is UTF-8 (RFC 8259): bytes in another encoding (Shift_JIS, Latin-1) are refused, not saved as U+FFFD.
+    return JSON.parse(utf8.decode(Buffer.concat(chunks))) as unknown
   } catch {
-    throw new AuditKitError('INVALID_BODY', 'The body is not valid JSON.')
+    throw new AuditKitError('INVALID_BODY', 'The body is not valid JSON in UTF-8.')
   }
 }
 
