@@ -31,6 +31,9 @@ describe('unexpected failures answer a generic JSON error, never a stack trace',
         // Each half of a principal missing on its own: never an admission.
         () => ({ tenantId: '', actor: { type: 'user' as const, id: 'admin_1' } }),
         () => ({ tenantId: 'tenant-a', actor: null }) as never,
+        // An actor no event can carry (plain JavaScript apps): admitting it would serve exports that are never recorded.
+        () => ({ tenantId: 'tenant-a', actor: { type: 'admin', id: 'admin_1' } }) as never,
+        () => ({ tenantId: 'tenant-a', actor: { type: 'user', id: '' } }),
       ]) {
         const admin = createAuditAdmin({ ...fixture.adminOptions, basePath: BASE, authorize, onError: (error) => seen.push(error) })
         const response = await request(admin, '/api/events')
@@ -39,7 +42,7 @@ describe('unexpected failures answer a generic JSON error, never a stack trace',
         expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: expect.any(String) } })
         expect(text).not.toContain('auth.js')
       }
-      expect(seen).toHaveLength(4)
+      expect(seen).toHaveLength(6)
     } finally {
       await fixture.close()
     }

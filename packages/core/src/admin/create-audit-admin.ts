@@ -1,4 +1,5 @@
 import { AuditKitError, isAuditKitError } from '../errors.js'
+import { ACTOR_TYPES } from '../event/schema.js'
 import type { AuditLogger } from '../logger/audit-logger.js'
 import type { AuditStore } from '../store/types.js'
 import { createCursorCodec } from './cursor.js'
@@ -88,7 +89,16 @@ function normaliseBase(path: string): string {
 function isPrincipal(value: unknown): value is AdminPrincipal {
   if (value === null || typeof value !== 'object') return false
   const { tenantId, actor } = value as { tenantId?: unknown; actor?: { id?: unknown; type?: unknown } | null }
-  return typeof tenantId === 'string' && tenantId.length > 0 && typeof actor === 'object' && actor !== null && typeof actor.id === 'string' && typeof actor.type === 'string'
+  // The actor must be one an event can carry: an admin allowed in as `{ type: 'admin' }` would export unrecorded.
+  return (
+    typeof tenantId === 'string' &&
+    tenantId.length > 0 &&
+    typeof actor === 'object' &&
+    actor !== null &&
+    typeof actor.id === 'string' &&
+    actor.id.length > 0 &&
+    (ACTOR_TYPES as readonly unknown[]).includes(actor.type)
+  )
 }
 
 /**
@@ -126,7 +136,7 @@ export function createAuditAdmin(options: AuditAdminOptions): AuditAdmin {
     if (decision === null || decision === undefined)
       throw new AuditKitError('UNAUTHENTICATED', 'Sign in as an administrator to use the audit log.')
     if (decision === 'forbidden') throw new AuditKitError('FORBIDDEN', 'Only administrators can use the audit log.')
-    if (!isPrincipal(decision)) throw new Error('authorize() answered neither { tenantId, actor }, null nor "forbidden"')
+    if (!isPrincipal(decision)) throw new Error('authorize() answered neither { tenantId, actor: { type: "user" | "api_key" | "system", id } }, null nor "forbidden"')
     return { tenantId: decision.tenantId, actor: decision.actor }
   }
 

@@ -84,7 +84,11 @@ export function parseInstant(name: string, value: string): string {
   if (value.length > 40) throw new AuditKitError('INVALID_RANGE', hint)
   const date = DATE_ONLY.exec(value)
   const dateTime = date ? null : DATE_TIME.exec(value)
-  if (!date && !dateTime) throw new AuditKitError('INVALID_RANGE', hint)
+  if (!date && !dateTime) {
+    // An unencoded `+` of an offset arrives as a space (form encoding): say so, it is the usual cause.
+    const plusAsSpace = DATE_TIME.test(value.replace(/ (\d{2}:\d{2})$/, '+$1'))
+    throw new AuditKitError('INVALID_RANGE', plusAsSpace ? `${hint} A "+" in a URL must be sent as %2B: ${name}=${value.replace(' ', '%2B')}` : hint)
+  }
   const parts = (date ?? dateTime) as RegExpExecArray
   const [year, month, day] = [Number(parts[1]), Number(parts[2]), Number(parts[3])]
   const ms = date ? Date.UTC(year, month - 1, day) : parseDateTime(value, parts[7])

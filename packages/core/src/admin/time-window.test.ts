@@ -78,4 +78,12 @@ describe('time window of the admin API over HTTP', () => {
       '2026-03-01T00:03:00.000Z',
     ])
   })
+
+  it('says to send "+" as %2B when an offset arrived as a space (the form-encoding of an unencoded "+")', async () => {
+    const response = await fetch(`${origin}/admin/api/events?from=2026-03-01T09:00:00+09:00`, { headers: { authorization: 'Bearer ok' } })
+    expect(response.status).toBe(400)
+    const { error } = (await response.json()) as { error: { code: string; message: string } }
+    expect(error.code).toBe('INVALID_RANGE')
+    expect(error.message).toContain('must be sent as %2B: from=2026-03-01T09:00:00%2B09:00')
+  })
 })

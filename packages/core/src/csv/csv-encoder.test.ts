@@ -24,6 +24,13 @@ describe('encodeCsvCell', () => {
     },
   )
 
+  it('quotes a cell holding ";", so that a reader splitting on ";" (Excel in German or French) cannot start a formula cell', () => {
+    const value = 'x;=HYPERLINK("http://evil.example","open")'
+    expect(encodeCsvCell(value)).toBe('"x;=HYPERLINK(""http://evil.example"",""open"")"')
+    // Read as such a reader would: the value stays one cell, no cell starts with "=".
+    expect(parse(encodeCsvRow([value]), { delimiter: ';' })).toEqual([[value]])
+  })
+
   it('keeps a cell that merely contains = or - further in', () => {
     expect(encodeCsvCell('a=b')).toBe('a=b')
     expect(encodeCsvCell('2026-01-01T00:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z')

@@ -5,10 +5,12 @@ const FORMULA_START = /^[=+\-@\t\r]/
 const CONTROL_CHARS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g
 // eslint-disable-next-line no-control-regex
 const HAS_CONTROL_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/
-const NEEDS_QUOTES = /[",\r\n]/
+// `;` too: Excel in locales whose list separator is `;` (German, French) splits an unquoted `x;=1+1` into a second
+// cell that starts with `=` (OWASP lists the separator as a vector); quoting is harmless for every other reader.
+const NEEDS_QUOTES = /[",;\r\n]/
 /** Anything that needs work below; most cells have none of it, and one test lets them through unchanged. */
 // eslint-disable-next-line no-control-regex
-const NEEDS_WORK = /^[=+\-@]|[\x00-\x1F\x7F",]/
+const NEEDS_WORK = /^[=+\-@]|[\x00-\x1F\x7F",;]/
 const CR_OR_CRLF = /\r\n?/g
 const QUOTE = /"/g
 
