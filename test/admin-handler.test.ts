@@ -33,7 +33,7 @@ describe('unexpected failures answer a generic JSON error, never a stack trace',
         () => ({ tenantId: 'tenant-a', actor: null }) as never,
         // An actor no event can carry (plain JavaScript apps): admitting it would serve exports that are never recorded.
         () => ({ tenantId: 'tenant-a', actor: { type: 'admin', id: 'admin_1' } }) as never,
-        () => ({ tenantId: 'tenant-a', actor: { type: 'user', id: '' } }),
+        () => ({ tenantId: 'tenant-a', actor: { type: 'user' as const, id: '' } }),
       ]) {
         const admin = createAuditAdmin({ ...fixture.adminOptions, basePath: BASE, authorize, onError: (error) => seen.push(error) })
         const response = await request(admin, '/api/events')

@@ -1,0 +1,2 @@
+// Context of a MongoDB fragment.
+declare const uri: string
