@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -322,8 +322,23 @@ describe('sqlite specifics', () => {
     await expect(createSqliteStore({ path: join(dir, 'absent.db'), readonly: true }).init()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
   })
 
+  it('creates the folders on the path of a new file, writing on the thread and inline', async () => {
+    for (const writer of ['thread', 'inline'] as const) {
+      const path = join(dir, `new-folder-${writer}`, 'nested', 'audit.db')
+      const store = createSqliteStore({ path, writer })
+      const logger = createAuditLogger({ store })
+      const { event } = await logger.record(input('tenant-f', 1), { delivery: 'await' })
+      expect(await store.get('tenant-f', event?.id ?? '')).toEqual(event)
+      await logger.close()
+      await store.close()
+      expect(readFileSync(path).subarray(0, 15).toString()).toBe('SQLite format 3')
+    }
+  })
+
   it('turns driver failures into STORE_UNAVAILABLE with the cause', async () => {
-    const store = createSqliteStore({ path: join(dir, 'no-such-folder', 'x.db') })
+    // A folder that cannot be made: a regular file is in its place.
+    writeFileSync(join(dir, 'a-file'), '')
+    const store = createSqliteStore({ path: join(dir, 'a-file', 'x.db') })
     const error = await store.init().then(
       () => null,
       (reason: unknown) => reason,

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import Database from 'libsql'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
@@ -36,7 +36,7 @@ import { createWriterThread, type WriterThread } from './writer-thread.js'
 
 export interface SqliteStoreOptions {
   /**
-   * Database file; created with its folder's permissions if missing. `':memory:'` keeps everything in memory
+   * Database file; created if missing, with the folders on its path. `':memory:'` keeps everything in memory
    * (tests only: nothing survives `close()` and other instances cannot share it).
    */
   path: string
@@ -301,6 +301,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
   /** A new connection with the store's settings, and the schema created or brought up to date. */
   function openForWriting(): Db {
+    // `data/audit.db` in a fresh checkout: SQLite creates the file but not its folder, and would fail on every retry.
+    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true })
     const connection = new Database(path)
     try {
       for (const pragma of connectionPragmas({ busyTimeoutMs, cacheSizeKiB })) connection.exec(pragma)
