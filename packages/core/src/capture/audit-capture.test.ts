@@ -64,6 +64,44 @@ describe('createAuditCapture', () => {
     await strict.close()
   })
 
+  it('records before/after and metadata as JSON would write them: Dates, ORM entities, undefined fields, BigInts', async () => {
+    class ProjectEntity {
+      constructor(
+        public id: string,
+        public name: string,
+        public updatedAt: Date,
+        public description?: string,
+      ) {}
+      get label(): string {
+        return this.name.toUpperCase() // a prototype getter: not an own property, not recorded (as JSON.stringify)
+      }
+    }
+    const handle = capture.begin({ user: 'u1' }, { method: 'PATCH', path: '/projects/p1' })
+    handle?.context
+      .before(new ProjectEntity('p1', 'Old', new Date('2026-01-01T00:00:00Z')))
+      .after({ id: 'p1', name: 'New', description: undefined, updatedAt: new Date('2026-02-01T00:00:00Z'), tags: ['a', undefined], size: 10n })
+      .set({ metadata: { reason: undefined, at: new Date('2026-02-01T00:00:00Z'), ratio: Number.NaN } })
+    const event = (await handle?.end({ status: 200, route: '/projects/:projectId', params: { projectId: 'p1' } }))?.event
+    expect(event?.changes).toEqual({
+      before: { id: 'p1', name: 'Old', updatedAt: '2026-01-01T00:00:00.000Z' },
+      after: { id: 'p1', name: 'New', updatedAt: '2026-02-01T00:00:00.000Z', tags: ['a', null], size: '10' },
+    })
+    expect(event?.metadata).toEqual({ at: '2026-02-01T00:00:00.000Z', ratio: null })
+  })
+
+  it('leaves a value that cannot be converted (cyclic) to validation, which refuses it with its usual code', async () => {
+    const seen: AuditKitError[] = []
+    const strict = createAuditLogger({ store, onError: (error) => seen.push(error) })
+    const strictCapture = createAuditCapture<FakeRequest>({ logger: strict, delivery: 'await', tenant: () => 'capture-cyclic' })
+    const cyclic: Record<string, unknown> = { name: 'loop' }
+    cyclic.self = cyclic
+    const handle = strictCapture.begin({}, { method: 'PATCH', path: '/projects/p1' })
+    handle?.context.before(cyclic)
+    expect(await handle?.end({ status: 200 })).toBeNull()
+    expect(seen.map((error) => error.code)).toEqual(['PAYLOAD_TOO_LARGE'])
+    await strict.close()
+  })
+
   it('records once however often end() is called, and nothing for reads or skipped requests', async () => {
     const handle = capture.begin({}, { method: 'POST', path: '/projects' })
     const [a, b] = await Promise.all([handle?.end({ status: 201 }), handle?.end({ status: 500 })])

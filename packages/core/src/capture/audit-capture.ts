@@ -5,6 +5,7 @@ import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, RequestCon
 import type { AuditLogger, DeliveryMode, RecordResult } from '../logger/audit-logger.js'
 import { deriveOperation, type DerivedOperation } from './derive-action.js'
 import { READ_METHODS, clip, normalizeIp } from './request-facts.js'
+import { toJsonValue } from './to-json-value.js'
 
 /**
  * The framework-neutral request an adapter hands to core at `begin()`.
@@ -69,18 +70,23 @@ export interface AuditOverrides {
   resource?: Partial<ResourceRef>
   targets?: ResourceRef[]
   outcome?: Outcome
-  metadata?: JsonObject
-  changes?: { before?: JsonValue; after?: JsonValue }
+  /** Recorded as `JSON.stringify` would write it (see {@link AuditRequestContext.before}). */
+  metadata?: Record<string, unknown>
+  /** Recorded as `JSON.stringify` would write them (see {@link AuditRequestContext.before}). */
+  changes?: { before?: unknown; after?: unknown }
 }
 
 /** The per-request handle exposed to handlers. */
 export interface AuditRequestContext {
   /** Merges overrides into the event; later calls win, `metadata` and `changes` are merged. */
   set(overrides: AuditOverrides): this
-  /** The value before the change (redacted before it is stored). */
-  before(value: JsonValue): this
-  /** The value after the change (redacted before it is stored). */
-  after(value: JsonValue): this
+  /**
+   * The value before the change (redacted before it is stored). Any value: it is recorded as `JSON.stringify` would
+   * write it, so a `Date` becomes its ISO string, an ORM entity its own properties, and `undefined` fields are left out.
+   */
+  before(value: unknown): this
+  /** The value after the change (redacted before it is stored), recorded as {@link AuditRequestContext.before} says. */
+  after(value: unknown): this
   /** Adds a further object involved (member invited, reviewer added, ...). */
   addTarget(target: ResourceRef): this
   /** Do not record this request. */
@@ -184,10 +190,10 @@ class RequestContext implements AuditRequestContext {
     if (changes) this.overrides.changes = { ...this.overrides.changes, ...changes }
     return this
   }
-  before(value: JsonValue): this {
+  before(value: unknown): this {
     return this.set({ changes: { before: value } })
   }
-  after(value: JsonValue): this {
+  after(value: unknown): this {
     return this.set({ changes: { after: value } })
   }
   addTarget(target: ResourceRef): this {
@@ -309,6 +315,14 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     return null
   }
 
+  /** `before`/`after` as JSON would write them (`undefined` sides left out): see `toJsonValue`. */
+  function jsonChanges(changes: { before?: unknown; after?: unknown }): { before?: JsonValue; after?: JsonValue } {
+    const out: { before?: JsonValue; after?: JsonValue } = {}
+    if (changes.before !== undefined) out.before = toJsonValue(changes.before, limits) as JsonValue
+    if (changes.after !== undefined) out.after = toJsonValue(changes.after, limits) as JsonValue
+    return out
+  }
+
   /** The event, or a promise of it when the tenant or actor resolver answers with one (awaited in that order). */
   function buildEvent(req: Req, request: CaptureRequest, result: CaptureResult, context: RequestContext): AuditEventInput | Promise<AuditEventInput> {
     const o = context.overrides
@@ -348,8 +362,8 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
         context: requestContext,
       }
       if (targets.length > 0) event.targets = targets
-      if (o.changes && (o.changes.before !== undefined || o.changes.after !== undefined)) event.changes = stripUndefined(o.changes)
-      if (o.metadata) event.metadata = o.metadata
+      if (o.changes && (o.changes.before !== undefined || o.changes.after !== undefined)) event.changes = jsonChanges(o.changes)
+      if (o.metadata) event.metadata = toJsonValue(o.metadata, limits) as JsonObject
       if (result.aborted) event.metadata = { ...event.metadata, responseAborted: true }
       return event
     }
