@@ -32,6 +32,18 @@ describe('deriveOperation', () => {
     const op = deriveOperation({ method: 'DELETE', path: '/projects/0193b3a4-1111-7000-8000-000000000000' })
     expect(op.resource).toEqual({ type: 'project', id: '0193b3a4-1111-7000-8000-000000000000' })
   })
+
+  it('treats a short segment with a digit after a collection as an id when no route matched, not as part of the action', () => {
+    expect(deriveOperation({ method: 'PATCH', path: '/projects/p1' })).toEqual({ action: 'project_updated', resource: { type: 'project', id: 'p1' }, targets: [] })
+    expect(deriveOperation({ method: 'POST', path: '/workspaces/ws1/api-keys/k7/rotate' })).toEqual({
+      action: 'api_key_rotated',
+      resource: { type: 'api_key', id: 'k7' },
+      targets: [{ type: 'workspace', id: 'ws1' }],
+    })
+    // Verbs and attributes have no digit; a digit elsewhere (not after a collection) stays a name.
+    expect(deriveOperation({ method: 'POST', path: '/projects/import' }).action).toBe('project_imported')
+    expect(deriveOperation({ method: 'POST', path: '/oauth2/token' }).resource.id).toBeUndefined()
+  })
 })
 
 describe('inflection', () => {

@@ -69,6 +69,19 @@ function snake(segment: string): string {
 
 type Segment = { kind: 'static'; value: string } | { kind: 'param'; value: string | undefined }
 
+function looksPlural(value: string): boolean {
+  return /s$/.test(value) && !/(?:ss|us|is)$/.test(value)
+}
+
+/**
+ * Whether the next path segment comes right after a collection (`/projects/p1`): there, a segment with a digit is an
+ * id even when it is short (`p1`, `usr42`), where verbs and attributes (`rotate`, `role`) have none.
+ */
+function followsCollection(segments: readonly Segment[]): boolean {
+  const previous = segments[segments.length - 1]
+  return previous?.kind === 'static' && looksPlural(previous.value)
+}
+
 function parse(route: string | undefined, path: string, params: Record<string, string | undefined>): Segment[] {
   const source = (route ?? path).split('?')[0] ?? ''
   const raw = source.split('/').filter((s) => s.length > 0)
@@ -78,7 +91,7 @@ function parse(route: string | undefined, path: string, params: Record<string, s
     if (route !== undefined && (segment.startsWith(':') || segment.startsWith('{'))) {
       const name = segment.replace(/^[:{]|[}?]$|\{.*$/g, '').replace(/\(.*$/, '')
       out.push({ kind: 'param', value: params[name] })
-    } else if (route === undefined && ID_LIKE.test(segment)) {
+    } else if (route === undefined && (ID_LIKE.test(segment) || (/\d/.test(segment) && followsCollection(out)))) {
       out.push({ kind: 'param', value: decodeURIComponent(segment) })
     } else if (segment.startsWith('*')) {
       // A wildcard, bare or named (Express 5's `*path`): the rest of a path, neither a resource nor a verb.
@@ -115,8 +128,8 @@ export function deriveOperation(input: {
     if (!segment || segment.kind !== 'static') continue
     const isLast = i === segments.length - 1
     const previousWasId = i > 0 && segments[i - 1]?.kind === 'param'
-    const looksPlural = /s$/.test(segment.value) && !/(?:ss|us|is)$/.test(segment.value)
-    if (isLast && resource && (previousWasId || !looksPlural) && !looksPlural) {
+    const plural = looksPlural(segment.value)
+    if (isLast && resource && (previousWasId || !plural) && !plural) {
       // Trailing singular segment after a resource: a verb on POST, an attribute otherwise.
       if (method === 'POST') verb = pastTense(segment.value)
       else suffix = snake(segment.value)
