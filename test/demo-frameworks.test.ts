@@ -109,6 +109,37 @@ describe.each(FRAMEWORKS)('demo API on %s', (framework) => {
     ])
   })
 
+  it('records a malformed JSON body against its authenticated sender, answered in the same JSON shape', async () => {
+    const before = (await eventsInFile('acme')).length
+    const res = await fetch(`${demo.url}/workspaces/acme/projects`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer demo-owner-token', 'content-type': 'application/json' },
+      body: '{"name":',
+    })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: { code: 'INVALID_BODY', message: 'The request body is not valid JSON' } })
+    const events = await eventsInFile('acme', before)
+    expect(events.map((e) => [e.actor.id, e.action, e.outcome, e.context?.status])).toEqual([['usr_olivia', 'project_created', 'failure', 400]])
+  })
+
+  it('files an event under the workspace the route acted on, however the path spells it', async () => {
+    const created = (await (await call('POST', '/workspaces/acme/projects', 'demo-member-token', { name: 'Encoded' })).json()) as { id: string }
+    const acmeBefore = (await eventsInFile('acme')).length
+    const globexBefore = (await eventsInFile('globex')).length
+    // `ac%6De` is `acme` percent-encoded: the route decodes it and deletes acme's project, so acme's log must show it.
+    expect((await call('DELETE', `/workspaces/ac%6De/projects/${created.id}`, 'demo-member-token')).status).toBe(204)
+    const projects = (await (await call('GET', '/workspaces/acme/projects', 'demo-member-token')).json()) as { id: string }[]
+    expect(projects.map((p) => p.id)).not.toContain(created.id)
+    // Express routes ignore case; an attempt on globex belongs in globex's log whatever the framework answers.
+    expect([403, 404]).toContain((await call('POST', '/Workspaces/globex/projects', 'demo-owner-token', { name: 'Intruder' })).status)
+    expect((await eventsInFile('acme', acmeBefore)).map((e) => [e.actor.id, e.action, e.resource.id, e.outcome])).toEqual([
+      ['usr_max', 'project_deleted', created.id, 'success'],
+    ])
+    expect((await eventsInFile('globex', globexBefore)).map((e) => [e.actor.id, e.outcome])).toEqual([['usr_olivia', 'failure']])
+    const chains = await reader.listChains()
+    expect(chains.filter((chain) => chain.toLowerCase().includes('ac%'))).toEqual([])
+  })
+
   it('records role changes with before/after and API key actors, never an API key secret', async () => {
     const members = (await (await call('GET', '/workspaces/acme/members', 'demo-owner-token')).json()) as { id: string; email: string }[]
     const max = members.find((m) => m.email === 'max@acme.test')

@@ -79,7 +79,8 @@ const FRAMEWORKS: Record<string, ServerFactory> = {
     const app = await createNestDemoApp(options)
     return {
       listen: (port, host, ready) => {
-        void app.listen(port, host).then(ready)
+        // A failure (EADDRINUSE) reaches startDemo as the server's 'error' event; this promise only reports success.
+        app.listen(port, host).then(ready, () => undefined)
         return app.getHttpServer() as Server
       },
     }
@@ -102,8 +103,16 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
   const app = await factory({ logger, delivery: options.delivery ?? 'async', admin: security.admin })
   const host = options.host ?? process.env.HOST ?? '127.0.0.1'
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening: Server = app.listen(options.port ?? Number(process.env.PORT ?? 3000), host, () => resolve(listening))
+    // Express 5 calls this callback on a listen error too (EADDRINUSE): only a listening server counts.
+    const listening: Server = app.listen(options.port ?? Number(process.env.PORT ?? 3000), host, () => {
+      if (listening.listening) resolve(listening)
+    })
     listening.once('error', reject)
+  }).catch(async (error: unknown) => {
+    await security.close()
+    await logger.close()
+    await store.close()
+    throw error
   })
   installDemoSignIn(server)
   const { port } = server.address() as AddressInfo

@@ -40,9 +40,20 @@ export function authenticate(authorization: string | null | undefined): DemoPrin
   return { actor: credential.actor, homeWorkspace: credential.homeWorkspace, roles: credential.roles }
 }
 
-/** The tenant of a request: the workspace in its path, else the caller's home workspace. */
+/**
+ * The tenant of a request: the workspace in its path, else the caller's home workspace. Read as the router reads
+ * `:ws` (case-insensitive prefix, percent-decoded), so that `/Workspaces/ac%6De/...` is filed under the `acme` it
+ * acts on rather than a tenant of its own that acme's admins never see.
+ */
 export function tenantOf(path: string, principal: DemoPrincipal | null | undefined): string {
-  return /^\/workspaces\/([^/?#]+)/.exec(path)?.[1] ?? principal?.homeWorkspace ?? 'default'
+  const segment = /^\/workspaces\/([^/?#]+)/i.exec(path)?.[1]
+  if (segment === undefined) return principal?.homeWorkspace ?? 'default'
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Not valid percent-encoding: the router refuses it (Express) or matches it as written (Hono).
+    return segment
+  }
 }
 
 /** What Express's `req.user` holds in the demo: the actor fields (read by AuditKit's default resolver) and the roles. */

@@ -21,6 +21,7 @@ import {
 } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import type { NestExpressApplication } from '@nestjs/platform-express'
+import express, { type NextFunction, type Request, type Response } from 'express'
 import { authorizeDemoAdmin } from '../domain/admin-authorize.js'
 import { authenticate, createDemoRoutes, demoUser, errorBody, tenantOf, type DemoRoute, type DemoUser } from '../domain/routes.js'
 import { DemoError } from '../domain/workspaces.js'
@@ -89,6 +90,28 @@ class DemoErrorFilter implements ExceptionFilter {
   }
 }
 
+const parseJson = express.json({ limit: '100kb' })
+
+/**
+ * JSON bodies, parsed after authentication (Nest's own parser, which runs before any middleware, is off) so that a
+ * malformed body is still recorded against its sender, and refused in the same shape as on Express and Hono.
+ */
+async function demoJsonBody(req: Request, res: Response, next: NextFunction): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    parseJson(req, res, (error?: unknown) => {
+      if (error === undefined) {
+        resolve()
+        return
+      }
+      // body-parser's errors (malformed JSON, too large) carry a 4xx status.
+      const status = (error as { status?: unknown }).status
+      const refusal = typeof status === 'number' && status >= 400 && status < 500 ? status : 400
+      reject(new DemoError(refusal, 'INVALID_BODY', 'The request body is not valid JSON'))
+    })
+  })
+  next()
+}
+
 const METHODS = { GET: Get, POST: Post, PATCH: Patch, DELETE: Delete }
 
 /**
@@ -139,11 +162,11 @@ export async function createNestDemoApp(options: NestDemoOptions): Promise<NestE
   })
   class DemoAppModule implements NestModule {
     configure(consumer: MiddlewareConsumer): void {
-      consumer.apply(DemoAuthMiddleware).forRoutes('{*path}')
+      consumer.apply(DemoAuthMiddleware, demoJsonBody).forRoutes('{*path}')
     }
   }
 
-  const app = await NestFactory.create<NestExpressApplication>(DemoAppModule, { logger: ['error', 'warn'] })
+  const app = await NestFactory.create<NestExpressApplication>(DemoAppModule, { logger: ['error', 'warn'], bodyParser: false })
   app.set('trust proxy', options.trustProxy ?? 'loopback')
   app.disable('x-powered-by')
   app.useGlobalFilters(new DemoErrorFilter())
