@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -274,6 +274,26 @@ describe('sqlite specifics', () => {
       expect(await expectIntactChain(second, 'tenant-r')).toBe(6)
     } finally {
       await second.close()
+    }
+  })
+
+  it('leaves every event in the database file itself once closed, so that a copy of that file alone is complete', async () => {
+    for (const writer of ['thread', 'inline'] as const) {
+      const path = join(dir, `copied-${writer}.db`)
+      const store = createSqliteStore({ path, writer })
+      const logger = createAuditLogger({ store })
+      for (let n = 0; n < 20; n++) void logger.record(input('tenant-copy', n))
+      await logger.close()
+      await store.query({ tenantId: 'tenant-copy', ...ALL_TIME, limit: 1 }) // a read connection on this thread too
+      await store.close()
+      const evidence = join(dir, `evidence-${writer}.db`)
+      copyFileSync(path, evidence) // the file alone, as an admin copies it: no -wal beside it
+      const copy = createSqliteStore({ path: evidence, readonly: true })
+      try {
+        expect(await expectIntactChain(copy, 'tenant-copy')).toBe(20)
+      } finally {
+        await copy.close()
+      }
     }
   })
 

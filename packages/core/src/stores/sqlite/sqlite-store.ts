@@ -757,6 +757,9 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         await thread?.close()
         return guarded('close', () => {
           statements.clear()
+          // The driver closes the file only once its statements are garbage-collected, so SQLite's own checkpoint at
+          // the last close may never come: the database file alone (copied as evidence) would miss the WAL's events.
+          if (db && !readonly && path !== ':memory:') db.exec('PRAGMA wal_checkpoint(PASSIVE)')
           db?.close()
           db = null
         })
