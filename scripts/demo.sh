@@ -6,4 +6,7 @@ PNPM="npx -y pnpm@10.34.9"
 export TURBO_TELEMETRY_DISABLED=1
 $PNPM install --frozen-lockfile
 $PNPM run build
-exec $PNPM --filter @auditkit/demo start
+# Started by exec, not through pnpm (its `sh -c` chain does not pass SIGTERM on): stopping `npm run demo` stops the
+# demo itself, which writes what is queued before it exits. From apps/demo, for its tsconfig (NestJS decorators).
+cd apps/demo
+exec node --conditions=source --import tsx src/main.ts

@@ -3,7 +3,10 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { verifyAll } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadDemoKeys } from './security.js'
 import { startDemo, type DemoFramework } from './start.js'
 
 const FRAMEWORKS: DemoFramework[] = ['express', 'nestjs', 'hono']
@@ -31,5 +34,39 @@ describe('startDemo on a port already in use', () => {
     // The failed start closed its store: the same file opens again.
     const demo = await startDemo({ framework, port: 0, host: '127.0.0.1', dbPath, seed: false })
     await demo.close()
+  })
+})
+
+describe('startDemo shutdown', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-demo-close-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  // The checkpointer signs each chain's head when it closes: closed before the logger, it signed a head the last queued
+  // events were not part of yet, and verification warned that they could be deleted unnoticed.
+  it('writes the queued events first and then signs the head they end at', async () => {
+    const dbPath = join(dir, 'audit.db')
+    const demo = await startDemo({ framework: 'express', port: 0, host: '127.0.0.1', dbPath, seed: false })
+    for (let n = 0; n < 3; n++) {
+      const response = await fetch(`${demo.url}/workspaces/acme/projects`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer demo-owner-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `Close test ${n}` }),
+      })
+      expect(response.status).toBe(201)
+    }
+    // Still queued when the demo closes (as a request that just finished would be).
+    for (let n = 0; n < 2; n++)
+      void demo.logger.record({ tenantId: 'acme', actor: { type: 'system', id: 'nightly-backup' }, action: 'backup_created', resource: { type: 'backup' }, outcome: 'success' })
+    await demo.close()
+
+    const store = createSqliteStore({ path: dbPath, readonly: true })
+    try {
+      const result = await verifyAll({ source: store, publicKey: loadDemoKeys(join(dir, 'keys')).signingPublicKey })
+      const acme = result.chains.find((chain) => chain.chainId === 'acme')
+      expect(acme).toMatchObject({ ok: true, head: { seq: 5 }, checkpoints: { lastSeq: 5 } })
+      expect(acme?.warnings).toEqual([])
+    } finally {
+      await store.close()
+    }
   })
 })

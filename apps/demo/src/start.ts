@@ -109,8 +109,8 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
     })
     listening.once('error', reject)
   }).catch(async (error: unknown) => {
-    await security.close()
     await logger.close()
+    await security.close()
     await store.close()
     throw error
   })
@@ -128,8 +128,9 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
         server.close(() => resolve())
         server.closeAllConnections()
       })
-      await security.close()
+      // Queued events first: the checkpointer then signs the head they end at (closed before, it left them unsigned).
       await logger.close()
+      await security.close()
       await store.close()
     },
   }
