@@ -140,6 +140,14 @@ describe.each(FRAMEWORKS)('demo API on %s', (framework) => {
     expect(chains.filter((chain) => chain.toLowerCase().includes('ac%'))).toEqual([])
   })
 
+  it("opens no hash chain for a workspace that does not exist: the attempt goes to the caller's own workspace", async () => {
+    const acmeBefore = (await eventsInFile('acme')).length
+    expect([403, 404]).toContain((await call('POST', '/workspaces/made-up-by-max/projects', 'demo-member-token', { name: 'X' })).status)
+    expect((await call('POST', '/workspaces/made-up-anonymously/projects', undefined, { name: 'X' })).status).toBe(401)
+    expect((await eventsInFile('acme', acmeBefore)).map((e) => [e.actor.id, e.outcome])).toEqual([['usr_max', 'failure']])
+    expect((await reader.listChains()).filter((chain) => chain.startsWith('made-up'))).toEqual([])
+  })
+
   it('records role changes with before/after and API key actors, never an API key secret', async () => {
     const members = (await (await call('GET', '/workspaces/acme/members', 'demo-owner-token')).json()) as { id: string; email: string }[]
     const max = members.find((m) => m.email === 'max@acme.test')

@@ -1,5 +1,5 @@
 import type { Actor, AuditRequestContext, JsonValue } from '@auditkit/core'
-import { DEMO_CREDENTIALS, ROLES, type DemoPrincipal, type Role } from './demo-data.js'
+import { DEMO_CREDENTIALS, DEMO_WORKSPACES, ROLES, type DemoPrincipal, type Role } from './demo-data.js'
 import { DemoError, WorkspaceDirectory, isRole } from './workspaces.js'
 
 /**
@@ -47,7 +47,16 @@ export function authenticate(authorization: string | null | undefined): DemoPrin
  */
 export function tenantOf(path: string, principal: DemoPrincipal | null | undefined): string {
   const segment = /^\/workspaces\/([^/?#]+)/i.exec(path)?.[1]
-  if (segment === undefined) return principal?.homeWorkspace ?? 'default'
+  const named = segment === undefined ? undefined : decodedOnce(segment)
+  // Only a workspace that exists names a tenant: a client must not create a hash chain per made-up name
+  // (`/workspaces/<anything>`, even without a token). The rest goes to the caller's own workspace.
+  if (named !== undefined && KNOWN_WORKSPACES.has(named)) return named
+  return principal?.homeWorkspace ?? 'default'
+}
+
+const KNOWN_WORKSPACES: ReadonlySet<string> = new Set(DEMO_WORKSPACES.map((workspace) => workspace.id))
+
+function decodedOnce(segment: string): string {
   try {
     return decodeURIComponent(segment)
   } catch {
