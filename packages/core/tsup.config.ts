@@ -9,4 +9,8 @@ export default defineConfig({
   target: 'node20',
   // import.meta.url in the CommonJS build: the SQLite store finds its writer thread's entry from there.
   shims: true,
+  // Shared chunks in the CommonJS build too (ESM has them by default): without them each entry carries its own copy
+  // of the modules they share, so a sealer from `@auditkit/core` is unknown to the store from `@auditkit/core/sqlite`
+  // (which then never uses its writer thread) and the store's errors fail `isAuditKitError`.
+  splitting: true,
 })
