@@ -14,6 +14,11 @@ const FILE_PRELUDES: Record<string, string[]> = {
   'docs/mongodb.md': ['mongodb'],
   'docs/nestjs.md': ['nestjs'],
   'docs/siem.md': ['core'],
+  'packages/admin-ui/README.md': ['express'],
+  'packages/core/README.md': ['core'],
+  'packages/express/README.md': ['express'],
+  'packages/hono/README.md': ['hono'],
+  'packages/nestjs/README.md': ['nestjs'],
 }
 
 /**
@@ -67,7 +72,11 @@ export interface SampleResult {
 /** README.md and docs/*.md. */
 export function docsFiles(root: string): string[] {
   const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort()
-  return ['README.md', ...docs.map((f) => `docs/${f}`)]
+  // The published packages' READMEs too: npm shows them.
+  const packages = readdirSync(join(root, 'packages'))
+    .filter((name) => existsSync(join(root, 'packages', name, 'README.md')))
+    .sort()
+  return ['README.md', ...docs.map((f) => `docs/${f}`), ...packages.map((name) => `packages/${name}/README.md`)]
 }
 
 /**
