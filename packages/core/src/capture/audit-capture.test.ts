@@ -89,6 +89,31 @@ describe('createAuditCapture', () => {
     expect(event?.metadata).toEqual({ at: '2026-02-01T00:00:00.000Z', ratio: null })
   })
 
+  it('keeps a secret route parameter out of the resource id and the path, and lets the resolvers see it', async () => {
+    const seenByTenant: (string | undefined)[] = []
+    const withSecrets = createAuditCapture<FakeRequest>({
+      logger,
+      delivery: 'await',
+      tenant: (_req, { params }) => (seenByTenant.push(params.token), 'capture-secrets'),
+    })
+    const accept = withSecrets.begin({}, { method: 'POST', path: '/workspaces/w1/invitations/inv_s3cr3t%2B1/accept' })
+    const accepted = (
+      await accept?.end({ status: 200, route: '/workspaces/:ws/invitations/:token/accept', params: { ws: 'w1', token: 'inv_s3cr3t+1' } })
+    )?.event
+    expect(accepted).toMatchObject({
+      action: 'invitation_accepted',
+      resource: { type: 'invitation', id: '[REDACTED]' },
+      targets: [{ type: 'workspace', id: 'w1' }],
+      context: { path: '/workspaces/w1/invitations/[REDACTED]/accept', route: '/workspaces/:ws/invitations/:token/accept' },
+    })
+    expect(JSON.stringify(accepted)).not.toContain('s3cr3t')
+    expect(seenByTenant).toEqual(['inv_s3cr3t+1'])
+    // The id of a secret identifies it: kept.
+    const revoke = withSecrets.begin({}, { method: 'POST', path: '/api-tokens/tok_42/revoke' })
+    const revoked = (await revoke?.end({ status: 200, route: '/api-tokens/:tokenId/revoke', params: { tokenId: 'tok_42' } }))?.event
+    expect(revoked).toMatchObject({ resource: { type: 'api_token', id: 'tok_42' }, context: { path: '/api-tokens/tok_42/revoke' } })
+  })
+
   it('leaves a value that cannot be converted (cyclic) to validation, which refuses it with its usual code', async () => {
     const seen: AuditKitError[] = []
     const strict = createAuditLogger({ store, onError: (error) => seen.push(error) })

@@ -315,6 +315,33 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     return null
   }
 
+  /**
+   * Values of route parameters that name a secret under the logger's redaction (`/invitations/:token/accept`,
+   * `/password-resets/:resetToken`), null when there are none (the usual case). A parameter naming an id of a secret
+   * (`:tokenId`, `:apiKeyId`) identifies it and is kept. The resolvers still get every parameter as routed.
+   */
+  function secretParamValues(params: Record<string, string | undefined>): string[] | null {
+    let values: string[] | null = null
+    for (const name in params) {
+      const value = params[name]
+      if (value && !/ids?$/i.test(name) && logger.redaction.isSecretKey(name)) (values ??= []).push(value)
+    }
+    return values
+  }
+
+  function withoutSecrets(derived: DerivedOperation, secrets: readonly string[]): DerivedOperation {
+    const hide = (ref: ResourceRef): ResourceRef =>
+      ref.id !== undefined && secrets.includes(ref.id) ? { ...ref, id: logger.redaction.replacement } : ref
+    return { action: derived.action, resource: hide(derived.resource), targets: derived.targets.map(hide) }
+  }
+
+  function pathWithoutSecrets(path: string, secrets: readonly string[]): string {
+    return path
+      .split('/')
+      .map((segment) => (secrets.includes(segment) || secrets.includes(decodedSegment(segment)) ? logger.redaction.replacement : segment))
+      .join('/')
+  }
+
   /** `before`/`after` as JSON would write them (`undefined` sides left out): see `toJsonValue`. */
   function jsonChanges(changes: { before?: unknown; after?: unknown }): { before?: JsonValue; after?: JsonValue } {
     const out: { before?: JsonValue; after?: JsonValue } = {}
@@ -329,7 +356,8 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const route = result.route ?? request.route
     const params = result.params ?? request.params
     const method = (result.method ?? request.method).toUpperCase()
-    const derived = derive({ method, path: request.path, route, params })
+    const secrets = route === undefined || params === undefined ? null : secretParamValues(params)
+    const derived = secrets === null ? derive({ method, path: request.path, route, params }) : withoutSecrets(derive({ method, path: request.path, route, params }), secrets)
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
     const facts: RouteFacts = { method, path: request.path, route, params: params ?? {} }
@@ -344,7 +372,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
       const targets = context.extraTargets.length === 0 ? baseTargets : [...baseTargets, ...context.extraTargets]
       const requestContext: EventRequestContext = {
         method,
-        path: clip(request.path, limits.maxTextLength),
+        path: clip(secrets === null ? request.path : pathWithoutSecrets(request.path, secrets), limits.maxTextLength),
         status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
       }
       const ip = normalizeIp(request.ip)
@@ -459,4 +487,12 @@ function messageOf(error: unknown): string {
 
 function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}
+
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
 }

@@ -5,7 +5,7 @@ import { createEventValidator, resolveEventLimits } from '../event/schema.js'
 import type { EventLimits } from '../event/limits.js'
 import { uuidv7 } from '../ids/uuidv7.js'
 import { createSealer } from '../integrity/hash.js'
-import { createRedactor, type RedactionOptions } from '../redaction/redact.js'
+import { REDACTED, createRedactor, createSecretKeyMatcher, type RedactionOptions } from '../redaction/redact.js'
 import type { AuditStore } from '../store/types.js'
 
 export type DeliveryMode = 'async' | 'await'
@@ -137,6 +137,11 @@ export interface AuditLogger {
   /** The event size bounds in force (`limits` over the defaults): what a capture clips request facts to. */
   readonly limits: EventLimits
   /**
+   * How this logger redacts: whether a key names a secret, and what is written instead. The request capture applies
+   * it to route parameters (`/invitations/:token/accept`), whose values would otherwise be the resource id and the path.
+   */
+  readonly redaction: { isSecretKey(key: string): boolean; replacement: string }
+  /**
    * Reports a problem found outside the pipeline (adapters: a resolver that threw) to `onError` and counts it in
    * `stats().captureFailures`, so that no failure is only a console line.
    */
@@ -172,6 +177,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const limits = resolveEventLimits(options.limits)
   const validate = createEventValidator(limits)
   const redact = createRedactor(options.redact)
+  const redaction = { isSecretKey: createSecretKeyMatcher(options.redact), replacement: options.redact?.replacement ?? REDACTED }
   const seal = createSealer(options.hmacKey)
   const onError =
     options.onError ?? ((error: AuditKitError) => console.error(`[auditkit] ${error.code}: ${error.message}`))
@@ -455,6 +461,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     },
     store,
     limits,
+    redaction,
   }
 }
 

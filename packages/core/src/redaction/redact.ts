@@ -26,12 +26,11 @@ export interface RedactionOptions {
 
 const normalise = (key: string): string => key.toLowerCase().replace(/[-_.\s]/g, '')
 
-/** Builds a function that returns a redacted deep copy; the input is never mutated. */
-export function createRedactor(options: RedactionOptions = {}): <T extends JsonValue | undefined>(value: T) => T {
+/** Whether a key (or a route parameter's name) names a secret under these options. */
+export function createSecretKeyMatcher(options: RedactionOptions = {}): (key: string) => boolean {
   const needles = [...(options.keys ?? DEFAULT_REDACT_KEYS), ...(options.extraKeys ?? [])].map(normalise).filter(Boolean)
-  const replacement = options.replacement ?? REDACTED
   const cache = new Map<string, boolean>()
-  const isSecret = (key: string): boolean => {
+  return (key) => {
     let hit = cache.get(key)
     if (hit === undefined) {
       const n = normalise(key)
@@ -40,6 +39,12 @@ export function createRedactor(options: RedactionOptions = {}): <T extends JsonV
     }
     return hit
   }
+}
+
+/** Builds a function that returns a redacted deep copy; the input is never mutated. */
+export function createRedactor(options: RedactionOptions = {}): <T extends JsonValue | undefined>(value: T) => T {
+  const replacement = options.replacement ?? REDACTED
+  const isSecret = createSecretKeyMatcher(options)
   const walk = (value: JsonValue): JsonValue => {
     if (Array.isArray(value)) return value.map(walk)
     if (value !== null && typeof value === 'object') {

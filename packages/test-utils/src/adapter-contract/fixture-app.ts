@@ -231,6 +231,8 @@ export function createFixtureRoutes(): FixtureRoute[] {
           ? { status: 400, body: { error: { code: 'INVALID_BODY', message: 'name must be a string' } } }
           : { status: 200, body: { ok: true } },
     },
+    // A secret in the URL (an invitation link): its value must stay out of the event.
+    { method: 'POST', path: '/invitations/:token/accept', handle: () => ({ status: 200, body: { accepted: true } }) },
     {
       method: 'POST',
       path: '/jobs/run',

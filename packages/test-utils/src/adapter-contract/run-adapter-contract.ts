@@ -228,6 +228,19 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
         expect(JSON.stringify(event)).not.toContain('stored-secret')
       })
 
+      it('keeps a secret route parameter (/invitations/:token/accept) out of the resource id and the path', async () => {
+        const tenant = freshTenant('url-secret')
+        const res = await f.send('/invitations/inv_s3cr3t_value/accept', { method: 'POST', token: FIXTURE_TOKENS.user, tenant })
+        expect(res.status).toBe(200)
+        const [event] = await f.events(tenant)
+        expect(event).toMatchObject({
+          action: 'invitation_accepted',
+          resource: { type: 'invitation', id: '[REDACTED]' },
+          context: { path: '/invitations/[REDACTED]/accept', route: '/invitations/:token/accept' },
+        })
+        expect(JSON.stringify(event)).not.toContain('s3cr3t')
+      })
+
       it('records failures: 401, 403, 404, a thrown error (500) and a validation error (400)', async () => {
         const tenant = freshTenant('failures')
         const statuses = [
