@@ -193,7 +193,9 @@ describe('createAuditLogger with the SQLite store', () => {
   })
 
   it('backs off while the store cannot even open, however many events keep arriving, then writes them all', async () => {
+    // A regular file where the database's folder should be: the folder cannot be made until it is removed.
     const missing = join(dir, `later-${++files}`)
+    writeFileSync(missing, '')
     const lateStore = createSqliteStore({ path: join(missing, 'audit.db') })
     const attempts: number[] = []
     const audit = createAuditLogger({
@@ -213,6 +215,7 @@ describe('createAuditLogger with the SQLite store', () => {
     expect(attempts.length).toBeGreaterThanOrEqual(2)
     expect(attempts.length).toBeLessThanOrEqual(6)
     expect(attempts).toEqual(attempts.map((_, i) => i + 1))
+    rmSync(missing)
     mkdirSync(missing)
     await audit.flush()
     expect(audit.stats()).toMatchObject({ accepted: recorded, written: recorded, queued: 0 })
