@@ -43,6 +43,8 @@ describe('deriveOperation', () => {
     // Verbs and attributes have no digit; a digit elsewhere (not after a collection) stays a name.
     expect(deriveOperation({ method: 'POST', path: '/projects/import' }).action).toBe('project_imported')
     expect(deriveOperation({ method: 'POST', path: '/oauth2/token' }).resource.id).toBeUndefined()
+    // Not valid percent-encoding: kept as written rather than failing the request's event.
+    expect(deriveOperation({ method: 'PATCH', path: '/projects/%E0%A4' }).resource).toEqual({ type: 'project', id: '%E0%A4' })
   })
 })
 

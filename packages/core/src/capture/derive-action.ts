@@ -69,6 +69,15 @@ function snake(segment: string): string {
 
 type Segment = { kind: 'static'; value: string } | { kind: 'param'; value: string | undefined }
 
+/** A path segment percent-decoded, or as written when it is not valid percent-encoding (`%E0%A4%A`). */
+function decodedOrAsIs(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
 function looksPlural(value: string): boolean {
   return /s$/.test(value) && !/(?:ss|us|is)$/.test(value)
 }
@@ -92,7 +101,7 @@ function parse(route: string | undefined, path: string, params: Record<string, s
       const name = segment.replace(/^[:{]|[}?]$|\{.*$/g, '').replace(/\(.*$/, '')
       out.push({ kind: 'param', value: params[name] })
     } else if (route === undefined && (ID_LIKE.test(segment) || (/\d/.test(segment) && followsCollection(out)))) {
-      out.push({ kind: 'param', value: decodeURIComponent(segment) })
+      out.push({ kind: 'param', value: decodedOrAsIs(segment) })
     } else if (segment.startsWith('*')) {
       // A wildcard, bare or named (Express 5's `*path`): the rest of a path, neither a resource nor a verb.
       continue
