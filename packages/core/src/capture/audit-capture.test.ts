@@ -108,6 +108,11 @@ describe('createAuditCapture', () => {
     })
     expect(JSON.stringify(accepted)).not.toContain('s3cr3t')
     expect(seenByTenant).toEqual(['inv_s3cr3t+1'])
+    const long = `jwt_${'x'.repeat(400)}`
+    const linked = withSecrets.begin({}, { method: 'POST', path: `/password-resets/${long}` })
+    const reset = (await linked?.end({ status: 201, route: '/password-resets/:resetToken', params: { resetToken: long } }))?.event
+    expect(reset?.resource).toEqual({ type: 'password_reset', id: '[REDACTED]' })
+    expect(JSON.stringify(reset)).not.toContain('xxxxxxxx')
     // The id of a secret identifies it: kept.
     const revoke = withSecrets.begin({}, { method: 'POST', path: '/api-tokens/tok_42/revoke' })
     const revoked = (await revoke?.end({ status: 200, route: '/api-tokens/:tokenId/revoke', params: { tokenId: 'tok_42' } }))?.event

@@ -324,7 +324,9 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     let values: string[] | null = null
     for (const name in params) {
       const value = params[name]
-      if (value && !/ids?$/i.test(name) && logger.redaction.isSecretKey(name)) (values ??= []).push(value)
+      if (!value || /ids?$/i.test(name) || !logger.redaction.isSecretKey(name)) continue
+      // The derived id is clipped to the id bound: a long token would otherwise keep its first part.
+      ;(values ??= []).push(value, clip(value, limits.maxIdLength) as string)
     }
     return values
   }

@@ -759,7 +759,11 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
           statements.clear()
           // The driver closes the file only once its statements are garbage-collected, so SQLite's own checkpoint at
           // the last close may never come: the database file alone (copied as evidence) would miss the WAL's events.
-          if (db && !readonly && path !== ':memory:') db.exec('PRAGMA wal_checkpoint(PASSIVE)')
+          try {
+            if (db && !readonly && path !== ':memory:') db.exec('PRAGMA wal_checkpoint(PASSIVE)')
+          } catch {
+            // Only a copy's completeness depends on it: the events are durable in the WAL, and closing must go on.
+          }
           db?.close()
           db = null
         })
