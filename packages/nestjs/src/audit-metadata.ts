@@ -20,8 +20,21 @@ const ROUTE_ARGS_METADATA = '__routeArguments__'
 const RESPONSE_PASSTHROUGH_METADATA = '__responsePassthrough__'
 const REDIRECT_METADATA = '__redirect__'
 
+/**
+ * The key the handler is defined under, which Nest keys its route arguments by. Not `handler.name`: a method
+ * decorator that wraps the method (tracing, transactions) usually installs an unnamed function under that key.
+ */
+function methodKeyOf(handler: object, controller: object): string | undefined {
+  let proto: object | null | undefined = (controller as { prototype?: object }).prototype
+  for (; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    // Descriptors rather than proto[key], so that no getter of the controller runs.
+    for (const key of Object.getOwnPropertyNames(proto)) if (Object.getOwnPropertyDescriptor(proto, key)?.value === handler) return key
+  }
+  return undefined
+}
+
 function answersItself(handler: object, controller: object): boolean {
-  const name = (handler as { name?: unknown }).name
+  const name = methodKeyOf(handler, controller)
   const reflect = Reflect as unknown as { getMetadata?: (key: string, target: object, property: string) => unknown }
   if (typeof name !== 'string' || typeof reflect.getMetadata !== 'function') return false
   const args = reflect.getMetadata(ROUTE_ARGS_METADATA, controller, name)

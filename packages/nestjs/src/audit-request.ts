@@ -12,7 +12,6 @@ interface PlatformRequest extends AuditHttpRequest {
   routeOptions?: { url?: string }
   /** Fastify: Node's request underneath. */
   raw?: object
-  [FASTIFY_ROUTE]?: RememberedRoute
 }
 
 /** Translates the platform's request (Express or Fastify) into core's framework-neutral request. */
@@ -21,14 +20,12 @@ export function toCaptureRequest(req: AuditHttpRequest, options: Pick<AuditModul
   const url = platform.originalUrl ?? platform.url
   const notFound = isNestNotFoundRoute(platform)
   const route = notFound ? undefined : routeOf(platform)
-  // Only Node's request under Fastify middleware lacks the route: look for what the Fastify hook remembered then.
-  const remembered = route === undefined ? platform[FASTIFY_ROUTE] : undefined
   const queryAt = url.indexOf('?')
   return {
     method: platform.method,
     path: queryAt === -1 ? url : url.slice(0, queryAt),
-    route: route ?? remembered?.route,
-    params: notFound ? undefined : (platform.params ?? remembered?.params),
+    route,
+    params: notFound ? undefined : platform.params,
     ip: platform.ip,
     userAgent: firstHeaderValue(platform.headers['user-agent']),
     requestId: firstHeaderValue(platform.headers[(options.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER).toLowerCase()]),
@@ -51,29 +48,29 @@ function routeOf(req: PlatformRequest): string | undefined {
 }
 
 /**
- * On platform-fastify, middleware sees Node's request, which knows neither the matched route nor its params: a
- * Fastify hook (`rememberFastifyRoutes`) copies them there, for the requests guards deny before the interceptor runs.
+ * On platform-fastify, middleware sees Node's request, which knows neither the matched route, nor its params, nor
+ * the `user` a guard attached before another refused: a Fastify hook (`rememberFastifyRoutes`) notes Fastify's request
+ * there, so that the requests guards deny are recorded, and given to the `tenant`/`actor` callbacks, as Fastify's.
  */
-const FASTIFY_ROUTE = Symbol('auditkit:fastify-route')
+const FASTIFY_REQUEST = Symbol('auditkit:fastify-request')
 
-interface RememberedRoute {
-  route?: string | undefined
-  params?: Record<string, string | undefined>
-}
-interface FastifyRouteRequest {
-  routeOptions?: { url?: string }
-  params?: unknown
-  raw: { [FASTIFY_ROUTE]?: RememberedRoute }
+interface FastifyRequestLike extends AuditHttpRequest {
+  raw: { [FASTIFY_REQUEST]?: FastifyRequestLike }
 }
 interface FastifyLike {
-  addHook(name: 'onRequest', hook: (request: FastifyRouteRequest, reply: unknown, done: () => void) => void): unknown
+  addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: unknown, done: () => void) => void): unknown
 }
 
 export function rememberFastifyRoutes(fastify: FastifyLike): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
-    request.raw[FASTIFY_ROUTE] = { route: request.routeOptions?.url, params: request.params as RememberedRoute['params'] }
+    request.raw[FASTIFY_REQUEST] = request
     done()
   })
+}
+
+/** The platform's request: under Fastify middleware, the Fastify request the hook noted on Node's (else `req`). */
+export function platformRequestOf(req: AuditHttpRequest): AuditHttpRequest {
+  return (req as { [FASTIFY_REQUEST]?: FastifyRequestLike })[FASTIFY_REQUEST] ?? req
 }
 
 const claimed = new WeakSet<object>()

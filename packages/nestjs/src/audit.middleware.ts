@@ -2,7 +2,7 @@ import { whenResponseClosed, type AuditCapture, type ClosingResponse } from '@au
 import { Injectable, type NestMiddleware } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
-import { isClaimed, targetsOf, toCaptureRequest } from './audit-request.js'
+import { isClaimed, platformRequestOf, targetsOf, toCaptureRequest } from './audit-request.js'
 import { applyAuditMetadata } from './audit-metadata.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
@@ -25,7 +25,9 @@ export class AuditMiddleware implements NestMiddleware {
   use(req: AuditHttpRequest, res: ClosingResponse, next: (error?: unknown) => void): void {
     whenResponseClosed(res, (aborted) => {
       if (isClaimed(req)) return
-      const handle = this.capture.begin(req, toCaptureRequest(req, this.options))
+      // On Fastify, Fastify's request: the route, params and `user` that guards set are on it, not on Node's.
+      const request = platformRequestOf(req)
+      const handle = this.capture.begin(request, toCaptureRequest(request, this.options))
       const targets = targetsOf(req)
       if (handle && targets) applyAuditMetadata(this.reflector, targets.handler, targets.controller, handle.context)
       void handle?.end({ status: res.statusCode, aborted })

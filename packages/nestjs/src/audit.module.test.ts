@@ -14,6 +14,7 @@ import {
   Get,
   HttpCode,
   Inject,
+  UnauthorizedException,
   Injectable,
   Module,
   Param,
@@ -31,7 +32,7 @@ import {
   type ExecutionContext,
   type INestApplication,
 } from '@nestjs/common'
-import { NestFactory } from '@nestjs/core'
+import { APP_GUARD, NestFactory } from '@nestjs/core'
 import type { NestExpressApplication } from '@nestjs/platform-express'
 import { FastifyAdapter } from '@nestjs/platform-fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -66,6 +67,16 @@ function answer(res: LibraryResponse, status: number, body: object): void {
   const reply = res.status(status)
   if (reply.json) reply.json(body)
   else reply.send?.(body)
+}
+
+/** A method decorator as tracing libraries write them: Nest routes to an unnamed wrapper of the method. */
+function Traced(): MethodDecorator {
+  return (_target, _key, descriptor) => {
+    const original = descriptor.value as unknown as (...args: unknown[]) => unknown
+    descriptor.value = function (this: unknown, ...args: unknown[]) {
+      return original.apply(this, args)
+    } as never
+  }
 }
 
 @Injectable()
@@ -133,6 +144,12 @@ class ProjectsController {
     setTimeout(() => answer(res, 409, { error: 'conflict' }), 30)
   }
 
+  /** The same, through a wrapping decorator: the function Nest calls is not named after the method. */
+  @Post(':projectId/sync')
+  @Traced()
+  sync(@Res() res: LibraryResponse) {
+    setTimeout(() => answer(res, 409, { error: 'conflict' }), 30)
+  }
   /** Nest sends the redirect after the interceptor, with the status of @Redirect() (or the one the handler returns). */
   @Post(':projectId/open')
   @Redirect('https://example.com/projects', 303)
@@ -285,15 +302,69 @@ describe('AuditModule (platform-express)', () => {
     ])
   })
 
+  it('on platform-fastify, records a guard denial with the user an earlier guard attached, as actor and tenant', async () => {
+    const tenantOf = (req: { user?: unknown }) => (req.user as { id?: string } | undefined)?.id ?? 'nobody'
+    @Module({ imports: [AuditModule.forRoot({ logger, tenant: (req) => `t-fastify-guard-${tenantOf(req)}` }), ProjectsModule] })
+    class FastifyGuardModule {}
+    const app = await NestFactory.create(FastifyGuardModule, new FastifyAdapter(), { logger: false })
+    await app.listen(0, '127.0.0.1')
+    apps.push(app)
+    const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+    // AdminGuard sets request.user, then refuses: Nest middleware on Fastify gets Node's request, which lacks it.
+    expect((await fetch(`${base}/projects/p-8`, { method: 'DELETE', headers: { 'x-user': 'u-7' } })).status).toBe(403)
+    expect((await eventsOf('t-fastify-guard-u-7')).map((e) => [e.action, e.outcome, e.context?.status, e.actor])).toEqual([
+      ['project_removed', 'failure', 403, { type: 'user', id: 'u-7', name: 'Ada' }],
+    ])
+  })
+
+  it.each(['express', 'fastify'] as const)(
+    "applies @Audit() and @AuditIgnore() to requests refused by the app's global guards too: APP_GUARD and useGlobalGuards (%s)",
+    async (platform) => {
+      const tenant = `t-global-guard-${platform}`
+      /** A global authentication guard as Nest's docs set one up (APP_GUARD in the root module). */
+      @Injectable()
+      class JwtGuard implements CanActivate {
+        canActivate(context: ExecutionContext): boolean {
+          if (!context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-user']) throw new UnauthorizedException()
+          return true
+        }
+      }
+      class KeyGuard implements CanActivate {
+        canActivate(context: ExecutionContext): boolean {
+          if (context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-key'] === 'revoked') throw new ForbiddenException()
+          return true
+        }
+      }
+      @Module({ imports: [AuditModule.forRoot(options(tenant)), ProjectsModule], providers: [{ provide: APP_GUARD, useClass: JwtGuard }] })
+      class GlobalGuardModule {}
+      const app = platform === 'express' ? await NestFactory.create(GlobalGuardModule, { logger: false }) : await NestFactory.create(GlobalGuardModule, new FastifyAdapter(), { logger: false })
+      app.useGlobalGuards(new KeyGuard())
+      await app.listen(0, '127.0.0.1')
+      apps.push(app)
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+      expect((await post(`${base}/projects/ping`)).status).toBe(401)
+      expect((await post(`${base}/projects/p-1/archive`)).status).toBe(401)
+      expect((await post(`${base}/projects/p-1/archive`, {}, { 'x-user': 'u-1', 'x-key': 'revoked' })).status).toBe(403)
+      expect((await post(`${base}/projects/p-1/archive`, {}, { 'x-user': 'u-1' })).status).toBe(204)
+      expect((await eventsOf(tenant)).map((e) => [e.action, e.outcome, e.context?.status, e.metadata])).toEqual([
+        ['project_shelved', 'failure', 401, { reason: 'test' }],
+        ['project_shelved', 'failure', 403, { reason: 'test' }],
+        ['project_shelved', 'success', 204, { reason: 'test' }],
+      ])
+    },
+  )
+
   it('in await delivery, records @Res() handlers once they answered (they cannot be held), with the status sent', async () => {
     const base = await start(AuditModule.forRoot(options('t-await-res', { delivery: 'await' })))
     expect((await post(`${base}/projects/p-4/publish`)).status).toBe(202)
     expect((await post(`${base}/projects/p-4/import`)).status).toBe(409)
+    expect((await post(`${base}/projects/p-4/sync`)).status).toBe(409)
     expect((await post(`${base}/projects`, { name: 'Held' })).status).toBe(201)
     const events = await eventsOf('t-await-res')
     expect(events.map((e) => [e.action, e.outcome, e.context?.status])).toEqual([
       ['project_published', 'success', 202],
       ['project_imported', 'failure', 409],
+      ['project_synced', 'failure', 409],
       ['project_created', 'success', 201],
     ])
   })

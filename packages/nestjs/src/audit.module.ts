@@ -8,7 +8,7 @@ import {
   type OnModuleInit,
   type Provider,
 } from '@nestjs/common'
-import { APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core'
+import { APP_GUARD, APP_INTERCEPTOR, ApplicationConfig, HttpAdapterHost } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_LOGGER, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
 import { AuditHandlerGuard } from './audit.guard.js'
 import { AuditInterceptor } from './audit.interceptor.js'
@@ -82,6 +82,7 @@ export class AuditModule implements NestModule, OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly middleware: AuditMiddleware,
+    private readonly appConfig: ApplicationConfig,
   ) {
     // Mounted from configure() alone, the middleware would come after what the app registers earlier, which can end a
     // request unrecorded: platform-express's body parsers (malformed JSON: 400, too large: 413) and the app's own
@@ -104,6 +105,19 @@ export class AuditModule implements NestModule, OnModuleInit {
     // For @nestjs/testing apps, whose HTTP adapter is set after the modules are built, and Fastify adapters whose
     // middleware plugin was not registered yet.
     this.mountMiddleware()
+    this.runHandlerGuardFirst()
+  }
+
+  /**
+   * Nest orders global guards by module, the root module's first: an `APP_GUARD` of the app (an authentication guard,
+   * as Nest's docs set one up) would refuse before `AuditHandlerGuard` noted the handler, losing its `@Audit()` and
+   * `@AuditIgnore()`. Nest reads the list when it registers the routes, after `configure()`: move the guard, which
+   * never refuses, to the front then; the app's guards keep their order.
+   */
+  private runHandlerGuardFirst(): void {
+    const guards = this.appConfig.getGlobalGuards()
+    const at = guards.findIndex((guard) => guard instanceof AuditHandlerGuard)
+    if (at > 0) guards.unshift(...guards.splice(at, 1))
   }
 
   private mountMiddleware(): void {
@@ -115,7 +129,7 @@ export class AuditModule implements NestModule, OnModuleInit {
   }
 }
 
-injectDependencies(AuditModule, [HttpAdapterHost, AuditMiddleware])
+injectDependencies(AuditModule, [HttpAdapterHost, AuditMiddleware, ApplicationConfig])
 
 function asyncOptionsProviders(options: AuditModuleAsyncOptions): Provider[] {
   if (options.useFactory) {
