@@ -279,6 +279,22 @@ describe('admin page: logs', () => {
     }
     await done(session)
   })
+
+  it('opens the CSV dialog on the period of an end-only date filter, not on a reversed range', async () => {
+    const session = await open({ hash: `?to=${tokyoDay(40)}` })
+    const { page } = session
+    // Nothing seeded that long ago: the table is empty for the 365 days before that day.
+    await page.getByTestId('empty-state').waitFor()
+    await page.getByRole('button', { name: 'Download CSV' }).click()
+    const dialog = page.getByTestId('export-dialog')
+    await dialog.waitFor()
+    // The table ends on that day; the file's period ends there too, and starts before it.
+    expect(await dialog.locator('#export-to').inputValue()).toBe(tokyoDay(40))
+    expect(await dialog.locator('#export-from').inputValue()).toBe(tokyoDay(70))
+    expect(await dialog.getByRole('alert').count()).toBe(0)
+    expect(await dialog.getByRole('button', { name: 'Download', exact: true }).isDisabled()).toBe(false)
+    await done(session)
+  })
 })
 
 describe('admin page: SIEM integration', () => {
@@ -424,6 +440,68 @@ describe('admin page: integrity, language, narrow screens', () => {
   })
 })
 
+describe('admin page: focus after actions, recovery after a network failure', () => {
+  const focusedId = (page: Page) => page.evaluate(() => document.activeElement?.id || (document.activeElement as HTMLElement | null)?.dataset['testid'] || document.activeElement?.tagName)
+
+  it('keeps keyboard focus in place when an action disables its own button (Clear, Test connection, Save, Verify)', async () => {
+    const session = await open()
+    const { page } = session
+    await poll(() => rows(page).count()).toBe(50)
+    await page.selectOption('#filter-outcome', 'failure')
+    await poll(() => page.locator('tr.log-row td[data-column="outcome"]').allInnerTexts()).toEqual(expect.arrayContaining(['Failure']))
+    const clear = page.getByRole('button', { name: 'Clear', exact: true })
+    await clear.focus()
+    await page.keyboard.press('Enter')
+    await poll(() => page.locator('#filter-outcome').inputValue()).toBe('')
+    // The Clear button is disabled once nothing is filtered: focus moves to the search box, not to the page's start.
+    expect(await focusedId(page)).toBe('filter-q')
+
+    await page.getByRole('tab', { name: 'SIEM integration' }).click()
+    await page.getByRole('radio', { name: 'HTTP/Protobuf' }).check()
+    await page.locator('#siem-endpoint').fill(receiver.endpoint)
+    await page.locator('#siem-headers').fill(`{"Authorization": "Bearer ${TOKEN}"}`)
+    await page.getByTestId('test-connection').focus()
+    await page.keyboard.press('Enter')
+    await page.locator('[data-testid="test-result"][data-result="ok"]').waitFor()
+    expect(await focusedId(page)).toBe('test-connection')
+    await page.locator('#siem-enabled').check()
+    await page.getByTestId('save-siem').focus()
+    await page.keyboard.press('Enter')
+    await page.getByText('Settings saved.').waitFor()
+    expect(await focusedId(page)).toBe('save-siem')
+
+    await page.getByRole('tab', { name: 'Integrity' }).click()
+    await page.getByTestId('run-verify').focus()
+    await page.keyboard.press('Enter')
+    await page.getByTestId('verify-result').waitFor()
+    expect(await focusedId(page)).toBe('run-verify')
+    await done(session)
+  })
+
+  it('fills the filter menus again when Retry recovers from a network failure', async () => {
+    const session = await open()
+    const { page, context } = session
+    await poll(() => rows(page).count()).toBe(50)
+    expect(await page.locator('#filter-actor option').count()).toBeGreaterThan(1)
+    let facetFailures = 0
+    page.on('requestfailed', (request) => {
+      if (request.url().includes('/api/facets')) facetFailures++
+    })
+    await context.setOffline(true)
+    await page.fill('#filter-from', tokyoDay(10))
+    await page.getByRole('alert').getByText('The server could not be reached.').waitFor()
+    // The menus give up after their own retries (three attempts in all).
+    await poll(() => facetFailures).toBe(3)
+    await context.setOffline(false)
+    await page.getByRole('button', { name: 'Retry' }).click()
+    await poll(() => rows(page).count()).toBeGreaterThan(0)
+    await poll(() => page.locator('#filter-actor option').count()).toBeGreaterThan(1)
+    // The failed requests are logged by the browser as console errors: expected here.
+    session.problems.splice(0, session.problems.length, ...session.problems.filter((problem) => !problem.includes('ERR_INTERNET_DISCONNECTED') && !problem.includes('Failed to fetch')))
+    await done(session)
+  })
+})
+
 describe('admin page: accessibility', () => {
   it('has no WCAG 2.1 A/AA violations (axe-core) in each view, light and dark, 1280 and 390 px', async () => {
     const report: Record<string, unknown> = {}
@@ -457,6 +535,43 @@ describe('admin page: accessibility', () => {
       await done(session)
     }
     expect(Object.fromEntries(Object.entries(report).filter(([, violations]) => (violations as unknown[]).length > 0))).toEqual({})
+  })
+})
+
+describe('admin page in a time zone with daylight saving', () => {
+  it('does not label the time column with one UTC offset when the rows span a change of offset', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    await store.init()
+    // New York leaves daylight saving on 2026-11-01: rows on both sides, UTC-04:00 and UTC-05:00.
+    await seedAdminUiLog(store, { tenantId: 'tenant-ny', count: 30, spanDays: 20, now: Date.parse('2026-11-10T12:00:00.000Z') })
+    const admin = createAuditAdmin({ store, basePath: '/audit', authorize: () => ({ tenantId: 'tenant-ny', actor: { type: 'user', id: 'u_ops' } }) })
+    const server = createServer((req, res) => void serveNodeRequest(admin, req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const context = await browser.newContext({ locale: 'en-US', timezoneId: 'America/New_York' })
+    try {
+      const page = await context.newPage()
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/audit/`)
+      await poll(() => rows(page).count()).toBe(31)
+      // Each row's offset: its local time (cell) minus its UTC instant (datetime).
+      const offsets = await page.locator('tr.log-row time').evaluateAll((times) =>
+        times.map((time) => {
+          const local = Date.parse(`${(time.textContent ?? '').replace(' ', 'T')}Z`)
+          const minutes = Math.round((local - Date.parse(time.getAttribute('datetime') ?? '')) / 60_000)
+          const sign = minutes < 0 ? '-' : '+'
+          return `UTC${sign}${String(Math.floor(Math.abs(minutes) / 60)).padStart(2, '0')}:${String(Math.abs(minutes) % 60).padStart(2, '0')}`
+        }),
+      )
+      expect(new Set(offsets)).toEqual(new Set(['UTC-04:00', 'UTC-05:00']))
+      const note = await page.locator('th[data-column="occurredAt"] .th-note').innerText()
+      // Whatever the note says, it must not state one offset that half of the rows are not in.
+      for (const offset of offsets) if (/UTC[+-]\d\d:\d\d/.test(note)) expect(note).toContain(offset)
+      expect(note).toContain('America/New_York')
+    } finally {
+      await context.close()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await store.close()
+    }
   })
 })
 

@@ -19,7 +19,7 @@ export function IntegrityTab() {
 
   function run(event: Event) {
     event.preventDefault()
-    if (reversed) return
+    if (reversed || running) return
     setRunning(true)
     setResult(null)
     setError(null)
@@ -50,7 +50,8 @@ export function IntegrityTab() {
               onChange={(e) => setToDay(e.currentTarget.value)}
             />
           </div>
-          <button type="submit" class="button button--primary" disabled={running || reversed} data-testid="run-verify">
+          {/* Busy is aria-disabled, not disabled: a disabled button drops keyboard focus to the page's start. */}
+          <button type="submit" class="button button--primary" disabled={reversed} aria-disabled={running} data-testid="run-verify">
             {running ? t.integrityRunning : t.integrityRun}
           </button>
         </div>

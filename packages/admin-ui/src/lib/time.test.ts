@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { endOfLocalDay, formatLocal, formatUtc, startOfLocalDay } from './time.js'
+import { endOfLocalDay, formatLocal, formatUtc, shiftDay, startOfLocalDay } from './time.js'
 
 // Node reads TZ again when it changes: the conversions are checked in a zone far from UTC.
 const previous = process.env.TZ
@@ -16,6 +16,12 @@ describe('local days and times', () => {
     expect(endOfLocalDay('2026-11-22')).toBe('2026-11-22T15:00:00.000Z')
     expect(endOfLocalDay('2026-12-31')).toBe('2026-12-31T15:00:00.000Z')
     expect(startOfLocalDay('22/11/2026')).toBeUndefined()
+  })
+
+  it('moves a local day by whole days across month and year ends', () => {
+    expect(shiftDay('2026-01-10', -30)).toBe('2025-12-11')
+    expect(shiftDay('2024-03-01', -1)).toBe('2024-02-29')
+    expect(shiftDay('not a day', -30)).toBe('not a day')
   })
 
   it('shows local time, with UTC to the millisecond for the hover title', () => {

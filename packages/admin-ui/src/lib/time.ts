@@ -18,13 +18,31 @@ export function formatUtc(iso: string): string {
   return `${date.toISOString().replace('T', ' ').replace('Z', '')} UTC`
 }
 
-/** The browser's offset as `UTC+09:00`, shown next to the time column so nobody mistakes local time for UTC. */
-export function localZoneLabel(): string {
-  const offset = -new Date().getTimezoneOffset()
+function offsetLabel(date: Date): string {
+  const offset = -date.getTimezoneOffset()
   const sign = offset >= 0 ? '+' : '-'
   const abs = Math.abs(offset)
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
-  return `${zone} (UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)})`
+  return `UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+}
+
+/** The browser's zone's offsets this year: one, or standard and daylight saving time. */
+function zoneOffsets(): string[] {
+  const year = new Date().getFullYear()
+  return [...new Set([offsetLabel(new Date(year, 0, 1)), offsetLabel(new Date(year, 6, 1))])]
+}
+
+/** The browser's zone with its offsets, `Asia/Tokyo (UTC+09:00)` or `America/New_York (UTC-05:00 / UTC-04:00)`. */
+export function localZoneLabel(): string {
+  return `${Intl.DateTimeFormat().resolvedOptions().timeZone} (${zoneOffsets().join(' / ')})`
+}
+
+/**
+ * Shown next to the time column so nobody mistakes local time for UTC: the offset (`UTC+09:00`), or the zone's name
+ * where daylight saving changes the offset, since one offset would be wrong for half of the year's rows.
+ */
+export function localZoneNote(): string {
+  const offsets = zoneOffsets()
+  return offsets.length === 1 ? (offsets[0] as string) : Intl.DateTimeFormat().resolvedOptions().timeZone
 }
 
 /** A local calendar day (`YYYY-MM-DD` from `<input type=date>`) → the UTC instant of its local midnight. */
@@ -39,6 +57,14 @@ export function endOfLocalDay(day: string): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
   if (match === null) return undefined
   return new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + 1).toISOString()
+}
+
+/** The local day `days` after `day` (negative: before), as `YYYY-MM-DD`; `day` itself when it is not a day. */
+export function shiftDay(day: string, days: number): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
+  if (match === null) return day
+  const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + days)
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
 }
 
 /** Today (or `daysAgo` before) as a local `YYYY-MM-DD`. */

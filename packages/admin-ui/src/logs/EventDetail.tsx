@@ -184,8 +184,9 @@ function ChangesDiff({ event, t }: { event: AuditEvent; t: Messages }) {
             </tr>
           </thead>
           <tbody>
-            {visible.map((row) => (
-              <tr key={row.path} class={`diff__row diff__row--${row.kind}`} data-kind={row.kind} data-path={row.path}>
+            {visible.map((row, index) => (
+              // A removed array item and the item now at its index share a path: the key needs the kind and position.
+              <tr key={`${index}:${row.kind}:${row.path}`} class={`diff__row diff__row--${row.kind}`} data-kind={row.kind} data-path={row.path}>
                 <th scope="row">
                   <span class="mono">{row.path === '' ? '—' : row.path}</span>
                   <span class={`diff__kind diff__kind--${row.kind}`}>{kindLabel(row.kind, t)}</span>

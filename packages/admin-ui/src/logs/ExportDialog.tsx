@@ -3,7 +3,7 @@ import { exportCsvUrl, fetchEvents } from '../api/client.js'
 import type { ColumnDef } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
 import { LOCALES, type Locale } from '../i18n/messages.js'
-import { localDay } from '../lib/time.js'
+import { localDay, shiftDay } from '../lib/time.js'
 import { Dialog } from '../ui/Dialog.js'
 import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { EMPTY_FILTERS, type FilterForm, toApiFilters } from './filters.js'
@@ -18,7 +18,8 @@ export interface ExportDialogProps {
 /** CSV download for a period with the displayed columns; the browser streams the file straight from the API. */
 export function ExportDialog({ columns, visible, form, onClose }: ExportDialogProps) {
   const { t, locale } = useI18n()
-  const [fromDay, setFromDay] = useState(form.fromDay || localDay(30))
+  // 30 days up to the filter's end day (or today): counted from today, an end-only filter would open reversed.
+  const [fromDay, setFromDay] = useState(form.fromDay || (form.toDay ? shiftDay(form.toDay, -30) : localDay(30)))
   const [toDay, setToDay] = useState(form.toDay || localDay(0))
   const [headerLocale, setHeaderLocale] = useState<Locale>(locale)
   const [applyFilters, setApplyFilters] = useState(true)
@@ -70,7 +71,8 @@ export function ExportDialog({ columns, visible, form, onClose }: ExportDialogPr
           <button type="button" class="button" onClick={onClose}>
             {started ? t.close : t.cancel}
           </button>
-          <button type="submit" form="export-form" class="button button--primary" disabled={error !== null || checking}>
+          {/* Busy is aria-disabled, not disabled: a disabled button drops keyboard focus out of the dialog. */}
+          <button type="submit" form="export-form" class="button button--primary" disabled={error !== null} aria-disabled={checking}>
             {t.csvSubmit}
           </button>
         </>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, fetchColumns, fetchEvents, fetchFacets } from '../api/client.js'
 import type { AuditEvent, ColumnDef, Facets } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
-import { localZoneLabel } from '../lib/time.js'
+import { localZoneLabel, localZoneNote } from '../lib/time.js'
 import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
 import { Cell, actorTypeLabel, loadVisible, saveVisible, tableLabel } from './columns.js'
@@ -29,6 +29,8 @@ export function LogsTab() {
   const [form, setForm] = useState<FilterForm>(() => filtersFromUrl(window.location.search))
   const [query, setQuery] = useState(form.q)
   const [facets, setFacets] = useState<Facets | null>(null)
+  /** Bumped by Retry: menus that gave up during an outage load again when the table recovers. */
+  const [facetsRetry, setFacetsRetry] = useState(0)
   const [items, setItems] = useState<AuditEvent[]>([])
   const [nextCursor, setNextCursor] = useState<string | null>(null)
   const [loading, setLoading] = useState(false)
@@ -89,7 +91,7 @@ export function LogsTab() {
       live = false
       window.clearTimeout(timer)
     }
-  }, [filters.from, filters.to, rangeReversed])
+  }, [filters.from, filters.to, rangeReversed, facetsRetry])
 
   const loadPage = useCallback(
     (cursor: string | null) => {
@@ -230,7 +232,16 @@ export function LogsTab() {
           <input id="filter-q" type="search" value={form.q} placeholder={t.filterSearchPlaceholder} onInput={(event) => update('q', event.currentTarget.value)} />
         </div>
         <div class="field field--actions">
-          <button type="button" class="button button--ghost" disabled={!filtersActive} onClick={() => setForm(EMPTY_FILTERS)}>
+          <button
+            type="button"
+            class="button button--ghost"
+            disabled={!filtersActive}
+            onClick={() => {
+              setForm(EMPTY_FILTERS)
+              // The button disables itself once nothing is filtered: keep focus in the filter bar, not at the page's start.
+              document.getElementById('filter-q')?.focus()
+            }}
+          >
             {t.clearFilters}
           </button>
         </div>
@@ -273,7 +284,7 @@ export function LogsTab() {
                   return (
                     <th key={key} scope="col" data-column={key}>
                       {tableLabel(column, locale)}
-                      {key === 'occurredAt' && <span class="th-note" title={localZoneLabel()}>{localZoneLabel().replace(/^.*\((.*)\)$/, '$1')}</span>}
+                      {key === 'occurredAt' && <span class="th-note" title={localZoneLabel()}>{localZoneNote()}</span>}
                     </th>
                   )
                 })}
@@ -311,7 +322,16 @@ export function LogsTab() {
           <p class="empty__hint">{t.emptyHint}</p>
         </div>
       )}
-      {error !== null && <ErrorNotice error={error} title={t.errorTitle} onRetry={() => loadPage(items.length === 0 ? null : nextCursor)} />}
+      {error !== null && (
+        <ErrorNotice
+          error={error}
+          title={t.errorTitle}
+          onRetry={() => {
+            if (facets === null) setFacetsRetry((count) => count + 1)
+            loadPage(items.length === 0 ? null : nextCursor)
+          }}
+        />
+      )}
 
       <div ref={sentinel} class="table-footer">
         {loading && <Spinner label={t.loading} />}

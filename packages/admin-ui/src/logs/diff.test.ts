@@ -24,6 +24,20 @@ describe('diffChanges', () => {
     expect(diffChanges(1, 2)).toEqual([{ path: '', kind: 'changed', before: 1, after: 2 }])
   })
 
+  it('aligns arrays by their items: an item taken out of the middle reads as that item removed, not as its neighbours changed', () => {
+    // Before, rows compared by index: "write" changed to "publish" and "publish" removed, the opposite of what happened.
+    expect(diffChanges({ permissions: ['read', 'write', 'publish'] }, { permissions: ['read', 'publish'] })).toEqual([
+      { path: 'permissions[0]', kind: 'unchanged', before: 'read', after: 'read' },
+      { path: 'permissions[1]', kind: 'removed', before: 'write' },
+      { path: 'permissions[1]', kind: 'unchanged', before: 'publish', after: 'publish' },
+    ])
+    expect(diffChanges(['b', 'c'], ['a', 'b', 'c']).filter((row) => row.kind !== 'unchanged')).toEqual([{ path: '[0]', kind: 'added', after: 'a' }])
+    // An item edited in place still shows the field that changed.
+    expect(diffChanges({ members: [{ id: 'u1', role: 'viewer' }, { id: 'u2', role: 'admin' }] }, { members: [{ id: 'u1', role: 'editor' }, { id: 'u2', role: 'admin' }] }).filter((row) => row.kind !== 'unchanged')).toEqual([
+      { path: 'members[0].role', kind: 'changed', before: 'viewer', after: 'editor' },
+    ])
+  })
+
   it('treats a type change between object and scalar as removal plus addition', () => {
     expect(diffChanges({ a: { b: 1 } }, { a: 5 })).toEqual([
       { path: 'a.b', kind: 'removed', before: 1 },

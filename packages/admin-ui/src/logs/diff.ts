@@ -35,24 +35,95 @@ function same(a: JsonValue, b: JsonValue): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
 }
 
+/** Longest arrays aligned item by item; longer ones are compared by index (the table would be unreadable anyway). */
+const MAX_ALIGN_CELLS = 250_000
+
+/** Index pairs of a longest common subsequence of equal items, in order. */
+function commonItems(before: JsonValue[], after: JsonValue[]): [number, number][] {
+  const a = before.map((item) => JSON.stringify(item))
+  const b = after.map((item) => JSON.stringify(item))
+  const n = a.length
+  const m = b.length
+  if (n * m > MAX_ALIGN_CELLS) return []
+  // lengths[i][j]: the LCS length of a[i..] and b[j..].
+  const lengths = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0))
+  for (let i = n - 1; i >= 0; i--) {
+    const row = lengths[i] as number[]
+    const next = lengths[i + 1] as number[]
+    for (let j = m - 1; j >= 0; j--) row[j] = a[i] === b[j] ? (next[j + 1] as number) + 1 : Math.max(next[j] as number, row[j + 1] as number)
+  }
+  const pairs: [number, number][] = []
+  let i = 0
+  let j = 0
+  while (i < n && j < m) {
+    if (a[i] === b[j]) {
+      pairs.push([i, j])
+      i++
+      j++
+    } else if (((lengths[i + 1] as number[])[j] as number) >= ((lengths[i] as number[])[j + 1] as number)) i++
+    else j++
+  }
+  return pairs
+}
+
+function addLeaves(value: JsonValue, path: string, kind: 'added' | 'removed', rows: DiffRow[]): void {
+  const leaves = new Map<string, JsonValue>()
+  flatten(value, path, leaves)
+  for (const [leaf, leafValue] of leaves) rows.push(kind === 'added' ? { path: leaf, kind, after: leafValue } : { path: leaf, kind, before: leafValue })
+}
+
+function walk(before: JsonValue | undefined, after: JsonValue | undefined, path: string, rows: DiffRow[]): void {
+  if (before === undefined) {
+    if (after !== undefined) addLeaves(after, path, 'added', rows)
+    return
+  }
+  if (after === undefined) {
+    addLeaves(before, path, 'removed', rows)
+    return
+  }
+  if (isPlainObject(before) && isPlainObject(after) && Object.keys(before).length > 0 && Object.keys(after).length > 0) {
+    for (const [key, value] of Object.entries(before)) walk(value, after[key], path === '' ? key : `${path}.${key}`, rows)
+    for (const [key, value] of Object.entries(after)) if (!(key in before)) walk(undefined, value, path === '' ? key : `${path}.${key}`, rows)
+    return
+  }
+  if (Array.isArray(before) && Array.isArray(after) && before.length > 0 && after.length > 0) {
+    // Items are matched by value first, so that one taken out of (or put into) the middle reads as that item removed
+    // (added), not as every later item changed. Unmatched items between two matches are compared in place.
+    // Removed items keep their index in `before`; the others are named by their index in `after`.
+    const pairs = [...commonItems(before, after), [before.length, after.length] as [number, number]]
+    let i = 0
+    let j = 0
+    for (const [nextI, nextJ] of pairs) {
+      while (i < nextI && j < nextJ) {
+        walk(before[i], after[j], childPath(path, String(j)), rows)
+        i++
+        j++
+      }
+      for (; i < nextI; i++) walk(before[i], undefined, childPath(path, String(i)), rows)
+      for (; j < nextJ; j++) walk(undefined, after[j], childPath(path, String(j)), rows)
+      if (nextI < before.length) walk(before[nextI], after[nextJ], childPath(path, String(nextJ)), rows)
+      i = nextI + 1
+      j = nextJ + 1
+    }
+    return
+  }
+  const shape = (value: JsonValue): string => (isPlainObject(value) && Object.keys(value).length > 0 ? 'object' : Array.isArray(value) && value.length > 0 ? 'array' : 'leaf')
+  if (shape(before) === 'leaf' && shape(after) === 'leaf') {
+    rows.push({ path, kind: same(before, after) ? 'unchanged' : 'changed', before, after })
+    return
+  }
+  // An object or array on one side and something else on the other: its leaves go, the new ones come.
+  addLeaves(before, path, 'removed', rows)
+  addLeaves(after, path, 'added', rows)
+}
+
 /**
  * Field-level diff of an event's `changes.before` and `changes.after`: one row per leaf path, in the order
- * the fields appear (before's order, then fields only `after` has).
+ * the fields appear (before's order, then fields only `after` has). Array items are matched by value.
  */
 export function diffChanges(before: JsonValue | undefined, after: JsonValue | undefined): DiffRow[] {
-  const left = new Map<string, JsonValue>()
-  const right = new Map<string, JsonValue>()
-  flatten(before, '', left)
-  flatten(after, '', right)
   const rows: DiffRow[] = []
-  for (const [path, value] of left) {
-    if (!right.has(path)) rows.push({ path, kind: 'removed', before: value })
-    else {
-      const next = right.get(path) as JsonValue
-      rows.push({ path, kind: same(value, next) ? 'unchanged' : 'changed', before: value, after: next })
-    }
-  }
-  for (const [path, value] of right) if (!left.has(path)) rows.push({ path, kind: 'added', after: value })
+  walk(before, after, '', rows)
   return rows
 }
 

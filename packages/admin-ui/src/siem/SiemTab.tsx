@@ -94,6 +94,7 @@ export function SiemTab() {
   }
 
   function runTest() {
+    if (testing) return
     const settings = settingsOf()
     if (settings === null || checkEndpoint(form.endpoint, true, t) !== null) {
       setTouched({ endpoint: true })
@@ -110,6 +111,7 @@ export function SiemTab() {
 
   function save(event: Event) {
     event.preventDefault()
+    if (saving || !dirty) return
     const settings = settingsOf()
     setTouched({ endpoint: true })
     if (settings === null || !valid) return
@@ -213,11 +215,12 @@ export function SiemTab() {
           </div>
 
           <div class="form__actions">
-            <button type="button" class="button" disabled={testing || !headers.ok} onClick={runTest} data-testid="test-connection">
+            {/* Busy or nothing to save is aria-disabled, not disabled: a disabled button drops keyboard focus to the page's start. */}
+            <button type="button" class="button" disabled={!headers.ok} aria-disabled={testing} onClick={runTest} data-testid="test-connection">
               {testing ? t.siemTesting : t.siemTest}
             </button>
             <span class="spacer" />
-            <button type="submit" class="button button--primary" disabled={saving || !valid || !dirty} data-testid="save-siem">
+            <button type="submit" class="button button--primary" disabled={!valid} aria-disabled={saving || !dirty} data-testid="save-siem">
               {saving ? t.siemSaving : t.siemSave}
             </button>
           </div>
