@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import Database from 'libsql'
@@ -268,9 +268,37 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   let hasSearchIndex = false
   const statements = new Map<string, Statement>()
 
-  /** Opens the file and creates the schema on first use, so every method works without an explicit `init()`. */
-  function open(): Db {
+  /**
+   * The device and inode of the file the writing connection opened, or null where the path names no file on disk
+   * (`:memory:`, a `file:` URI) or the store is read-only. A file deleted or replaced (a restored backup) under an open
+   * connection is no error to SQLite in WAL mode: commits would go on into the unlinked file and vanish with the process.
+   */
+  let opened: string | null = null
+  // Resolved now: the file opened is the one at this path, even if the process changes its working directory later.
+  const file = path === ':memory:' || path.startsWith('file:') ? '' : resolve(path)
+  const fileIdentity = (): string => {
+    const stats = statSync(file, { throwIfNoEntry: false })
+    return stats ? `${stats.dev}:${stats.ino}` : 'missing'
+  }
+
+  /**
+   * Opens the file and creates the schema on first use, so every method works without an explicit `init()`. A file
+   * deleted or replaced since is opened again; `append` is told (a failed write the logger reports, counts and retries).
+   */
+  function open(forAppend = false): Db {
     if (closed) throw new AuditKitError('STORE_UNAVAILABLE', `The sqlite store at ${path} is closed`)
+    if (db && opened !== null && fileIdentity() !== opened) {
+      const stale = db
+      db = null
+      opened = null
+      statements.clear()
+      try {
+        stale.close()
+      } catch {
+        // Dropped either way: what matters is that the next use opens the file now at the path.
+      }
+      if (forAppend) throw new AuditKitError('STORE_UNAVAILABLE', `The sqlite database file at ${path} was deleted or replaced while open; it is opened again`)
+    }
     if (db) return db
     if (readonly) {
       if (path === ':memory:' || !existsSync(path)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
@@ -291,6 +319,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     for (let attempt = 1; ; attempt++) {
       try {
         db = openForWriting()
+        opened = file === '' ? null : fileIdentity()
         return db
       } catch (error) {
         if (!isBusy(error) || Date.now() >= deadline) throw error
@@ -337,6 +366,9 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   /** Runs `work` and turns driver errors into `STORE_UNAVAILABLE` (AuditKit's own errors pass through). */
   function guarded<T>(operation: string, work: () => T): Promise<T> {
     try {
+      // Statements are cached: without this a file replaced under a reading connection (the SIEM exporter's, the
+      // admin's) would be read stale forever, while the writer thread writes into the new one. `append` checks itself.
+      if (operation !== 'append' && db && opened !== null && !closed) open()
       return Promise.resolve(work())
     } catch (error) {
       return Promise.reject(toStoreError(error, operation))
@@ -530,7 +562,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
   function append(events: readonly UnsealedEvent[], seal: Sealer): AuditEvent[] {
     if (events.length === 0) return []
-    const connection = open()
+    const connection = open(true)
     const readHead = statement('head', () => 'SELECT seq, hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1')
     const insert = statement('insert', () => INSERT_EVENT_SQL)
     // IMMEDIATE takes the write lock before the heads are read, so no other writer can move them meanwhile.
