@@ -2,7 +2,7 @@ import { connect, type AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAuditLogger, type AuditKitError } from '@auditkit/core'
+import { actorFromUser, createAuditLogger, type AuditKitError } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import {
   FIXTURE_TENANT_HEADER,
@@ -14,8 +14,16 @@ import {
   type AdapterHarness,
   type FixturePrincipal,
 } from '@auditkit/test-utils'
+import compression from 'compression'
+import cors from 'cors'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import express4 from 'express4'
+import { rateLimit } from 'express-rate-limit'
+import session from 'express-session'
+import methodOverride from 'method-override'
+import multer from 'multer'
+import passport from 'passport'
+import { Strategy as LocalStrategy } from 'passport-local'
 import { afterAll, describe, expect, it } from 'vitest'
 import { auditMiddleware } from './index.js'
 
@@ -130,6 +138,174 @@ describe.each([
       targets: [{ type: 'org', id: 'o_1' }],
       context: { route: '/orgs/:org/projects/:projectId', path: '/orgs/o_1/projects/p_2' },
     })
+  })
+
+  it('records the full pattern and mount params of a sub-app route whose error the parent app answers', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: (_req, { params }) => `subapp_error_${params.org ?? 'none'}` }))
+    const org = express()
+    org.patch('/projects/:projectId', () => {
+      throw new Error('fails inside the sub-app')
+    })
+    org.post('/projects/:projectId/archive', (_req, _res, next) => next(Object.assign(new Error('conflict'), { status: 409 })))
+    app.use('/orgs/:org', org)
+    // One error handler for the whole API, on the main app: the error leaves the sub-app (Express restores req.app).
+    app.use(((error: { status?: number }, _req, res, _next) => res.status(error.status ?? 500).json({})) as ErrorRequestHandler)
+    const running = await listen(app)
+    closers.push(running.close)
+    expect((await fetch(`${running.baseUrl}/orgs/o_1/projects/p_1`, { method: 'PATCH' })).status).toBe(500)
+    expect((await fetch(`${running.baseUrl}/orgs/o_1/projects/p_2/archive`, { method: 'POST' })).status).toBe(409)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await eventsOf('subapp_error_none')).toEqual([])
+    const events = await eventsOf('subapp_error_o_1')
+    expect(events.map((event) => [event.action, event.resource, event.targets, event.outcome, event.context?.route, event.context?.status])).toEqual([
+      ['project_updated', { type: 'project', id: 'p_1' }, [{ type: 'org', id: 'o_1' }], 'failure', '/orgs/:org/projects/:projectId', 500],
+      ['project_archived', { type: 'project', id: 'p_2' }, [{ type: 'org', id: 'o_1' }], 'failure', '/orgs/:org/projects/:projectId/archive', 409],
+    ])
+  })
+
+  it('records the pattern of each app when two apps mount the same router at different paths', async () => {
+    // One router module shared by two servers (a public API and an internal one, say), mounted under other prefixes.
+    const projects = express.Router()
+    projects.patch('/projects/:projectId', (_req, res) => res.json({ ok: true }))
+    const publicApp = express()
+    publicApp.use(auditMiddleware({ logger, tenant: (_req, { params }) => `shared_router_${params.org ?? 'none'}` }))
+    publicApp.use('/orgs/:org', projects)
+    const internalApp = express()
+    internalApp.use(auditMiddleware({ logger, tenant: (_req, { params }) => `shared_router_${params.ws ?? 'none'}` }))
+    internalApp.use('/workspaces/:ws', projects)
+    const publicServer = await listen(publicApp)
+    closers.push(publicServer.close)
+    const internalServer = await listen(internalApp)
+    closers.push(internalServer.close)
+    expect((await fetch(`${publicServer.baseUrl}/orgs/o_1/projects/p_1`, { method: 'PATCH' })).status).toBe(200)
+    expect((await fetch(`${internalServer.baseUrl}/workspaces/w_1/projects/p_2`, { method: 'PATCH' })).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await eventsOf('shared_router_none')).toEqual([])
+    expect(await eventsOf('shared_router_o_1')).toMatchObject([{ targets: [{ type: 'org', id: 'o_1' }], context: { route: '/orgs/:org/projects/:projectId' } }])
+    expect(await eventsOf('shared_router_w_1')).toMatchObject([
+      { resource: { type: 'project', id: 'p_2' }, targets: [{ type: 'workspace', id: 'w_1' }], context: { route: '/workspaces/:ws/projects/:projectId' } },
+    ])
+  })
+
+  it('records who logs in, who logs out and expired sessions with Passport and express-session, as docs/express.md says', async () => {
+    const users = [{ id: 'u_1', username: 'alice', password: 'correct horse' }]
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'passport' }))
+    app.use(express.json())
+    app.use(session({ secret: 'test secret', resave: false, saveUninitialized: false, cookie: { maxAge: 400 } }))
+    const authenticator = new passport.Passport()
+    authenticator.use(new LocalStrategy((username, password, done) => done(null, users.find((user) => user.username === username && user.password === password) ?? false)))
+    authenticator.serializeUser((user, done) => done(null, (user as { id: string }).id))
+    authenticator.deserializeUser((id, done) => done(null, users.find((user) => user.id === id) ?? false))
+    app.use(authenticator.initialize())
+    app.use(authenticator.session())
+    app.post('/login', authenticator.authenticate('local'), (_req, res) => res.json({ ok: true }))
+    // A form login redirects on failure too: the 302 would be a success unless the outcome is set, as the docs say.
+    app.post('/sessions', (req, res, next) => {
+      const authenticate = authenticator.authenticate('local', (error: unknown, user: Express.User | false) => {
+        if (error) return next(error)
+        if (!user) {
+          req.audit.set({ outcome: 'failure' })
+          return res.redirect('/sign-in?failed=1')
+        }
+        req.login(user, (loginError) => (loginError ? next(loginError) : res.redirect('/')))
+      }) as express.RequestHandler
+      authenticate(req, res, next)
+    })
+    app.post('/form-login', authenticator.authenticate('local', { failureRedirect: '/sign-in' }), (_req, res) => res.redirect('/'))
+    // req.logout() clears req.user before the answer: the actor is set first, as the docs say.
+    app.post('/logout', (req, res, next) => {
+      req.audit.set({ actor: actorFromUser(req.user) })
+      req.logout((error) => (error ? next(error) : res.status(204).end()))
+    })
+    app.post('/sign-out', (req, res, next) => req.logout((error) => (error ? next(error) : res.status(204).end())))
+    app.post('/projects', (req, res) => (req.user ? res.status(201).json({}) : res.status(401).json({})))
+    const running = await listen(app)
+    closers.push(running.close)
+    const post = (path: string, init: { cookie?: string; json?: unknown } = {}) =>
+      fetch(`${running.baseUrl}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...(init.cookie ? { cookie: init.cookie } : {}), ...(init.json ? { 'content-type': 'application/json' } : {}) },
+        body: init.json ? JSON.stringify(init.json) : null,
+      })
+    const login = async () => {
+      const response = await post('/login', { json: { username: 'alice', password: 'correct horse' } })
+      expect(response.status).toBe(200)
+      return (response.headers.get('set-cookie') ?? '').split(';')[0] as string
+    }
+    expect((await post('/login', { json: { username: 'alice', password: 'wrong' } })).status).toBe(401)
+    expect((await post('/form-login', { json: { username: 'alice', password: 'wrong' } })).status).toBe(302)
+    expect((await post('/sessions', { json: { username: 'alice', password: 'wrong' } })).status).toBe(302)
+    expect((await post('/sessions', { json: { username: 'alice', password: 'correct horse' } })).status).toBe(302)
+    const cookie = await login()
+    expect((await post('/projects', { cookie })).status).toBe(201)
+    expect((await post('/logout', { cookie })).status).toBe(204)
+    expect((await post('/sign-out', { cookie: await login() })).status).toBe(204)
+    const expiring = await login()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect((await post('/projects', { cookie: expiring })).status).toBe(401)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const alice = { type: 'user', id: 'u_1', name: 'alice' }
+    const anonymous = { type: 'user', id: 'anonymous' }
+    expect((await eventsOf('passport')).map((event) => [event.action, event.outcome, event.actor])).toEqual([
+      ['login_created', 'failure', anonymous],
+      ['form_login_created', 'success', anonymous],
+      ['session_created', 'failure', anonymous],
+      ['session_created', 'success', alice],
+      ['login_created', 'success', alice],
+      ['project_created', 'success', alice],
+      ['logout_created', 'success', alice],
+      ['login_created', 'success', alice],
+      // Without the actor set first, Passport has cleared req.user by the time the answer is final.
+      ['sign_out_created', 'success', anonymous],
+      ['login_created', 'success', alice],
+      ['project_created', 'failure', anonymous],
+    ])
+  })
+
+  it('records CORS refusals, 429s, uploads and compressed answers, and no preflight, as docs/express.md says', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'stack' }))
+    app.use(cors({ origin: (origin, done) => (origin === 'https://evil.example' ? done(new Error('origin refused')) : done(null, origin)) }))
+    app.use(compression({ threshold: 0 }))
+    app.use(rateLimit({ windowMs: 60_000, limit: 3, standardHeaders: true, legacyHeaders: false }))
+    app.use(methodOverride('X-HTTP-Method-Override'))
+    const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: 8 } })
+    app.post('/projects/:projectId/files', upload.single('file'), (req, res) => {
+      req.audit.after({ name: req.file?.originalname, size: req.file?.size })
+      res.status(201).json({ padding: 'x'.repeat(4000) })
+    })
+    app.patch('/projects/:projectId', (_req, res) => res.json({ padding: 'x'.repeat(4000) }))
+    app.use(((error: { code?: string }, _req, res, _next) => res.status(error.code === 'LIMIT_FILE_SIZE' ? 413 : 500).json({})) as ErrorRequestHandler)
+    const running = await listen(app)
+    closers.push(running.close)
+    const preflight = await fetch(`${running.baseUrl}/projects/p_1`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'PATCH' },
+    })
+    expect(preflight.status).toBe(204)
+    expect((await fetch(`${running.baseUrl}/projects/p_1`, { method: 'PATCH', headers: { origin: 'https://evil.example' } })).status).toBe(500)
+    const file = (content: string) => {
+      const form = new FormData()
+      form.set('file', new Blob([content]), 'notes.txt')
+      return form
+    }
+    expect((await fetch(`${running.baseUrl}/projects/p_1/files`, { method: 'POST', body: file('1234') })).status).toBe(201)
+    expect((await fetch(`${running.baseUrl}/projects/p_1/files`, { method: 'POST', body: file('123456789') })).status).toBe(413)
+    const overridden = await fetch(`${running.baseUrl}/projects/p_2`, { method: 'POST', headers: { 'x-http-method-override': 'PATCH', 'accept-encoding': 'gzip' } })
+    expect([overridden.status, overridden.headers.get('content-encoding')]).toEqual([200, 'gzip'])
+    expect((await fetch(`${running.baseUrl}/projects/p_3`, { method: 'PATCH' })).status).toBe(429)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const events = await eventsOf('stack')
+    expect(events.map((event) => [event.action, event.outcome, event.context?.method, event.context?.status, event.context?.route, event.changes])).toEqual([
+      ['project_updated', 'failure', 'PATCH', 500, undefined, undefined],
+      ['file_created', 'success', 'POST', 201, '/projects/:projectId/files', { after: { name: 'notes.txt', size: 4 } }],
+      ['file_created', 'failure', 'POST', 413, '/projects/:projectId/files', undefined],
+      ['project_updated', 'success', 'PATCH', 200, '/projects/:projectId', undefined],
+      ['project_updated', 'failure', 'PATCH', 429, undefined, undefined],
+    ])
   })
 
   it('records the path a route with several paths matched (app.post([...]) and in a mounted router)', async () => {

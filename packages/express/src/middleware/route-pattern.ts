@@ -29,18 +29,33 @@ interface Chain {
   routeLayer: LayerLike
 }
 
-const chainsByRoute = new WeakMap<object, Chain[]>()
-const patternByRoute = new WeakMap<object, string>()
+/** What is known of each route, per app: one router may be mounted at other paths in other apps. */
+interface AppRoutes {
+  chains: WeakMap<object, Chain[]>
+  patterns: WeakMap<object, string>
+}
 
-/** The full route pattern of the request, or undefined when no route matched (404) or its path is not a string (or strings). */
-export function routePatternOf(req: Request): string | undefined {
+const routesByApp = new WeakMap<object, AppRoutes>()
+
+function routesOf(app: object): AppRoutes {
+  let routes = routesByApp.get(app)
+  if (!routes) routesByApp.set(app, (routes = { chains: new WeakMap(), patterns: new WeakMap() }))
+  return routes
+}
+
+/**
+ * The full route pattern of the request, or undefined when no route matched (404) or its path is not a string (or
+ * strings). `app` is the app whose router matched the route: `req.app` unless an error or `next()` has since left a
+ * sub-app, which puts `req.app` back to the parent.
+ */
+export function routePatternOf(req: Request, app: Request['app'] = req.app): string | undefined {
   const route = req.route as { path?: unknown } | undefined
   if (!route || !isRoutePath(route.path)) return undefined
-  // A sub-app (`app.use('/v1', subApp)`) routes within itself: `req.app` is the sub-app, whose routes and stack know
-  // nothing of the path it is mounted at.
-  const mount = (req.app as AppLike).parent ? mountOf(req.app, pathOnly(req.originalUrl)) : undefined
-  if (mount === undefined) return patternWithinApp(req, route as RouteLike, () => pathOnly(req.originalUrl), req.baseUrl)
-  const within = patternWithinApp(req, route as RouteLike, () => mount.rest, stripSegments(req.baseUrl, mount.segments))
+  // A sub-app (`app.use('/v1', subApp)`) routes within itself: its routes and stack know nothing of the path it is
+  // mounted at.
+  const mount = (app as AppLike).parent ? mountOf(app, pathOnly(req.originalUrl)) : undefined
+  if (mount === undefined) return patternWithinApp(req, app, route as RouteLike, () => pathOnly(req.originalUrl), req.baseUrl)
+  const within = patternWithinApp(req, app, route as RouteLike, () => mount.rest, stripSegments(req.baseUrl, mount.segments))
   return within === undefined ? undefined : joinPaths([mount.pattern, within])
 }
 
@@ -54,17 +69,18 @@ function isRoutePath(path: unknown): path is RouteLike['path'] {
 }
 
 /** The route's pattern within the app that routed it, `pathOf` giving the request path within that app. */
-function patternWithinApp(req: Request, route: RouteLike, pathOf: () => string, baseUrl: string): string | undefined {
-  const cached = patternByRoute.get(route)
+function patternWithinApp(req: Request, app: object, route: RouteLike, pathOf: () => string, baseUrl: string): string | undefined {
+  const routes = routesOf(app)
+  const cached = routes.patterns.get(route)
   if (cached !== undefined) return cached
 
-  const chains = chainsTo(req, route)
+  const chains = chainsTo(app, routes, route)
   const only = chains.length === 1 ? chains[0] : undefined
   const ownPath = route.path
   if (typeof ownPath === 'string' && only?.mounts.every((layer) => typeof layer.rawPath === 'string')) {
     // One way to reach the route and every mount path known (router >= 2.3): the pattern never changes.
     const pattern = joinPaths([...only.mounts.map((layer) => layer.rawPath as string), ownPath])
-    patternByRoute.set(route, pattern)
+    routes.patterns.set(route, pattern)
     return pattern
   }
   // Otherwise match the mounts against the path itself: `req.baseUrl` is reset when an error leaves a router. A route
@@ -157,12 +173,40 @@ function stackOf(handle: unknown): LayerLike[] | undefined {
   return Array.isArray(stack) ? (stack as LayerLike[]) : undefined
 }
 
-function chainsTo(req: Request, route: object): Chain[] {
-  const known = chainsByRoute.get(route)
+const subAppsByStack = new WeakMap<object, { layers: number; found: boolean }>()
+
+/**
+ * Whether `app` mounts another app anywhere in its router stack (`app.use('/orgs/:org', orgApp)`): only then can an
+ * error leaving a sub-app reset `req.app` to a parent whose stack does not reach the matched route. Cached per stack
+ * and its length (a later `app.use` is seen).
+ */
+export function mountsSubApps(app: object): boolean {
+  const routers = app as { router?: unknown; _router?: unknown }
+  const root = stackOf(routers._router) ?? stackOf(routers.router)
+  if (!root) return false
+  const known = subAppsByStack.get(root)
+  if (known && known.layers === root.length) return known.found
+  const visit = (stack: LayerLike[], depth: number): boolean =>
+    depth <= 16 &&
+    stack.some((layer) => {
+      if (layer.route) return false
+      const handle = layer.handle as { name?: unknown; set?: unknown; handle?: unknown } | undefined
+      // Express wraps a mounted app in `mounted_app`; an app given to a router's `use` is the handle itself.
+      if (handle?.name === 'mounted_app' || (typeof handle?.set === 'function' && typeof handle.handle === 'function')) return true
+      const child = stackOf(handle)
+      return child !== undefined && visit(child, depth + 1)
+    })
+  const found = visit(root, 0)
+  subAppsByStack.set(root, { layers: root.length, found })
+  return found
+}
+
+function chainsTo(app: object, routes: AppRoutes, route: object): Chain[] {
+  const known = routes.chains.get(route)
   if (known) return known
-  const app = req.app as unknown as { router?: unknown; _router?: unknown }
+  const routers = app as { router?: unknown; _router?: unknown }
   // Express 5 exposes `app.router`; Express 4 `app._router` (read the latter first: in 4 `app.router` throws).
-  const root = stackOf(app._router) ?? stackOf(app.router)
+  const root = stackOf(routers._router) ?? stackOf(routers.router)
   const chains: Chain[] = []
   const visit = (stack: LayerLike[], path: LayerLike[], depth: number): void => {
     if (depth > 16) return
@@ -176,7 +220,7 @@ function chainsTo(req: Request, route: object): Chain[] {
     }
   }
   if (root) visit(root, [], 0)
-  chainsByRoute.set(route, chains)
+  routes.chains.set(route, chains)
   return chains
 }
 
