@@ -229,9 +229,11 @@ describe('createAuditLogger with the SQLite store', () => {
     const lock = lockWrites(path)
     const error = await audit.record(input(1), { delivery: 'await' }).catch((reason: unknown) => reason)
     expect(error).toMatchObject({ code: 'AWAIT_TIMEOUT' })
+    expect(audit.stats()).toMatchObject({ awaitTimeouts: 1, written: 0 })
     lock.release()
     await audit.flush()
     expect(await countStored(store)).toBe(1)
+    expect(audit.stats()).toMatchObject({ awaitTimeouts: 1, written: 1 })
     await audit.close()
   })
 

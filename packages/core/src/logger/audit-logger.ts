@@ -117,6 +117,11 @@ export interface AuditLoggerStats {
   writeFailures: number
   /** Requests whose capture failed before the pipeline (a resolver threw), reported through `report()`. */
   captureFailures: number
+  /**
+   * `await` deliveries that gave up waiting (`AWAIT_TIMEOUT`): the caller was told the event was not durable yet; it
+   * stayed queued and is counted in `written` once it is.
+   */
+  awaitTimeouts: number
   lastError: { code: string; message: string; at: string } | null
 }
 
@@ -185,7 +190,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const queue: Pending[] = []
   const listeners = new Set<(events: readonly AuditEvent[]) => void>()
   const flushWaiters: { target: number; resolve: () => void; reject: (error: AuditKitError) => void }[] = []
-  const stats: AuditLoggerStats = { accepted: 0, written: 0, queued: 0, invalid: 0, rejected: 0, writeFailures: 0, captureFailures: 0, lastError: null }
+  const stats: AuditLoggerStats = { accepted: 0, written: 0, queued: 0, invalid: 0, rejected: 0, writeFailures: 0, captureFailures: 0, awaitTimeouts: 0, lastError: null }
   let writing = false
   let scheduled = false
   let closed = false
@@ -373,6 +378,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
               'AWAIT_TIMEOUT',
               `The event ${event.id} was not durable within ${awaitTimeoutMs} ms; it stays queued and will be written`,
             )
+            stats.awaitTimeouts++
             report(error)
             reject(error)
           }, awaitTimeoutMs)
