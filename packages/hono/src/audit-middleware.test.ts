@@ -10,6 +10,7 @@ import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
 import { methodOverride } from 'hono/method-override'
+import { requestId } from 'hono/request-id'
 import { stream, streamSSE } from 'hono/streaming'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditMiddleware, type AuditMiddlewareOptions } from './index.js'
@@ -205,6 +206,45 @@ describe('auditMiddleware (Hono on Node)', () => {
     const events = await eventsOf('t-override')
     expect(events.map((e) => [e.action, e.context?.method, e.context?.route])).toEqual([['post_deleted', 'DELETE', '/posts/:postId']])
   })
+
+  it("records the id Hono's requestId() gave the request, generated or replacing a malformed one", async () => {
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't-request-id' }))
+    app.use(requestId())
+    app.post('/projects', (c) => c.json({ ok: true }, 201))
+    const base = await listen(app)
+    const generated = await fetch(`${base}/projects`, { method: 'POST' })
+    const replaced = await fetch(`${base}/projects`, { method: 'POST', headers: { 'x-request-id': 'not an id; <script>' } })
+    const kept = await fetch(`${base}/projects`, { method: 'POST', headers: { 'x-request-id': 'req-42' } })
+    const answered = [generated, replaced, kept].map((res) => res.headers.get('x-request-id'))
+    expect(answered[2]).toBe('req-42')
+    expect((await eventsOf('t-request-id')).map((e) => e.context?.requestId)).toEqual(answered)
+  })
+
+  for (const delivery of ['async', 'await'] as const)
+    it(`records, as the 500 answered, an error Hono's error handling lets through (${delivery} delivery)`, async () => {
+      const app = new Hono()
+      app.use(auditMiddleware({ logger, tenant: () => `t-escaped-${delivery}`, delivery }))
+      app.post('/projects/:projectId/copies', () => {
+        throw 'quota exceeded' // not an Error: compose() rethrows it past app.onError
+      })
+      app.delete('/projects/:projectId', () => {
+        throw new HTTPException(409, { message: 'still in use' })
+      })
+      // An onError that handles only what it knows and rethrows the rest.
+      app.onError((error, c) => {
+        if (error instanceof QuotaExceeded) return c.json({ error: 'quota' }, 422)
+        throw error
+      })
+      const base = await listen(app)
+      expect((await fetch(`${base}/projects/p-1/copies`, { method: 'POST' })).status).toBe(500)
+      expect((await fetch(`${base}/projects/p-1`, { method: 'DELETE' })).status).toBe(500)
+      const events = await eventsOf(`t-escaped-${delivery}`)
+      expect(events.map((e) => [e.action, e.outcome, e.context?.status, e.context?.route])).toEqual([
+        ['copy_created', 'failure', 500, '/projects/:projectId/copies'],
+        ['project_deleted', 'failure', 500, '/projects/:projectId'],
+      ])
+    })
 
   it('honours X-Forwarded-For only from a trusted proxy', async () => {
     const base = await start({ trustProxy: 'loopback' }, 't-proxy')

@@ -79,7 +79,18 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
       recordable = true
       if (answered) void handle.end(resultOf(c, ownPattern, leftEarly(c)))
     })
-    await next()
+    try {
+      await next()
+    } catch (error) {
+      // What Hono's error handling lets through (a thrown non-Error, an onError that throws) is answered by the server
+      // itself, with a 500 on node-server: recorded as that, not lost.
+      answered = true
+      if (recordable) {
+        const ended = handle.end(resultOf(c, ownPattern, leftEarly(c), 500))
+        if (capture.delivery === 'await') await ended
+      }
+      throw error
+    }
     answered = true
     if (!recordable) return
     if (capture.delivery === 'await') {
@@ -107,10 +118,20 @@ function nodeResponseOf<E extends Env>(c: Context<E>): ClosingResponse | undefin
  * jwt(...))` refusing, or the last middleware before a 404): no route matched, and the event is derived from the
  * path as in the other adapters. Errors were answered by app.onError already: its status is what the client got.
  */
-function resultOf<E extends Env>(c: Context<E>, ownPattern: string, aborted: boolean): CaptureResult {
+function resultOf<E extends Env>(c: Context<E>, ownPattern: string, aborted: boolean, status = c.res.status): CaptureResult {
   const route = routePath(c)
   const matched = route !== ownPattern && !isMiddleware(matchedRoutes(c)[c.req.routeIndex])
-  return { status: c.res.status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted }
+  return { status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted, requestId: requestIdOfApp(c) }
+}
+
+/**
+ * Hono's `requestId()` middleware replaces a missing or malformed incoming id with one it generates, and the app logs
+ * and answers that one (`c.get('requestId')`, the `X-Request-Id` response header): the event records it too. Read when
+ * the request is recorded, as `requestId()` may run after this middleware.
+ */
+function requestIdOfApp<E extends Env>(c: Context<E>): string | undefined {
+  const id = (c.get as (key: string) => unknown)('requestId')
+  return typeof id === 'string' ? id : undefined
 }
 
 /**

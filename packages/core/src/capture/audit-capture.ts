@@ -44,6 +44,11 @@ export interface CaptureResult {
    */
   method?: string | undefined
   /**
+   * The request id the app settled on, when it may differ from the header read when the request came in (Hono's
+   * `requestId()` generates one, or replaces a malformed one); wins over `CaptureRequest.requestId`.
+   */
+  requestId?: string | undefined
+  /**
    * The connection closed before the response was complete. Whether the change happened is unknown, so the event is
    * recorded as a `failure` with `metadata.responseAborted = true`.
    */
@@ -382,7 +387,8 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
       if (request.userAgent) requestContext.userAgent = clip(request.userAgent, limits.maxTextLength)
       if (route !== undefined) requestContext.route = clip(route, limits.maxTextLength)
       // A request id is only useful verbatim: an over-long one is left out rather than clipped.
-      if (request.requestId && request.requestId.length <= limits.maxIdLength) requestContext.requestId = request.requestId
+      const requestId = result.requestId ?? request.requestId
+      if (requestId && requestId.length <= limits.maxIdLength) requestContext.requestId = requestId
       const event: AuditEventInput = {
         tenantId,
         actor,
