@@ -94,7 +94,7 @@ describe('auditkit CLI', () => {
       code: EXIT.ok,
       stdout: expect.stringContaining('ok acme seq 1..9'),
     })
-    expect(await cli(['export', '--sqlite', dbPath, '--out', out])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('EEXIST') })
+    expect(await cli(['export', '--sqlite', dbPath, '--out', out])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('not overwriting') })
     const stdout = await cli(['export', '--sqlite', dbPath, '--tenant', 'globex'])
     expect(stdout.stdout.trimEnd().split('\n')).toHaveLength(1 + 1 + 1 + 3) // header, chain, checkpoint, events
 
@@ -209,6 +209,100 @@ describe('auditkit CLI', () => {
     expect(sha256(evidence)).toBe(before)
     expect(['-wal', '-shm', '-journal'].filter((suffix) => existsSync(`${evidence}${suffix}`))).toEqual([])
     expect(readFileSync(join(dir, 'evidence.ndjson'), 'utf8').trimEnd().split('\n')).toHaveLength(1 + 1 + 1 + 3) // header, chain, checkpoint, events
+  })
+})
+
+
+describe('auditkit CLI: what an operator or auditor gets wrong', () => {
+  it('refuses a flag of another command instead of ignoring it (an export given --from-seq must not export every event)', async () => {
+    const out = join(dir, 'wrong-flag.ndjson')
+    expect(await cli(['export', '--sqlite', dbPath, '--tenant', 'globex', '--from-seq', '2', '--to-seq', '2', '--out', out])).toMatchObject({
+      code: EXIT.usage,
+      stderr: expect.stringContaining('"auditkit export" does not take --from-seq'),
+    })
+    expect(existsSync(out)).toBe(false)
+    for (const args of [
+      ['verify', '--sqlite', dbPath, '--from', '2026-01-01', '--to', '2027-01-01'],
+      ['verify', '--sqlite', dbPath, '--out', out],
+      ['export', '--sqlite', dbPath, '--public-key', publicKeyPath],
+      ['export', '--sqlite', dbPath, '--json'],
+      ['keygen', '--sqlite', dbPath, '--private-key', join(dir, 'k.pem'), '--public-key', join(dir, 'k.pub.pem')],
+    ])
+      expect(await cli(args)).toMatchObject({ code: EXIT.usage, stderr: expect.stringMatching(/does not take --/) })
+    expect(existsSync(join(dir, 'k.pem'))).toBe(false)
+  })
+
+  it('exports a tenant given twice once, so the export verifies', async () => {
+    const out = join(dir, 'twice.ndjson')
+    expect(await cli(['export', '--sqlite', dbPath, '--tenant', 'globex', '--tenant', 'globex', '--out', out])).toMatchObject({ code: EXIT.ok })
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1 + 1 + 1 + 3) // header, chain, checkpoint, events
+    expect(await cli(['verify', '--ndjson', out, '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])).toMatchObject({ code: EXIT.ok })
+    const verified = await cli(['verify', '--sqlite', dbPath, '--tenant', 'globex', '--tenant', 'globex', '--hmac-key-file', hmacKeyPath])
+    expect(verified.stdout.match(/^ok globex/gm)).toHaveLength(1)
+  })
+
+  it('refuses a window whose --from is after its --to, or a time that is not ISO 8601 with a zone', async () => {
+    const out = join(dir, 'reversed.ndjson')
+    expect(await cli(['export', '--sqlite', dbPath, '--from', '2030-01-01T00:00:00Z', '--to', '2020-01-01T00:00:00Z', '--out', out])).toMatchObject({
+      code: EXIT.usage,
+      stderr: expect.stringContaining('--from is after --to'),
+    })
+    expect(existsSync(out)).toBe(false)
+    // `new Date('1')` is 2001-01-01; a date-time without a zone would be read in this machine's time zone.
+    for (const from of ['1', 'March 7, 2026', '2026-01-01T00:00:00'])
+      expect(await cli(['export', '--sqlite', dbPath, '--from', from, '--to', '2030-01-01T00:00:00Z', '--out', out])).toMatchObject({
+        code: EXIT.usage,
+        stderr: expect.stringContaining('ISO 8601'),
+      })
+    expect(existsSync(out)).toBe(false)
+    expect(await cli(['export', '--sqlite', dbPath, '--tenant', 'globex', '--from', '2020-01-01', '--to', '2099-01-01T00:00:00+02:00', '--out', out])).toMatchObject({ code: EXIT.ok })
+  })
+
+  it('leaves no partial --out file when an export fails, and refuses an existing one as a usage error', async () => {
+    const foreign = join(dir, 'foreign.db')
+    const other = new Database(foreign)
+    other.exec('CREATE TABLE notes (text TEXT)')
+    other.close()
+    const out = join(dir, 'failed.ndjson')
+    expect(await cli(['export', '--sqlite', foreign, '--out', out])).toMatchObject({ code: EXIT.unavailable })
+    // The file is opened asynchronously: give a late open the time to show up.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(existsSync(out)).toBe(false)
+    writeFileSync(out, 'kept\n')
+    expect(await cli(['export', '--sqlite', dbPath, '--out', out])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('not overwriting') })
+    expect(readFileSync(out, 'utf8')).toBe('kept\n')
+  })
+
+  it('answers a directory or a private key where a file or a public key belongs with a usage error', async () => {
+    expect(await cli(['verify', '--sqlite', dir])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('is a directory') })
+    expect(await cli(['verify', '--ndjson', dir])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('is a directory') })
+    const privatePath = join(dir, 'given-as-public.pem')
+    writeFileSync(privatePath, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    expect(await cli(['verify', '--sqlite', dbPath, '--public-key', privatePath])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('private key') })
+    expect(await cli(['verify', '--sqlite', dbPath, '--from-seq', '99999999999999999999'])).toMatchObject({ code: EXIT.usage })
+  })
+
+  it('refuses an empty HMAC key file instead of reporting every event as modified', async () => {
+    // `echo "$AUDIT_HMAC_KEY" > hmac.key` with the variable unset: exit 1 would read as tampering.
+    const empty = join(dir, 'empty.key')
+    writeFileSync(empty, '\n')
+    expect(await cli(['verify', '--sqlite', dbPath, '--tenant', 'globex', '--hmac-key-file', empty])).toMatchObject({
+      code: EXIT.usage,
+      stderr: expect.stringContaining('is empty'),
+    })
+    expect(await cli(['verify', '--sqlite', dbPath, '--tenant', 'globex', '--hmac-key='])).toMatchObject({ code: EXIT.usage })
+  })
+
+  it('keygen refuses one path for both keys and leaves no private key behind when it cannot write the public one', async () => {
+    const same = join(dir, 'same.pem')
+    expect(await cli(['keygen', '--private-key', same, '--public-key', same])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('different files') })
+    expect(existsSync(same)).toBe(false)
+    const lonely = join(dir, 'lonely.pem')
+    expect(await cli(['keygen', '--private-key', lonely, '--public-key', join(dir, 'no-such-folder', 'lonely.pub.pem')])).toMatchObject({
+      code: EXIT.usage,
+      stderr: expect.stringContaining('cannot write'),
+    })
+    expect(existsSync(lonely)).toBe(false)
   })
 })
 

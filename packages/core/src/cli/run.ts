@@ -1,8 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createWriteStream, existsSync, readFileSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs'
 import { once } from 'node:events'
+import { resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { isAuditKitError } from '../errors.js'
+import { parseInstant } from '../admin/query-params.js'
+import { AuditKitError, isAuditKitError } from '../errors.js'
 import { parseCheckpoints } from '../integrity/anchors.js'
 import { createNdjsonSource, exportNdjson, seqRangeForTimes } from '../integrity/ndjson.js'
 import type { ChainSource } from '../integrity/source.js'
@@ -73,6 +75,15 @@ const OPTIONS = {
 
 type Flags = ReturnType<typeof parseFlags>
 
+const SOURCE_FLAGS = ['sqlite', 'mongodb', 'db', 'collection-prefix'] as const
+/** The flags each command reads: any other is refused, not ignored (`export --from-seq` would export every event). */
+const COMMAND_FLAGS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
+  verify: [...SOURCE_FLAGS, 'ndjson', 'tenant', 'public-key', 'hmac-key', 'hmac-key-file', 'max-uncheckpointed', 'anchor', 'from-seq', 'to-seq', 'json'],
+  // --ndjson: answered by exportCommand with what to give instead.
+  export: [...SOURCE_FLAGS, 'ndjson', 'tenant', 'from', 'to', 'out'],
+  keygen: ['private-key', 'public-key'],
+}
+
 function parseFlags(args: string[]) {
   return parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }).values
 }
@@ -90,6 +101,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (flags.help) {
       print(io.stdout, USAGE)
       return EXIT.ok
+    }
+    const accepted = COMMAND_FLAGS[command]
+    if (accepted) {
+      const other = Object.keys(flags).find((name) => name !== 'help' && !(accepted as readonly string[]).includes(name))
+      if (other !== undefined) throw new UsageError(`"auditkit ${command}" does not take --${other}`)
     }
     switch (command) {
       case 'verify':
@@ -120,16 +136,19 @@ type Print = (stream: NodeJS.WritableStream, text: string) => void
 
 async function verifyCommand(flags: Flags, io: CliIo, print: Print): Promise<number> {
   const publicKey = flags['public-key'] === undefined ? undefined : readFile(flags['public-key'], '--public-key')
+  // Node derives the public key from a private one, so it would verify: but the signing key has no place on a verifier.
+  if (publicKey !== undefined && /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(publicKey))
+    throw new UsageError(`--public-key: ${flags['public-key']} holds a private key; give the public key (the --public-key file of "auditkit keygen") and keep the private key off this machine`)
   const hmacKey = hmacKeyOf(flags, io.env)
   const maxUncheckpointed = integerFlag(flags['max-uncheckpointed'], '--max-uncheckpointed')
   const fromSeq = integerFlag(flags['from-seq'], '--from-seq')
   const toSeq = integerFlag(flags['to-seq'], '--to-seq')
-  const anchors = flags.anchor === undefined ? undefined : parseCheckpoints(readFile(flags.anchor, '--anchor'))
+  const anchors = flags.anchor === undefined ? undefined : anchorsOf(flags.anchor)
   const opened = await openSource(flags)
   try {
     const result = await verifyAll({
       source: opened.source,
-      ...(flags.tenant ? { chainIds: flags.tenant } : {}),
+      ...(flags.tenant ? { chainIds: uniqueTenants(flags.tenant) } : {}),
       ...(publicKey === undefined ? {} : { publicKey }),
       ...(hmacKey === undefined ? {} : { hmacKey }),
       ...(maxUncheckpointed === undefined ? {} : { maxUncheckpointed }),
@@ -162,13 +181,20 @@ function describe(chain: ChainVerification): string {
 async function exportCommand(flags: Flags, io: CliIo): Promise<number> {
   if (flags.ndjson !== undefined) throw new UsageError('export reads a store (--sqlite or --mongodb), not --ndjson')
   if ((flags.from === undefined) !== (flags.to === undefined)) throw new UsageError('--from and --to go together')
-  const window = flags.from !== undefined && flags.to !== undefined ? { from: isoFlag(flags.from, '--from'), to: isoFlag(flags.to, '--to') } : null
+  const window = flags.from !== undefined && flags.to !== undefined ? { from: parseInstant('--from', flags.from), to: parseInstant('--to', flags.to) } : null
+  if (window && window.from > window.to) throw new UsageError(`--from is after --to (the window is [from, to))`)
+  const outPath = flags.out
+  if (outPath !== undefined && existsSync(outPath)) throw new UsageError(`--out: ${outPath} exists; not overwriting it (remove it or name another file)`)
   const opened = await openStore(flags)
-  const out = flags.out === undefined ? io.stdout : createWriteStream(flags.out, { flags: 'wx' })
+  const file = outPath === undefined ? null : createWriteStream(outPath, { flags: 'wx' })
+  const out: NodeJS.WritableStream = file ?? io.stdout
+  // Set once this run has created the file ('wx': never one that appeared meanwhile), so a failed export can remove it.
+  let created = false
+  file?.once('open', () => (created = true))
   try {
     const lines = exportNdjson({
       store: opened.store,
-      ...(flags.tenant ? { chainIds: flags.tenant } : {}),
+      ...(flags.tenant ? { chainIds: uniqueTenants(flags.tenant) } : {}),
       ...(window ? { range: (chainId: string) => seqRangeForTimes(opened.store, chainId, window) } : {}),
     })
     // The reader may stop reading (`auditkit export ... | head`): that ends the export quietly, as Unix tools do.
@@ -192,29 +218,59 @@ async function exportCommand(flags: Flags, io: CliIo): Promise<number> {
       if ((writeError as { code?: unknown }).code === 'EPIPE') return EXIT.ok
       throw writeError
     }
-    if (out !== io.stdout) {
-      out.end()
-      await once(out, 'finish')
+    if (file) {
+      file.end()
+      await once(file, 'finish')
     }
     return EXIT.ok
+  } catch (error) {
+    // A cut export must not be left behind as if it were one (a re-run would refuse it as existing, too).
+    if (file && outPath !== undefined) await removePartial(file, outPath, () => created)
+    throw error
   } finally {
     await opened.close()
   }
+}
+
+/** Closes the --out stream of a failed export and removes the file if this run created it. */
+async function removePartial(file: WriteStream, path: string, created: () => boolean): Promise<void> {
+  // Waits for the file to be opened (or refused) and closed, so it cannot be created after the removal.
+  if (!file.closed) {
+    const closed = once(file, 'close').catch(() => {})
+    file.destroy()
+    await closed
+  }
+  if (created()) rmSync(path, { force: true })
 }
 
 function keygenCommand(flags: Flags, io: CliIo, print: Print): number {
   const privatePath = flags['private-key']
   const publicPath = flags['public-key']
   if (privatePath === undefined || publicPath === undefined) throw new UsageError('keygen needs --private-key <file> and --public-key <file>')
+  if (resolve(privatePath) === resolve(publicPath)) throw new UsageError('--private-key and --public-key must be different files')
   for (const path of [privatePath, publicPath]) if (existsSync(path)) throw new UsageError(`${path} exists; not overwriting a key`)
   const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   })
-  writeFileSync(privatePath, privateKey, { mode: 0o600, flag: 'wx' })
-  writeFileSync(publicPath, publicKey, { mode: 0o644, flag: 'wx' })
+  writeKey(privatePath, privateKey, 0o600, '--private-key')
+  try {
+    writeKey(publicPath, publicKey, 0o644, '--public-key')
+  } catch (error) {
+    // A private key without its public half is of no use, and would make the re-run refuse to overwrite it.
+    rmSync(privatePath, { force: true })
+    throw error
+  }
   print(io.stdout, `Wrote the Ed25519 private key to ${privatePath} (keep it out of the database) and the public key to ${publicPath}`)
   return EXIT.ok
+}
+
+function writeKey(path: string, pem: string, mode: number, flag: string): void {
+  try {
+    writeFileSync(path, pem, { mode, flag: 'wx' })
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot write ${path} (${error instanceof Error ? error.message : String(error)})`)
+  }
 }
 
 interface Opened<T> {
@@ -226,7 +282,7 @@ async function openSource(flags: Flags): Promise<Opened<ChainSource | AuditStore
   const chosen = [flags.sqlite, flags.mongodb, flags.ndjson].filter((value) => value !== undefined)
   if (chosen.length !== 1) throw new UsageError('Give exactly one of --sqlite, --mongodb, --ndjson')
   if (flags.ndjson !== undefined) {
-    if (!existsSync(flags.ndjson)) throw new UsageError(`${flags.ndjson} does not exist`)
+    mustBeFile(flags.ndjson)
     return { source: createNdjsonSource({ path: flags.ndjson }), close: async () => {} }
   }
   const { store, close } = await openStore(flags)
@@ -238,7 +294,7 @@ async function openStore(flags: Flags): Promise<{ store: AuditStore; close: () =
   let store: AuditStore
   if (flags.sqlite !== undefined) {
     // The store would create an empty database for a mistyped path: refuse instead.
-    if (!existsSync(flags.sqlite)) throw new UsageError(`${flags.sqlite} does not exist`)
+    mustBeFile(flags.sqlite)
     const { createSqliteStore } = await import('../stores/sqlite/index.js')
     // verify and export only read: a file kept as evidence must stay byte-identical (no WAL switch, no schema).
     store = createSqliteStore({ path: flags.sqlite, readonly: true })
@@ -263,9 +319,34 @@ function hmacKeyOf(flags: Flags, env: NodeJS.ProcessEnv): string | Buffer | unde
   if (given.length > 1) throw new UsageError('Give --hmac-key or --hmac-key-file, not both')
   if (flags['hmac-key-file'] !== undefined) {
     // A trailing newline from `echo key > file` is not part of the key.
-    return readFile(flags['hmac-key-file'], '--hmac-key-file').replace(/\r?\n$/, '')
+    const key = readFile(flags['hmac-key-file'], '--hmac-key-file').replace(/\r?\n$/, '')
+    // An empty key (`echo "$UNSET" > file`) would fail every event as modified: a tampering verdict from a setup slip.
+    if (key === '') throw new UsageError(`--hmac-key-file: ${flags['hmac-key-file']} is empty; put the logger's hmacKey in it`)
+    return key
   }
+  if (flags['hmac-key'] === '') throw new UsageError("--hmac-key is empty; give the logger's hmacKey")
   return flags['hmac-key'] ?? (env.AUDITKIT_HMAC_KEY === undefined || env.AUDITKIT_HMAC_KEY === '' ? undefined : env.AUDITKIT_HMAC_KEY)
+}
+
+function mustBeFile(path: string): void {
+  const stats = statSync(path, { throwIfNoEntry: false })
+  if (!stats) throw new UsageError(`${path} does not exist`)
+  if (stats.isDirectory()) throw new UsageError(`${path} is a directory; give the file in it`)
+}
+
+/** A repeated --tenant is one chain: exported twice, the file would not verify (its checkpoints would not link). */
+function uniqueTenants(tenants: readonly string[]): string[] {
+  return [...new Set(tenants)]
+}
+
+function anchorsOf(path: string): ReturnType<typeof parseCheckpoints> {
+  try {
+    return parseCheckpoints(readFile(path, '--anchor'))
+  } catch (error) {
+    // "Checkpoint line 1 is not JSON" alone does not say which file.
+    if (isAuditKitError(error)) throw new AuditKitError(error.code, `--anchor ${path}: ${error.message}`, { cause: error })
+    throw error
+  }
 }
 
 function readFile(path: string, flag: string): string {
@@ -278,12 +359,6 @@ function readFile(path: string, flag: string): string {
 
 function integerFlag(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number`)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag} must be a whole number`)
   return Number(value)
-}
-
-function isoFlag(value: string, flag: string): string {
-  const time = new Date(value)
-  if (Number.isNaN(time.getTime())) throw new UsageError(`${flag} must be an ISO 8601 time`)
-  return time.toISOString()
 }
