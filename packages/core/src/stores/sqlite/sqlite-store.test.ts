@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -225,6 +225,26 @@ describe('sqlite facet counts and search index', () => {
   })
 })
 
+/** Read-only bind mounts (root on Linux), standing for write-protected media. */
+const readOnlyMount = (() => {
+  const run = (args: string[]): boolean => spawnSync('mount', args, { stdio: 'ignore' }).status === 0
+  const mount = (source: string): { path: string; unmount(): void } => {
+    const target = mkdtempSync(join(tmpdir(), 'auditkit-ro-'))
+    if (!run(['--bind', source, target]) || !run(['-o', 'remount,ro,bind', target])) throw new Error(`cannot mount ${source} read-only`)
+    // Lazily: the driver may hold the file open until its statements are garbage-collected.
+    return { path: target, unmount: () => void spawnSync('umount', ['-l', target]) }
+  }
+  let available = false
+  try {
+    const probe = mkdtempSync(join(tmpdir(), 'auditkit-ro-probe-'))
+    mount(probe).unmount()
+    available = true
+  } catch {
+    console.warn('SKIPPED: reading SQLite evidence from read-only media needs a read-only bind mount (root on Linux)')
+  }
+  return { available, mount }
+})()
+
 describe('sqlite specifics', () => {
   const input = (tenantId: string, n: number): AuditEventInput => ({
     tenantId,
@@ -340,6 +360,53 @@ describe('sqlite specifics', () => {
     }
     expect(readFileSync(path).equals(before)).toBe(true)
     await expect(createSqliteStore({ path: join(dir, 'absent.db'), readonly: true }).init()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+  })
+
+  // Write-protected media (evidence on a locked disk) need a read-only mount: root can bind-mount here; elsewhere the
+  // case is skipped, loudly. Checked by hand too (docs/stores.md).
+  it.runIf(readOnlyMount.available)('reads a WAL-mode file on read-only media, and says what to do when its WAL holds events', async () => {
+    const source = join(dir, 'evidence-media')
+    const path = join(source, 'audit.db')
+    const writer = createSqliteStore({ path, writer: 'inline' })
+    const logger = createAuditLogger({ store: writer })
+    for (let n = 0; n < 3; n++) await logger.record(input('tenant-wp', n))
+    await logger.close()
+    await writer.close()
+    // The evidence is the database file alone (close() folded the WAL into it): no -shm on the media.
+    rmSync(`${path}-wal`, { force: true })
+    rmSync(`${path}-shm`, { force: true })
+    const mounted = readOnlyMount.mount(source)
+    try {
+      const reader = createSqliteStore({ path: join(mounted.path, 'audit.db'), readonly: true })
+      try {
+        expect(await expectIntactChain(reader, 'tenant-wp')).toBe(3)
+      } finally {
+        await reader.close()
+      }
+    } finally {
+      mounted.unmount()
+    }
+    // A WAL with events not yet in the file, and no -shm: not readable whole from read-only media; said, not shortened.
+    const pending = join(dir, 'evidence-pending')
+    mkdirSync(pending)
+    const live = createSqliteStore({ path: join(pending, 'audit.db'), writer: 'inline' })
+    const liveLogger = createAuditLogger({ store: live })
+    await liveLogger.record(input('tenant-wp', 9), { delivery: 'await' })
+    const copy = join(dir, 'evidence-pending-copy')
+    mkdirSync(copy)
+    copyFileSync(join(pending, 'audit.db'), join(copy, 'audit.db'))
+    copyFileSync(join(pending, 'audit.db-wal'), join(copy, 'audit.db-wal'))
+    await liveLogger.close()
+    await live.close()
+    const media = readOnlyMount.mount(copy)
+    try {
+      await expect(createSqliteStore({ path: join(media.path, 'audit.db'), readonly: true }).init()).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringContaining('copy both files to writable storage'),
+      })
+    } finally {
+      media.unmount()
+    }
   })
 
   it('creates the folders on the path of a new file, writing on the thread and inline', async () => {

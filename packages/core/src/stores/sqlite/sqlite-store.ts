@@ -302,7 +302,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     if (db) return db
     if (readonly) {
       if (path === ':memory:' || !existsSync(path)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
-      const connection = new Database(`${pathToFileURL(resolve(path)).href}?mode=ro`)
+      const connection = openReadOnly(path)
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
       const version = schemaVersion(connection)
       // A file of an older version has no facet counts: its facets are counted from the events.
@@ -815,5 +815,31 @@ function checkpointOf(row: CheckpointRow): SignedCheckpoint {
     prevSignature: row.prev_signature,
     signature: row.signature,
     keyId: row.key_id,
+  }
+}
+
+/**
+ * A read-only connection to an existing file. A file in WAL mode needs its `-shm` beside it, which SQLite creates even
+ * for a reader: on read-only media (evidence on a write-protected disk) that fails. There, a file with no pending WAL
+ * (what `close()` leaves) is opened `immutable`, which needs neither; one whose WAL holds events cannot be read whole
+ * without it, and the error says to copy both files to writable storage.
+ */
+function openReadOnly(path: string): Db {
+  const url = pathToFileURL(resolve(path)).href
+  let connection: Db | null = null
+  try {
+    connection = new Database(`${url}?mode=ro`)
+    connection.prepare('PRAGMA user_version').get([]) // opening is lazy: the first read is where the -shm is needed
+    return connection
+  } catch (error) {
+    connection?.close()
+    const wal = statSync(`${resolve(path)}-wal`, { throwIfNoEntry: false })
+    if (wal && wal.size > 0)
+      throw new AuditKitError(
+        'STORE_UNAVAILABLE',
+        `Cannot open ${path} read-only together with its write-ahead log (${path}-wal), which holds events not yet in the file; on read-only media, copy both files to writable storage first`,
+        { cause: error },
+      )
+    return new Database(`${url}?mode=ro&immutable=1`)
   }
 }
