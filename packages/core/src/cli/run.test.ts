@@ -134,6 +134,12 @@ describe('auditkit CLI', () => {
     expect({ code, stderr: stderr.join('') }).toEqual({ code: EXIT.ok, stderr: '' })
   })
 
+  it('says that the HMAC key may be the wrong one when the first event does not match its hash', async () => {
+    const result = await cli(['verify', '--sqlite', dbPath, '--tenant', 'globex', '--hmac-key-file', publicKeyPath])
+    expect(result.code).toBe(EXIT.broken)
+    expect(result.stdout).toMatch(/^BROKEN globex at seq 1: modified\n.*content was changed \(or the HMAC key given is not the one the chain was written with\)/m)
+  })
+
   it('says that nothing was verified for a tenant the file does not hold (a typo must not read as ok)', async () => {
     const result = await cli(['verify', '--sqlite', dbPath, '--tenant', 'globx', '--hmac-key-file', hmacKeyPath])
     expect(result.code).toBe(EXIT.ok)

@@ -196,7 +196,8 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
       const added = unsealedField(event)
       if (added !== undefined)
         return { ...base, reason: 'modified', message: `The event at seq ${at} has a field "${added}" that its hash does not cover: it was added after sealing` }
-      const hint = eventsChecked === 0 && hmacKey === undefined ? ' (if the chain was written with an HMAC key, pass it)' : ''
+      // On the first event, a key problem is as likely as tampering: say so (a wrong key fails every event).
+      const hint = eventsChecked > 0 ? '' : keyHint(hmacKey)
       return { ...base, reason: 'modified', message: `The event at seq ${at} does not match its hash: its content was changed${hint}` }
     }
     if (sealed === at) {
@@ -226,7 +227,7 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
     const checkpoint = trustedBySeq.get(at)
     if (hashOf(event) === event.hash && !(checkpoint && checkpoint.hash !== event.hash)) return null
     const added = unsealedField(event)
-    const hint = hmacKey === undefined ? ' (if the chain was written with an HMAC key, pass it)' : ''
+    const hint = keyHint(hmacKey)
     return {
       reason: 'modified',
       seq: at,
@@ -499,4 +500,10 @@ class Lookahead<T> {
   async close(): Promise<void> {
     if (!this.done) await this.iterator.return?.()
   }
+}
+
+function keyHint(hmacKey: string | Buffer | undefined): string {
+  return hmacKey === undefined
+    ? ' (if the chain was written with an HMAC key, pass it)'
+    : ' (or the HMAC key given is not the one the chain was written with)'
 }
