@@ -3,7 +3,7 @@
  * that is down surfacing as STORE_UNAVAILABLE in bounded time. Its behaviour against a real server is covered by
  * test/mongodb-contract.test.ts and test/mongodb-multiprocess.test.ts (they need MONGODB_URI).
  */
-import { createServer, type Server } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isAuditKitError } from '../../errors.js'
@@ -87,6 +87,31 @@ describe('createMongoStore without a reachable server', () => {
     expect(await codeOf(() => store.stream(hostile)[Symbol.asyncIterator]().next())).toBe('INVALID_QUERY')
     expect(await codeOf(() => store.query({ ...window, from: 'last tuesday', limit: 10 }))).toBe('INVALID_RANGE')
     await store.close()
+  })
+
+  it('opens no connection once close() has returned, even when init() was still starting', async () => {
+    // A real TCP server that counts connections and never answers: a client made after close() would show up here.
+    const sockets: Socket[] = []
+    const listening = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (listening.address() as { port: number }).port
+      const store = createMongoStore({
+        uri: `mongodb://127.0.0.1:${port}/?directConnection=true&serverSelectionTimeoutMS=400&connectTimeoutMS=400`,
+        transientRetries: 0,
+      })
+      const init = store.init().then(
+        () => null,
+        (error: unknown) => error,
+      )
+      await store.close()
+      const failure = await init
+      expect(isAuditKitError(failure) && failure.code).toBe('STORE_UNAVAILABLE')
+      expect(sockets.length).toBe(0)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => listening.close(resolve))
+    }
   })
 
   it('refuses work after close()', async () => {

@@ -7,7 +7,7 @@ import type { AuditStore, EventCursor, EventFilter, SignedCheckpoint, StreamOpti
 import { fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
 import { insertedBeforeFailure, isDuplicateKeyError, isTransientError, toStoreError } from './errors.js'
 import { CHECKPOINT_INDEXES, EVENT_INDEXES, STATE_INDEXES, type MongoIndexSpec } from './indexes.js'
-import { EVENT_ONLY, cursorOf, fromFacetResult, indexFor, toEventPage, toFacetPipeline, toMongoExportQuery, toMongoQuery, type FacetAggregationResult } from './query.js'
+import { EVENT_ONLY, chainOrder, cursorOf, fromFacetResult, indexFor, toEventPage, toFacetPipeline, toMongoExportQuery, toMongoQuery, type FacetAggregationResult } from './query.js'
 
 export interface MongoStoreOptions {
   /**
@@ -144,15 +144,24 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
       } catch (error) {
         throw new AuditKitError('STORE_UNAVAILABLE', 'The MongoDB store needs the `mongodb` package: npm install mongodb', { cause: error })
       }
+      // close() may have run while the driver loaded: a client made now would never be closed (its pool and
+      // monitoring would keep the process alive).
+      if (closed) throw closedError()
       client = new driver.MongoClient(uri as string, options.clientOptions)
     }
-    await client.connect()
-    const db: Db = client.db(databaseName)
+    const connecting = client
+    await connecting.connect()
+    // close() ran while connecting (and closed the client if it owned it): nothing is opened.
+    if (closed) throw closedError()
+    const db: Db = connecting.db(databaseName)
     const opened: Collections = {
       events: db.collection<EventDocument>(`${prefix}events`, { writeConcern, ignoreUndefined: true }),
-      state: db.collection<StateDocument>(`${prefix}state`, { writeConcern }),
-      leases: db.collection<LeaseDocument>(`${prefix}leases`, { writeConcern }),
-      checkpoints: db.collection<CheckpointDocument>(`${prefix}checkpoints`, { writeConcern }),
+      // Settings, leases and checkpoints are read to decide what to write next (the checkpointer signs after the newest
+      // checkpoint it reads): from the primary whatever the client's read preference, or a secondary's stale answer
+      // would fork the signed sequence and read as tampering.
+      state: db.collection<StateDocument>(`${prefix}state`, { writeConcern, readPreference: 'primary' }),
+      leases: db.collection<LeaseDocument>(`${prefix}leases`, { writeConcern, readPreference: 'primary' }),
+      checkpoints: db.collection<CheckpointDocument>(`${prefix}checkpoints`, { writeConcern, readPreference: 'primary' }),
     }
     if (shouldCreateIndexes) {
       // createIndexes is idempotent for identical specs, and safe when several instances start at once.
@@ -181,7 +190,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
 
   /** Connects and creates the indexes on first use, so every method works without an explicit `init()`. */
   async function open(): Promise<Collections> {
-    if (closed) throw new AuditKitError('STORE_UNAVAILABLE', 'The mongodb store is closed')
+    if (closed) throw closedError()
     if (collections) return collections
     ready ??= connect().then(
       (opened) => (collections = opened),
@@ -393,8 +402,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
     listChains: () =>
       guarded('listChains', async ({ events, checkpoints }) => {
         // Chains with checkpoints too: one whose events were all deleted still has to be verified (and found cut).
-        const chains = new Set([...(await events.distinct('chainId')), ...(await checkpoints.distinct('chainId'))])
-        return [...chains].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+        return chainOrder([...(await events.distinct('chainId')), ...(await checkpoints.distinct('chainId'))])
       }),
 
     getState: <T>(scope: string, key: string) =>
@@ -497,6 +505,10 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
     },
   }
   return store
+}
+
+function closedError(): AuditKitError {
+  return new AuditKitError('STORE_UNAVAILABLE', 'The mongodb store is closed')
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -1,13 +1,17 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { find } from 'mingo'
 import { describe, expect, it } from 'vitest'
 import { isAuditKitError } from '../../errors.js'
 import { BSON } from 'mongodb'
 import type { AuditEvent } from '../../event/schema.js'
-import { GENESIS_HASH, computeEventHash } from '../../integrity/hash.js'
+import { GENESIS_HASH, computeEventHash, createSealer } from '../../integrity/hash.js'
 import type { EventFilter } from '../../store/types.js'
 import { fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
 import { FILTER_INDEXES, TIME_INDEX } from './indexes.js'
-import { escapeRegExp, indexFor, toMongoExportQuery, toMongoFilter, toMongoQuery, type MongoFilter } from './query.js'
+import { createSqliteStore } from '../sqlite/index.js'
+import { chainOrder, escapeRegExp, indexFor, toMongoExportQuery, toMongoFilter, toMongoQuery, type MongoFilter } from './query.js'
 
 const window = { tenantId: 't1', from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' }
 
@@ -149,5 +153,33 @@ describe('MongoDB query translation', () => {
     }
     expect(toMongoQuery({ ...window, actorType: 'system', limit: 5 })).toMatchObject({ hint: 'events_by_actor_type', limit: 6 })
     expect(toMongoExportQuery(window).sort).toEqual({ occurredAtDate: 1, _id: 1 })
+  })
+
+  it('lists chains in the SQLite store\'s order, also past U+FFFF (UTF-8 bytes, not UTF-16 code units)', async () => {
+    const tenants = ['b', '\uff21cme', '\u{1F600}shop', 'A', '\u00e9t\u00e9', 'a', '\u{20000}']
+    const directory = mkdtempSync(join(tmpdir(), 'auditkit-mongo-chains-'))
+    const sqlite = createSqliteStore({ path: join(directory, 'audit.db'), writer: 'inline' })
+    try {
+      await sqlite.append(
+        tenants.map((tenantId, i) => ({
+          id: `00000000-0000-7000-8000-00000000000${i}`,
+          occurredAt: '2026-01-10T10:00:00.000Z',
+          tenantId,
+          chainId: tenantId,
+          actor: { type: 'system', id: 'cron' },
+          action: 'job_ran',
+          resource: { type: 'job' },
+          outcome: 'success',
+        })),
+        createSealer(),
+      )
+      const expected = await sqlite.listChains()
+      // What the MongoDB store's listChains does with the ids `distinct` answers (any order, repeated across collections).
+      expect(chainOrder([...tenants].reverse().concat(tenants))).toEqual(expected)
+      expect(expected.indexOf('\uff21cme')).toBeLessThan(expected.indexOf('\u{1F600}shop'))
+    } finally {
+      await sqlite.close()
+      rmSync(directory, { recursive: true, force: true })
+    }
   })
 })

@@ -146,6 +146,15 @@ export function toMongoExportQuery(
   }
 }
 
+/**
+ * Distinct chain ids in the order `listChains` answers: by their UTF-8 bytes, the order MongoDB and SQLite compare
+ * strings in. JavaScript's `<` compares UTF-16 code units and would put a character past U+FFFF (an emoji) before
+ * one in U+E000-U+FFFF (a full-width letter), unlike the SQLite store. Pure.
+ */
+export function chainOrder(chainIds: Iterable<string>): string[] {
+  return [...new Set(chainIds)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+}
+
 export function cursorOf(event: Pick<AuditEvent, 'occurredAt' | 'id'>): EventCursor {
   return { occurredAt: event.occurredAt, id: event.id }
 }
