@@ -72,16 +72,15 @@ beforeAll(() => {
 }, 120_000)
 
 describe('the tarballs', () => {
-  /** Every file a package.json field or export condition names; `source` points at src/, for the workspace only. */
+  /** Every file a package.json field or export condition names (the workspace's `source` condition included: none). */
   function targets(pkg: PackageJson): string[] {
     const found: string[] = []
-    const walk = (value: unknown, key: string): void => {
-      if (key === 'source') return
+    const walk = (value: unknown): void => {
       if (typeof value === 'string') found.push(value)
-      else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k)
+      else if (value && typeof value === 'object') for (const v of Object.values(value)) walk(v)
     }
-    walk(pkg.exports, '')
-    walk(pkg.typesVersions, '')
+    walk(pkg.exports)
+    walk(pkg.typesVersions)
     for (const field of [pkg.main, pkg.module, pkg.types, ...Object.values(pkg.bin ?? {})]) if (field) found.push(field)
     return found
   }
@@ -92,6 +91,9 @@ describe('the tarballs', () => {
     const missing = targets(pkg).filter((target) => !existsSync(join(base, target)))
     expect(missing).toEqual([])
     expect(JSON.stringify(pkg)).not.toContain('workspace:')
+    // The workspace's `source` condition points at src/, which is not shipped: a consumer running Node with
+    // `--conditions=source` (a common name for live types in monorepos) would fail to load the package.
+    expect(JSON.stringify(pkg.exports ?? {})).not.toContain('"source"')
   })
 
   it('@auditkit/admin-ui ships the built page with its assets', () => {
