@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { describe, expect, it, vi } from 'vitest'
 import { canonicalize } from './canonical.js'
 
 /** Vectors from RFC 8785 (JSON Canonicalization Scheme). */
@@ -77,6 +79,25 @@ describe('canonicalize (RFC 8785)', () => {
     }
   })
 
+  it('keeps little memory for its key-order cache when objects bring large, ever-new key lists', async () => {
+    // `changes` may hold 64 KiB of JSON with keys a client chose: every event a new list of thousands of keys, or one
+    // long key. The key-order cache must not keep hundreds of such lists (and their quoted copies) alive.
+    vi.resetModules() // a fresh module: an empty cache, whatever earlier tests left in it
+    const fresh = (await import('./canonical.js')).canonicalize
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    gc()
+    const before = process.memoryUsage().heapUsed
+    for (let n = 0; n < 990; n++) {
+      const value: Record<string, number> = {}
+      if (n % 8 === 0) for (let i = 0; i < 2000; i++) value[`${n}_${i}`] = i
+      else value[`${n}_`.padEnd(30_000, 'k')] = n
+      fresh({ before: value })
+    }
+    gc()
+    expect((process.memoryUsage().heapUsed - before) / 2 ** 20).toBeLessThan(16)
+  })
+
   it('matches a plain sort-every-time reference on many random values, past the size of its key-order cache', () => {
     const reference = (value: unknown): string => {
       if (value === null || typeof value !== 'object') return JSON.stringify(value)
@@ -111,3 +132,26 @@ describe('canonicalize (RFC 8785)', () => {
   })
 })
 
+/**
+ * Edge cases of RFC 8785 (numbers at the exponent thresholds and beyond 2^53, every escape JCS requires and the
+ * characters it leaves alone, keys sorted by UTF-16 code units against code points, numeric-like keys that JS objects
+ * list first, an own "__proto__"), with the expected text computed by an independent JCS implementation in Python
+ * (json + decimal, floats formatted by the ECMAScript Number::toString rules, keys sorted by their UTF-16BE bytes).
+ * The npm `canonicalize` package (the RFC's reference JS implementation) gives the same text.
+ */
+const CROSS_CHECK_INPUT = String.raw`{"numbers":[1e21,1e20,1e-7,1e-6,123456789012345680000,5e-324,1.7976931348623157e308,-0.0,9007199254740993,
+0.30000000000000004,100,1.5e-10,-1e-7,4.35,9223372036854775808,0.000001234,1e+300,-123.456e-30],
+"strings":["\u0000\u0008\u001f\u007f\u0080\u2028\u2029/<>&'\u00e9\ud83d\ude00\uffff","\"\\\b\f\n\r\t"],
+"keys":{"2":0,"10":1,"1":2,"\ue000":3,"\ud83d\ude00":4,"\uffff":5,"a":6,"B":7,"__proto__":8,"":9,"\u00e9":10,"e\u0301":11,"\ud800\udc00":12}}`
+const CROSS_CHECK_CANONICAL =
+  "{\"keys\":{\"\":9,\"1\":2,\"10\":1,\"2\":0,\"B\":7,\"__proto__\":8,\"a\":6,\"e\u0301\":11,\"\u00e9\":10,\"\ud800\udc00\":12,\"\ud83d\ude00\":4,\"\ue000\":3,\"\uffff\":5},\"numbers\":[1e+21,100000000000000000000,1e-7,0.000001,123456789012345680000,5e-324,1.7976931348623157e+308,0,9007199254740992,0.30000000000000004,100,1.5e-10,-1e-7,4.35,9223372036854776000,0.000001234,1e+300,-1.23456e-28],\"strings\":[\"\\u0000\\b\\u001f\u007f\u0080\u2028\u2029/<>&'\u00e9\ud83d\ude00\uffff\",\"\\\"\\\\\\b\\f\\n\\r\\t\"]}"
+
+describe('canonicalize against an independent implementation', () => {
+  it('gives the text a Python JCS implementation computes for the edge cases, before and after a JSON round trip', () => {
+    const input: unknown = JSON.parse(CROSS_CHECK_INPUT)
+    // JSON.parse keeps "__proto__" as an own key, as it is after a store's JSON round trip.
+    expect(Object.keys((input as { keys: object }).keys)).toContain('__proto__')
+    for (let round = 0; round < 2; round++) expect(canonicalize(input)).toBe(CROSS_CHECK_CANONICAL)
+    expect(canonicalize(JSON.parse(JSON.stringify(input)))).toBe(CROSS_CHECK_CANONICAL)
+  })
+})

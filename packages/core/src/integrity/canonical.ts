@@ -45,6 +45,13 @@ interface KeyLayout {
  */
 const layouts = new Map<string, KeyLayout>()
 const MAX_LAYOUTS = 1000
+/**
+ * Only short key lists are kept: a cached layout holds its keys, a quoted copy and the joined id, and `changes` may
+ * bring a new list of thousands of keys (or one 60,000-character key) with every event; 1000 of those stayed alive
+ * as hundreds of MB. Event shapes are a few short keys, and a long list costs its sort anyway.
+ */
+const MAX_CACHED_KEYS = 32
+const MAX_CACHED_ID_LENGTH = 1024
 
 function layoutOf(listed: string[]): KeyLayout {
   const id = listed.join('\u0000')
@@ -54,6 +61,7 @@ function layoutOf(listed: string[]): KeyLayout {
   // The default sort compares UTF-16 code units, which is exactly the order RFC 8785 prescribes.
   const keys = listed.slice().sort()
   const layout = { listed, keys, quoted: keys.map((key) => JSON.stringify(key)) }
+  if (listed.length > MAX_CACHED_KEYS || id.length > MAX_CACHED_ID_LENGTH) return layout
   if (layouts.size >= MAX_LAYOUTS) layouts.clear()
   layouts.set(id, layout)
   return layout

@@ -106,5 +106,16 @@ describe('event hash', () => {
       expect(createSealer()({ ...event }, event.seq === 1 ? null : { seq: event.seq - 1, hash: event.prevHash }).hash).toBe(expected)
     }
   })
-})
 
+  it('equals the digest a Python JCS + hashlib/hmac recomputation gives for an event with edge-case metadata', () => {
+    // The expected digests come from an independent JCS implementation in Python over the same event (json.loads of
+    // this metadata, ECMAScript number formatting, keys sorted by UTF-16BE bytes) and hashlib / hmac: what an auditor does.
+    const metadata = JSON.parse(String.raw`{"2":1,"10":2,"\ue000":"\u001f/\u2028\u00e9","\ud83d\ude00":[1e21,1e-7,-0.0,5e-324,9007199254740993,0.1]}`)
+    const event = { ...unsealed, context: { status: 200, path: '/p/1' }, metadata }
+    expect(createSealer()(event, null).hash).toBe('ae93081c32050254f29bdf6aae4e7311b3c3fa1f9a87702820dc09798c8903c9')
+    expect(createSealer('test-hmac-key')(event, null).hash).toBe('4eec824814740f3c36b3c16770eeeb2127300b48a257edc30b8128cf258691fc')
+    // The same after the JSON round trip every store makes.
+    const stored = JSON.parse(JSON.stringify(createSealer()(event, null))) as AuditEvent
+    expect(computeEventHash(stored)).toBe('ae93081c32050254f29bdf6aae4e7311b3c3fa1f9a87702820dc09798c8903c9')
+  })
+})
