@@ -91,11 +91,13 @@ describe('canonicalize (RFC 8785)', () => {
     for (let n = 0; n < 990; n++) {
       const value: Record<string, number> = {}
       if (n % 8 === 0) for (let i = 0; i < 2000; i++) value[`${n}_${i}`] = i
-      else value[`${n}_`.padEnd(30_000, 'k')] = n
+      else value[`${n}_`.padEnd(60_000, 'k')] = n
       fresh({ before: value })
     }
     gc()
-    expect((process.memoryUsage().heapUsed - before) / 2 ** 20).toBeLessThan(16)
+    gc()
+    // Without a bound the cache kept about 140 MB here; other work in the test worker moves the heap by up to ~25 MB.
+    expect((process.memoryUsage().heapUsed - before) / 2 ** 20).toBeLessThan(48)
   })
 
   it('matches a plain sort-every-time reference on many random values, past the size of its key-order cache', () => {
