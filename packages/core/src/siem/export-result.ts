@@ -62,7 +62,8 @@ export const HINTS: Record<ExportResultClass, string> = {
   invalid_config: 'The settings are invalid: see the details for each field.',
   endpoint_not_allowed:
     'This endpoint is refused by the server\'s endpoint policy (link-local and cloud metadata addresses are never allowed).',
-  network_error: 'The connection broke: check the protocol (gRPC vs HTTP/Protobuf) matches the port, and any proxy or firewall in between.',
+  network_error:
+    'The connection broke: check that the protocol (gRPC vs HTTP/Protobuf) matches the port, that the scheme matches the collector (https:// for a collector with TLS, http:// for one without), and any proxy or firewall in between.',
   unexpected_response:
     'The collector answered in an unexpected way: check the protocol (gRPC vs HTTP/Protobuf) and that the URL points at an OTLP collector, not a redirect.',
 }
@@ -86,7 +87,9 @@ export function classifyErrorCode(code: string | undefined, text = ''): ExportFa
   if (/ETIMEDOUT|ESOCKETTIMEDOUT|timed out/i.test(value)) return 'timeout'
   // An answer that is not HTTP/1.1, typically a gRPC (HTTP/2-only) port behind an HTTP/protobuf endpoint.
   if (/HPE_/.test(value)) return 'unexpected_response'
-  if (/EHOSTUNREACH|ENETUNREACH|ECONNRESET|EPIPE|socket hang up|Protocol error/i.test(value)) return 'network_error'
+  // grpc-js's "Failed to connect": the TCP connection opened but closed before HTTP/2 began, typically http:// to a
+  // TLS port. Not the collector's UNAVAILABLE status: nothing answered.
+  if (/EHOSTUNREACH|ENETUNREACH|ECONNRESET|EPIPE|socket hang up|Protocol error|Failed to connect/i.test(value)) return 'network_error'
   return undefined
 }
 

@@ -157,11 +157,19 @@ function settleWithin(limitMs: number, start: (settle: (result: ExportResult) =>
       clearTimeout(timer)
       resolve(result)
     }
-    const abort = start(settle)
+    let abort: () => void = () => {}
+    // Armed before `start`: an 'error' event of a request that threw while being built still settles, and clears it.
     const timer = setTimeout(() => {
       settle(failure('timeout', `No answer within ${limitMs} ms`))
       abort()
     }, limitMs)
+    try {
+      abort = start(settle)
+    } catch (error) {
+      // Node refuses to build the request (e.g. a header its HTTP client cannot send): a settings problem, named by
+      // its code only, as Node's message may quote a header.
+      settle(failure('invalid_config', `The request could not be built (${(error as NodeJS.ErrnoException).code ?? 'error'}): check the headers`))
+    }
   })
 }
 

@@ -29,7 +29,21 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const GRPC_HEADER_NAME = /^[0-9A-Za-z_.-]+$/
 const GRPC_HEADER_VALUE = /^[\x20-\x7e]*$/
 /** Set by the transport, or meaningless to a collector: refusing them avoids confusing failures. */
-const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'connection', 'transfer-encoding', 'te', 'upgrade', 'user-agent'])
+const RESERVED_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'host',
+  'connection',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'user-agent',
+  // Node's HTTP/1.1 client throws on `Trailer` without chunked encoding; HTTP/2 (gRPC) refuses connection headers.
+  'trailer',
+  'keep-alive',
+  'proxy-connection',
+  'http2-settings',
+])
 const MAX_HEADERS = 32
 const MAX_HEADER_VALUE = 8192
 const MAX_ENDPOINT = 2048

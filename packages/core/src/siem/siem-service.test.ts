@@ -11,6 +11,9 @@ import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
 import type { AuditStore } from '../store/types.js'
 import { SIEM_STATE } from './delivery-worker.js'
+import { createEndpointGuard } from './endpoint-policy.js'
+import { encodeExportLogsRequest } from './otlp-encoding.js'
+import { createOtlpTransport } from './otlp-transport.js'
 import { createSiemService, type SiemService, type SiemServiceOptions } from './siem-service.js'
 import { parseSiemSettings, type SiemProtocol } from './settings.js'
 
@@ -718,3 +721,64 @@ describe('oversized requests over HTTP', () => {
 function parseSiemSettingsOk(input: unknown): boolean {
   return parseSiemSettings(input).headers !== undefined
 }
+
+describe.each(PROTOCOLS)('endpoint forms an admin types, over %s', (protocol) => {
+  it('http:// for a collector that speaks TLS is a broken connection whose hint names https://, not an overloaded collector', async () => {
+    const tlsReceiver = await startOtlpReceiver({ protocol, bearerToken: TOKEN, tls: createSelfSignedCert() })
+    const h = await harness()
+    try {
+      const endpoint = tlsReceiver.endpoint.replace(/^https:/, 'http:')
+      const result = await h.siem.testConnection('forms', { ...settingsFor(tlsReceiver, protocol), endpoint }, { actor: ADMIN })
+      expect(result).toMatchObject({ ok: false, result: 'network_error' })
+      expect(result.hint).toMatch(/https:\/\//)
+      expect(tlsReceiver.records).toHaveLength(0)
+    } finally {
+      await h.close()
+      await tlsReceiver.close()
+    }
+  })
+})
+
+describe.each(PROTOCOLS)('headers an admin types, over %s', (protocol) => {
+  // Valid header names that Node's HTTP/1.1 client (Trailer without chunked encoding) or HTTP/2 (connection-specific
+  // headers) refuse to send: they would fail every export.
+  it.each(['Trailer', 'Keep-Alive', 'Proxy-Connection', 'HTTP2-Settings'])('%s is refused as a reserved header by Test Connection and Save', async (name) => {
+    const receiver = await startOtlpReceiver({ protocol })
+    const h = await harness()
+    try {
+      const settings = { enabled: true, endpoint: receiver.endpoint, protocol, headers: { [name]: 'x' } }
+      const result = await h.siem.testConnection('headers', settings, { actor: ADMIN })
+      expect(result).toMatchObject({ ok: false, result: 'invalid_config', details: [expect.objectContaining({ path: `headers.${name}`, reason: 'reserved_header' })] })
+      await expect(h.siem.updateSettings('headers', settings, { actor: ADMIN })).rejects.toMatchObject({ code: 'INVALID_SETTINGS' })
+      expect(receiver.requests).toHaveLength(0)
+    } finally {
+      await h.close()
+      await receiver.close()
+    }
+  })
+})
+
+describe('an HTTP request Node refuses to build', () => {
+  it('answers a classified failure, without a stray exception after it (settings stored before validation refused them)', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' })
+    const transport = createOtlpTransport({
+      settings: { endpoint: receiver.endpoint, protocol: 'http/protobuf', headers: { Trailer: 'x' } },
+      guard: createEndpointGuard(),
+      keepAlive: false,
+      userAgent: 'test',
+    })
+    const uncaught: unknown[] = []
+    const onUncaught = (error: unknown): void => void uncaught.push(error)
+    process.on('uncaughtException', onUncaught)
+    try {
+      const body = encodeExportLogsRequest([], { resource: [], scopeName: 'test' })
+      expect(await transport.send(body, 1000)).toMatchObject({ ok: false, result: 'invalid_config' })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(uncaught).toEqual([])
+    } finally {
+      process.off('uncaughtException', onUncaught)
+      transport.close()
+      await receiver.close()
+    }
+  })
+})
