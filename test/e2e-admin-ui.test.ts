@@ -217,7 +217,7 @@ describe('admin page: logs', () => {
     await page.keyboard.press('Escape')
     await detail.waitFor({ state: 'detached' })
     expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])).toBe(diffEvent.id)
-    expect(new URL(page.url()).searchParams.has('event')).toBe(false)
+    await poll(() => new URL(page.url()).searchParams.has('event')).toBe(false)
 
     // A link to the event (`?event=<id>`) opens its detail directly.
     await page.goto(`${backend.adminUrl}?event=${diffEvent.id}`)
@@ -293,6 +293,102 @@ describe('admin page: logs', () => {
     expect(await dialog.locator('#export-from').inputValue()).toBe(tokyoDay(70))
     expect(await dialog.getByRole('alert').count()).toBe(0)
     expect(await dialog.getByRole('button', { name: 'Download', exact: true }).isDisabled()).toBe(false)
+    await done(session)
+  })
+})
+
+describe('admin page: browser history', () => {
+  const ids = (page: Page) => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))
+  const search = (page: Page) => new URL(page.url()).search
+
+  it('Back undoes the last filter change, Forward re-applies it; Back closes an opened event and Forward reopens it', async () => {
+    const session = await open()
+    const { page } = session
+    const projects = seed.events.filter((event) => event.resource.type === 'project')
+    const failedProjects = projects.filter((event) => event.outcome === 'failure')
+    expect(failedProjects.length).toBeGreaterThan(0)
+    // The unfiltered list as shown (earlier tests' downloads are in the log too).
+    await poll(() => rows(page).count()).toBe(50)
+    const everything = await ids(page)
+
+    await page.locator('#filter-resource option[value="project"]').waitFor({ state: 'attached' })
+    await page.selectOption('#filter-resource', 'project')
+    await poll(() => ids(page)).toEqual(projects.slice(0, 50).map((event) => event.id))
+    await page.selectOption('#filter-outcome', 'failure')
+    await poll(() => ids(page)).toEqual(failedProjects.map((event) => event.id))
+    expect(search(page)).toBe('?resource=project&outcome=failure')
+
+    // Back: the previous list, and the menus say so; the page stays.
+    await page.goBack()
+    await poll(() => search(page)).toBe('?resource=project')
+    await poll(() => ids(page)).toEqual(projects.slice(0, 50).map((event) => event.id))
+    expect(await page.locator('#filter-outcome').inputValue()).toBe('')
+    expect(await page.locator('#filter-resource').inputValue()).toBe('project')
+    await page.goBack()
+    await poll(() => ids(page)).toEqual(everything)
+    expect(search(page)).toBe('')
+    expect(new URL(page.url()).pathname).toBe(new URL(backend.adminUrl).pathname)
+    // Forward: the filter again.
+    await page.goForward()
+    await poll(() => ids(page)).toEqual(projects.slice(0, 50).map((event) => event.id))
+    expect(await page.locator('#filter-resource').inputValue()).toBe('project')
+    await page.goForward()
+    await poll(() => ids(page)).toEqual(failedProjects.map((event) => event.id))
+    expect(await page.locator('#filter-outcome').inputValue()).toBe('failure')
+
+    // An opened event: Back closes it (focus back on its row), Forward reopens it.
+    const target = failedProjects[0] as (typeof seed.events)[number]
+    await page.locator(`tr[data-event-id="${target.id}"]`).click()
+    const detail = page.getByTestId('event-detail')
+    await detail.getByText(target.id, { exact: true }).waitFor()
+    expect(new URL(page.url()).searchParams.get('event')).toBe(target.id)
+    await page.goBack()
+    await detail.waitFor({ state: 'detached' })
+    await poll(() => search(page)).toBe('?resource=project&outcome=failure')
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])).toBe(target.id)
+    expect(await ids(page)).toEqual(failedProjects.map((event) => event.id))
+    await page.goForward()
+    await detail.getByText(target.id, { exact: true }).waitFor()
+    expect(await page.evaluate(() => document.querySelector('dialog[open]')?.getAttribute('data-testid'))).toBe('event-detail')
+    // Closed with Esc, it is a step of its own too: Back reopens it.
+    await page.keyboard.press('Escape')
+    await detail.waitFor({ state: 'detached' })
+    await poll(() => new URL(page.url()).searchParams.has('event')).toBe(false)
+    await page.goBack()
+    await detail.getByText(target.id, { exact: true }).waitFor()
+    await page.goBack()
+    await detail.waitFor({ state: 'detached' })
+    await done(session)
+  })
+
+  it('makes one step of a search typed with pauses, and keeps tab switches as steps', async () => {
+    const session = await open()
+    const { page } = session
+    await poll(() => rows(page).count()).toBe(50)
+    const before = await page.evaluate(() => history.length)
+    // Two pauses in typing (each waits for the URL): both end up in one history entry.
+    await page.fill('#filter-q', 'Apo')
+    await poll(() => new URL(page.url()).searchParams.get('q')).toBe('Apo')
+    await page.fill('#filter-q', 'Apollo')
+    await poll(() => new URL(page.url()).searchParams.get('q')).toBe('Apollo')
+    await poll(() => page.locator('tr.log-row td[data-column="resourceName"]').allInnerTexts()).toEqual(expect.arrayContaining(['Apollo']))
+    expect(await page.evaluate(() => history.length)).toBe(before + 1)
+
+    // A tab switch is a step: Back returns to the log with its search, Forward to the tab.
+    await page.getByRole('tab', { name: 'Integrity' }).click()
+    await page.getByTestId('run-verify').waitFor()
+    await page.goBack()
+    await poll(() => page.locator('#filter-q').inputValue()).toBe('Apollo')
+    expect(await page.getByRole('tab', { name: 'Logs' }).getAttribute('aria-selected')).toBe('true')
+    await page.goForward()
+    await page.getByTestId('run-verify').waitFor()
+    expect(new URL(page.url()).hash).toBe('#integrity')
+    await page.goBack()
+    // Back past the search: the whole log again, still on the admin page.
+    await page.goBack()
+    await poll(() => page.locator('#filter-q').inputValue()).toBe('')
+    await poll(() => rows(page).count()).toBe(50)
+    expect(new URL(page.url()).search).toBe('')
     await done(session)
   })
 })
@@ -387,6 +483,22 @@ describe('admin page: integrity, language, narrow screens', () => {
     expect(await result.innerText()).toContain('The chain is broken')
     expect(await page.getByTestId('verify-reason').getAttribute('data-reason')).toBe('modified')
     expect(await result.innerText()).toContain(`Sequence\n${seq.seq}`)
+    const apiMessage = await page.getByTestId('verify-message').innerText()
+    expect(apiMessage).toContain(`seq ${seq.seq}`)
+
+    // The Japanese page titles the verdict in Japanese and keeps the API's English sentence, marked as English.
+    await page.getByRole('button', { name: '日本語' }).click()
+    await page.getByRole('heading', { name: '整合性の検証' }).waitFor()
+    await page.getByTestId('run-verify').click()
+    await result.and(page.locator('[data-ok="false"]')).waitFor()
+    expect(await page.getByTestId('verify-title').innerText()).toBe('イベントの内容が記録後に変更されています（ハッシュが一致しません）')
+    expect(await page.getByTestId('verify-message').locator('[lang="en"]').innerText()).toBe(apiMessage)
+    // The demo's warnings are ones the page knows: none is left in English.
+    const warnings = page.getByTestId('verify-warnings').locator('li')
+    expect(await warnings.count()).toBeGreaterThan(0)
+    expect(await warnings.evaluateAll((items) => items.filter((item) => item.closest('[lang="en"]') !== null).map((item) => item.textContent))).toEqual([])
+    expect((await warnings.allInnerTexts()).every((text) => /[\u3040-\u30ff\u4e00-\u9fff]/.test(text))).toBe(true)
+    expect(await axeViolations(page)).toEqual([])
     await done(session)
   })
 

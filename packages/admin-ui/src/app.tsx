@@ -25,15 +25,20 @@ export function App() {
   }, [locale, t])
 
   useEffect(() => {
-    const onHash = () => setTab(tabFromHash())
-    window.addEventListener('hashchange', onHash)
-    return () => window.removeEventListener('hashchange', onHash)
+    // Back and Forward (popstate) and a hash edited by hand (hashchange) both bring the tab of that entry.
+    const onHistory = () => setTab(tabFromHash())
+    window.addEventListener('hashchange', onHistory)
+    window.addEventListener('popstate', onHistory)
+    return () => {
+      window.removeEventListener('hashchange', onHistory)
+      window.removeEventListener('popstate', onHistory)
+    }
   }, [])
 
   function select(next: Tab, focus = false) {
+    // The tab lives in the hash, one history entry per switch, so that reload, Back and Forward keep it.
+    if (next !== tab) history.pushState(null, '', `${window.location.pathname}${window.location.search}#${next}`)
     setTab(next)
-    // The tab lives in the hash so that reload and the back button keep it.
-    history.replaceState(null, '', `${window.location.pathname}${window.location.search}#${next}`)
     if (focus) document.getElementById(`tab-${next}`)?.focus()
   }
 

@@ -158,6 +158,7 @@ const en = {
   integrityBroken: 'The chain is broken',
   integrityFirstBroken: 'First broken link',
   integrityReason: 'Reason',
+  integrityApiDetail: 'Details from the server (English)',
   integrityAllTime: 'Leave both dates empty to check the default window (the last 365 days).',
   integrityRange: 'Sequence range checked',
   integrityLimits: 'Limits of this check',
@@ -323,6 +324,7 @@ const ja: Messages = {
   integrityBroken: 'チェーンが途切れています',
   integrityFirstBroken: '最初に途切れた箇所',
   integrityReason: '理由',
+  integrityApiDetail: 'サーバーからの詳細（英語）',
   integrityAllTime: '両方の日付を空にすると既定の期間（過去 365 日）を検証します。',
   integrityRange: '検証した連番の範囲',
   integrityLimits: 'この検証の限界',
@@ -414,6 +416,6 @@ export const TEST_RESULT_HINTS_JA: Record<string, string> = {
   unavailable: 'コレクターが過負荷か利用できません (429/503)。送信はバックオフしながら再試行します。コレクターの状態と制限を確認してください。',
   invalid_config: '設定が正しくありません。各項目の詳細を確認してください。',
   endpoint_not_allowed: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（リンクローカルやクラウドのメタデータのアドレスは許可されません）。',
-  network_error: '接続が切断されました。プロトコル（gRPC か HTTP/Protobuf か）がポートと合っていること、途中のプロキシやファイアウォールを確認してください。',
+  network_error: '接続が切断されました。プロトコル（gRPC か HTTP/Protobuf か）がポートと合っていること、URL のスキーム（https:// か http://）が受信側の TLS 設定と合っていること、途中のプロキシやファイアウォールを確認してください。',
   unexpected_response: 'コレクターから想定外の応答がありました。プロトコル（gRPC か HTTP/Protobuf か）と、URL がリダイレクトではなく OTLP コレクターを指していることを確認してください。',
 }

@@ -6,6 +6,7 @@ import { VERIFY_REASON_NAMES } from '../i18n/messages.js'
 import { endOfLocalDay, startOfLocalDay } from '../lib/time.js'
 import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
+import { localizeWarning, reasonTitle } from './verdicts.js'
 
 /** Runs the chain verification over a period and shows ok or the first broken link. */
 export function IntegrityTab() {
@@ -78,13 +79,25 @@ export function IntegrityTab() {
 function VerifyReport({ result }: { result: VerifyResult }) {
   const { t, locale } = useI18n()
   const broken = result.firstBroken
+  // The API explains the break in English: a translated page titles it by reason and keeps that sentence under it.
+  const title = result.ok ? t.integrityOk : ((broken !== null ? reasonTitle(broken.reason, locale) : null) ?? t.integrityBroken)
   return (
     <div class={`notice ${result.ok ? 'notice--success' : 'notice--error'}`} role="status" data-testid="verify-result" data-ok={String(result.ok)}>
-      <p class="notice__title">{result.ok ? t.integrityOk : t.integrityBroken}</p>
+      <p class="notice__title" data-testid="verify-title">
+        {title}
+      </p>
       {result.ok && <p>{t.integrityOkDetail(result.checked)}</p>}
       {broken !== null && (
         <>
-          <p>{broken.message}</p>
+          {broken.message !== null &&
+            (locale === 'en' ? (
+              <p data-testid="verify-message">{broken.message}</p>
+            ) : (
+              <p data-testid="verify-message">
+                <span class="muted">{t.integrityApiDetail}: </span>
+                <span lang="en">{broken.message}</span>
+              </p>
+            ))}
           <dl class="props">
             <div class="props__row">
               <dt>{t.integrityReason}</dt>
@@ -127,17 +140,22 @@ function VerifyReport({ result }: { result: VerifyResult }) {
   )
 }
 
-/** What this run could not detect (no public key, no checkpoints, ...), as the API words it. */
+/** What this run could not detect (no public key, no checkpoints, ...): the known ones translated, others as the API words them. */
 function VerifyWarnings({ warnings }: { warnings: string[] }) {
-  const { t } = useI18n()
+  const { t, locale } = useI18n()
   if (warnings.length === 0) return null
   return (
     <div class="notice notice--warn" data-testid="verify-warnings">
       <p class="notice__title">{t.integrityLimits}</p>
       <ul class="warnings">
-        {warnings.map((warning) => (
-          <li key={warning}>{warning}</li>
-        ))}
+        {warnings.map((warning) => {
+          const { text, lang } = localizeWarning(warning, locale)
+          return (
+            <li key={warning} lang={lang === locale ? undefined : lang}>
+              {text}
+            </li>
+          )
+        })}
       </ul>
     </div>
   )

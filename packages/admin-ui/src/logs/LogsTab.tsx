@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, fetchColumns, fetchEvents, fetchFacets } from '../api/client.js'
 import type { AuditEvent, ColumnDef, Facets } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
@@ -15,10 +15,27 @@ const PAGE_SIZE = 50
 
 type Dialog = { kind: 'columns' } | { kind: 'export' } | { kind: 'event'; id: string; summary: AuditEvent | null } | null
 
-/** An event named in the link (`?event=<id>`) opens at once. */
+/** The event a query string names (`?event=<id>`), or null. */
+function eventIdFromSearch(search: string): string | null {
+  const id = new URLSearchParams(search).get('event')
+  return id !== null && /^[A-Za-z0-9_-]{1,128}$/.test(id) ? id : null
+}
+
+/** An event named in the link opens at once. */
 function dialogFromUrl(): Dialog {
-  const id = new URLSearchParams(window.location.search).get('event')
-  return id !== null && /^[A-Za-z0-9_-]{1,128}$/.test(id) ? { kind: 'event', id, summary: null } : null
+  const id = eventIdFromSearch(window.location.search)
+  return id === null ? null : { kind: 'event', id, summary: null }
+}
+
+/** The query string for these filters and this open event. */
+function pageSearch(form: FilterForm, eventId: string | null): string {
+  const params = new URLSearchParams(filtersToSearch(form))
+  if (eventId !== null) params.set('event', eventId)
+  return params.toString() === '' ? '' : `?${params.toString()}`
+}
+
+function sameExceptSearchText(a: FilterForm, b: FilterForm): boolean {
+  return (Object.keys(a) as (keyof FilterForm)[]).every((key) => key === 'q' || a[key] === b[key])
 }
 
 export function LogsTab() {
@@ -42,6 +59,14 @@ export function LogsTab() {
   const [activeRow, setActiveRow] = useState<string | null>(null)
   const generation = useRef(0)
   const sentinel = useRef<HTMLDivElement>(null)
+  /** The current history entry was added by the search box: more typing updates it rather than adding one per pause. */
+  const searchEntry = useRef(false)
+  /** Counts Back/Forward steps: a render older than the last one shows state the URL has already left. */
+  const historySteps = useRef(0)
+  const renderedAtStep = historySteps.current
+  /** The rows as listed, for an event that Forward reopens. */
+  const itemsRef = useRef<AuditEvent[]>([])
+  itemsRef.current = items
 
   const rangeReversed = form.fromDay !== '' && form.toDay !== '' && form.toDay < form.fromDay
   const filters = useMemo(() => toApiFilters({ ...form, q: query }), [form.actor, form.action, form.resourceType, form.outcome, form.fromDay, form.toDay, query])
@@ -58,13 +83,45 @@ export function LogsTab() {
   useEffect(loadColumns, [loadColumns])
 
   // The filters and the open event live in the query string: reload and shared links keep them (the hash keeps the tab).
+  // Each change the user makes is a history entry, so that Back undoes it and Forward redoes it.
   const openEventId = dialog?.kind === 'event' ? dialog.id : null
   useEffect(() => {
-    const params = new URLSearchParams(filtersToSearch({ ...form, q: query }))
-    if (openEventId !== null) params.set('event', openEventId)
-    const search = params.toString() === '' ? '' : `?${params.toString()}`
-    if (search !== window.location.search) history.replaceState(null, '', `${window.location.pathname}${search}${window.location.hash}`)
+    // Rendered before a Back or Forward whose state is on its way: writing it would undo that step.
+    if (renderedAtStep !== historySteps.current) return
+    const shown = { ...form, q: query }
+    const next = pageSearch(shown, openEventId)
+    const current = window.location.search
+    const inUrl = filtersFromUrl(current)
+    const inUrlEvent = eventIdFromSearch(current)
+    const url = `${window.location.pathname}${next}${window.location.hash}`
+    if (next === pageSearch(inUrl, inUrlEvent)) {
+      // What the URL already says (first render, Back or Forward, a hand-written link): only tidy its spelling.
+      if (next !== current) history.replaceState(history.state, '', url)
+      return
+    }
+    const onlySearchText = inUrlEvent === openEventId && sameExceptSearchText(inUrl, shown)
+    if (onlySearchText && searchEntry.current) history.replaceState(history.state, '', url)
+    else history.pushState(null, '', url)
+    searchEntry.current = onlySearchText
   }, [filters, openEventId])
+
+  // Back and Forward: show what that entry's URL says, including the open event (or none). A layout effect: listening
+  // from the commit that mounts the tab, so that a Back right after a Back that brought the tab back is not missed.
+  useLayoutEffect(() => {
+    const onPopState = () => {
+      historySteps.current++
+      const restored = filtersFromUrl(window.location.search)
+      const id = eventIdFromSearch(window.location.search)
+      searchEntry.current = false
+      setForm(restored)
+      setQuery(restored.q)
+      setDialog((current) =>
+        id === null ? null : current?.kind === 'event' && current.id === id ? current : { kind: 'event', id, summary: itemsRef.current.find((event) => event.id === id) ?? null },
+      )
+    }
+    window.addEventListener('popstate', onPopState)
+    return () => window.removeEventListener('popstate', onPopState)
+  }, [])
 
   // The search box waits for a pause in typing.
   useEffect(() => {
@@ -172,7 +229,17 @@ export function LogsTab() {
 
   return (
     <section class="tab-panel">
-      <form class="filters" role="search" aria-label={t.filters} data-open={filtersOpen} onSubmit={(event) => event.preventDefault()}>
+      <form
+        class="filters"
+        role="search"
+        aria-label={t.filters}
+        data-open={filtersOpen}
+        onSubmit={(event) => {
+          event.preventDefault()
+          // Enter in the search box searches at once, without waiting for the pause.
+          setQuery(form.q)
+        }}
+      >
         <button type="button" class="button filters__toggle" aria-expanded={filtersOpen} aria-controls="filter-fields" onClick={() => setFiltersOpen(!filtersOpen)}>
           {t.filters}
           {activeCount > 0 && <span class="count-badge">{activeCount}</span>}
