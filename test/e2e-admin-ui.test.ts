@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync'
 import Database from 'libsql'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuditAdmin, serveNodeRequest } from '@auditkit/core'
+import { createAuditAdmin, createSealer, serveNodeRequest, uuidv7, type UnsealedEvent } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
 import { startAdminUiDemo, type AdminUiDemo } from './e2e/admin-ui-backend.js'
@@ -760,5 +760,159 @@ describe.each(['hono', 'nestjs'] as const)('admin page mounted by the %s demo', 
     await page.locator('[data-testid="verify-result"][data-ok="true"]').waitFor()
     expect(problems).toEqual([])
     await context.close()
+  })
+})
+
+// Japanese users: the page as they meet it with the Japanese switch on (long names without spaces, Japanese
+// dates, errors that the API words in English) and the CSV they open in Excel.
+describe('admin page for Japanese users', () => {
+  const LONG_NAME = '株式会社サンプル情報システム開発本部第一開発部プラットフォームグループ所属の山田太郎左衛門'
+  const LONG_ACTION = 'コンテンツの公開日時を更新しました_複数コンテンツの作成者を一括で更新_予約設定の更新'
+  const TRICKY_NAME = '「新製品発表会のお知らせ, 東京・大阪」"特別版"\n2行目の説明文がここに入ります。'
+  let store: ReturnType<typeof createSqliteStore>
+  let server: ReturnType<typeof createServer>
+  let url: string
+
+  beforeAll(async () => {
+    store = createSqliteStore({ path: ':memory:' })
+    await store.init()
+    const now = Date.now()
+    const drafts: UnsealedEvent[] = [0, 1, 2].map((i) => ({
+      id: uuidv7(now - (3 - i) * 60_000),
+      occurredAt: new Date(now - (3 - i) * 60_000).toISOString(),
+      chainId: 't-ja',
+      tenantId: 't-ja',
+      actor: { type: 'user', id: `u_${i}`, name: LONG_NAME, email: 'yamada.taro.zaemon@example-corporation.co.jp' },
+      action: LONG_ACTION,
+      resource: { type: 'コンテンツ', id: 'content_0123456789abcdef', name: TRICKY_NAME },
+      targets: [{ type: 'メンバー', id: 'm1', name: LONG_NAME }],
+      outcome: 'success',
+      metadata: { メモ: 'カンマ, と "引用符" と\n改行' },
+      context: { ip: '203.0.113.5' },
+    }))
+    await store.append(drafts, createSealer())
+    const admin = createAuditAdmin({ store, basePath: '/audit', authorize: () => ({ tenantId: 't-ja', actor: { type: 'user', id: 'u_ops' } }) })
+    server = createServer((req, res) => void serveNodeRequest(admin, req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/audit/`
+  })
+
+  afterAll(async () => {
+    server?.closeAllConnections()
+    await new Promise<void>((resolve) => server?.close(() => resolve()))
+    await store?.close()
+  })
+
+  it('shows times as YYYY/MM/DD HH:mm:ss in Japanese, with the zone in the header', async () => {
+    const session = await open({ locale: 'ja-JP' })
+    const { page } = session
+    await poll(() => rows(page).count()).toBe(50)
+    const cell = rows(page).first().locator('td[data-column="occurredAt"] time')
+    expect(await cell.innerText()).toMatch(/^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}$/)
+    expect(await cell.getAttribute('title')).toMatch(/^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\.\d{3} UTC$/)
+    expect(await page.locator('th[data-column="occurredAt"] .th-note').innerText()).toBe('UTC+09:00')
+    // English keeps the ISO-like order.
+    await page.getByRole('button', { name: 'English' }).click()
+    await poll(() => cell.innerText()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/)
+    await done(session)
+  })
+
+  it('words the SIEM header check and an API refusal of Save in Japanese, the API sentence marked as English', async () => {
+    const session = await open({ locale: 'ja-JP', hash: '#siem' })
+    const { page } = session
+    await page.locator('#siem-headers').fill('{"Authorization": ')
+    const headersError = page.locator('#siem-headers-error')
+    // The browser's own JSON.parse message is English ("Unexpected end of JSON input"): not for this page.
+    await headersError.waitFor()
+    expect(await headersError.innerText()).toMatch(/^JSON として正しくありません/)
+    expect(await headersError.innerText()).not.toMatch(/Unexpected|position|token|input/i)
+    await page.locator('#siem-headers').fill('')
+    await page.getByRole('radio', { name: 'HTTP/Protobuf' }).check()
+    await page.locator('#siem-endpoint').fill('http://169.254.169.254/v1/logs')
+    await page.getByRole('button', { name: '保存' }).click()
+    const alert = page.locator('main [role="alert"]').filter({ hasText: 'ENDPOINT_NOT_ALLOWED' })
+    await alert.waitFor()
+    const text = await alert.innerText()
+    // A Japanese sentence says what happened; the API's English sentence is marked as English for screen readers.
+    expect(text.split('\n')[0]).toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/)
+    expect(await alert.locator('[lang="en"]').innerText()).toContain('169.254.169.254')
+    // The refused PUT is the only console error (Chromium logs every 4xx).
+    session.problems = session.problems.filter((problem) => !problem.includes('status of 400'))
+    await done(session)
+  })
+
+  it('names the target the same way in the filter, the table and the detail panel (対象, not リソース)', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 } })
+    try {
+      const page = await context.newPage()
+      await page.goto(url)
+      await poll(() => rows(page).count()).toBe(3)
+      // The menu filters the column 対象の種類: one name for one thing.
+      expect(await page.locator('label[for="filter-resource"]').innerText()).toBe(await page.locator('th[data-column="resourceType"]').innerText())
+      expect(await page.locator('#filter-q').getAttribute('placeholder')).not.toContain('リソース')
+      await rows(page).first().click()
+      const panel = page.getByTestId('event-detail')
+      await panel.getByText('変更内容').first().waitFor()
+      expect(await panel.innerText()).not.toContain('リソース')
+      expect(await panel.locator('.props dt').allInnerTexts()).toContain('対象')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('does not call the time column UTC in 表示項目の編集 when the table shows it in local time', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 } })
+    try {
+      const page = await context.newPage()
+      await page.goto(url)
+      await poll(() => rows(page).count()).toBe(3)
+      await page.getByRole('button', { name: '表示項目の編集' }).click()
+      const option = page.getByTestId('columns-dialog').locator('label.check').filter({ has: page.locator('input[value="occurredAt"]') })
+      expect(await option.innerText()).toBe('日時')
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('keeps long Japanese names and actions readable in the detail panel at 390 px', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP', timezoneId: TIME_ZONE, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })
+    try {
+      const page = await context.newPage()
+      await page.goto(url)
+      await poll(() => rows(page).count()).toBe(3)
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+      await rows(page).first().click()
+      const panel = page.getByTestId('event-detail')
+      await panel.getByText('変更内容').first().waitFor()
+      // Nothing is cut off sideways: the panel's content wraps to its width.
+      expect(await panel.locator('.dialog__body').evaluate((body) => body.scrollWidth - body.clientWidth)).toBeLessThanOrEqual(0)
+      for (const selector of ['.detail__headline .action', '.props .stack__main']) {
+        expect(await panel.locator(selector).first().evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0)
+      }
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('downloads a ja CSV for Excel: BOM, the manual\'s Japanese headers, Japanese text with commas, quotes and line breaks intact', async () => {
+    const context = await browser.newContext({ locale: 'ja-JP', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 }, acceptDownloads: true })
+    try {
+      const page = await context.newPage()
+      await page.goto(url)
+      await poll(() => rows(page).count()).toBe(3)
+      await page.getByRole('button', { name: 'ダウンロード' }).click()
+      const dialog = page.getByTestId('export-dialog')
+      const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'ダウンロード', exact: true }).click()])
+      expect(download.suggestedFilename()).toMatch(/^audit-log_.*\.csv$/)
+      const bytes = await readFile((await download.path()) as string)
+      expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+      const table = parse(bytes.toString('utf8'), { bom: true }) as string[][]
+      expect(table[0]).toEqual(['日時 (UTC)', 'IPアドレス', 'ユーザー', '操作内容', '対象の種類', '対象名', 'その他の対象', '結果'])
+      expect(table.length).toBe(4)
+      expect(table[1]?.[0]).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+      expect(table[1]?.slice(2, 6)).toEqual([LONG_NAME, LONG_ACTION, 'コンテンツ', TRICKY_NAME])
+    } finally {
+      await context.close()
+    }
   })
 })

@@ -171,6 +171,8 @@ const en = {
   errorNetwork: 'The server could not be reached.',
   errorUnexpected: 'The server answered with a page instead of audit log data: your session may have expired. Reload the page to sign in again.',
   errorCode: (code: string) => `Error code: ${code}`,
+  errorServer: (status: number) => `The server refused the request (HTTP ${status}).`,
+  errorServerDetail: 'Details from the server',
 } as const
 
 export type Messages = { [K in keyof typeof en]: (typeof en)[K] extends (...args: infer A) => string ? (...args: A) => string : string }
@@ -185,10 +187,10 @@ const ja: Messages = {
   filters: '絞り込み',
   filterActor: '実行者',
   filterAction: '操作',
-  filterResource: 'リソース',
+  filterResource: '対象の種類',
   filterOutcome: '結果',
   filterSearch: '検索',
-  filterSearchPlaceholder: '実行者・操作・リソース・IP…',
+  filterSearchPlaceholder: '実行者・操作・対象・IP…',
   filterFrom: '開始日',
   filterTo: '終了日',
   filterAll: 'すべて',
@@ -243,7 +245,7 @@ const ja: Messages = {
   fieldTime: '日時',
   fieldActor: '実行者',
   fieldAction: '操作',
-  fieldResource: 'リソース',
+  fieldResource: '対象',
   fieldOutcome: '結果',
   fieldId: 'イベント ID',
   fieldTenant: 'テナント',
@@ -265,7 +267,7 @@ const ja: Messages = {
   csvTo: '終了日（この日を含む）',
   csvColumns: '出力する項目',
   csvHeaderLanguage: '見出しの言語',
-  csvApplyFilters: '現在の絞り込み（実行者・操作・リソース・結果・検索）を適用する',
+  csvApplyFilters: '現在の絞り込み（実行者・操作・対象の種類・結果・検索）を適用する',
   csvSubmit: 'ダウンロード',
   csvStarted: 'ダウンロードを開始しました。',
   rangeReversed: '終了日が開始日より前です。',
@@ -283,7 +285,11 @@ const ja: Messages = {
   siemHeaders: 'ヘッダー（JSON）',
   siemHeadersHint: '通常は bearer token です: {"Authorization": "Bearer your-token"}。値は秘密情報として暗号化して保存され、マスクして表示されます。',
   siemHeadersMasked: 'マスクされた値は保存済みの値をそのまま使います。置き換えるには新しい値を入力してください。',
-  headersNotJson: (detail: string) => `JSON として正しくありません: ${detail}`,
+  // `detail` is the browser's own JSON.parse message, always in English: keep only where it points to.
+  headersNotJson: (detail: string) => {
+    const at = /line (\d+) column (\d+)/.exec(detail)
+    return `JSON として正しくありません${at === null ? '' : `（${at[1]} 行目 ${at[2]} 文字目）`}。括弧・引用符・カンマを確認してください。`
+  },
   headersNotObject: 'JSON オブジェクトで入力してください。例: {"Authorization": "Bearer …"}',
   headersNotString: (key: string) => `「${key}」の値は文字列にしてください。`,
   headersBadName: (key: string) => `「${key}」はヘッダー名として使えません。`,
@@ -336,6 +342,8 @@ const ja: Messages = {
   errorNetwork: 'サーバーに接続できませんでした。',
   errorUnexpected: 'サーバーが監査ログのデータではなくページを返しました。セッションの有効期限が切れた可能性があります。ページを再読み込みしてサインインし直してください。',
   errorCode: (code: string) => `エラーコード: ${code}`,
+  errorServer: (status: number) => `サーバーが要求を受け付けませんでした (HTTP ${status})。`,
+  errorServerDetail: 'サーバーからの詳細（英語）',
 }
 
 export const MESSAGES: Record<Locale, Messages> = { en, ja }
@@ -418,4 +426,24 @@ export const TEST_RESULT_HINTS_JA: Record<string, string> = {
   endpoint_not_allowed: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（リンクローカルやクラウドのメタデータのアドレスは許可されません）。',
   network_error: '接続が切断されました。プロトコル（gRPC か HTTP/Protobuf か）がポートと合っていること、URL のスキーム（https:// か http://）が受信側の TLS 設定と合っていること、途中のプロキシやファイアウォールを確認してください。',
   unexpected_response: 'コレクターから想定外の応答がありました。プロトコル（gRPC か HTTP/Protobuf か）と、URL がリダイレクトではなく OTLP コレクターを指していることを確認してください。',
+}
+
+/**
+ * Japanese wording of the admin API's error codes (the API's own message is English). A code not listed here
+ * falls back to `errorServer`; the English page shows the API's message alone.
+ */
+export const API_ERROR_MESSAGES_JA: Record<string, string> = {
+  INVALID_QUERY: '検索条件が正しくありません。',
+  INVALID_CURSOR: '続きを読み込めませんでした。ページを再読み込みしてください。',
+  INVALID_RANGE: '期間の指定が正しくありません。',
+  INVALID_BODY: '送信した内容が正しくありません。',
+  INVALID_SETTINGS: '設定が正しくありません。各項目の詳細を確認してください。',
+  ENDPOINT_NOT_ALLOWED: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（リンクローカルやクラウドのメタデータのアドレスは許可されません）。',
+  NOT_FOUND: '見つかりませんでした。',
+  RATE_LIMITED: 'リクエストが多すぎます。しばらく待ってから再試行してください。',
+  STORE_UNAVAILABLE: '監査ログの保存先に接続できません。しばらく待ってから再試行してください。',
+  SECRET_KEY_ERROR: '保存済みの秘密情報を復号できません。サーバーの暗号鍵の設定を確認してください。',
+  INTEGRITY_ERROR: '整合性の検証を実行できませんでした。',
+  PAYLOAD_TOO_LARGE: '送信した内容が大きすぎます。',
+  INTERNAL: 'サーバーで予期しないエラーが発生しました。',
 }

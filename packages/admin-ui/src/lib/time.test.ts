@@ -29,4 +29,9 @@ describe('local days and times', () => {
     expect(formatUtc('2026-11-22T08:48:14.123Z')).toBe('2026-11-22 08:48:14.123 UTC')
     expect(formatLocal('not a date')).toBe('not a date')
   })
+
+  it('writes the date with slashes in Japanese (YYYY/MM/DD HH:mm:ss)', () => {
+    expect(formatLocal('2026-11-22T08:48:14.123Z', 'ja')).toBe('2026/11/22 17:48:14')
+    expect(formatUtc('2026-11-22T08:48:14.123Z', 'ja')).toBe('2026/11/22 08:48:14.123 UTC')
+  })
 })

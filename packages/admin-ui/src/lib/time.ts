@@ -4,18 +4,23 @@ function pad(value: number, width = 2): string {
   return String(value).padStart(width, '0')
 }
 
-/** `2026-11-22 17:48:14` in the browser's time zone: sortable, dense and the same in both languages. */
-export function formatLocal(iso: string): string {
+/**
+ * `2026-11-22 17:48:14` in the browser's time zone: sortable and dense; Japanese writes the date with slashes
+ * (`2026/11/22 17:48:14`), the form Japanese users read in every other admin screen.
+ */
+export function formatLocal(iso: string, locale: 'en' | 'ja' = 'en'): string {
   const date = new Date(iso)
   if (Number.isNaN(date.getTime())) return iso
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+  const sep = locale === 'ja' ? '/' : '-'
+  return `${date.getFullYear()}${sep}${pad(date.getMonth() + 1)}${sep}${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
 }
 
-/** `2026-11-22 08:48:14.123 UTC`, for the hover title. */
-export function formatUtc(iso: string): string {
+/** `2026-11-22 08:48:14.123 UTC` (Japanese: `2026/11/22 08:48:14.123 UTC`), for the hover title. */
+export function formatUtc(iso: string, locale: 'en' | 'ja' = 'en'): string {
   const date = new Date(iso)
   if (Number.isNaN(date.getTime())) return iso
-  return `${date.toISOString().replace('T', ' ').replace('Z', '')} UTC`
+  const text = `${date.toISOString().replace('T', ' ').replace('Z', '')} UTC`
+  return locale === 'ja' ? text.replaceAll('-', '/') : text
 }
 
 function offsetLabel(date: Date): string {

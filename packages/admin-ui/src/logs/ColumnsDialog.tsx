@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks'
 import type { ColumnDef } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
 import { Dialog } from '../ui/Dialog.js'
+import { tableLabel } from './columns.js'
 
 export interface ColumnsDialogProps {
   columns: ColumnDef[]
@@ -58,7 +59,7 @@ export function ColumnsDialog({ columns, visible, onApply, onReset, onClose }: C
         {columns.map((column) => (
           <label key={column.key} class="check">
             <input type="checkbox" name="column" value={column.key} checked={chosen.has(column.key)} onChange={(event) => toggle(column.key, event.currentTarget.checked)} />
-            <span>{column.label[locale]}</span>
+            <span>{tableLabel(column, locale)}</span>
           </label>
         ))}
       </fieldset>

@@ -1,4 +1,5 @@
 import type { AuditEvent, ColumnDef, JsonValue, ResourceRef } from '../api/types.js'
+import { useI18n } from '../i18n/i18n.js'
 import type { Messages } from '../i18n/messages.js'
 import { readStored, removeStored, writeStored } from '../lib/storage.js'
 import { formatLocal, formatUtc } from '../lib/time.js'
@@ -58,9 +59,10 @@ export function actorTypeLabel(type: string, t: Messages): string {
 }
 
 export function TimeCell({ iso }: { iso: string }) {
+  const { locale } = useI18n()
   return (
-    <time dateTime={iso} title={formatUtc(iso)} class="mono nowrap">
-      {formatLocal(iso)}
+    <time dateTime={iso} title={formatUtc(iso, locale)} class="mono nowrap">
+      {formatLocal(iso, locale)}
     </time>
   )
 }

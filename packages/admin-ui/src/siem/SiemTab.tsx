@@ -269,9 +269,13 @@ function TestResultBox({ result, t, locale }: { result: TestConnectionResult; t:
         </span>
       </p>
       {hint !== null && <p data-testid="test-hint">{hint}</p>}
-      <ProblemList problems={result.details} />
+      <ProblemList problems={result.details} lang={locale === 'en' ? undefined : 'en'} />
       {/* On failure, what exactly happened (e.g. "HTTP 401"); on success the hint says it all. */}
-      {!result.ok && result.message !== null && <p class="notice__code">{result.message}</p>}
+      {!result.ok && result.message !== null && (
+        <p class="notice__code" lang={locale === 'en' ? undefined : 'en'}>
+          {result.message}
+        </p>
+      )}
     </div>
   )
 }
@@ -305,8 +309,8 @@ function DeliveryStatus({ status, t, locale, refreshing, onRefresh }: { status: 
               {status.lastSuccessAt === null ? (
                 t.siemNever
               ) : (
-                <time dateTime={status.lastSuccessAt} title={formatUtc(status.lastSuccessAt)} class="mono">
-                  {formatLocal(status.lastSuccessAt)}
+                <time dateTime={status.lastSuccessAt} title={formatUtc(status.lastSuccessAt, locale)} class="mono">
+                  {formatLocal(status.lastSuccessAt, locale)}
                 </time>
               )}
             </dd>
@@ -323,8 +327,8 @@ function DeliveryStatus({ status, t, locale, refreshing, onRefresh }: { status: 
                     <span class="stack__sub">{TEST_RESULT_NAMES[locale][status.lastError.result] ?? status.lastError.result}</span>
                   )}
                   {status.lastError.at !== undefined && (
-                    <time class="stack__sub mono" dateTime={status.lastError.at} title={formatUtc(status.lastError.at)}>
-                      {formatLocal(status.lastError.at)}
+                    <time class="stack__sub mono" dateTime={status.lastError.at} title={formatUtc(status.lastError.at, locale)}>
+                      {formatLocal(status.lastError.at, locale)}
                     </time>
                   )}
                   {status.lastError.attempts !== undefined && status.lastError.attempts > 0 && (
@@ -333,8 +337,8 @@ function DeliveryStatus({ status, t, locale, refreshing, onRefresh }: { status: 
                   {status.lastError.nextAttemptAt !== undefined && status.state === 'retrying' && (
                     <span class="stack__sub">
                       {t.siemNextAttempt}:{' '}
-                      <time class="mono" dateTime={status.lastError.nextAttemptAt} title={formatUtc(status.lastError.nextAttemptAt)}>
-                        {formatLocal(status.lastError.nextAttemptAt)}
+                      <time class="mono" dateTime={status.lastError.nextAttemptAt} title={formatUtc(status.lastError.nextAttemptAt, locale)}>
+                        {formatLocal(status.lastError.nextAttemptAt, locale)}
                       </time>
                     </span>
                   )}

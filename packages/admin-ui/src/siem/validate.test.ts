@@ -19,6 +19,14 @@ describe('checkHeaders', () => {
   })
 })
 
+describe('checkHeaders in Japanese', () => {
+  it("does not show the browser's English JSON.parse message", () => {
+    const check = checkHeaders('{"a": ', MESSAGES.ja)
+    expect(check).toMatchObject({ ok: false, error: expect.stringMatching(/^JSON として正しくありません/) })
+    expect(check.ok ? '' : check.error).not.toMatch(/Unexpected|position|input/i)
+  })
+})
+
 describe('checkEndpoint', () => {
   it('wants an absolute http(s) URL, and one only when enabled', () => {
     expect(checkEndpoint('https://collector.example.com:4318/v1/logs', true, t)).toBeNull()
