@@ -150,4 +150,52 @@ describe('through the logger', () => {
       await store.close()
     }
   })
+  it('tells a wrong type from a missing field in the stable reason, and says what a non-JSON value was and what is allowed', async () => {
+    const store = createSqliteStore({ path: join(dir, 'reasons.db') })
+    const audit = createAuditLogger({ store, onError: () => {} })
+    const refused = (input: unknown): Promise<AuditKitError> =>
+      audit.record(input as AuditEventInput).then(
+        () => {
+          throw new Error('accepted')
+        },
+        (error: unknown) => error as AuditKitError,
+      )
+    try {
+      // A number where a string belongs is not a missing field: a job reading ids from a queue message hits this.
+      expect((await refused({ ...base, tenantId: 42 })).details).toMatchObject([{ path: 'tenantId', reason: 'invalid_type' }])
+      expect((await refused({ ...base, context: { status: '200' } })).details).toMatchObject([{ path: 'context.status', reason: 'invalid_type' }])
+      expect((await refused({ ...base, metadata: [1] })).details).toMatchObject([{ path: 'metadata', reason: 'invalid_type' }])
+      expect((await refused({ ...base, tenantId: undefined })).details).toMatchObject([{ path: 'tenantId', reason: 'required' }])
+      // Values JSON cannot hold, passed straight to record() (the request capture converts them; a script does not).
+      const secret = 'sk_live_do_not_echo'
+      for (const [value, what] of [
+        [new Date('2026-01-01T00:00:00Z'), 'a Date'],
+        [Number.NaN, 'NaN'],
+        [Number.POSITIVE_INFINITY, 'Infinity'],
+        [undefined, 'undefined'],
+        [10n, 'a bigint'],
+        [() => secret, 'a function'],
+        [new Map([[secret, secret]]), 'a Map'],
+      ] as const) {
+        const error = await refused({ ...base, metadata: { scheduledAt: value } })
+        expect(error.code).toBe('INVALID_EVENT')
+        expect(error.details).toMatchObject([{ path: 'metadata.scheduledAt', reason: 'invalid_type' }])
+        expect(error.message).toContain('metadata.scheduledAt')
+        expect(error.message).toContain(what)
+        expect(error.message).toContain('JSON')
+        expect(error.message).not.toContain(secret)
+      }
+      expect((await refused({ ...base, changes: { after: { at: new Date() } } })).message).toContain('toISOString()')
+      // Deep inside: the path names the value itself, not the outermost object holding it.
+      expect((await refused({ ...base, metadata: { job: { runs: [1, { took: Number.NaN }] } } })).details).toMatchObject([
+        { path: 'metadata.job.runs.1.took', reason: 'invalid_type', message: expect.stringContaining('is NaN') },
+      ])
+      expect(audit.stats()).toMatchObject({ invalid: 13, accepted: 0 })
+      await audit.record({ ...base, metadata: { n: -0, big: 2 ** 60 } }, { delivery: 'await' })
+      expect((await store.chainHead('acme'))?.seq).toBe(1)
+    } finally {
+      await audit.close()
+      await store.close()
+    }
+  })
 })

@@ -172,7 +172,10 @@ function reasonOf(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return 'unknown_field'
     case 'invalid_type':
-      return issue.input === undefined ? 'required' : 'invalid_type'
+      // `input` is present because the schema is run with `reportInput` (zod leaves it out otherwise).
+      return 'input' in issue && issue.input !== undefined ? 'invalid_type' : 'required'
+    case 'invalid_union':
+      return 'invalid_type' // only `jsonValue` is a union: a value JSON cannot hold
     default:
       return 'invalid'
   }
@@ -217,7 +220,8 @@ export function createEventValidator(
         }
         if (oversized.length > 0) throw tooLargeError(oversized)
       }
-      return schemas.input.safeParse(input)
+      // reportInput: reasonOf tells a wrong type from a missing field, and findNonJson finds the value JSON cannot hold.
+      return schemas.input.safeParse(input, { reportInput: true })
     } catch (error) {
       if (isAuditKitError(error)) throw error
       // A getter or proxy in the input that throws: still a refused event with a code, not a bare error.
@@ -234,12 +238,18 @@ export function createEventValidator(
     }
     const parsed = accepted ? ({ success: true, data: accepted } as const) : parseSlowly(input)
     if (!parsed.success) {
-      const details: AuditErrorDetail[] = parsed.error.issues.map((issue) => ({
-        // String(): a symbol key in `metadata` is in the path, and join() throws on symbols.
-        path: issue.path.map(String).join('.'),
-        reason: reasonOf(issue),
-        message: issue.message,
-      }))
+      const details: AuditErrorDetail[] = parsed.error.issues.map((issue) => {
+        // zod answers "Invalid input" at the outermost value of `changes`/`metadata` that holds a non-JSON value:
+        // point at the value itself and say what it is instead.
+        const nonJson = issue.code === 'invalid_union' ? findNonJson(issue.input) : undefined
+        const path = nonJson ? [...issue.path, ...nonJson.path] : issue.path
+        return {
+          // String(): a symbol key in `metadata` is in the path, and join() throws on symbols.
+          path: path.map(String).join('.'),
+          reason: reasonOf(issue),
+          message: nonJson ? nonJsonMessage(nonJson.value) : issue.message,
+        }
+      })
       throw new AuditKitError('INVALID_EVENT', `Invalid audit event: ${details.map((d) => `${d.path || '(event)'} ${d.message}`).join('; ')}`, { details })
     }
     const event = parsed.data
@@ -252,6 +262,50 @@ export function createEventValidator(
     if (oversized.length > 0) throw tooLargeError(oversized)
     return event
   }
+}
+
+/**
+ * The first value JSON cannot hold inside `value`, with its path below it; undefined when none is found (a symbol
+ * key, or a getter that throws). Only called on values within the depth and size bounds (checked before zod).
+ */
+function findNonJson(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; value: unknown } | undefined {
+  try {
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined
+    if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path, value }
+    if (typeof value !== 'object') return { path, value }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = findNonJson(value[i], [...path, i])
+        if (found) return found
+      }
+      return undefined
+    }
+    const proto: unknown = Object.getPrototypeOf(value)
+    if (proto !== Object.prototype && proto !== null) return { path, value }
+    for (const [key, child] of Object.entries(value)) {
+      const found = findNonJson(child, [...path, key])
+      if (found) return found
+    }
+    return undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** What a non-JSON value is and what to pass instead, without echoing the value (it may be a secret, or huge). */
+function nonJsonMessage(value: unknown): string {
+  let what: string
+  let hint = ''
+  if (value === undefined) [what, hint] = ['undefined', ': leave the key out']
+  else if (typeof value === 'number') what = String(value) // NaN, Infinity or -Infinity
+  else if (typeof value === 'bigint') [what, hint] = ['a bigint', ': pass it as a string']
+  else if (typeof value === 'function' || typeof value === 'symbol') what = `a ${typeof value}`
+  else if (value instanceof Date) [what, hint] = ['a Date', ': pass date.toISOString()']
+  else {
+    const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name
+    what = typeof name === 'string' && /^[A-Za-z_$][\w$]{0,63}$/.test(name) ? `${/^[AEIOU]/i.test(name) ? 'an' : 'a'} ${name}` : 'an object that is not plain'
+  }
+  return `is ${what}, which JSON cannot hold${hint} (allowed: string, finite number, boolean, null, array, plain object)`
 }
 
 function tooLarge(field: 'changes' | 'metadata', maxBytes: number): AuditErrorDetail {

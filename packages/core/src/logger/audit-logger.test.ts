@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { expectIntactChain } from '@auditkit/test-utils'
 import { AuditKitError } from '../errors.js'
 import type { AuditEvent, AuditEventInput } from '../event/schema.js'
+import { verifyChain } from '../integrity/verify.js'
 import { REDACTED } from '../redaction/redact.js'
 import type { AuditStore } from '../store/types.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
@@ -368,6 +369,19 @@ describe('createAuditLogger with the SQLite store', () => {
     }
   })
 
+  it('refuses a clock time outside 1970-9999 without breaking the ids of every later event in the process', async () => {
+    for (const at of [new Date(2 ** 48 + 5), new Date(8.64e15), new Date(Date.UTC(10_000, 0, 1)), new Date(-1)]) {
+      const wrong = createAuditLogger({ store, clock: () => at, onError: () => {} })
+      await expect(wrong.record(input(1))).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('clock') })
+      expect(wrong.stats()).toMatchObject({ accepted: 0, rejected: 1 })
+      await wrong.close()
+    }
+    // Another logger of the same process, with the right clock, still records (ids are made process-wide).
+    const audit = logger()
+    await expect(audit.record(input(2), { delivery: 'await' })).resolves.toMatchObject({ event: { seq: 1 } })
+    await audit.close()
+  })
+
   it('never lets a throwing onError or onAppend listener break the pipeline', async () => {
     const audit = createAuditLogger({
       store,
@@ -388,6 +402,50 @@ describe('createAuditLogger with the SQLite store', () => {
     await audit.record(input(3), { delivery: 'await' })
     expect(seen).toHaveLength(1)
     await audit.close()
+  })
+
+  it('never lets an async onError or onAppend listener that rejects become an unhandled rejection', async () => {
+    // `onError: async (error) => alerting.send(error)` with the alerting down: its promise must not crash the process.
+    const audit = createAuditLogger({ store, onError: () => Promise.reject(new Error('alerting down')) })
+    audit.onAppend(() => Promise.reject(new Error('exporter down')))
+    await expect(audit.record({ ...input(1), action: 'bad action' })).rejects.toMatchObject({ code: 'INVALID_EVENT' })
+    await audit.record(input(2), { delivery: 'await' })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(unhandled).toEqual([])
+    expect(audit.stats().lastError).toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('exporter down') })
+    await audit.close()
+  })
+
+  it('counts events refused after close() in stats().rejected', async () => {
+    const audit = logger()
+    await audit.record(input(1))
+    await audit.close()
+    await audit.close() // twice: nothing left to write, resolves again
+    await expect(audit.record(input(2))).rejects.toMatchObject({ code: 'LOGGER_CLOSED' })
+    await expect(audit.record(input(3), { delivery: 'await' })).rejects.toMatchObject({ code: 'LOGGER_CLOSED' })
+    expect(audit.stats()).toMatchObject({ accepted: 1, written: 1, rejected: 2, lastError: { code: 'LOGGER_CLOSED' } })
+    expect(await countStored(store)).toBe(1)
+  })
+
+  it('refuses an empty hmacKey (an environment variable set to ""), which would key the chain with no secret', async () => {
+    for (const hmacKey of ['', Buffer.alloc(0)]) {
+      expect(() => createAuditLogger({ store, hmacKey })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('hmacKey') }))
+    }
+    // A number from a config file failed every write, retried forever, with the key in each error message.
+    expect(() => createAuditLogger({ store, hmacKey: 918273645 as unknown as string })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.not.stringContaining('918273645') }),
+    )
+    // The same bytes as a string or a Buffer make the same chain: either verifies it.
+    const audit = logger({ hmacKey: 'clé-secrète' })
+    await audit.record(input(1))
+    await audit.close()
+    const other = logger({ hmacKey: Buffer.from('clé-secrète', 'utf8') })
+    await other.record(input(2), { delivery: 'await' })
+    await other.close()
+    for (const hmacKey of ['clé-secrète', Buffer.from('clé-secrète', 'utf8')]) {
+      expect(await verifyChain({ source: store, chainId: 'tenant-1', hmacKey })).toMatchObject({ ok: true, eventsChecked: 2, keyed: true })
+    }
+    expect(await verifyChain({ source: store, chainId: 'tenant-1', hmacKey: 'cle-secrete' })).toMatchObject({ ok: false })
   })
 
   it('rejects invalid options with INVALID_OPTIONS', () => {

@@ -71,7 +71,8 @@ export interface AuditLoggerOptions {
    */
   awaitTimeoutMs?: number
   /**
-   * Key for HMAC-SHA-256 event hashes. Keep it outside the database so that whoever can edit rows cannot recompute the chain.
+   * Key for HMAC-SHA-256 event hashes: a non-empty string (its UTF-8 bytes) or Buffer; the same bytes in either form
+   * make the same chain. Keep it outside the database so that whoever can edit rows cannot recompute the chain.
    * @default undefined (plain SHA-256)
    */
   hmacKey?: string | Buffer
@@ -111,7 +112,7 @@ export interface AuditLoggerStats {
   queued: number
   /** Events refused by validation. */
   invalid: number
-  /** Events refused because the queue was full, or because the `clock` option failed. */
+  /** Events refused because the queue was full, the logger was closed, or the `clock` option failed. */
   rejected: number
   /** Failed store writes (each retried). */
   writeFailures: number
@@ -162,6 +163,9 @@ interface Pending {
 
 const noop = (): void => {}
 
+/** 10000-01-01T00:00:00.000Z: clock times from 0 up to this one make a UUIDv7 and a 4-digit-year `occurredAt`. */
+const LAST_ISO_MS = Date.UTC(10_000, 0, 1)
+
 /** Longest delay `setTimeout` honours; a longer one (or Infinity) fires after 1 ms instead. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -183,7 +187,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const validate = createEventValidator(limits)
   const redact = createRedactor(options.redact)
   const redaction = { isSecretKey: createSecretKeyMatcher(options.redact), replacement: options.redact?.replacement ?? REDACTED }
-  const seal = createSealer(options.hmacKey)
+  const seal = createSealer(hmacKeyOf(options.hmacKey))
   const onError =
     options.onError ?? ((error: AuditKitError) => console.error(`[auditkit] ${error.code}: ${error.message}`))
 
@@ -208,7 +212,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const report = (error: AuditKitError, attempt?: number): void => {
     stats.lastError = { code: error.code, message: error.message, at: new Date().toISOString() }
     try {
-      onError(error, attempt === undefined ? { queued: queue.length } : { attempt, queued: queue.length })
+      const result: unknown = onError(error, attempt === undefined ? { queued: queue.length } : { attempt, queued: queue.length })
+      // An async onError (`async (error) => alerting.send(error)`) that rejects must not crash the process either.
+      if (isThenable(result)) Promise.resolve(result).catch(noop)
     } catch {
       // A throwing onError must not break the pipeline.
     }
@@ -287,10 +293,13 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
           if (event && pending.resolve) pending.resolve(event)
         })
         for (const listener of listeners) {
-          try {
-            listener(sealed)
-          } catch (error) {
+          const failed = (error: unknown): void =>
             report(new AuditKitError('INTERNAL', `onAppend listener failed: ${messageOf(error)}`, { cause: error }))
+          try {
+            const result: unknown = listener(sealed)
+            if (isThenable(result)) Promise.resolve(result).catch(failed) // an async listener's rejection, not an unhandled one
+          } catch (error) {
+            failed(error)
           }
         }
         settleFlushWaiters()
@@ -324,6 +333,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
 
   function enqueue(input: AuditEventInput, delivery: DeliveryMode): Promise<RecordResult> {
     if (closed) {
+      stats.rejected++ // a lost event (e.g. a job still running at shutdown) shows in the counters, not only in onError
       const error = new AuditKitError('LOGGER_CLOSED', 'The audit logger is closed; the event was not recorded')
       report(error)
       return Promise.reject(error)
@@ -351,6 +361,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       const now = clock()
       const ms = now.getTime()
       if (!Number.isFinite(ms)) throw new Error('it returned an invalid date')
+      // Checked before uuidv7(), whose process-wide monotonic state a time past 2^48 ms would poison for every logger;
+      // past 9999, toISOString() would also leave the ISO 8601 form of `occurredAt` (`+010000-...`).
+      if (ms < 0 || ms >= LAST_ISO_MS) throw new Error(`it returned ${ms < 0 ? 'a time before 1970' : 'a time after 9999'}`)
       // Object.assign, not a spread with extra keys: the same keys in the same order, and about 2 µs less an event on
       // Node 20, which runs such spreads several times slower (bench:capture).
       event = Object.assign({}, valid, { id: uuidv7(ms), occurredAt: now.toISOString(), chainId: valid.tenantId })
@@ -474,6 +487,23 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
 function positive(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) throw new AuditKitError('INVALID_OPTIONS', `${name} must be a positive integer`)
   return value
+}
+
+/**
+ * The HMAC key, checked now: an empty one (an environment variable set to "") keys the chain with no secret, and the
+ * CLI treats an empty `AUDITKIT_HMAC_KEY` as none, so nothing could verify it; a key of another type (a number from a
+ * config file) would fail every write, retried forever, with the key in the error message.
+ */
+function hmacKeyOf(key: unknown): string | Buffer | undefined {
+  if (key === undefined) return undefined
+  if (typeof key !== 'string' && !Buffer.isBuffer(key))
+    throw new AuditKitError('INVALID_OPTIONS', `hmacKey must be a string or a Buffer, not ${key === null ? 'null' : typeof key}`)
+  if (key.length === 0) throw new AuditKitError('INVALID_OPTIONS', 'hmacKey is empty; give the key, or leave hmacKey out for plain SHA-256')
+  return key
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 }
 
 function messageOf(error: unknown): string {
