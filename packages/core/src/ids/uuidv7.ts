@@ -31,9 +31,10 @@ export function uuidv7(nowMs: number = Date.now()): string {
   } else {
     counter = random(2).readUInt16BE(0) & 0x3ff
   }
-  lastMs = ms
   const bytes = Buffer.alloc(16)
+  // Throws for a time that does not fit 48 bits: before lastMs is kept, so one bad clock value breaks no later id.
   bytes.writeUIntBE(ms, 0, 6)
+  lastMs = ms
   bytes[6] = 0x70 | (counter >> 8)
   bytes[7] = counter & 0xff
   random(8).copy(bytes, 8)
