@@ -14,8 +14,9 @@ export function auditAdminRouter(admin: AuditAdmin | AuditAdminOptions): (req: R
       originalUrl: req.originalUrl,
       basePath: req.baseUrl,
       ...(req.ip === undefined ? {} : { ip: req.ip }),
-      // A body parser mounted before the admin routes has consumed the stream already.
-      ...(req.body === undefined ? {} : { parsedBody: req.body as unknown }),
+      // A body parser mounted before the admin routes has consumed the stream already. Only then: Express 4's
+      // parsers set `req.body = {}` for a type they do not parse (a JSON PUT behind `express.urlencoded()` alone).
+      ...(req.body === undefined || !req.readableEnded ? {} : { parsedBody: req.body as unknown }),
       // The admin routes record their own events: not again through auditMiddleware (present when mounted before).
       onLeftOutOfCapture: () => req.audit?.skip(),
     }).catch(next)

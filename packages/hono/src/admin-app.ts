@@ -15,6 +15,31 @@ function socketAddress(c: Context): string | undefined {
   return env?.incoming?.socket?.remoteAddress
 }
 
+/**
+ * The request to hand to the admin handler. A middleware before it may have read the body (`c.req.json()`): Hono
+ * keeps what it read, but the raw stream is used up, so the settings routes get the cached bytes instead.
+ */
+async function requestOf(c: Context): Promise<Request> {
+  const raw = c.req.raw
+  if (!raw.bodyUsed) return raw
+  let body: ArrayBuffer
+  try {
+    body = await c.req.arrayBuffer()
+  } catch {
+    return raw // read outside Hono's cache: the handler cannot read it either
+  }
+  return new Request(raw.url, { method: raw.method, headers: raw.headers, body, signal: raw.signal })
+}
+
+/**
+ * The mount path as the client sent it. `basePath(c)` is decoded (`/workspaces/a b/admin`) while the handler matches
+ * the URL as sent (`/workspaces/a%20b/admin`): take as many segments of the raw path (decoding keeps `%2F`).
+ */
+function mountPath(c: Context): string {
+  const segments = basePath(c).split('/').length
+  return new URL(c.req.url).pathname.split('/').slice(0, segments).join('/')
+}
+
 function isAdmin(value: AuditAdmin | AuditAdminAppOptions): value is AuditAdmin {
   return 'fetch' in value && typeof value.fetch === 'function'
 }
@@ -30,7 +55,7 @@ export function auditAdminApp(options: AuditAdminAppOptions | AuditAdmin): Hono 
   const app = new Hono()
   const serve = async (c: Context): Promise<Response> => {
     const ip = clientIp(c)
-    const response = await handler.fetch(c.req.raw, { basePath: basePath(c), ...(ip === undefined ? {} : { ip }) })
+    const response = await handler.fetch(await requestOf(c), { basePath: mountPath(c), ...(ip === undefined ? {} : { ip }) })
     // The admin routes record their own events: not again through auditMiddleware (present when mounted before).
     if (leftOutOfCapture(response)) c.get('audit')?.skip()
     return response

@@ -42,7 +42,7 @@ function trimSlashes(path: string): string {
 }
 
 /**
- * Serves the admin routes and page at `path` (Nest on Express; the path is absolute, a global prefix does not apply):
+ * Serves the admin routes and page at `path` (Nest on Express or Fastify; the path is absolute, a global prefix does not apply):
  * `AuditAdminModule.forRoot({ path: 'admin/audit', logger, authorize })`, or `forRootAsync` to build the
  * options from other providers. Bound as middleware, so Nest guards and pipes do not apply: `authorize` decides.
  */

@@ -1,0 +1,224 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AuditKitError, createAuditLogger, createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import compression from 'compression'
+import cors from 'cors'
+import express, { type Express } from 'express'
+import session from 'express-session'
+import express4 from 'express4'
+import { afterEach, describe, expect, it } from 'vitest'
+import { auditAdminRouter, auditMiddleware } from './index.js'
+
+const ADMIN = { authorization: 'Bearer admin' }
+
+function authorize(request: Request): AdminAuthorization {
+  return request.headers.get('authorization') === ADMIN.authorization ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null
+}
+
+/** SIEM settings kept in the store's state table: enough to see what body the PUT route received. */
+function stateSiem(store: AuditStore): SiemAdminService {
+  return {
+    getSettings: async (scope) => (await store.getState('siem-test', scope.tenantId)) ?? { enabled: false },
+    async saveSettings(scope, body) {
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AuditKitError('INVALID_SETTINGS', 'Settings must be an object.')
+      await store.putState('siem-test', scope.tenantId, body)
+      return body
+    },
+    testConnection: async (_scope, body) => ({ ok: false, tried: body }),
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function setup(): Promise<{ store: AuditStore; logger: AuditLogger }> {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-router-'))
+  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const logger = createAuditLogger({ store, onError: () => {} })
+  cleanups.push(async () => {
+    await logger.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { store, logger }
+}
+
+async function listen(app: Express): Promise<string> {
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise<void>((resolve) => server.once('listening', resolve))
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  )
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const putSettings = (origin: string, body: unknown): Promise<Response> =>
+  fetch(`${origin}/admin/audit/api/settings/siem`, { method: 'PUT', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+describe('auditAdminRouter behind body parsers', () => {
+  const settings = { enabled: true, endpoint: 'https://otlp.example:4318/v1/logs' }
+
+  for (const [name, createApp] of [
+    ['Express 4', express4],
+    ['Express 5', express],
+  ] as const) {
+    it(`${name}: a settings PUT gets its JSON body when only a parser for another type runs first (express.urlencoded())`, async () => {
+      const { store, logger } = await setup()
+      const app = createApp()
+      app.use(createApp.urlencoded({ extended: false }))
+      app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+      const origin = await listen(app)
+      const saved = await putSettings(origin, settings)
+      expect(saved.status).toBe(200)
+      expect(await store.getState('siem-test', 't1')).toEqual(settings)
+    })
+
+    it(`${name}: a settings PUT gets its JSON body after express.json()`, async () => {
+      const { store, logger } = await setup()
+      const app = createApp()
+      app.use(createApp.json())
+      app.use(createApp.urlencoded({ extended: false }))
+      app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+      const origin = await listen(app)
+      expect((await putSettings(origin, settings)).status).toBe(200)
+      expect(await store.getState('siem-test', 't1')).toEqual(settings)
+    })
+  }
+})
+
+describe('auditAdminRouter mounted before the body parsers', () => {
+  it('answers a malformed settings body with the admin API\'s JSON error, after authorize', async () => {
+    const { store, logger } = await setup()
+    const app = express()
+    app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+    app.use(express.json({ limit: '1kb' }))
+    const origin = await listen(app)
+    const url = `${origin}/admin/audit/api/settings/siem`
+    const outsider = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{bad' })
+    expect([outsider.status, ((await outsider.json()) as { error: { code: string } }).error.code]).toEqual([401, 'UNAUTHENTICATED'])
+    const malformed = await fetch(url, { method: 'PUT', headers: { ...ADMIN, 'content-type': 'application/json' }, body: '{bad' })
+    expect([malformed.status, ((await malformed.json()) as { error: { code: string } }).error.code]).toEqual([400, 'INVALID_BODY'])
+    expect((await putSettings(origin, { enabled: true, note: 'x'.repeat(2000) })).status).toBe(200)
+  })
+})
+
+describe('auditAdminRouter in a typical Express app', () => {
+  it.each([
+    ['Express 4', express4],
+    ['Express 5', express],
+  ] as const)('%s: serves every route behind cors, compression, express-session and trust proxy, and records each export once', async (_name, createApp) => {
+    const { store, logger } = await setup()
+    for (let i = 0; i < 30; i++)
+      await logger.record({ tenantId: 't1', actor: { type: 'user', id: `u${i}` }, action: 'project_created', resource: { type: 'project', id: `p${i}` }, outcome: 'success' }, { delivery: 'await' })
+    const app = createApp()
+    app.set('trust proxy', 'loopback')
+    app.use(cors({ origin: 'https://app.example', credentials: true }))
+    app.use(compression({ threshold: 0 }))
+    app.use(session({ secret: 'test-secret', resave: false, saveUninitialized: false }))
+    app.use(createApp.json())
+    app.use(auditMiddleware({ logger, delivery: 'await', tenant: () => 't1' }))
+    app.post('/login', (req, res) => {
+      ;(req.session as unknown as { admin?: string }).admin = 'admin-1'
+      res.json({ ok: true })
+    })
+    // The session cookie is read by express-session; authorize sees the Fetch Request, so resolve it on the Node side.
+    const sessions = new Map<string, string>()
+    app.use((req, _res, next) => {
+      const admin = (req.session as unknown as { admin?: string }).admin
+      if (admin) sessions.set(req.sessionID, admin)
+      next()
+    })
+    const router = createApp.Router()
+    router.use(
+      '/audit',
+      auditAdminRouter({
+        logger,
+        siem: stateSiem(store),
+        integrity: createIntegrityService({ store }),
+        uiDir: false,
+        authorize: (request) => {
+          const sid = /connect\.sid=s%3A([^.;]+)/.exec(request.headers.get('cookie') ?? '')?.[1]
+          const admin = sid === undefined ? undefined : sessions.get(sid)
+          return admin ? { tenantId: 't1', actor: { type: 'user', id: admin } } : null
+        },
+      }),
+    )
+    app.use('/admin', router)
+    const origin = await listen(app)
+    const base = `${origin}/admin/audit`
+
+    const denied = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(denied.status).toBe(401)
+    expect(denied.headers.get('content-type')).toMatch(/application\/json/)
+    expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED')
+
+    const login = await fetch(`${origin}/login`, { method: 'POST' })
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string
+    const headers = { cookie, 'x-forwarded-for': '198.51.100.7' }
+
+    const list = await fetch(`${base}/api/events?limit=5`, { headers })
+    expect(list.status).toBe(200)
+    const { items } = (await list.json()) as { items: { id: string }[] }
+    expect(items).toHaveLength(5)
+    expect((await fetch(`${base}/api/events/${items[0]?.id}`, { headers })).status).toBe(200)
+    expect((await fetch(`${base}/api/facets`, { headers })).status).toBe(200)
+    const missing = await fetch(`${base}/api/events/nope`, { headers })
+    expect(missing.status).toBe(404)
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+
+    const csv = await fetch(`${base}/api/export.csv`, { headers: { ...headers, 'accept-encoding': 'gzip' } })
+    expect(csv.status).toBe(200)
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/)
+    expect((await csv.text()).split('\r\n').length).toBeGreaterThan(30)
+    const ndjson = await fetch(`${base}/api/export.ndjson`, { headers })
+    expect(ndjson.status).toBe(200)
+    await ndjson.text()
+    expect((await fetch(`${base}/api/integrity/verify`, { headers })).status).toBe(200)
+
+    const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }) })
+    expect(put.status).toBe(200)
+    expect(await store.getState('siem-test', 't1')).toEqual({ enabled: false })
+    expect((await fetch(`${base}/api/settings/siem`, { headers })).status).toBe(200)
+    const test = await fetch(`${base}/api/settings/siem/test`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ enabled: true }) })
+    expect(test.status).toBe(200)
+
+    await logger.flush()
+    const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
+    const others = recorded.filter((event) => event.action !== 'project_created')
+    const exports = others.filter((event) => event.action === 'audit_log_exported')
+    expect(exports).toHaveLength(2)
+    for (const event of exports) expect(event.context?.ip).toBe('198.51.100.7')
+    // Besides the admin's own events: the login and the refused request (a failure); no admin success recorded again.
+    expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual(
+      expect.arrayContaining([['/admin/audit/api/settings/siem', 'failure']]),
+    )
+    expect(others.filter((event) => event.context?.path?.startsWith('/admin/audit') && event.action !== 'audit_log_exported')).toHaveLength(1)
+  })
+})
+
+describe('auditAdminRouter under a mount path with parameters', () => {
+  it.each([
+    ['Express 4', express4],
+    ['Express 5', express],
+  ] as const)('%s: serves it when the parameter is percent-encoded (a space, Japanese)', async (_name, createApp) => {
+    const { logger } = await setup()
+    const app = createApp()
+    app.use('/workspaces/:ws/admin/audit', auditAdminRouter({ logger, authorize, uiDir: false }))
+    const origin = await listen(app)
+    for (const ws of ['acme', 'a%20b', '%E3%81%82']) {
+      const list = await fetch(`${origin}/workspaces/${ws}/admin/audit/api/events?limit=1`, { headers: ADMIN })
+      expect([ws, list.status]).toEqual([ws, 200])
+      const redirect = await fetch(`${origin}/workspaces/${ws}/admin/audit`, { headers: ADMIN, redirect: 'manual' })
+      expect(redirect.headers.get('location')).toBe(`/workspaces/${ws}/admin/audit/`)
+    }
+  })
+})

@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AuditKitError, createAuditLogger, createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import { serve, type ServerType } from '@hono/node-server'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { compress } from 'hono/compress'
+import { cors } from 'hono/cors'
+import { jwt, sign } from 'hono/jwt'
+import { secureHeaders } from 'hono/secure-headers'
+import { afterEach, describe, expect, it } from 'vitest'
+import { auditAdminApp, auditMiddleware } from './index.js'
+
+function stateSiem(store: AuditStore): SiemAdminService {
+  return {
+    getSettings: async (scope) => (await store.getState('siem-test', scope.tenantId)) ?? { enabled: false },
+    async saveSettings(scope, body) {
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AuditKitError('INVALID_SETTINGS', 'Settings must be an object.')
+      await store.putState('siem-test', scope.tenantId, body)
+      return body
+    },
+    testConnection: async (_scope, body) => ({ ok: false, tried: body }),
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function setup(): Promise<{ store: AuditStore; logger: AuditLogger }> {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-app-'))
+  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const logger = createAuditLogger({ store, onError: () => {} })
+  for (let i = 0; i < 30; i++)
+    await logger.record({ tenantId: 't1', actor: { type: 'user', id: `u${i}` }, action: 'project_created', resource: { type: 'project', id: `p${i}` }, outcome: 'success' }, { delivery: 'await' })
+  cleanups.push(async () => {
+    await logger.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { store, logger }
+}
+
+async function listen(app: Hono): Promise<string> {
+  const server: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const cookieAuthorize = (request: Request): AdminAuthorization =>
+  /(?:^|;\s*)admin_session=ok(?:;|$)/.test(request.headers.get('cookie') ?? '') ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null
+
+async function exercise(base: string, headers: Record<string, string>, store: AuditStore, logger: AuditLogger): Promise<void> {
+  const denied = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })
+  expect(denied.status).toBe(401)
+  expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED')
+  const list = await fetch(`${base}/api/events?limit=5`, { headers })
+  expect(list.status).toBe(200)
+  const { items } = (await list.json()) as { items: { id: string }[] }
+  expect(items).toHaveLength(5)
+  expect((await fetch(`${base}/api/events/${items[0]?.id}`, { headers })).status).toBe(200)
+  expect((await fetch(`${base}/api/facets`, { headers })).status).toBe(200)
+  const missing = await fetch(`${base}/api/nope`, { headers })
+  expect(missing.status).toBe(404)
+  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+  const csv = await fetch(`${base}/api/export.csv`, { headers: { ...headers, 'accept-encoding': 'gzip' } })
+  expect(csv.status).toBe(200)
+  expect((await csv.text()).split('\r\n').length).toBeGreaterThan(30)
+  const ndjson = await fetch(`${base}/api/export.ndjson`, { headers })
+  expect(ndjson.status).toBe(200)
+  await ndjson.text()
+  expect((await fetch(`${base}/api/integrity/verify`, { headers })).status).toBe(200)
+  const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }) })
+  expect(put.status).toBe(200)
+  expect(await store.getState('siem-test', 't1')).toEqual({ enabled: false })
+  expect((await fetch(`${base}/api/settings/siem`, { headers })).status).toBe(200)
+  const test = await fetch(`${base}/api/settings/siem/test`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":true}' })
+  expect(test.status).toBe(200)
+  const redirect = await fetch(base, { headers, redirect: 'manual' })
+  expect(redirect.status).toBe(308)
+  expect(redirect.headers.get('location')).toBe(`${new URL(base).pathname}/`)
+  await logger.flush()
+  const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
+  const others = recorded.filter((event) => event.action !== 'project_created')
+  expect(others.filter((event) => event.action === 'audit_log_exported')).toHaveLength(2)
+  // Besides the exports, only the refused PUT, as a failure: no admin success is recorded twice.
+  expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual([
+    [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
+  ])
+}
+
+describe('auditAdminApp in a typical Hono app', () => {
+  it('serves every route behind cors, secureHeaders, compress and bodyLimit, with a cookie authorize', async () => {
+    const { store, logger } = await setup()
+    const app = new Hono()
+    app.use(cors({ origin: 'https://app.example', credentials: true }))
+    app.use(secureHeaders())
+    app.use(compress())
+    app.use(bodyLimit({ maxSize: 1024 * 1024 }))
+    app.use(auditMiddleware({ logger, delivery: 'await', tenant: () => 't1' }))
+    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, siem: stateSiem(store), integrity: createIntegrityService({ store }), uiDir: false }))
+    const origin = await listen(app)
+    await exercise(`${origin}/admin/audit`, { cookie: 'admin_session=ok' }, store, logger)
+  })
+
+  it('serves every route under basePath() and a parent jwt(), reading the token from a cookie', async () => {
+    const { store, logger } = await setup()
+    const secret = 'jwt-test-secret'
+    const app = new Hono().basePath('/api')
+    app.use('/admin/*', jwt({ secret, alg: 'HS256', cookie: 'token' }))
+    app.use(auditMiddleware({ logger, delivery: 'await', tenant: () => 't1' }))
+    app.route(
+      '/admin/audit',
+      auditAdminApp({
+        logger,
+        siem: stateSiem(store),
+        integrity: createIntegrityService({ store }),
+        uiDir: false,
+        authorize: (request) => (/(?:^|;\s*)token=/.test(request.headers.get('cookie') ?? '') ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null),
+      }),
+    )
+    const origin = await listen(app)
+    const token = await sign({ sub: 'admin-1', exp: Math.floor(Date.now() / 1000) + 600 }, secret, 'HS256')
+    const headers = { cookie: `token=${token}` }
+    const base = `${origin}/api/admin/audit`
+    // jwt() answers the anonymous request itself; the rest goes through the admin routes.
+    expect((await fetch(`${base}/api/events`)).status).toBe(401)
+    const list = await fetch(`${base}/api/events?limit=5`, { headers })
+    expect(list.status).toBe(200)
+    const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":false}' })
+    expect(put.status).toBe(200)
+    const csv = await fetch(`${base}/api/export.csv`, { headers })
+    expect(csv.status).toBe(200)
+    await csv.text()
+    const redirect = await fetch(base, { headers, redirect: 'manual' })
+    expect(redirect.headers.get('location')).toBe('/api/admin/audit/')
+  })
+
+  it('takes the settings body that a parent middleware already read (c.req.json())', async () => {
+    const { store, logger } = await setup()
+    const app = new Hono()
+    const seen: unknown[] = []
+    // e.g. a request logger that records JSON bodies: Hono caches what it read, the raw body is used up.
+    app.use(async (c, next) => {
+      if (c.req.header('content-type')?.startsWith('application/json')) seen.push(await c.req.json())
+      await next()
+    })
+    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, siem: stateSiem(store), uiDir: false }))
+    const origin = await listen(app)
+    const put = await fetch(`${origin}/admin/audit/api/settings/siem`, {
+      method: 'PUT',
+      headers: { cookie: 'admin_session=ok', 'content-type': 'application/json' },
+      body: '{"enabled":false}',
+    })
+    expect(seen).toEqual([{ enabled: false }])
+    expect(put.status).toBe(200)
+    expect(await store.getState('siem-test', 't1')).toEqual({ enabled: false })
+  })
+
+  it('serves a mount path with a parameter whose value is percent-encoded (a space, Japanese)', async () => {
+    const { logger } = await setup()
+    const app = new Hono()
+    app.route('/workspaces/:ws/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, uiDir: false }))
+    const origin = await listen(app)
+    const headers = { cookie: 'admin_session=ok' }
+    for (const ws of ['acme', 'a%20b', '%E3%81%82']) {
+      const list = await fetch(`${origin}/workspaces/${ws}/admin/audit/api/events?limit=1`, { headers })
+      expect([ws, list.status]).toEqual([ws, 200])
+      const redirect = await fetch(`${origin}/workspaces/${ws}/admin/audit`, { headers, redirect: 'manual' })
+      expect(redirect.headers.get('location')).toBe(`/workspaces/${ws}/admin/audit/`)
+    }
+  })
+})

@@ -1,0 +1,199 @@
+import 'reflect-metadata'
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AuditKitError, createAuditLogger, createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+import {
+  Catch,
+  Controller,
+  Get,
+  Module,
+  NotFoundException,
+  VersioningType,
+  type ArgumentsHost,
+  type CanActivate,
+  type DynamicModule,
+  type CallHandler,
+  type ExceptionFilter,
+  type INestApplication,
+  type NestInterceptor,
+  type PipeTransform,
+} from '@nestjs/common'
+import { NestFactory } from '@nestjs/core'
+import { FastifyAdapter } from '@nestjs/platform-fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AuditAdminModule, AuditModule } from './index.js'
+
+function stateSiem(store: AuditStore): SiemAdminService {
+  return {
+    getSettings: async (scope) => (await store.getState('siem-test', scope.tenantId)) ?? { enabled: false },
+    async saveSettings(scope, body) {
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AuditKitError('INVALID_SETTINGS', 'Settings must be an object.')
+      await store.putState('siem-test', scope.tenantId, body)
+      return body
+    },
+    testConnection: async (_scope, body) => ({ ok: false, tried: body }),
+  }
+}
+
+const authorize = (request: Request): AdminAuthorization =>
+  /(?:^|;\s*)admin_session=ok(?:;|$)/.test(request.headers.get('cookie') ?? '') ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function setup(): Promise<{ store: AuditStore; logger: AuditLogger }> {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-module-'))
+  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const logger = createAuditLogger({ store, onError: () => {} })
+  for (let i = 0; i < 30; i++)
+    await logger.record({ tenantId: 't1', actor: { type: 'user', id: `u${i}` }, action: 'project_created', resource: { type: 'project', id: `p${i}` }, outcome: 'success' }, { delivery: 'await' })
+  cleanups.push(async () => {
+    await logger.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { store, logger }
+}
+
+@Controller('projects')
+class ProjectsController {
+  @Get()
+  list(): string[] {
+    return []
+  }
+}
+
+function appModule(store: AuditStore, logger: AuditLogger, path: string): DynamicModule {
+  @Module({})
+  class AppModule {}
+  return {
+    module: AppModule,
+    controllers: [ProjectsController],
+    imports: [
+      AuditModule.forRoot({ logger, delivery: 'await', tenant: () => 't1' }),
+      AuditAdminModule.forRoot({ path, logger, authorize, siem: stateSiem(store), integrity: createIntegrityService({ store }), uiDir: false }),
+    ],
+  }
+}
+
+@Catch()
+class RewritingFilter implements ExceptionFilter {
+  catch(_exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<{ status(code: number): { send(body: string): void } } & { code?: (n: number) => { send(b: string): void } }>()
+    if (typeof res.code === 'function') res.code(404).send('<h1>Not here</h1>')
+    else res.status(404).send('<h1>Not here</h1>')
+  }
+}
+
+class RefusingPipe implements PipeTransform {
+  transform(): never {
+    throw new NotFoundException()
+  }
+}
+
+class WrappingInterceptor implements NestInterceptor {
+  intercept(_context: unknown, next: CallHandler): ReturnType<CallHandler['handle']> {
+    return next.handle()
+  }
+}
+
+class DenyAll implements CanActivate {
+  canActivate(): boolean {
+    return false
+  }
+}
+
+async function start(app: INestApplication): Promise<string> {
+  cleanups.push(() => app.close())
+  await app.listen(0, '127.0.0.1')
+  return `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`
+}
+
+async function exercise(base: string, store: AuditStore, logger: AuditLogger): Promise<void> {
+  const headers = { cookie: 'admin_session=ok' }
+  const denied = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })
+  expect(denied.status).toBe(401)
+  expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED')
+  const list = await fetch(`${base}/api/events?limit=5`, { headers })
+  expect(list.status).toBe(200)
+  const { items } = (await list.json()) as { items: { id: string }[] }
+  expect(items).toHaveLength(5)
+  expect((await fetch(`${base}/api/events/${items[0]?.id}`, { headers })).status).toBe(200)
+  expect((await fetch(`${base}/api/facets`, { headers })).status).toBe(200)
+  const missing = await fetch(`${base}/api/nope`, { headers })
+  expect(missing.status).toBe(404)
+  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+  const csv = await fetch(`${base}/api/export.csv`, { headers })
+  expect(csv.status).toBe(200)
+  expect((await csv.text()).split('\r\n').length).toBeGreaterThan(30)
+  const ndjson = await fetch(`${base}/api/export.ndjson`, { headers })
+  expect(ndjson.status).toBe(200)
+  await ndjson.text()
+  expect((await fetch(`${base}/api/integrity/verify`, { headers })).status).toBe(200)
+  const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false, n: 1 }) })
+  expect(put.status).toBe(200)
+  expect(await store.getState('siem-test', 't1')).toEqual({ enabled: false, n: 1 })
+  expect((await fetch(`${base}/api/settings/siem`, { headers })).status).toBe(200)
+  const test = await fetch(`${base}/api/settings/siem/test`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":true}' })
+  expect(test.status).toBe(200)
+  const redirect = await fetch(base, { headers, redirect: 'manual' })
+  expect(redirect.status).toBe(308)
+  expect(redirect.headers.get('location')).toBe(`${new URL(base).pathname}/`)
+  await logger.flush()
+  const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
+  const others = recorded.filter((event) => event.action !== 'project_created')
+  expect(others.filter((event) => event.action === 'audit_log_exported')).toHaveLength(2)
+  expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual([
+    [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
+  ])
+}
+
+describe('AuditAdminModule in a typical Nest app', () => {
+  it('platform-express: serves every route with a global prefix, URI versioning, a global pipe, interceptor, guard and catch-all filter', async () => {
+    const { store, logger } = await setup()
+    const app = await NestFactory.create(appModule(store, logger, 'admin/audit'), { logger: false })
+    app.setGlobalPrefix('api')
+    app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' })
+    app.useGlobalPipes(new RefusingPipe())
+    app.useGlobalInterceptors(new WrappingInterceptor())
+    app.useGlobalFilters(new RewritingFilter())
+    app.useGlobalGuards(new DenyAll())
+    const origin = await start(app)
+    expect((await fetch(`${origin}/api/v1/projects`)).status).toBe(404)
+    await exercise(`${origin}/admin/audit`, store, logger)
+  })
+
+  it('platform-fastify: serves every route, settings PUT included', async () => {
+    const { store, logger } = await setup()
+    const app = await NestFactory.create(appModule(store, logger, 'admin/audit'), new FastifyAdapter({ trustProxy: 'loopback' }), { logger: false })
+    app.setGlobalPrefix('api')
+    const origin = await start(app)
+    await exercise(`${origin}/admin/audit`, store, logger)
+  })
+})
+
+describe('AuditAdminModule behind a proxy', () => {
+  for (const platform of ['express', 'fastify'] as const)
+    it(`${platform}: records the client address the platform's proxy setting gives on exports`, async () => {
+      const { store, logger } = await setup()
+      const module = appModule(store, logger, 'admin/audit')
+      const app =
+        platform === 'fastify'
+          ? await NestFactory.create(module, new FastifyAdapter({ trustProxy: 'loopback' }), { logger: false })
+          : await NestFactory.create(module, { logger: false })
+      if (platform === 'express') (app.getHttpAdapter().getInstance() as { set(name: string, value: unknown): void }).set('trust proxy', 'loopback')
+      const origin = await start(app)
+      const csv = await fetch(`${origin}/admin/audit/api/export.csv`, { headers: { cookie: 'admin_session=ok', 'x-forwarded-for': '198.51.100.7' } })
+      expect(csv.status).toBe(200)
+      await csv.text()
+      await logger.flush()
+      const { items } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', action: 'audit_log_exported', limit: 5 })
+      expect(items.map((event) => event.context?.ip)).toEqual(['198.51.100.7'])
+    })
+})
