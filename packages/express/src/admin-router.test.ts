@@ -92,6 +92,18 @@ describe('auditAdminRouter behind body parsers', () => {
       expect((await putSettings(origin, settings)).status).toBe(200)
       expect(await store.getState('siem-test', 't1')).toEqual(settings)
     })
+
+    for (const parser of ['raw', 'text'] as const) {
+      it(`${name}: a settings PUT gets its JSON body after express.${parser}() read it as ${parser === 'raw' ? 'bytes' : 'text'}`, async () => {
+        const { store, logger } = await setup()
+        const app = createApp()
+        app.use(createApp[parser]({ type: 'application/json' }))
+        app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+        const origin = await listen(app)
+        expect((await putSettings(origin, settings)).status).toBe(200)
+        expect(await store.getState('siem-test', 't1')).toEqual(settings)
+      })
+    }
   }
 })
 

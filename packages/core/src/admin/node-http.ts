@@ -11,7 +11,8 @@ export interface NodeRequestOptions {
    */
   originalUrl?: string
   /**
-   * A body a framework already parsed (e.g. `express.json()` ran first): sent on as JSON.
+   * A body a framework already read (e.g. `express.json()` ran first): an object is sent on as JSON; bytes or text
+   * (`express.raw()`, `express.text()`) as they are.
    * @default undefined (the raw body is streamed)
    */
   parsedBody?: unknown
@@ -47,7 +48,7 @@ export function toFetchRequest(req: IncomingMessage, options: NodeRequestOptions
   const init: RequestInit & { duplex?: 'half' } = { method, headers }
   if (!BODYLESS.has(method)) {
     if (options.parsedBody !== undefined || req.readableEnded) {
-      init.body = options.parsedBody === undefined ? null : JSON.stringify(options.parsedBody)
+      init.body = bodyOf(options.parsedBody)
       headers.delete('content-length')
     } else {
       init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
@@ -151,4 +152,11 @@ export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, 
   // Answered before the body was read (e.g. 413): the rest of it is still on the wire, so the connection cannot be reused.
   if (!req.complete) res.setHeader('connection', 'close')
   await sendFetchResponse(res, response)
+}
+
+/** What a parser earlier in the app left as the body: bytes and text as read, a parsed value as its JSON. */
+function bodyOf(parsed: unknown): string | Uint8Array | null {
+  if (parsed === undefined) return null
+  if (typeof parsed === 'string' || parsed instanceof Uint8Array) return parsed
+  return JSON.stringify(parsed)
 }
