@@ -155,8 +155,10 @@ export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, 
 }
 
 /** What a parser earlier in the app left as the body: bytes and text as read, a parsed value as its JSON. */
-function bodyOf(parsed: unknown): string | Uint8Array | null {
+function bodyOf(parsed: unknown): string | Uint8Array<ArrayBuffer> | null {
   if (parsed === undefined) return null
-  if (typeof parsed === 'string' || parsed instanceof Uint8Array) return parsed
+  if (typeof parsed === 'string') return parsed
+  // A copy: a Buffer may be a view into a larger, shared pool.
+  if (parsed instanceof Uint8Array) return new Uint8Array(parsed)
   return JSON.stringify(parsed)
 }
