@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { AuditKitError, createAuditLogger, createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
-import { createSqliteStore } from '@auditkit/core/sqlite'
+import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
+import { openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
 import compression from 'compression'
 import cors from 'cors'
 import express, { type Express } from 'express'
@@ -18,34 +15,15 @@ function authorize(request: Request): AdminAuthorization {
   return request.headers.get('authorization') === ADMIN.authorization ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null
 }
 
-/** SIEM settings kept in the store's state table: enough to see what body the PUT route received. */
-function stateSiem(store: AuditStore): SiemAdminService {
-  return {
-    getSettings: async (scope) => (await store.getState('siem-test', scope.tenantId)) ?? { enabled: false },
-    async saveSettings(scope, body) {
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AuditKitError('INVALID_SETTINGS', 'Settings must be an object.')
-      await store.putState('siem-test', scope.tenantId, body)
-      return body
-    },
-    testConnection: async (_scope, body) => ({ ok: false, tried: body }),
-  }
-}
-
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
 async function setup(): Promise<{ store: AuditStore; logger: AuditLogger }> {
-  const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-router-'))
-  const store = createSqliteStore({ path: join(dir, 'audit.db') })
-  const logger = createAuditLogger({ store, onError: () => {} })
-  cleanups.push(async () => {
-    await logger.close()
-    await store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return { store, logger }
+  const opened = await openAdminMountStore()
+  cleanups.push(opened.close)
+  return opened
 }
 
 async function listen(app: Express): Promise<string> {
@@ -75,7 +53,7 @@ describe('auditAdminRouter behind body parsers', () => {
       const { store, logger } = await setup()
       const app = createApp()
       app.use(createApp.urlencoded({ extended: false }))
-      app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+      app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: siemSettingsInState(store), uiDir: false }))
       const origin = await listen(app)
       const saved = await putSettings(origin, settings)
       expect(saved.status).toBe(200)
@@ -87,7 +65,7 @@ describe('auditAdminRouter behind body parsers', () => {
       const app = createApp()
       app.use(createApp.json())
       app.use(createApp.urlencoded({ extended: false }))
-      app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+      app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: siemSettingsInState(store), uiDir: false }))
       const origin = await listen(app)
       expect((await putSettings(origin, settings)).status).toBe(200)
       expect(await store.getState('siem-test', 't1')).toEqual(settings)
@@ -98,7 +76,7 @@ describe('auditAdminRouter behind body parsers', () => {
         const { store, logger } = await setup()
         const app = createApp()
         app.use(createApp[parser]({ type: 'application/json' }))
-        app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+        app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: siemSettingsInState(store), uiDir: false }))
         const origin = await listen(app)
         expect((await putSettings(origin, settings)).status).toBe(200)
         expect(await store.getState('siem-test', 't1')).toEqual(settings)
@@ -111,7 +89,7 @@ describe('auditAdminRouter mounted before the body parsers', () => {
   it('answers a malformed settings body with the admin API\'s JSON error, after authorize', async () => {
     const { store, logger } = await setup()
     const app = express()
-    app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: stateSiem(store), uiDir: false }))
+    app.use('/admin/audit', auditAdminRouter({ logger, authorize, siem: siemSettingsInState(store), uiDir: false }))
     app.use(express.json({ limit: '1kb' }))
     const origin = await listen(app)
     const url = `${origin}/admin/audit/api/settings/siem`
@@ -154,7 +132,7 @@ describe('auditAdminRouter in a typical Express app', () => {
       '/audit',
       auditAdminRouter({
         logger,
-        siem: stateSiem(store),
+        siem: siemSettingsInState(store),
         integrity: createIntegrityService({ store }),
         uiDir: false,
         authorize: (request) => {

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { AuditKitError, createAuditLogger, createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
-import { createSqliteStore } from '@auditkit/core/sqlite'
+import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
+import { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
@@ -14,35 +11,15 @@ import { secureHeaders } from 'hono/secure-headers'
 import { afterEach, describe, expect, it } from 'vitest'
 import { auditAdminApp, auditMiddleware } from './index.js'
 
-function stateSiem(store: AuditStore): SiemAdminService {
-  return {
-    getSettings: async (scope) => (await store.getState('siem-test', scope.tenantId)) ?? { enabled: false },
-    async saveSettings(scope, body) {
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AuditKitError('INVALID_SETTINGS', 'Settings must be an object.')
-      await store.putState('siem-test', scope.tenantId, body)
-      return body
-    },
-    testConnection: async (_scope, body) => ({ ok: false, tried: body }),
-  }
-}
-
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
 async function setup(): Promise<{ store: AuditStore; logger: AuditLogger }> {
-  const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-app-'))
-  const store = createSqliteStore({ path: join(dir, 'audit.db') })
-  const logger = createAuditLogger({ store, onError: () => {} })
-  for (let i = 0; i < 30; i++)
-    await logger.record({ tenantId: 't1', actor: { type: 'user', id: `u${i}` }, action: 'project_created', resource: { type: 'project', id: `p${i}` }, outcome: 'success' }, { delivery: 'await' })
-  cleanups.push(async () => {
-    await logger.close()
-    await store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return { store, logger }
+  const opened = await openAdminMountStore({ events: 30 })
+  cleanups.push(opened.close)
+  return opened
 }
 
 async function listen(app: Hono): Promise<string> {
@@ -56,42 +33,7 @@ const cookieAuthorize = (request: Request): AdminAuthorization =>
   /(?:^|;\s*)admin_session=ok(?:;|$)/.test(request.headers.get('cookie') ?? '') ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null
 
 async function exercise(base: string, headers: Record<string, string>, store: AuditStore, logger: AuditLogger): Promise<void> {
-  const denied = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })
-  expect(denied.status).toBe(401)
-  expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED')
-  const list = await fetch(`${base}/api/events?limit=5`, { headers })
-  expect(list.status).toBe(200)
-  const { items } = (await list.json()) as { items: { id: string }[] }
-  expect(items).toHaveLength(5)
-  expect((await fetch(`${base}/api/events/${items[0]?.id}`, { headers })).status).toBe(200)
-  expect((await fetch(`${base}/api/facets`, { headers })).status).toBe(200)
-  const missing = await fetch(`${base}/api/nope`, { headers })
-  expect(missing.status).toBe(404)
-  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
-  const csv = await fetch(`${base}/api/export.csv`, { headers: { ...headers, 'accept-encoding': 'gzip' } })
-  expect(csv.status).toBe(200)
-  expect((await csv.text()).split('\r\n').length).toBeGreaterThan(30)
-  const ndjson = await fetch(`${base}/api/export.ndjson`, { headers })
-  expect(ndjson.status).toBe(200)
-  await ndjson.text()
-  expect((await fetch(`${base}/api/integrity/verify`, { headers })).status).toBe(200)
-  const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }) })
-  expect(put.status).toBe(200)
-  expect(await store.getState('siem-test', 't1')).toEqual({ enabled: false })
-  expect((await fetch(`${base}/api/settings/siem`, { headers })).status).toBe(200)
-  const test = await fetch(`${base}/api/settings/siem/test`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":true}' })
-  expect(test.status).toBe(200)
-  const redirect = await fetch(base, { headers, redirect: 'manual' })
-  expect(redirect.status).toBe(308)
-  expect(redirect.headers.get('location')).toBe(`${new URL(base).pathname}/`)
-  await logger.flush()
-  const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
-  const others = recorded.filter((event) => event.action !== 'project_created')
-  expect(others.filter((event) => event.action === 'audit_log_exported')).toHaveLength(2)
-  // Besides the exports, only the refused PUT, as a failure: no admin success is recorded twice.
-  expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual([
-    [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
-  ])
+  await expectAdminMountServesEveryRoute({ base, headers, store, logger })
 }
 
 describe('auditAdminApp in a typical Hono app', () => {
@@ -103,7 +45,7 @@ describe('auditAdminApp in a typical Hono app', () => {
     app.use(compress())
     app.use(bodyLimit({ maxSize: 1024 * 1024 }))
     app.use(auditMiddleware({ logger, delivery: 'await', tenant: () => 't1' }))
-    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, siem: stateSiem(store), integrity: createIntegrityService({ store }), uiDir: false }))
+    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, siem: siemSettingsInState(store), integrity: createIntegrityService({ store }), uiDir: false }))
     const origin = await listen(app)
     await exercise(`${origin}/admin/audit`, { cookie: 'admin_session=ok' }, store, logger)
   })
@@ -118,7 +60,7 @@ describe('auditAdminApp in a typical Hono app', () => {
       '/admin/audit',
       auditAdminApp({
         logger,
-        siem: stateSiem(store),
+        siem: siemSettingsInState(store),
         integrity: createIntegrityService({ store }),
         uiDir: false,
         authorize: (request) => (/(?:^|;\s*)token=/.test(request.headers.get('cookie') ?? '') ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null),
@@ -150,7 +92,7 @@ describe('auditAdminApp in a typical Hono app', () => {
       if (c.req.header('content-type')?.startsWith('application/json')) seen.push(await c.req.json())
       await next()
     })
-    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, siem: stateSiem(store), uiDir: false }))
+    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, siem: siemSettingsInState(store), uiDir: false }))
     const origin = await listen(app)
     const put = await fetch(`${origin}/admin/audit/api/settings/siem`, {
       method: 'PUT',

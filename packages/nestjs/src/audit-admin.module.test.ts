@@ -1,11 +1,8 @@
 import 'reflect-metadata'
-import { mkdtempSync, rmSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { AuditKitError, createAuditLogger, createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
-import { createSqliteStore } from '@auditkit/core/sqlite'
+import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
+import { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
 import {
   Catch,
   Controller,
@@ -27,18 +24,6 @@ import { FastifyAdapter } from '@nestjs/platform-fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AuditAdminModule, AuditModule } from './index.js'
 
-function stateSiem(store: AuditStore): SiemAdminService {
-  return {
-    getSettings: async (scope) => (await store.getState('siem-test', scope.tenantId)) ?? { enabled: false },
-    async saveSettings(scope, body) {
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AuditKitError('INVALID_SETTINGS', 'Settings must be an object.')
-      await store.putState('siem-test', scope.tenantId, body)
-      return body
-    },
-    testConnection: async (_scope, body) => ({ ok: false, tried: body }),
-  }
-}
-
 const authorize = (request: Request): AdminAuthorization =>
   /(?:^|;\s*)admin_session=ok(?:;|$)/.test(request.headers.get('cookie') ?? '') ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null
 
@@ -48,17 +33,9 @@ afterEach(async () => {
 })
 
 async function setup(): Promise<{ store: AuditStore; logger: AuditLogger }> {
-  const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-module-'))
-  const store = createSqliteStore({ path: join(dir, 'audit.db') })
-  const logger = createAuditLogger({ store, onError: () => {} })
-  for (let i = 0; i < 30; i++)
-    await logger.record({ tenantId: 't1', actor: { type: 'user', id: `u${i}` }, action: 'project_created', resource: { type: 'project', id: `p${i}` }, outcome: 'success' }, { delivery: 'await' })
-  cleanups.push(async () => {
-    await logger.close()
-    await store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return { store, logger }
+  const opened = await openAdminMountStore({ events: 30 })
+  cleanups.push(opened.close)
+  return opened
 }
 
 @Controller('projects')
@@ -77,7 +54,7 @@ function appModule(store: AuditStore, logger: AuditLogger, path: string): Dynami
     controllers: [ProjectsController],
     imports: [
       AuditModule.forRoot({ logger, delivery: 'await', tenant: () => 't1' }),
-      AuditAdminModule.forRoot({ path, logger, authorize, siem: stateSiem(store), integrity: createIntegrityService({ store }), uiDir: false }),
+      AuditAdminModule.forRoot({ path, logger, authorize, siem: siemSettingsInState(store), integrity: createIntegrityService({ store }), uiDir: false }),
     ],
   }
 }
@@ -116,42 +93,7 @@ async function start(app: INestApplication): Promise<string> {
 }
 
 async function exercise(base: string, store: AuditStore, logger: AuditLogger): Promise<void> {
-  const headers = { cookie: 'admin_session=ok' }
-  const denied = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })
-  expect(denied.status).toBe(401)
-  expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED')
-  const list = await fetch(`${base}/api/events?limit=5`, { headers })
-  expect(list.status).toBe(200)
-  const { items } = (await list.json()) as { items: { id: string }[] }
-  expect(items).toHaveLength(5)
-  expect((await fetch(`${base}/api/events/${items[0]?.id}`, { headers })).status).toBe(200)
-  expect((await fetch(`${base}/api/facets`, { headers })).status).toBe(200)
-  const missing = await fetch(`${base}/api/nope`, { headers })
-  expect(missing.status).toBe(404)
-  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
-  const csv = await fetch(`${base}/api/export.csv`, { headers })
-  expect(csv.status).toBe(200)
-  expect((await csv.text()).split('\r\n').length).toBeGreaterThan(30)
-  const ndjson = await fetch(`${base}/api/export.ndjson`, { headers })
-  expect(ndjson.status).toBe(200)
-  await ndjson.text()
-  expect((await fetch(`${base}/api/integrity/verify`, { headers })).status).toBe(200)
-  const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false, n: 1 }) })
-  expect(put.status).toBe(200)
-  expect(await store.getState('siem-test', 't1')).toEqual({ enabled: false, n: 1 })
-  expect((await fetch(`${base}/api/settings/siem`, { headers })).status).toBe(200)
-  const test = await fetch(`${base}/api/settings/siem/test`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":true}' })
-  expect(test.status).toBe(200)
-  const redirect = await fetch(base, { headers, redirect: 'manual' })
-  expect(redirect.status).toBe(308)
-  expect(redirect.headers.get('location')).toBe(`${new URL(base).pathname}/`)
-  await logger.flush()
-  const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
-  const others = recorded.filter((event) => event.action !== 'project_created')
-  expect(others.filter((event) => event.action === 'audit_log_exported')).toHaveLength(2)
-  expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual([
-    [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
-  ])
+  await expectAdminMountServesEveryRoute({ base, headers: { cookie: 'admin_session=ok' }, store, logger })
 }
 
 describe('AuditAdminModule in a typical Nest app', () => {

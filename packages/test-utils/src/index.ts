@@ -46,3 +46,5 @@ export type {
   ReceiverFailure,
   ReceiverProtocol,
 } from './otlp-receiver/index.js'
+export { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from './admin-mount/admin-mount-fixture.js'
+export type { AdminMountStore } from './admin-mount/admin-mount-fixture.js'

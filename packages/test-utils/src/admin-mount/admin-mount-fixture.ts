@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect } from 'vitest'
+import { AuditKitError, createAuditLogger, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
+
+/**
+ * A SIEM service that keeps its settings in the store's state table and tests nothing: enough for an adapter's admin
+ * mount test to see which body the settings routes received.
+ */
+export function siemSettingsInState(store: AuditStore): SiemAdminService {
+  return {
+    getSettings: async (scope) => (await store.getState('siem-test', scope.tenantId)) ?? { enabled: false },
+    async saveSettings(scope, body) {
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AuditKitError('INVALID_SETTINGS', 'Settings must be an object.')
+      await store.putState('siem-test', scope.tenantId, body)
+      return body
+    },
+    testConnection: async (_scope, body) => ({ ok: false, tried: body }),
+  }
+}
+
+export interface AdminMountStore {
+  store: AuditStore
+  logger: AuditLogger
+  /** Closes the logger and the store and removes the file. */
+  close(): Promise<void>
+}
+
+/** A logger over a fresh SQLite file, with `events` events of tenant `t1` already written (projects p0, p1, ...). */
+export async function openAdminMountStore(options: { events?: number } = {}): Promise<AdminMountStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'auditkit-admin-mount-'))
+  const store = createSqliteStore({ path: join(dir, 'audit.db') })
+  const logger = createAuditLogger({ store, onError: () => {} })
+  for (let i = 0; i < (options.events ?? 0); i++)
+    await logger.record({ tenantId: 't1', actor: { type: 'user', id: `u${i}` }, action: 'project_created', resource: { type: 'project', id: `p${i}` }, outcome: 'success' }, { delivery: 'await' })
+  return {
+    store,
+    logger,
+    async close() {
+      await logger.close()
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Walks every admin route through an adapter's mount at `base` (the page's API under it, the exports, SIEM settings and
+ * Test Connection, integrity), as the admin that `headers` authorize, over a store opened with `events: 30` or more.
+ * Then checks what the audit middleware recorded of it: the two exports once each as `audit_log_exported`, and of
+ * the rest only the refused settings save, as a failure (no admin success is recorded a second time).
+ */
+export async function expectAdminMountServesEveryRoute(mount: { base: string; headers: Record<string, string>; store: AuditStore; logger: AuditLogger }): Promise<void> {
+  const { base, headers, store, logger } = mount
+  const denied = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })
+  expect(denied.status).toBe(401)
+  expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED')
+  const list = await fetch(`${base}/api/events?limit=5`, { headers })
+  expect(list.status).toBe(200)
+  const { items } = (await list.json()) as { items: { id: string }[] }
+  expect(items).toHaveLength(5)
+  expect((await fetch(`${base}/api/events/${items[0]?.id}`, { headers })).status).toBe(200)
+  expect((await fetch(`${base}/api/facets`, { headers })).status).toBe(200)
+  const missing = await fetch(`${base}/api/nope`, { headers })
+  expect(missing.status).toBe(404)
+  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
+  const csv = await fetch(`${base}/api/export.csv`, { headers: { ...headers, 'accept-encoding': 'gzip' } })
+  expect(csv.status).toBe(200)
+  expect((await csv.text()).split('\r\n').length).toBeGreaterThan(30)
+  const ndjson = await fetch(`${base}/api/export.ndjson`, { headers })
+  expect(ndjson.status).toBe(200)
+  await ndjson.text()
+  expect((await fetch(`${base}/api/integrity/verify`, { headers })).status).toBe(200)
+  const settings = { enabled: false, n: 1 }
+  const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(settings) })
+  expect(put.status).toBe(200)
+  expect(await store.getState('siem-test', 't1')).toEqual(settings)
+  expect((await fetch(`${base}/api/settings/siem`, { headers })).status).toBe(200)
+  const test = await fetch(`${base}/api/settings/siem/test`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":true}' })
+  expect(test.status).toBe(200)
+  const redirect = await fetch(base, { headers, redirect: 'manual' })
+  expect(redirect.status).toBe(308)
+  expect(redirect.headers.get('location')).toBe(`${new URL(base).pathname}/`)
+  await logger.flush()
+  const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
+  const others = recorded.filter((event) => event.action !== 'project_created')
+  expect(others.filter((event) => event.action === 'audit_log_exported')).toHaveLength(2)
+  expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual([
+    [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
+  ])
+}
