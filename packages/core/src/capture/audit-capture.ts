@@ -4,7 +4,7 @@ import { ACTION_PATTERN, RESOURCE_TYPE_PATTERN } from '../event/schema.js'
 import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, RequestContext as EventRequestContext, ResourceRef } from '../event/schema.js'
 import type { AuditLogger, DeliveryMode, RecordResult } from '../logger/audit-logger.js'
 import { deriveOperation, type DerivedOperation } from './derive-action.js'
-import { READ_METHODS, clip, normalizeIp } from './request-facts.js'
+import { READ_METHODS, clip, decodedSegment, normalizeIp } from './request-facts.js'
 import { toJsonValue } from './to-json-value.js'
 
 /**
@@ -364,7 +364,8 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const params = result.params ?? request.params
     const method = (result.method ?? request.method).toUpperCase()
     const secrets = route === undefined || params === undefined ? null : secretParamValues(params)
-    const derived = secrets === null ? derive({ method, path: request.path, route, params }) : withoutSecrets(derive({ method, path: request.path, route, params }), secrets)
+    const operation = derive({ method, path: request.path, route, params })
+    const derived = secrets === null ? operation : withoutSecrets(operation, secrets)
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
     const facts: RouteFacts = { method, path: request.path, route, params: params ?? {} }
@@ -495,12 +496,4 @@ function messageOf(error: unknown): string {
 
 function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
-}
-
-function decodedSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment
-  }
 }

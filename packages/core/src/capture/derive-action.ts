@@ -1,4 +1,5 @@
 import type { ResourceRef } from '../event/schema.js'
+import { decodedSegment } from './request-facts.js'
 
 /** What the route says about an operation, before any handler override. */
 export interface DerivedOperation {
@@ -69,15 +70,6 @@ function snake(segment: string): string {
 
 type Segment = { kind: 'static'; value: string } | { kind: 'param'; value: string | undefined }
 
-/** A path segment percent-decoded, or as written when it is not valid percent-encoding (`%E0%A4%A`). */
-function decodedOrAsIs(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment
-  }
-}
-
 function looksPlural(value: string): boolean {
   return /s$/.test(value) && !/(?:ss|us|is)$/.test(value)
 }
@@ -101,7 +93,7 @@ function parse(route: string | undefined, path: string, params: Record<string, s
       const name = segment.replace(/^[:{]|[}?]$|\{.*$/g, '').replace(/\(.*$/, '')
       out.push({ kind: 'param', value: params[name] })
     } else if (route === undefined && (ID_LIKE.test(segment) || (/\d/.test(segment) && followsCollection(out)))) {
-      out.push({ kind: 'param', value: decodedOrAsIs(segment) })
+      out.push({ kind: 'param', value: decodedSegment(segment) })
     } else if (segment.startsWith('*')) {
       // A wildcard, bare or named (Express 5's `*path`): the rest of a path, neither a resource nor a verb.
       continue

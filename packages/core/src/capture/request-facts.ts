@@ -67,3 +67,12 @@ export function clip(value: string | undefined, max: number): string | undefined
   if (value === undefined) return undefined
   return value.length > max ? value.slice(0, max) : value
 }
+
+/** A path segment percent-decoded, or as written when it is not valid percent-encoding (`%E0%A4`). */
+export function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}

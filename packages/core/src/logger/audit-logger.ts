@@ -5,7 +5,7 @@ import { createEventValidator, resolveEventLimits } from '../event/schema.js'
 import type { EventLimits } from '../event/limits.js'
 import { uuidv7 } from '../ids/uuidv7.js'
 import { createSealer } from '../integrity/hash.js'
-import { REDACTED, createRedactor, createSecretKeyMatcher, type RedactionOptions } from '../redaction/redact.js'
+import { createRedaction, type RedactionOptions } from '../redaction/redact.js'
 import type { AuditStore } from '../store/types.js'
 
 export type DeliveryMode = 'async' | 'await'
@@ -185,8 +185,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const clock = options.clock ?? (() => new Date())
   const limits = resolveEventLimits(options.limits)
   const validate = createEventValidator(limits)
-  const redact = createRedactor(options.redact)
-  const redaction = { isSecretKey: createSecretKeyMatcher(options.redact), replacement: options.redact?.replacement ?? REDACTED }
+  const { redact, ...redaction } = createRedaction(options.redact)
   const seal = createSealer(hmacKeyOf(options.hmacKey))
   const onError =
     options.onError ?? ((error: AuditKitError) => console.error(`[auditkit] ${error.code}: ${error.message}`))

@@ -27,7 +27,7 @@ export interface RedactionOptions {
 const normalise = (key: string): string => key.toLowerCase().replace(/[-_.\s]/g, '')
 
 /** Whether a key (or a route parameter's name) names a secret under these options. */
-export function createSecretKeyMatcher(options: RedactionOptions = {}): (key: string) => boolean {
+function createSecretKeyMatcher(options: RedactionOptions = {}): (key: string) => boolean {
   const needles = [...(options.keys ?? DEFAULT_REDACT_KEYS), ...(options.extraKeys ?? [])].map(normalise).filter(Boolean)
   const cache = new Map<string, boolean>()
   return (key) => {
@@ -41,8 +41,20 @@ export function createSecretKeyMatcher(options: RedactionOptions = {}): (key: st
   }
 }
 
+/** One set of redaction options, resolved: the deep redactor, the key test it uses, and the replacement it writes. */
+export interface Redaction {
+  redact: <T extends JsonValue | undefined>(value: T) => T
+  isSecretKey: (key: string) => boolean
+  replacement: string
+}
+
 /** Builds a function that returns a redacted deep copy; the input is never mutated. */
 export function createRedactor(options: RedactionOptions = {}): <T extends JsonValue | undefined>(value: T) => T {
+  return createRedaction(options).redact
+}
+
+/** The redactor with its key test and replacement, for a caller that also applies the rule elsewhere (route params). */
+export function createRedaction(options: RedactionOptions = {}): Redaction {
   const replacement = options.replacement ?? REDACTED
   const isSecret = createSecretKeyMatcher(options)
   const walk = (value: JsonValue): JsonValue => {
@@ -54,5 +66,6 @@ export function createRedactor(options: RedactionOptions = {}): <T extends JsonV
     }
     return value
   }
-  return <T extends JsonValue | undefined>(value: T): T => (value === undefined ? value : (walk(value) as T))
+  const redact = <T extends JsonValue | undefined>(value: T): T => (value === undefined ? value : (walk(value) as T))
+  return { redact, isSecretKey: isSecret, replacement }
 }

@@ -173,6 +173,13 @@ function stackOf(handle: unknown): LayerLike[] | undefined {
   return Array.isArray(stack) ? (stack as LayerLike[]) : undefined
 }
 
+/** The layers of an app's own router. */
+function rootStackOf(app: object): LayerLike[] | undefined {
+  const routers = app as { router?: unknown; _router?: unknown }
+  // Express 5 exposes `app.router`; Express 4 `app._router` (read the latter first: in 4 `app.router` throws).
+  return stackOf(routers._router) ?? stackOf(routers.router)
+}
+
 const subAppsByStack = new WeakMap<object, { layers: number; found: boolean }>()
 
 /**
@@ -181,8 +188,7 @@ const subAppsByStack = new WeakMap<object, { layers: number; found: boolean }>()
  * and its length (a later `app.use` is seen).
  */
 export function mountsSubApps(app: object): boolean {
-  const routers = app as { router?: unknown; _router?: unknown }
-  const root = stackOf(routers._router) ?? stackOf(routers.router)
+  const root = rootStackOf(app)
   if (!root) return false
   const known = subAppsByStack.get(root)
   if (known && known.layers === root.length) return known.found
@@ -204,9 +210,7 @@ export function mountsSubApps(app: object): boolean {
 function chainsTo(app: object, routes: AppRoutes, route: object): Chain[] {
   const known = routes.chains.get(route)
   if (known) return known
-  const routers = app as { router?: unknown; _router?: unknown }
-  // Express 5 exposes `app.router`; Express 4 `app._router` (read the latter first: in 4 `app.router` throws).
-  const root = stackOf(routers._router) ?? stackOf(routers.router)
+  const root = rootStackOf(app)
   const chains: Chain[] = []
   const visit = (stack: LayerLike[], path: LayerLike[], depth: number): void => {
     if (depth > 16) return

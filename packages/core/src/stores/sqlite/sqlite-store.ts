@@ -331,7 +331,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   /** A new connection with the store's settings, and the schema created or brought up to date. */
   function openForWriting(): Db {
     // `data/audit.db` in a fresh checkout: SQLite creates the file but not its folder, and would fail on every retry.
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true })
+    if (file !== '') mkdirSync(dirname(resolve(path)), { recursive: true })
     const connection = new Database(path)
     try {
       for (const pragma of connectionPragmas({ busyTimeoutMs, cacheSizeKiB })) connection.exec(pragma)
