@@ -68,13 +68,17 @@ export function endOfLocalDay(day: string): string | undefined {
 export function shiftDay(day: string, days: number): string {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
   if (match === null) return day
-  const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + days)
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+  return dayOf(new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + days))
 }
 
 /** Today (or `daysAgo` before) as a local `YYYY-MM-DD`. */
 export function localDay(daysAgo = 0): string {
   const date = new Date()
   date.setDate(date.getDate() - daysAgo)
+  return dayOf(date)
+}
+
+/** A date's local calendar day, `YYYY-MM-DD` (what `<input type=date>` holds). */
+function dayOf(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
 }
