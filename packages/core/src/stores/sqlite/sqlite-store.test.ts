@@ -478,29 +478,44 @@ describe('sqlite specifics', () => {
     await createSqliteStore({ path }).close()
     const writer = fileURLToPath(new URL('./test-support/concurrent-writer.ts', import.meta.url))
     const perProcess = 400
+    const rounds = 4
     const writers = ['writer-a', 'writer-b'].map((name) =>
-      spawn(process.execPath, ['--import', 'tsx', '--conditions=source', writer, path, name, String(perProcess)], {
-        cwd: fileURLToPath(new URL('.', import.meta.url)),
-        stdio: ['pipe', 'pipe', 'inherit'],
-      }),
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=source', writer, path, name, String(perProcess), String(rounds)],
+        { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['pipe', 'pipe', 'inherit'] },
+      ),
     )
     const outputs = writers.map((child) => {
       let text = ''
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
-      const ready = new Promise<void>((resolve) => {
-        const check = (): void => (text.includes('ready\n') ? resolve() : void child.stdout.once('data', check))
-        check()
+      const waiting: { marker: string; resolve: () => void }[] = []
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk
+        for (const waiter of waiting.filter((w) => text.includes(w.marker))) {
+          waiting.splice(waiting.indexOf(waiter), 1)
+          waiter.resolve()
+        }
       })
+      const printed = (marker: string): Promise<void> =>
+        text.includes(marker) ? Promise.resolve() : new Promise((resolve) => waiting.push({ marker, resolve }))
       const done = new Promise<string>((resolve, reject) =>
         child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`writer exited with ${code}`)))),
       )
-      return { ready, done }
+      return { printed, done }
     })
-    await Promise.all(outputs.map((output) => output.ready))
-    for (const child of writers) child.stdin.write('go\n')
-    const results = (await Promise.all(outputs.map((output) => output.done))).map(
-      (text) => JSON.parse(text.slice(text.indexOf('ready\n') + 6)) as { ids: string[]; stats: { written: number } },
-    )
+    await Promise.all(outputs.map((output) => output.printed('ready\n')))
+    // Every round starts both writers at once and waits for both: their events interleave in each chain.
+    for (let round = 0; round < rounds; round++) {
+      for (const child of writers) child.stdin.write('go\n')
+      await Promise.race([
+        Promise.all(outputs.map((output) => output.printed(`round ${round}\n`))),
+        Promise.all(outputs.map((output) => output.done)), // a writer that dies fails the test instead of hanging it
+      ])
+    }
+    const results = (await Promise.all(outputs.map((output) => output.done))).map((text) => {
+      const last = text.trimEnd().split('\n').at(-1) ?? ''
+      return JSON.parse(last) as { ids: string[]; stats: { written: number } }
+    })
     for (const result of results) expect(result.stats.written).toBe(perProcess)
     const store = createSqliteStore({ path })
     try {
@@ -508,9 +523,9 @@ describe('sqlite specifics', () => {
       expect(total).toBe(perProcess * 2)
       const stored = [...(await store.readChain('tenant-0', 0, 10_000)), ...(await store.readChain('tenant-1', 0, 10_000))]
       expect(stored.map((event) => event.id).sort()).toEqual(results.flatMap((result) => result.ids).sort())
-      // The writers' events interleave within each chain: their transactions really overlapped.
+      // Both writers appended to each chain in every round: at least one switch of writer a round in each chain.
       const switches = stored.filter((event, i) => i > 0 && event.actor.id !== stored[i - 1]?.actor.id).length
-      expect(switches).toBeGreaterThan(4)
+      expect(switches).toBeGreaterThanOrEqual(rounds)
     } finally {
       await store.close()
     }
