@@ -120,13 +120,6 @@ describe('auditAdminRouter in a typical Express app', () => {
       ;(req.session as unknown as { admin?: string }).admin = 'admin-1'
       res.json({ ok: true })
     })
-    // The session cookie is read by express-session; authorize sees the Fetch Request, so resolve it on the Node side.
-    const sessions = new Map<string, string>()
-    app.use((req, _res, next) => {
-      const admin = (req.session as unknown as { admin?: string }).admin
-      if (admin) sessions.set(req.sessionID, admin)
-      next()
-    })
     const router = createApp.Router()
     router.use(
       '/audit',
@@ -135,9 +128,9 @@ describe('auditAdminRouter in a typical Express app', () => {
         siem: siemSettingsInState(store),
         integrity: createIntegrityService({ store }),
         uiDir: false,
-        authorize: (request) => {
-          const sid = /connect\.sid=s%3A([^.;]+)/.exec(request.headers.get('cookie') ?? '')?.[1]
-          const admin = sid === undefined ? undefined : sessions.get(sid)
+        // The session express-session resolved decides: authorize gets the Express request beside the Fetch one.
+        authorize: (_request, req) => {
+          const admin = (req.session as unknown as { admin?: string }).admin
           return admin ? { tenantId: 't1', actor: { type: 'user', id: admin } } : null
         },
       }),
@@ -186,7 +179,10 @@ describe('auditAdminRouter in a typical Express app', () => {
     const others = recorded.filter((event) => event.action !== 'project_created')
     const exports = others.filter((event) => event.action === 'audit_log_exported')
     expect(exports).toHaveLength(2)
-    for (const event of exports) expect(event.context?.ip).toBe('198.51.100.7')
+    for (const event of exports) {
+      expect(event.context?.ip).toBe('198.51.100.7')
+      expect(event.actor).toMatchObject({ type: 'user', id: 'admin-1' })
+    }
     // Besides the admin's own events: the login and the refused request (a failure); no admin success recorded again.
     expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual(
       expect.arrayContaining([['/admin/audit/api/settings/siem', 'failure']]),

@@ -3,12 +3,16 @@ import type { NextFunction, Request, Response } from 'express'
 
 /**
  * Mounts the admin routes and page: `app.use('/admin/audit', auditAdminRouter({ logger, authorize }))`.
- * Takes the options of `createAuditAdmin`, or a handler already made with it. The mount path is read from
+ * Takes the options of `createAuditAdmin`, or a handler already made with it; `authorize(request, req)` gets the
+ * Express request as its second argument, so what your auth middleware mounted before resolved (`req.user`,
+ * `req.session`) decides. The mount path is read from
  * the request (`req.baseUrl`) and the client IP from `req.ip` (so `trust proxy` applies). `auditMiddleware` mounted
  * before leaves its successful answers out (they record their own events) and records refusals as failures.
  */
-export function auditAdminRouter(admin: AuditAdmin | AuditAdminOptions): (req: Request, res: Response, next: NextFunction) => void {
-  const handler = 'fetch' in admin && typeof admin.fetch === 'function' ? admin : createAuditAdmin(admin as AuditAdminOptions)
+export function auditAdminRouter(
+  admin: AuditAdmin<Request> | AuditAdminOptions<Request>,
+): (req: Request, res: Response, next: NextFunction) => void {
+  const handler = 'fetch' in admin && typeof admin.fetch === 'function' ? admin : createAuditAdmin(admin as AuditAdminOptions<Request>)
   return (req, res, next) => {
     serveNodeRequest(handler, req, res, {
       originalUrl: req.originalUrl,

@@ -63,15 +63,25 @@ describe('auditAdminApp in a typical Hono app', () => {
         siem: siemSettingsInState(store),
         integrity: createIntegrityService({ store }),
         uiDir: false,
-        authorize: (request) => (/(?:^|;\s*)token=/.test(request.headers.get('cookie') ?? '') ? { tenantId: 't1', actor: { type: 'user', id: 'admin-1' } } : null),
+        // The payload jwt() verified decides: authorize gets the route's Context beside the Fetch request.
+        authorize: (_request, c) => {
+          const payload = c.get('jwtPayload') as { sub?: string; role?: string } | undefined
+          if (!payload?.sub) return null
+          return payload.role === 'audit-admin' ? { tenantId: 't1', actor: { type: 'user', id: payload.sub } } : 'forbidden'
+        },
       }),
     )
     const origin = await listen(app)
-    const token = await sign({ sub: 'admin-1', exp: Math.floor(Date.now() / 1000) + 600 }, secret, 'HS256')
+    const exp = Math.floor(Date.now() / 1000) + 600
+    const token = await sign({ sub: 'admin-1', role: 'audit-admin', exp }, secret, 'HS256')
+    const memberToken = await sign({ sub: 'member-1', role: 'member', exp }, secret, 'HS256')
     const headers = { cookie: `token=${token}` }
     const base = `${origin}/api/admin/audit`
     // jwt() answers the anonymous request itself; the rest goes through the admin routes.
     expect((await fetch(`${base}/api/events`)).status).toBe(401)
+    const member = await fetch(`${base}/api/events`, { headers: { cookie: `token=${memberToken}` } })
+    expect(member.status).toBe(403)
+    expect(((await member.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN')
     const list = await fetch(`${base}/api/events?limit=5`, { headers })
     expect(list.status).toBe(200)
     const put = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":false}' })
@@ -79,6 +89,9 @@ describe('auditAdminApp in a typical Hono app', () => {
     const csv = await fetch(`${base}/api/export.csv`, { headers })
     expect(csv.status).toBe(200)
     await csv.text()
+    await logger.flush()
+    const exported = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', action: 'audit_log_exported', limit: 10 })
+    expect(exported.items.map((event) => event.actor.id)).toEqual(['admin-1'])
     const redirect = await fetch(base, { headers, redirect: 'manual' })
     expect(redirect.headers.get('location')).toBe('/api/admin/audit/')
   })

@@ -1,5 +1,5 @@
 import 'reflect-metadata'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
 import { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
@@ -137,5 +137,49 @@ describe('AuditAdminModule behind a proxy', () => {
       await logger.flush()
       const { items } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', action: 'audit_log_exported', limit: 5 })
       expect(items.map((event) => event.context?.ip)).toEqual(['198.51.100.7'])
+    })
+})
+
+describe('AuditAdminModule authorize with the request the app resolved', () => {
+  interface SignedInRequest extends IncomingMessage {
+    user?: { id: string; role: string }
+  }
+  // What a session or passport middleware does: resolve the caller once, on the request, for everything after it.
+  const resolveUser = (req: SignedInRequest, _res: unknown, next: () => void): void => {
+    const id = /(?:^|;\s*)sid=([\w-]+)/.exec(req.headers.cookie ?? '')?.[1]
+    if (id) req.user = { id, role: id.startsWith('admin') ? 'audit-admin' : 'member' }
+    next()
+  }
+
+  for (const platform of ['express', 'fastify'] as const)
+    it(`${platform}: authorize reads req.user set by a global middleware, and the export is recorded as that user`, async () => {
+      const { store, logger } = await setup()
+      @Module({})
+      class AppModule {}
+      const module: DynamicModule = {
+        module: AppModule,
+        imports: [
+          AuditAdminModule.forRoot<SignedInRequest>({
+            path: 'admin/audit',
+            logger,
+            uiDir: false,
+            authorize: (_request, req) => {
+              if (!req.user) return null
+              return req.user.role === 'audit-admin' ? { tenantId: 't1', actor: { type: 'user', id: req.user.id } } : 'forbidden'
+            },
+          }),
+        ],
+      }
+      const app = platform === 'fastify' ? await NestFactory.create(module, new FastifyAdapter(), { logger: false }) : await NestFactory.create(module, { logger: false })
+      app.use(resolveUser)
+      const origin = await start(app)
+      expect((await fetch(`${origin}/admin/audit/api/events`)).status).toBe(401)
+      expect((await fetch(`${origin}/admin/audit/api/events`, { headers: { cookie: 'sid=member-7' } })).status).toBe(403)
+      const csv = await fetch(`${origin}/admin/audit/api/export.csv`, { headers: { cookie: 'sid=admin-3' } })
+      expect(csv.status).toBe(200)
+      await csv.text()
+      await logger.flush()
+      const { items } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', action: 'audit_log_exported', limit: 5 })
+      expect(items.map((event) => event.actor.id)).toEqual(['admin-3'])
     })
 })

@@ -8,17 +8,22 @@ import { injectDependencies } from './inject-dependencies.js'
 export const AUDIT_ADMIN = Symbol('AUDIT_ADMIN')
 const AUDIT_ADMIN_PATH = Symbol('AUDIT_ADMIN_PATH')
 
-export interface AuditAdminModuleOptions extends AuditAdminOptions {
+/**
+ * `authorize(request, req)` gets the Node request as the platform passed it to middleware (Express's `req`, or the
+ * raw request under Fastify), with what the app's middleware put on it (`req.user` of a session middleware). Nest
+ * guards have not run for it. Name its type with `forRoot<express.Request>(...)`.
+ */
+export interface AuditAdminModuleOptions<Req extends IncomingMessage = IncomingMessage> extends AuditAdminOptions<Req> {
   /** Where the admin routes and page are served, e.g. `admin/audit` (absolute: the app's global prefix does not apply). */
   path: string
 }
 
 /** `imports`: modules whose providers `useFactory` injects (@default []). */
-export interface AuditAdminModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+export interface AuditAdminModuleAsyncOptions<Req extends IncomingMessage = IncomingMessage> extends Pick<ModuleMetadata, 'imports'> {
   /** Where the admin routes and page are served, e.g. `admin/audit`. */
   path: string
   /** Builds the `createAuditAdmin` options from other providers (e.g. `AUDIT_LOGGER` of `AuditModule`). */
-  useFactory: (...args: never[]) => AuditAdminOptions | AuditAdmin | Promise<AuditAdminOptions | AuditAdmin>
+  useFactory: (...args: never[]) => AuditAdminOptions<Req> | AuditAdmin<Req> | Promise<AuditAdminOptions<Req> | AuditAdmin<Req>>
   /**
    * Providers passed to `useFactory`.
    * @default []
@@ -33,8 +38,8 @@ interface ExpressLikeRequest extends IncomingMessage {
   body?: unknown
 }
 
-function toAdmin(value: AuditAdmin | AuditAdminOptions): AuditAdmin {
-  return 'fetch' in value && typeof value.fetch === 'function' ? value : createAuditAdmin(value as AuditAdminOptions)
+function toAdmin<Req extends IncomingMessage>(value: AuditAdmin<Req> | AuditAdminOptions<Req>): AuditAdmin<Req> {
+  return 'fetch' in value && typeof value.fetch === 'function' ? value : createAuditAdmin(value as AuditAdminOptions<Req>)
 }
 
 function trimSlashes(path: string): string {
@@ -49,12 +54,12 @@ function trimSlashes(path: string): string {
 @Module({})
 export class AuditAdminModule implements NestModule {
   constructor(
-    private readonly admin: AuditAdmin,
+    private readonly admin: AuditAdmin<ExpressLikeRequest>,
     private readonly path: string,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
-  static forRoot(options: AuditAdminModuleOptions): DynamicModule {
+  static forRoot<Req extends IncomingMessage = IncomingMessage>(options: AuditAdminModuleOptions<Req>): DynamicModule {
     const { path, ...adminOptions } = options
     return {
       module: AuditAdminModule,
@@ -66,7 +71,7 @@ export class AuditAdminModule implements NestModule {
     }
   }
 
-  static forRootAsync(options: AuditAdminModuleAsyncOptions): DynamicModule {
+  static forRootAsync<Req extends IncomingMessage = IncomingMessage>(options: AuditAdminModuleAsyncOptions<Req>): DynamicModule {
     return {
       module: AuditAdminModule,
       imports: options.imports ?? [],

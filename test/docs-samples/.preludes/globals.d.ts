@@ -37,7 +37,7 @@ declare const authorize: import('@auditkit/core').AuthorizeAdmin
 // What the app's authentication middleware attaches (Passport's `req.user`; an API-key middleware's `req.apiKey`).
 declare namespace Express {
   interface Request {
-    user?: { id: string; sub: string; name: string; email: string; workspaceId: string }
+    user?: { id: string; sub: string; name: string; email: string; workspaceId: string; isAdmin: boolean }
     apiKey?: { id: string; label: string }
   }
 }

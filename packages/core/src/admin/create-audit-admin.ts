@@ -8,13 +8,15 @@ import { matchRoute, type RouteDeps } from './routes.js'
 import { createStaticUi, defaultUiDir, type StaticUi } from './static-ui.js'
 import type { AdminPrincipal, AdminRequestInfo, AdminScope, AuthorizeAdmin, IntegrityAdminService, SiemAdminService } from './types.js'
 
-export interface AuditAdminOptions {
+export interface AuditAdminOptions<Native = unknown> {
   /**
    * Decides, for every request, whether the caller is an audit-log admin and which tenant they see.
    * Answer `{ tenantId, actor }` for an admin, `null` without credentials (401), `'forbidden'` otherwise (403);
    * throwing is an error (500), never an admission. Required: without it nothing is served.
+   * Its second argument is the framework's request as the adapter received it (Express `req`, Hono's `Context`),
+   * so the user your own auth middleware resolved can decide.
    */
-  authorize: AuthorizeAdmin
+  authorize: AuthorizeAdmin<Native>
   /**
    * Records exports (`audit_log_exported`) with the admin as actor; also the default `store`.
    * Without it, downloads are not recorded.
@@ -71,9 +73,9 @@ export interface AuditAdminOptions {
 }
 
 /** The admin routes as one Fetch handler: every adapter mounts `fetch`. */
-export interface AuditAdmin {
+export interface AuditAdmin<Native = unknown> {
   /** Answers one request; never rejects (errors become JSON answers). */
-  fetch(request: Request, info?: AdminRequestInfo): Promise<Response>
+  fetch(request: Request, info?: AdminRequestInfo<Native>): Promise<Response>
   /** The `basePath` option, normalised (no trailing slash). */
   readonly basePath: string
 }
@@ -105,7 +107,7 @@ function isPrincipal(value: unknown): value is AdminPrincipal {
  * Creates the admin handler: the routes of the admin API (log query, facets, columns, CSV export, SIEM
  * settings, integrity) and the admin page, each closed unless `authorize` admits the caller.
  */
-export function createAuditAdmin(options: AuditAdminOptions): AuditAdmin {
+export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Native>): AuditAdmin<Native> {
   if (typeof options?.authorize !== 'function')
     throw new AuditKitError('INVALID_OPTIONS', 'createAuditAdmin needs an `authorize(request)` function: without one, nothing is served.')
   const store = options.store ?? options.logger?.store
@@ -131,8 +133,9 @@ export function createAuditAdmin(options: AuditAdminOptions): AuditAdmin {
     onError,
   }
 
-  async function authorize(request: Request): Promise<AdminPrincipal> {
-    const decision = await options.authorize(request)
+  async function authorize(request: Request, native: Native | undefined): Promise<AdminPrincipal> {
+    // Every adapter passes `native`; only a bare `fetch` call without it leaves it undefined (said on the type).
+    const decision = await options.authorize(request, native as Native)
     if (decision === null || decision === undefined)
       throw new AuditKitError('UNAUTHENTICATED', 'Sign in as an administrator to use the audit log.')
     if (decision === 'forbidden') throw new AuditKitError('FORBIDDEN', 'Only administrators can use the audit log.')
@@ -140,11 +143,11 @@ export function createAuditAdmin(options: AuditAdminOptions): AuditAdmin {
     return { tenantId: decision.tenantId, actor: decision.actor }
   }
 
-  async function handle(request: Request, info: AdminRequestInfo): Promise<Response> {
+  async function handle(request: Request, info: AdminRequestInfo<Native>): Promise<Response> {
     const url = new URL(request.url)
     const base = info.basePath === undefined ? basePath : normaliseBase(info.basePath)
     // Authorization comes first, for every path and method: an outsider learns nothing, not even which routes exist.
-    const principal = await authorize(request)
+    const principal = await authorize(request, info.native)
     const scope: AdminScope = { ...principal, request, url, ...(info.ip === undefined ? {} : { ip: info.ip }) }
     if (url.pathname === base) {
       // The page's relative URLs (`./api/...`, `./assets/...`) need the trailing slash.

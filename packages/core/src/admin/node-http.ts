@@ -128,8 +128,16 @@ export function leftOutOfCapture(response: Response): boolean {
   return response.status < 400
 }
 
-/** Serves one Node request with the admin handler: what the Express and Nest helpers share. */
-export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, res: ServerResponse, options: NodeAdminHandlerOptions = {}): Promise<void> {
+/**
+ * Serves one Node request with the admin handler: what the Express and Nest helpers share. `authorize` gets `req`
+ * itself as its second argument (with what the app's middleware put on it, such as `req.user`).
+ */
+export async function serveNodeRequest<Native extends IncomingMessage = IncomingMessage>(
+  admin: AuditAdmin<Native>,
+  req: Native,
+  res: ServerResponse,
+  options: NodeAdminHandlerOptions = {},
+): Promise<void> {
   let request: Request
   try {
     request = toFetchRequest(req, options)
@@ -145,6 +153,7 @@ export async function serveNodeRequest(admin: AuditAdmin, req: IncomingMessage, 
   }
   const ip = options.ip ?? req.socket.remoteAddress
   const response = await admin.fetch(request, {
+    native: req,
     ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
     ...(ip === undefined ? {} : { ip }),
   })

@@ -15,10 +15,16 @@ export interface AdminPrincipal {
  */
 export type AdminAuthorization = AdminPrincipal | null | 'forbidden'
 
-export type AuthorizeAdmin = (request: Request) => AdminAuthorization | Promise<AdminAuthorization>
+/**
+ * The host app's gate. `native` is the framework's own request as the adapter mounting the handler received it
+ * (Express `req`, Hono's `Context`, the Node request under NestJS), so that what the app's own auth middleware
+ * resolved (`req.user`, `req.session`, `c.get('jwtPayload')`) decides. The adapters always pass it; a bare `fetch`
+ * call without `info.native` passes `undefined`.
+ */
+export type AuthorizeAdmin<Native = unknown> = (request: Request, native: Native) => AdminAuthorization | Promise<AdminAuthorization>
 
 /** What an adapter knows about a request beyond the Fetch `Request`. */
-export interface AdminRequestInfo {
+export interface AdminRequestInfo<Native = unknown> {
   /**
    * Path prefix the handler is mounted at for this request (Express `req.baseUrl`); overrides the `basePath` option.
    * @default the handler's `basePath`
@@ -29,6 +35,11 @@ export interface AdminRequestInfo {
    * @default none
    */
   ip?: string
+  /**
+   * The framework's own request, handed to `authorize` as its second argument.
+   * @default undefined
+   */
+  native?: Native
 }
 
 /** Everything a route needs about the caller. */
