@@ -10,21 +10,39 @@ import { createSqliteStore } from '@auditkit/core/sqlite'
 
 const PROCESSES = 8
 const EVENTS_EACH = 1000
+/** Each round, every process appends EVENTS_EACH / ROUNDS events: at least PROCESSES - 1 switches of writer a round. */
+const ROUNDS = 5
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-processes-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function runWorker(args: string[]): Promise<{ worker: string; written: number; errors: string[] }> {
+/** A writer process driven in rounds by the parent: `go()` starts its next round, `printed()` waits for a line of its output. */
+function startWorker(args: string[]) {
   const script = fileURLToPath(new URL('./integrity-append-worker.ts', import.meta.url))
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', script, ...args], {
     cwd: fileURLToPath(new URL('.', import.meta.url)),
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
   let output = ''
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text))
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`worker ${args[1]} exited with ${code}: ${output}`))))
+  const waiting: { marker: string; resolve: () => void }[] = []
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    output += text
+    for (const waiter of waiting.filter((w) => output.includes(w.marker))) {
+      waiting.splice(waiting.indexOf(waiter), 1)
+      waiter.resolve()
+    }
   })
+  const done = new Promise<{ worker: string; written: number; errors: string[] }>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(output.trimEnd().split('\n').at(-1) ?? '')) : reject(new Error(`worker ${args[1]} exited with ${code}: ${output}`)),
+    )
+  })
+  return {
+    done,
+    go: () => void child.stdin.write('go\n'),
+    printed: (marker: string): Promise<void> =>
+      output.includes(marker) ? Promise.resolve() : new Promise((resolve) => waiting.push({ marker, resolve })),
+  }
 }
 
 it(`${PROCESSES} processes x ${EVENTS_EACH} appends to one chain give seq 1..${PROCESSES * EVENTS_EACH} with linked checkpoints`, async () => {
@@ -36,7 +54,16 @@ it(`${PROCESSES} processes x ${EVENTS_EACH} appends to one chain give seq 1..${P
   const store = createSqliteStore({ path })
   await store.init()
 
-  const results = await Promise.all(Array.from({ length: PROCESSES }, (_, w) => runWorker([path, String(w), String(EVENTS_EACH), keyFile])))
+  const workers = Array.from({ length: PROCESSES }, (_, w) => startWorker([path, String(w), String(EVENTS_EACH), keyFile, String(ROUNDS)]))
+  // A worker that dies fails the test instead of leaving it waiting for a line.
+  const orDeath = (waiting: Promise<unknown>) => Promise.race([waiting, Promise.all(workers.map((worker) => worker.done))])
+  await orDeath(Promise.all(workers.map((worker) => worker.printed('ready\n'))))
+  // Every round starts all the processes at once and waits for all of them: their appends interleave in the chain.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const worker of workers) worker.go()
+    await orDeath(Promise.all(workers.map((worker) => worker.printed(`round ${round}\n`))))
+  }
+  const results = await Promise.all(workers.map((worker) => worker.done))
   expect(results.map((result) => result.written)).toEqual(Array(PROCESSES).fill(EVENTS_EACH))
 
   const total = PROCESSES * EVENTS_EACH
@@ -55,7 +82,8 @@ it(`${PROCESSES} processes x ${EVENTS_EACH} appends to one chain give seq 1..${P
     after = batch.at(-1)!.seq
   }
   expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1))
-  // The writers really interleaved on the chain rather than running one after another.
+  // The writers really interleaved on the chain rather than running one after another (the rounds guarantee at
+  // least ROUNDS * (PROCESSES - 1) + 1 runs of one writer, whatever the scheduling).
   expect(switches).toBeGreaterThan(PROCESSES * 4)
 
   const checkpoints = await store.listCheckpoints('shared')

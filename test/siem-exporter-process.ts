@@ -14,8 +14,10 @@ const siem = createSiemService({
   serviceName: instanceId,
   batchSize: 20,
   pollIntervalMs: 50,
-  leaseTtlMs: 1000,
-  requestTimeoutMs: 800,
+  // A request that times out is sent again (a duplicate batch at the collector): generous enough for a busy machine, and
+  // a lease short enough that the replacement process takes over from a killed one within seconds.
+  leaseTtlMs: 5000,
+  requestTimeoutMs: 4000,
   retry: { initialDelayMs: 50, maxDelayMs: 300 },
   onError: () => {},
 })

@@ -56,8 +56,13 @@ it('an exporter process killed mid-stream is replaced by one that resumes from t
 
     const first = await startExporter(path, 'exporter-1')
     await receiver.waitForRecords(200, 20_000)
+    // From now on the collector leaves requests unanswered, so that the first process is still mid-stream when it is
+    // killed however long that takes on a busy machine (it would otherwise deliver the rest meanwhile). Set in the same
+    // turn as the 200th record was accepted: no later request gets through.
+    receiver.failWith({ kind: 'stall' })
     first.kill('SIGKILL')
     await exited(first)
+    receiver.failWith(null)
     const checkpoint = await store.getState<DeliveryCursor>('siem.cursor', TENANT)
     expect(checkpoint?.seq).toBeGreaterThanOrEqual(180)
     expect(checkpoint?.seq).toBeLessThan(EVENTS + 1)

@@ -24,7 +24,7 @@ import methodOverride from 'method-override'
 import multer from 'multer'
 import passport from 'passport'
 import { Strategy as LocalStrategy } from 'passport-local'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { auditMiddleware } from './index.js'
 
 const principalOf = (req: express.Request): FixturePrincipal | null => (req as { user?: FixturePrincipal }).user ?? null
@@ -193,7 +193,7 @@ describe.each([
     const app = express()
     app.use(auditMiddleware({ logger, tenant: () => 'passport' }))
     app.use(express.json())
-    app.use(session({ secret: 'test secret', resave: false, saveUninitialized: false, cookie: { maxAge: 400 } }))
+    app.use(session({ secret: 'test secret', resave: false, saveUninitialized: false, cookie: { maxAge: 30_000 } }))
     const authenticator = new passport.Passport()
     authenticator.use(new LocalStrategy((username, password, done) => done(null, users.find((user) => user.username === username && user.password === password) ?? false)))
     authenticator.serializeUser((user, done) => done(null, (user as { id: string }).id))
@@ -244,8 +244,14 @@ describe.each([
     expect((await post('/logout', { cookie })).status).toBe(204)
     expect((await post('/sign-out', { cookie: await login() })).status).toBe(204)
     const expiring = await login()
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    expect((await post('/projects', { cookie: expiring })).status).toBe(401)
+    // The session expires: the clock moves past its maxAge. (Waiting out a short maxAge instead would let a busy
+    // machine expire the sessions above between two of their requests.)
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 60_000 })
+    try {
+      expect((await post('/projects', { cookie: expiring })).status).toBe(401)
+    } finally {
+      vi.useRealTimers()
+    }
     await new Promise((resolve) => setTimeout(resolve, 20))
     const alice = { type: 'user', id: 'u_1', name: 'alice' }
     const anonymous = { type: 'user', id: 'anonymous' }
@@ -443,8 +449,11 @@ describe.each([
     const app = express()
     app.use(auditMiddleware({ logger, delivery, tenant: () => tenant }))
     let release: (() => void) | undefined
+    let handling = (): void => {}
+    const handled = new Promise<void>((resolve) => (handling = resolve))
     const responded = new Promise<void>((resolve) => {
       app.post('/slow/:id', (req, res) => {
+        handling()
         // Answers only after the client has gone: the event must not be recorded a second time.
         release = () => {
           res.status(201).json({ late: true })
@@ -457,7 +466,8 @@ describe.each([
     closers.push(running.close)
     const controller = new AbortController()
     const request = fetch(`${running.baseUrl}/slow/s_1`, { method: 'POST', signal: controller.signal }).catch(() => 'aborted')
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Leaves once the handler runs (after a fixed delay, a busy machine could leave before the request arrived).
+    await handled
     controller.abort()
     expect(await request).toBe('aborted')
     await responded

@@ -7,7 +7,9 @@ beforeAll(() => {
   process.env.TZ = 'Asia/Tokyo'
 })
 afterAll(() => {
-  process.env.TZ = previous
+  // Assigning undefined would set the zone named "undefined".
+  if (previous === undefined) delete process.env.TZ
+  else process.env.TZ = previous
 })
 
 describe('local days and times', () => {

@@ -7,12 +7,18 @@ import { whenResponseClosed } from './response-closed.js'
 async function closeOf(handle: (res: ServerResponse, report: (outcome: boolean | string) => void) => void, abortClient = false): Promise<boolean | string> {
   let report!: (outcome: boolean | string) => void
   const reported = new Promise<boolean | string>((resolve) => (report = resolve))
-  const server = createServer((_req, res) => handle(res, report))
+  let leave = (): void => {}
+  const server = createServer((_req, res) => {
+    handle(res, report)
+    // The client leaves once the server is handling its request (after a fixed delay, a slow machine could leave
+    // before the request arrived: then no handler runs and nothing is ever reported).
+    if (abortClient) setImmediate(leave)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const req = request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' }, (res) => res.resume())
+  leave = () => void req.destroy()
   req.on('error', () => {})
   req.end()
-  if (abortClient) setTimeout(() => req.destroy(), 50)
   try {
     return await reported
   } finally {

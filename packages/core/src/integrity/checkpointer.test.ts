@@ -65,9 +65,10 @@ describe('createCheckpointer', () => {
     const checkpointer = createCheckpointer({ logger, privateKey, keyId: 'audit-2026', everyEvents: 0, everyMs: 40 })
     await logger.record(input(1), { delivery: 'await' })
     await logger.record(input(2, 't2'), { delivery: 'await' })
-    await sleep(150)
-    expect((await store.listCheckpoints('t1')).map((checkpoint) => [checkpoint.seq, checkpoint.keyId])).toEqual([[1, 'audit-2026']])
-    expect(await store.listCheckpoints('t2')).toHaveLength(1)
+    // The 40 ms timer signs both chains; a busy machine may take much longer to get there, so wait for it (bounded).
+    const signed = { timeout: 10_000, interval: 20 }
+    await expect.poll(async () => (await store.listCheckpoints('t1')).map((checkpoint) => [checkpoint.seq, checkpoint.keyId]), signed).toEqual([[1, 'audit-2026']])
+    await expect.poll(async () => (await store.listCheckpoints('t2')).length, signed).toBe(1)
     await sleep(100)
     expect(await store.listCheckpoints('t1')).toHaveLength(1)
     expect(await checkpointer.checkpoint('t1')).toBeNull()
@@ -119,7 +120,8 @@ describe('createCheckpointer', () => {
     expect(await store.listCheckpoints('t1')).toEqual([]) // still held by the other process
     await store.releaseLease(lease, 'someone-else')
     // No timer, no close: the crossing of seq 5 alone must lead to its checkpoint once the lease is free.
-    await expect.poll(async () => (await store.listCheckpoints('t1')).map((checkpoint) => checkpoint.seq), { timeout: 2000 }).toEqual([5])
+    // Bounds a hang only: the waiting trigger retries every 10-30 ms for up to leaseTtlMs (30 s).
+    await expect.poll(async () => (await store.listCheckpoints('t1')).map((checkpoint) => checkpoint.seq), { timeout: 15_000 }).toEqual([5])
     await checkpointer.close()
     expect((await store.listCheckpoints('t1')).map((checkpoint) => checkpoint.seq)).toEqual([5, 6])
     await logger.close()
@@ -153,18 +155,26 @@ describe('createCheckpointer', () => {
     // The same real file, but this process hangs (a long GC pause) after signing, when it renews its lease to write.
     let release = (): void => {}
     const stalled = new Promise<void>((resolve) => (release = resolve))
+    let reachedStall = (): void => {}
+    const atStall = new Promise<void>((resolve) => (reachedStall = resolve))
     const other = openStore(path)
     let leaseCalls = 0
     const slow: AuditStore = Object.assign(Object.create(other) as AuditStore, {
       acquireLease: async (name: string, owner: string, ttlMs: number) => {
-        if (++leaseCalls === 2) await stalled
+        if (++leaseCalls === 2) {
+          reachedStall()
+          await stalled
+        }
         return other.acquireLease(name, owner, ttlMs)
       },
     })
     const stalling = createCheckpointer({ store: slow, privateKey, everyMs: 0, leaseTtlMs: 30 })
     const healthy = createCheckpointer({ store, privateKey, everyMs: 0, leaseTtlMs: 30 })
     const late = stalling.checkpoint('t1')
-    await sleep(60) // the stalled process's lease expires
+    // It took the lease (first call) and signed; now it hangs on the renewal. Its lease expires 30 ms after it was
+    // taken, so 60 ms from here it has surely expired, however slowly the process got here.
+    await atStall
+    await sleep(60)
     await logger.record(input(4), { delivery: 'await' })
     expect(await healthy.checkpoint('t1')).toMatchObject({ seq: 4, prevSignature: '' })
     release()

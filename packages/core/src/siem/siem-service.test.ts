@@ -53,9 +53,12 @@ async function harness(overrides: Partial<SiemServiceOptions> = {}, path = join(
     secretKey: SECRET_KEY,
     batchSize: 50,
     pollIntervalMs: 50,
-    leaseTtlMs: 3000,
-    requestTimeoutMs: 2000,
-    testTimeoutMs: 1500,
+    // Limits that only bound a hang, generous for a busy machine: a request that timed out is sent again (a duplicate at
+    // the collector), an expired lease lets a second instance send the same batch, and a slow Test Connection would
+    // read "timeout". The timeout test sets its own short testTimeoutMs.
+    leaseTtlMs: 30_000,
+    requestTimeoutMs: 15_000,
+    testTimeoutMs: 15_000,
     retry: { initialDelayMs: 50, maxDelayMs: 400 },
     testRateLimit: { max: 1000 },
     onError: () => {},
@@ -300,9 +303,15 @@ describe.each(PROTOCOLS)('Test Connection over %s', (protocol) => {
 
   it('timeout: the collector never answers', async () => {
     receiver.failWith({ kind: 'stall' })
-    const result = await test(settingsFor(receiver, protocol))
-    expect(result).toMatchObject({ ok: false, result: 'timeout' })
-    expect(result.durationMs).toBeLessThan(5000)
+    // A short limit of its own (the shared harness waits long): answered after it, well before the default 5 s.
+    const quick = await harness({ testTimeoutMs: 500 })
+    try {
+      const result = await quick.siem.testConnection(tenant, settingsFor(receiver, protocol), { actor: ADMIN })
+      expect(result).toMatchObject({ ok: false, result: 'timeout' })
+      expect(result.durationMs).toBeLessThan(5000)
+    } finally {
+      await quick.close()
+    }
   })
 
   it('dns_failure: a host name that does not resolve', async () => {

@@ -42,10 +42,10 @@ interface Send {
   signal?: AbortSignal
 }
 
-/** A store whose appends take `delayMs` longer: shows whether a response waits for durability. */
-function slowStore(store: AuditStore, delayMs: number): AuditStore {
+/** A store whose appends take `delayMs` longer, or wait until `gate` resolves: shows whether a response waits for durability. */
+function slowStore(store: AuditStore, delay: number | Promise<void>): AuditStore {
   return storeWithAppend(store, async (...args) => {
-    await sleep(delayMs)
+    await (typeof delay === 'number' ? sleep(delay) : delay)
     return store.append(...args)
   })
 }
@@ -74,9 +74,10 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
     const started: Fixture[] = []
     let fileCounter = 0
 
-    async function start(options: Partial<Omit<AdapterAppOptions, 'logger'>> & { appendDelayMs?: number } = {}): Promise<Fixture> {
+    async function start(options: Partial<Omit<AdapterAppOptions, 'logger'>> & { appendDelayMs?: number; appendGate?: Promise<void> } = {}): Promise<Fixture> {
       const sqlite = createSqliteStore({ path: join(dir, `audit-${++fileCounter}.db`) })
-      const store = options.appendDelayMs ? slowStore(sqlite, options.appendDelayMs) : sqlite
+      const delay = options.appendGate ?? options.appendDelayMs
+      const store = delay ? slowStore(sqlite, delay) : sqlite
       const logger = createAuditLogger({ store, onError: () => {} })
       const app = await harness.startApp({
         logger,
@@ -192,7 +193,9 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
       it('records a read the handler forces after it has answered, with the status sent', async () => {
         const tenant = freshTenant('late-force')
         expect((await f.send('/projects/p_8/download', { method: 'GET', token: FIXTURE_TOKENS.user, tenant })).status).toBe(200)
-        // The handler forces the record LATE_FORCE_DELAY_MS after answering: by then the response has closed.
+        // The handler forces the record LATE_FORCE_DELAY_MS after answering: by then the response has closed. Waited
+        // for (bounded) rather than for a fixed time, then a moment more for a second record that must not come.
+        await expect.poll(async () => (await f.events(tenant)).length, { timeout: 10_000, interval: 25 }).toBeGreaterThan(0)
         await sleep(LATE_FORCE_DELAY_MS * 4)
         const events = await f.events(tenant)
         expect(events.map((e) => [e.action, e.resource.id, e.outcome, e.context?.status, e.context?.route])).toEqual([
@@ -379,12 +382,21 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
     })
 
     it('in async delivery, does not hold the response for a slow store', async () => {
-      const f = await start({ delivery: 'async', appendDelayMs: 300 })
-      const tenant = freshTenant('async')
-      const res = await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'queued' } })
-      expect(res.status).toBe(201)
-      expect(await f.events(tenant, { flush: false })).toEqual([])
-      expect((await f.events(tenant)).map((e) => e.action)).toEqual(['project_created'])
+      // The store's append waits until the test lets it go (a fixed delay could pass on a busy machine before the
+      // store is read): the response arrives while the event cannot have been written.
+      let letAppendsThrough = (): void => {}
+      const appendGate = new Promise<void>((resolve) => (letAppendsThrough = resolve))
+      const f = await start({ delivery: 'async', appendGate })
+      try {
+        const tenant = freshTenant('async')
+        const res = await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'queued' } })
+        expect(res.status).toBe(201)
+        expect(await f.events(tenant, { flush: false })).toEqual([])
+        letAppendsThrough()
+        expect((await f.events(tenant)).map((e) => e.action)).toEqual(['project_created'])
+      } finally {
+        letAppendsThrough()
+      }
     })
   })
 }

@@ -451,15 +451,20 @@ describe('sqlite specifics', () => {
     // starting together on a new file do).
     const path = join(dir, 'held-while-opening.db')
     const holdMs = 400
+    // The holder keeps the lock for holdMs from the moment it reads "go", which the parent sends after noting the time:
+    // the lock is surely still held for holdMs after `started`, however late either process runs.
     const holder = spawn(
       process.execPath,
-      ['-e', `const Database = require('libsql'); const db = new Database(${JSON.stringify(path)}); db.exec('BEGIN IMMEDIATE'); db.exec('CREATE TABLE held (x)'); process.stdout.write('held\\n'); setTimeout(() => { db.exec('COMMIT'); db.close() }, ${holdMs})`],
-      { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
+      ['-e', `const Database = require('libsql'); const db = new Database(${JSON.stringify(path)}); db.exec('BEGIN IMMEDIATE'); db.exec('CREATE TABLE held (x)'); process.stdout.write('held\\n'); process.stdin.once('data', () => setTimeout(() => { db.exec('COMMIT'); db.close(); process.stdin.destroy() }, ${holdMs}))`],
+      { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['pipe', 'pipe', 'inherit'] },
     )
     const exited = new Promise((resolve) => holder.once('exit', resolve))
     await new Promise((resolve) => holder.stdout.once('data', resolve))
-    const store = createSqliteStore({ path, writer: 'inline' })
+    // A busy timeout that only bounds a hang: the holder may be slow to read "go" on a busy machine.
+    const store = createSqliteStore({ path, writer: 'inline', busyTimeoutMs: 30_000 })
     const started = Date.now()
+    // Handed to the OS before init() starts (which blocks this thread while it retries).
+    await new Promise((resolve) => holder.stdin.write('go\n', resolve))
     try {
       await store.init()
       expect(Date.now() - started).toBeGreaterThanOrEqual(holdMs / 2)
