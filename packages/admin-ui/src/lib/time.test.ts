@@ -14,10 +14,22 @@ afterAll(() => {
 
 describe('local days and times', () => {
   it('turns inclusive local days into the UTC bounds [from 00:00, day after to 00:00)', () => {
-    expect(startOfLocalDay('2026-11-22')).toBe('2026-11-21T15:00:00.000Z')
-    expect(endOfLocalDay('2026-11-22')).toBe('2026-11-22T15:00:00.000Z')
-    expect(endOfLocalDay('2026-12-31')).toBe('2026-12-31T15:00:00.000Z')
+    expect(startOfLocalDay('2026-11-22')).toBe('2026-11-22T00:00:00+09:00')
+    expect(endOfLocalDay('2026-11-22')).toBe('2026-11-23T00:00:00+09:00')
+    expect(endOfLocalDay('2026-12-31')).toBe('2027-01-01T00:00:00+09:00')
+    // The same instants as the UTC forms the API normalises them to.
+    expect(new Date(startOfLocalDay('2026-11-22') as string).toISOString()).toBe('2026-11-21T15:00:00.000Z')
     expect(startOfLocalDay('22/11/2026')).toBeUndefined()
+  })
+
+  it('writes each bound with the offset in force on its day (New York leaves summer time on 2026-11-01)', () => {
+    process.env.TZ = 'America/New_York'
+    try {
+      expect(startOfLocalDay('2026-11-01')).toBe('2026-11-01T00:00:00-04:00')
+      expect(endOfLocalDay('2026-11-01')).toBe('2026-11-02T00:00:00-05:00')
+    } finally {
+      process.env.TZ = 'Asia/Tokyo'
+    }
   })
 
   it('moves a local day by whole days across month and year ends', () => {

@@ -50,18 +50,28 @@ export function localZoneNote(): string {
   return offsets.length === 1 ? (offsets[0] as string) : Intl.DateTimeFormat().resolvedOptions().timeZone
 }
 
-/** A local calendar day (`YYYY-MM-DD` from `<input type=date>`) → the UTC instant of its local midnight. */
+/**
+ * A local time with the offset in force then (`2026-11-22T00:00:00+09:00`): the same instant as its UTC form, but
+ * the server can name a download after the days the admin picked rather than after their UTC equivalents.
+ */
+function withLocalOffset(date: Date): string {
+  const east = -date.getTimezoneOffset()
+  const offset = `${east < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(east) / 60))}:${pad(Math.abs(east) % 60)}`
+  return `${dayOf(date)}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${offset}`
+}
+
+/** A local calendar day (`YYYY-MM-DD` from `<input type=date>`) → the instant of its local midnight. */
 export function startOfLocalDay(day: string): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
   if (match === null) return undefined
-  return new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3])).toISOString()
+  return withLocalOffset(new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3])))
 }
 
-/** The exclusive end of an inclusive local day: the next day's local midnight, in UTC. */
+/** The exclusive end of an inclusive local day: the next day's local midnight. */
 export function endOfLocalDay(day: string): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
   if (match === null) return undefined
-  return new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + 1).toISOString()
+  return withLocalOffset(new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + 1))
 }
 
 /** The local day `days` after `day` (negative: before), as `YYYY-MM-DD`; `day` itself when it is not a day. */

@@ -63,7 +63,7 @@ export const exportCsv: RouteHandler = async ({ scope, deps }) => {
   const body = await primedStream(csv)
   const headers = withSecurityHeaders({
     'content-type': 'text/csv; charset=utf-8; header=present',
-    'content-disposition': `attachment; filename="${exportFileName(range, 'csv')}"`,
+    'content-disposition': `attachment; filename="${exportFileName(range, 'csv', { from: params.get('from'), to: params.get('to') })}"`,
   })
   return new Response(body, { status: 200, headers })
 }

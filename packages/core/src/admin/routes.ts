@@ -152,7 +152,8 @@ const verifyIntegrity: RouteHandler = async ({ scope, deps }) => {
 const exportNdjson: RouteHandler = async ({ scope, deps }) => {
   const service = integrityService(deps)
   if (!service.exportNdjson) throw new AuditKitError('NOT_FOUND', 'NDJSON export is not available on this server.')
-  const range = readRange(readParams(scope.url, ['from', 'to']), { now: deps.clock() })
+  const params = readParams(scope.url, ['from', 'to'])
+  const range = readRange(params, { now: deps.clock() })
   const body = service.exportNdjson(scope, range)
   // A full copy of the chain leaves the server: recorded like a CSV download, once the stream ends.
   const chunks = body instanceof ReadableStream ? (body as unknown as AsyncIterable<Uint8Array>) : body
@@ -167,7 +168,7 @@ const exportNdjson: RouteHandler = async ({ scope, deps }) => {
   )
   const headers = withSecurityHeaders({
     'content-type': 'application/x-ndjson; charset=utf-8',
-    'content-disposition': `attachment; filename="${exportFileName(range, 'ndjson')}"`,
+    'content-disposition': `attachment; filename="${exportFileName(range, 'ndjson', { from: params.get('from'), to: params.get('to') })}"`,
   })
   return new Response(stream, { status: 200, headers })
 }
