@@ -113,6 +113,16 @@ describe('createAuditCapture', () => {
     const reset = (await linked?.end({ status: 201, route: '/password-resets/:resetToken', params: { resetToken: long } }))?.event
     expect(reset?.resource).toEqual({ type: 'password_reset', id: '[REDACTED]' })
     expect(JSON.stringify(reset)).not.toContain('xxxxxxxx')
+    // Inside a segment: a prefix or suffix in the route around the parameter.
+    const invite = withSecrets.begin({}, { method: 'POST', path: '/join/invite-inv_s3cr3t42.json' })
+    const joined = (await invite?.end({ status: 200, route: '/join/invite-:token.json', params: { token: 'inv_s3cr3t42' } }))?.event
+    expect(joined?.context?.path).toBe('/join/invite-[REDACTED].json')
+    const encoded = withSecrets.begin({}, { method: 'POST', path: '/join/invite-inv%20s3cr3t42' })
+    const joinedEncoded = (await encoded?.end({ status: 200, route: '/join/invite-:token', params: { token: 'inv s3cr3t42' } }))?.event
+    expect(joinedEncoded?.context?.path).toBe('/join/[REDACTED]')
+    // A short value is not looked for inside other segments (it would blank out unrelated text).
+    const short = withSecrets.begin({}, { method: 'POST', path: '/api-v1x/codes/v1' })
+    expect((await short?.end({ status: 200, route: '/api-v1x/codes/:token', params: { token: 'v1' } }))?.event?.context?.path).toBe('/api-v1x/codes/[REDACTED]')
     // The id of a secret identifies it: kept.
     const revoke = withSecrets.begin({}, { method: 'POST', path: '/api-tokens/tok_42/revoke' })
     const revoked = (await revoke?.end({ status: 200, route: '/api-tokens/:tokenId/revoke', params: { tokenId: 'tok_42' } }))?.event

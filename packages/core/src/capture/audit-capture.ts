@@ -342,10 +342,26 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     return { action: derived.action, resource: hide(derived.resource), targets: derived.targets.map(hide) }
   }
 
+  /**
+   * The path with secret parameter values replaced: whole segments (`/invitations/:token`), and values inside a
+   * segment (`/invite-:token`, `/reset/:token.json`). Inside a segment only values of 6 characters or more are
+   * looked for, so that a short value cannot blank out unrelated parts of the path.
+   */
   function pathWithoutSecrets(path: string, secrets: readonly string[]): string {
+    const { replacement } = logger.redaction
     return path
       .split('/')
-      .map((segment) => (secrets.includes(segment) || secrets.includes(decodedSegment(segment)) ? logger.redaction.replacement : segment))
+      .map((segment) => {
+        const decoded = decodedSegment(segment)
+        if (secrets.includes(segment) || secrets.includes(decoded)) return replacement
+        let kept = segment
+        for (const secret of secrets) {
+          if (secret.length < 6) continue
+          if (segment.includes(secret)) kept = kept.replaceAll(secret, replacement)
+          else if (decoded.includes(secret)) return replacement // sent percent-encoded: the whole segment goes
+        }
+        return kept
+      })
       .join('/')
   }
 
