@@ -8,7 +8,7 @@ import { Dialog } from '../ui/Dialog.js'
 import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
 import { ActorCell, OutcomeBadge, ResourceCell, TimeCell } from './columns.js'
-import { type DiffKind, diffChanges, formatValue } from './diff.js'
+import { type DiffKind, diffChanges, formatSides, formatValue } from './diff.js'
 
 export interface EventDetailProps {
   id: string
@@ -184,17 +184,20 @@ function ChangesDiff({ event, t }: { event: AuditEvent; t: Messages }) {
             </tr>
           </thead>
           <tbody>
-            {visible.map((row, index) => (
+            {visible.map((row, index) => {
+              const sides = formatSides(row)
+              return (
               // A removed array item and the item now at its index share a path: the key needs the kind and position.
               <tr key={`${index}:${row.kind}:${row.path}`} class={`diff__row diff__row--${row.kind}`} data-kind={row.kind} data-path={row.path}>
                 <th scope="row">
                   <span class="mono">{row.path === '' ? '—' : row.path}</span>
                   <span class={`diff__kind diff__kind--${row.kind}`}>{kindLabel(row.kind, t)}</span>
                 </th>
-                <td class="diff__before">{row.before !== undefined && (row.kind === 'unchanged' ? <span class="mono">{formatValue(row.before)}</span> : <del class="mono">{formatValue(row.before)}</del>)}</td>
-                <td class="diff__after">{row.after !== undefined && (row.kind === 'unchanged' ? <span class="mono">{formatValue(row.after)}</span> : <ins class="mono">{formatValue(row.after)}</ins>)}</td>
+                <td class="diff__before">{row.before !== undefined && (row.kind === 'unchanged' ? <span class="mono">{sides.before}</span> : <del class="mono">{sides.before}</del>)}</td>
+                <td class="diff__after">{row.after !== undefined && (row.kind === 'unchanged' ? <span class="mono">{sides.after}</span> : <ins class="mono">{sides.after}</ins>)}</td>
               </tr>
-            ))}
+              )
+            })}
           </tbody>
         </table>
       </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { diffChanges } from './diff.js'
+import { type DiffRow, diffChanges, formatSides } from './diff.js'
 
 describe('diffChanges', () => {
   it('classifies each leaf as added, removed, changed or unchanged', () => {
@@ -43,5 +43,13 @@ describe('diffChanges', () => {
       { path: 'a.b', kind: 'removed', before: 1 },
       { path: 'a', kind: 'added', after: 5 },
     ])
+  })
+
+  it('shows a change whose sides read the same as JSON, so the quotes tell a string from a number', () => {
+    const rows = diffChanges({ size: '5', nothing: 'null', label: 'a' }, { size: 5, nothing: null, label: 'b' })
+    const sides = (path: string): ReturnType<typeof formatSides> => formatSides(rows.find((row) => row.path === path) as DiffRow)
+    expect(sides('size')).toEqual({ before: '"5"', after: '5' })
+    expect(sides('nothing')).toEqual({ before: '"null"', after: 'null' })
+    expect(sides('label')).toEqual({ before: 'a', after: 'b' })
   })
 })

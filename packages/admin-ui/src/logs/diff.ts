@@ -133,3 +133,14 @@ export function formatValue(value: JsonValue | undefined): string {
   if (typeof value === 'string') return value
   return JSON.stringify(value)
 }
+
+/**
+ * Both sides of a row as table text. A change whose sides read the same (`"5"` against `5`, `"null"` against
+ * `null`) shows both as JSON, so that the quotes tell the string from the number.
+ */
+export function formatSides(row: DiffRow): { before: string; after: string } {
+  const before = formatValue(row.before)
+  const after = formatValue(row.after)
+  if (row.kind !== 'changed' || before !== after) return { before, after }
+  return { before: JSON.stringify(row.before), after: JSON.stringify(row.after) }
+}
