@@ -208,3 +208,36 @@ describe('auditAdminRouter under a mount path with parameters', () => {
     }
   })
 })
+
+describe('auditAdminRouter authorize with the request the app decorated', () => {
+  interface SignedIn {
+    account?: { id: string; role: string }
+  }
+  // What a session or Passport middleware does: resolve the caller once, on the request, for everything after it.
+  const resolveUser = (req: express.Request & SignedIn, _res: express.Response, next: express.NextFunction): void => {
+    const id = /(?:^|;\s*)sid=([\w-]+)/.exec(req.headers.cookie ?? '')?.[1]
+    if (id) req.account = { id, role: id.startsWith('admin') ? 'audit-admin' : 'member' }
+    next()
+  }
+  const decide = (req: express.Request & SignedIn): AdminAuthorization =>
+    req.account ? (req.account.role === 'audit-admin' ? { tenantId: 't1', actor: { type: 'user', id: req.account.id } } : 'forbidden') : null
+
+  it.each([
+    ['Express 4', express4],
+    ['Express 5', express],
+  ] as const)('%s: sees what a middleware set on req under a sub-router, and the mount path parameters', async (_name, createApp) => {
+    const { logger } = await setup()
+    const app = createApp()
+    app.use(resolveUser)
+    const router = createApp.Router({ mergeParams: true })
+    router.use('/audit', auditAdminRouter({ logger, uiDir: false, authorize: (_request, req) => (req.params.ws === 't1' ? decide(req) : 'forbidden') }))
+    app.use('/ws/:ws/admin', router)
+    app.use('/admin/audit', auditAdminRouter({ logger, uiDir: false, authorize: (_request, req) => decide(req) }))
+    const origin = await listen(app)
+    expect((await fetch(`${origin}/admin/audit/api/events`)).status).toBe(401)
+    expect((await fetch(`${origin}/admin/audit/api/events`, { headers: { cookie: 'sid=member-7' } })).status).toBe(403)
+    expect((await fetch(`${origin}/admin/audit/api/events`, { headers: { cookie: 'sid=admin-3' } })).status).toBe(200)
+    expect((await fetch(`${origin}/ws/t1/admin/audit/api/events`, { headers: { cookie: 'sid=admin-3' } })).status).toBe(200)
+    expect((await fetch(`${origin}/ws/t2/admin/audit/api/events`, { headers: { cookie: 'sid=admin-3' } })).status).toBe(403)
+  })
+})

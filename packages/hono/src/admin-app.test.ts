@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
 import { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
 import { serve, type ServerType } from '@hono/node-server'
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
 import { cors } from 'hono/cors'
@@ -22,7 +22,7 @@ async function setup(): Promise<{ store: AuditStore; logger: AuditLogger }> {
   return opened
 }
 
-async function listen(app: Hono): Promise<string> {
+async function listen(app: Pick<Hono, 'fetch'>): Promise<string> {
   const server: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
   cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
@@ -129,5 +129,35 @@ describe('auditAdminApp in a typical Hono app', () => {
       const redirect = await fetch(`${origin}/workspaces/${ws}/admin/audit`, { headers, redirect: 'manual' })
       expect(redirect.headers.get('location')).toBe(`/workspaces/${ws}/admin/audit/`)
     }
+  })
+})
+
+describe('auditAdminApp authorize with the Context the app decorated', () => {
+  interface AppEnv {
+    Variables: { user: { id: string; workspace: string } | undefined }
+  }
+  const admitUser = (c: Context<AppEnv>): AdminAuthorization => {
+    const user = c.get('user')
+    return user ? { tenantId: user.workspace, actor: { type: 'user', id: user.id } } : null
+  }
+
+  it('sees c.set() of a parent middleware under basePath() and nested app.route(), and the mount path parameters', async () => {
+    const { logger } = await setup()
+    const app = new Hono<AppEnv>().basePath('/api')
+    app.use(async (c, next) => {
+      const id = /(?:^|;\s*)sid=([\w-]+)/.exec(c.req.header('cookie') ?? '')?.[1]
+      c.set('user', id ? { id, workspace: 't1' } : undefined)
+      await next()
+    })
+    const admin = new Hono<AppEnv>()
+    admin.route('/audit', auditAdminApp<AppEnv>({ logger, uiDir: false, authorize: (_request, c) => admitUser(c) }))
+    admin.route('/ws/:ws/audit', auditAdminApp<AppEnv>({ logger, uiDir: false, authorize: (_request, c) => (c.req.param('ws') === 't1' ? admitUser(c) : 'forbidden') }))
+    app.route('/admin', admin)
+    const origin = await listen(app)
+    const headers = { cookie: 'sid=admin-1' }
+    expect((await fetch(`${origin}/api/admin/audit/api/events`)).status).toBe(401)
+    expect((await fetch(`${origin}/api/admin/audit/api/events`, { headers })).status).toBe(200)
+    expect((await fetch(`${origin}/api/admin/ws/t1/audit/api/events`, { headers })).status).toBe(200)
+    expect((await fetch(`${origin}/api/admin/ws/t2/audit/api/events`, { headers })).status).toBe(403)
   })
 })

@@ -1,6 +1,9 @@
 import 'reflect-metadata'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
 import { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
 import {
@@ -21,6 +24,7 @@ import {
 } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { FastifyAdapter } from '@nestjs/platform-fastify'
+import { ServeStaticModule } from '@nestjs/serve-static'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AuditAdminModule, AuditModule } from './index.js'
 
@@ -181,5 +185,67 @@ describe('AuditAdminModule authorize with the request the app resolved', () => {
       await logger.flush()
       const { items } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', action: 'audit_log_exported', limit: 5 })
       expect(items.map((event) => event.actor.id)).toEqual(['admin-3'])
+    })
+})
+
+describe('AuditAdminModule authorize with a service of the app', () => {
+  // The admin routes are mounted before the middleware a module applies through MiddlewareConsumer (so that no route
+  // or catch-all of the app comes first): what such a middleware would resolve with an injected service,
+  // authorize resolves with the same service, injected through forRootAsync.
+  class Sessions {
+    userOf(cookie: string | undefined): { id: string } | undefined {
+      const id = /(?:^|;\s*)sid=([\w-]+)/.exec(cookie ?? '')?.[1]
+      return id ? { id } : undefined
+    }
+  }
+  @Module({ providers: [Sessions], exports: [Sessions] })
+  class SessionsModule {}
+
+  for (const platform of ['express', 'fastify'] as const)
+    it(`${platform}: forRootAsync injects the service that authorize asks for the signed-in user`, async () => {
+      const { logger } = await setup()
+      @Module({
+        imports: [
+          AuditAdminModule.forRootAsync<IncomingMessage>({
+            path: 'admin/audit',
+            imports: [SessionsModule],
+            inject: [Sessions],
+            useFactory: (sessions: Sessions) => ({
+              logger,
+              uiDir: false,
+              authorize: (_request, req) => {
+                const user = sessions.userOf(req.headers.cookie)
+                return user ? { tenantId: 't1', actor: { type: 'user', id: user.id } } : null
+              },
+            }),
+          }),
+        ],
+      })
+      class AppModule {}
+      const app = platform === 'fastify' ? await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false }) : await NestFactory.create(AppModule, { logger: false })
+      const origin = await start(app)
+      expect((await fetch(`${origin}/admin/audit/api/events`)).status).toBe(401)
+      expect((await fetch(`${origin}/admin/audit/api/events`, { headers: { cookie: 'sid=admin-3' } })).status).toBe(200)
+    })
+})
+
+describe('AuditAdminModule beside ServeStaticModule, whose SPA fallback answers every other GET', () => {
+  for (const order of ['admin first', 'static first'] as const)
+    it(`platform-express, ${order} in imports: the admin API still answers, the app's page is served elsewhere`, async () => {
+      const { store, logger } = await setup()
+      const site = mkdtempSync(join(tmpdir(), 'auditkit-spa-'))
+      cleanups.push(async () => rmSync(site, { recursive: true, force: true }))
+      writeFileSync(join(site, 'index.html'), '<!doctype html><title>the app</title>')
+      const admin = AuditAdminModule.forRoot({ path: 'admin/audit', logger, authorize, uiDir: false })
+      const spa = ServeStaticModule.forRoot({ rootPath: site })
+      @Module({})
+      class AppModule {}
+      const module: DynamicModule = { module: AppModule, imports: order === 'admin first' ? [admin, spa] : [spa, admin] }
+      const app = await NestFactory.create(module, { logger: false })
+      const origin = await start(app)
+      expect(await (await fetch(`${origin}/some/client/route`)).text()).toContain('the app')
+      const list = await fetch(`${origin}/admin/audit/api/events?limit=5`, { headers: { cookie: 'admin_session=ok' } })
+      expect(list.headers.get('content-type')).toMatch(/application\/json/)
+      expect(list.status).toBe(200)
     })
 })
