@@ -11,10 +11,12 @@ import {
   computeEventHash,
   createAuditLogger,
   createCheckpointer,
+  createIntegrityService,
   signCheckpoint,
   verifyChain,
   type AuditEvent,
   type ChainVerification,
+  type EventFilter,
   type SignedCheckpoint,
   type VerifyChainOptions,
 } from '@auditkit/core'
@@ -192,7 +194,8 @@ describe('tamper evidence on a SQLite file', () => {
         path,
         rewritten
           .filter((event) => event.seq >= 15)
-          .map((event) => `UPDATE events SET event = ${quote(JSON.stringify(event))}, hash = '${event.hash}', prev_hash = '${event.prevHash}' WHERE chain_id = '${TENANT}' AND seq = ${event.seq};`)
+          // The indexed columns too (outcome), as a careful attacker would: verification compares them with the JSON.
+          .map((event) => `UPDATE events SET event = ${quote(JSON.stringify(event))}, outcome = '${event.outcome}', hash = '${event.hash}', prev_hash = '${event.prevHash}' WHERE chain_id = '${TENANT}' AND seq = ${event.seq};`)
           .join('\n'),
       )
       return rewritten
@@ -257,5 +260,117 @@ describe('tamper evidence on a SQLite file', () => {
     const deleted = copyOf(plainDb)
     attack(deleted, `DELETE FROM checkpoints WHERE seq = ${signedAt[1]};`)
     expect((await verifyFile(deleted)).firstBreak).toMatchObject({ reason: 'missing_checkpoint', seq: signedAt[2] })
+  })
+})
+
+describe('index columns edited beside the hashed event JSON', () => {
+  // The admin's lists, facets, CSV export and `q` search select rows by the indexed columns and show the JSON: an
+  // attacker who edits only a column hides an event from a filtered review (or a window, or the tenant) without
+  // touching what is hashed. Verification must compare the columns with the hashed content.
+  const everything = { tenantId: TENANT, from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z' }
+  const TARGET = 30 // member_role_updated by user-2 on p-30
+
+  async function listed(path: string, filter: Partial<EventFilter>): Promise<number[]> {
+    const store = createSqliteStore({ path, readonly: true })
+    try {
+      const page = await store.query({ ...everything, ...filter, limit: 1000 })
+      return page.items.map((event) => event.seq)
+    } finally {
+      await store.close()
+    }
+  }
+
+  async function adminVerify(path: string, tenantId = TENANT): Promise<ChainVerification> {
+    const store = createSqliteStore({ path, readonly: true })
+    try {
+      return await createIntegrityService({ store, publicKey: signing.publicKey }).verify({ tenantId }, { from: everything.from, to: everything.to })
+    } finally {
+      await store.close()
+    }
+  }
+
+  it.each([
+    ['action', "action = 'project_updated'", { action: 'member_role_updated' }],
+    ['actor_id', "actor_id = 'user-0'", { actor: 'user-2' }],
+    ['actor_type', "actor_type = 'system'", { actorType: 'user' as const }],
+    ['resource_type', "resource_type = 'invoice'", { resourceType: 'project' }],
+    ['resource_id', "resource_id = 'p-31'", { resourceId: 'p-30' }],
+    ['outcome', "outcome = 'failure'", { outcome: 'success' as const }],
+    ['search', "search = replace(search, 'member_role', 'project')", { q: 'member_role' }],
+    ['occurred_at', "occurred_at = '2001-01-01T00:00:00.000Z'", { from: '2020-01-01T00:00:00.000Z' }],
+    ['tenant_id', "tenant_id = 'elsewhere'", {}],
+  ] satisfies [string, string, Partial<EventFilter>][])('catches an edited %s column that hides an event from a filtered view', async (column, set, filter) => {
+    expect(await listed(plainDb, filter)).toContain(TARGET)
+    const path = copyOf(plainDb)
+    attack(path, `UPDATE events SET ${set} WHERE chain_id = '${TENANT}' AND seq = ${TARGET};`)
+    // What an admin reviewing with that filter sees: the event is gone, its JSON and hash untouched.
+    expect(await listed(path, filter)).not.toContain(TARGET)
+    const { code, chain } = runVerify(path)
+    expect(code).toBe(1)
+    expect(chain.firstBreak).toMatchObject({ reason: 'modified', seq: TARGET })
+    expect(chain.firstBreak?.message).toContain(column)
+    expect((await adminVerify(path)).firstBreak).toMatchObject({ reason: 'modified', seq: TARGET })
+  })
+
+  it('catches an edited seq, prev_hash or hash column', () => {
+    for (const set of ['seq = 1070', "prev_hash = '" + '0'.repeat(64) + "'", "hash = '" + 'f'.repeat(64) + "'"]) {
+      const path = copyOf(plainDb)
+      attack(path, `UPDATE events SET ${set} WHERE chain_id = '${TENANT}' AND seq = ${EVENTS};`)
+      expect(runVerify(path)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'modified', seq: EVENTS } } })
+    }
+  })
+
+  it("catches another tenant's event copied into an empty tenant's chain", async () => {
+    const path = copyOf(plainDb)
+    attack(
+      path,
+      `DROP INDEX events_by_id;
+       INSERT INTO events SELECT 'newco', 'newco', seq, occurred_at, id, actor_type, actor_id, actor_name, action, resource_type, resource_id,
+         outcome, search, prev_hash, hash, event FROM events WHERE chain_id = '${TENANT}' AND seq = 1;`,
+    )
+    // newco's admin now lists an event newco never recorded (acme's, intact and correctly hashed)...
+    const store = createSqliteStore({ path, readonly: true })
+    expect((await store.query({ ...everything, tenantId: 'newco', limit: 10 })).items).toHaveLength(1)
+    await store.close()
+    // ... and verifying newco must say so.
+    expect(runVerify(path, ['--tenant', 'newco'])).toMatchObject({ code: 1, chain: { chainId: 'newco', firstBreak: { reason: 'modified', seq: 1 } } })
+    expect((await adminVerify(path, 'newco')).firstBreak).toMatchObject({ reason: 'modified', seq: 1 })
+    // The row moved away instead (tenant and chain columns) leaves a gap in its own chain.
+    const moved = copyOf(plainDb)
+    attack(moved, `UPDATE events SET tenant_id = 'newco', chain_id = 'newco', seq = 1 WHERE chain_id = '${TENANT}' AND seq = ${TARGET};`)
+    expect(runVerify(moved)).toMatchObject({ code: 1, chain: { firstBreak: { reason: 'deleted', seq: TARGET } } })
+  })
+})
+
+describe('the index comparison on unusual values', () => {
+  it('passes NULs, separator characters and absent optional fields, and still finds an edit next to them', async () => {
+    const path = join(dir, 'odd-values.db')
+    const store = createSqliteStore({ path })
+    const logger = createAuditLogger({ store, onError: () => {} })
+    // The driver cuts text at a NUL; a lone surrogate is stored as U+FFFD (its JSON keeps the \ud800 escape).
+    const names = ['nul\0inside', 'unit\x1fsep', 'record\x1esep', '\x1e', 'lone\ud800surrogate', 'replacement\ufffdchar']
+    for (const name of names)
+      await logger.record({ tenantId: 'odd', actor: { type: 'user', id: name, name }, action: 'project_updated', resource: { type: 'project', id: name }, outcome: 'success' }, { delivery: 'await' })
+    await logger.record({ tenantId: 'odd', actor: { type: 'user', id: 'plain' }, action: 'project_updated', resource: { type: 'project' }, outcome: 'success' }, { delivery: 'await' })
+    await logger.close()
+    await store.close()
+    expect(runVerify(path, ['--tenant', 'odd'])).toMatchObject({ code: 0, chain: { ok: true, eventsChecked: 7 } })
+
+    for (const [seq, set, column] of [
+      [1, "actor_id = 'nul' || char(0) || 'other'", 'actor_id'], // differs only after the NUL
+      [2, "resource_id = 'unit' || char(31)", 'resource_id'],
+      [4, 'actor_name = NULL', 'actor_name'], // the name "\x1e" is not the absent name
+      [7, 'actor_name = char(30)', 'actor_name'], // ... nor the reverse
+      [3, "actor_id = CAST(actor_id AS BLOB)", 'actor_id'], // the same bytes as a BLOB: a filter by text never matches it
+      [3, 'seq = seq + 0.5', 'seq'], // still in order
+      [7, "search = search || char(0) || 'x'", 'search'],
+    ] as const) {
+      const copy = copyOf(path)
+      attack(copy, `UPDATE events SET ${set} WHERE chain_id = 'odd' AND seq = ${seq};`)
+      const { code, chain } = runVerify(copy, ['--tenant', 'odd'])
+      expect(code, set).toBe(1)
+      expect(chain.firstBreak, set).toMatchObject({ reason: 'modified', seq })
+      expect(chain.firstBreak?.message, set).toContain(column)
+    }
   })
 })

@@ -273,6 +273,22 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
           }
           break
         }
+        // Intact, but not this chain's (copied from another tenant's chain), or stored with index columns that say
+        // otherwise than its hashed content: the admin's lists and filters would show or hide it by those.
+        const mismatched = event.chainId === chainId ? source.indexMismatches?.(event) : ['chain']
+        if (mismatched && mismatched.length > 0) {
+          eventBreak = {
+            reason: 'modified',
+            seq: event.seq,
+            eventId: event.id,
+            message:
+              event.chainId === chainId
+                ? `The event at seq ${event.seq} is stored with indexed columns that differ from its hashed content (${mismatched.join(', ')}): ` +
+                  'lists, filters, searches and exports select it by those columns'
+                : `The event at seq ${event.seq} belongs to chain ${JSON.stringify(event.chainId)}: it was copied or moved into this one`,
+          }
+          break
+        }
         if (checkpoint) lastSignedSeq = event.seq
         expectedPrev = event.hash
         expectedSeq++

@@ -206,6 +206,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   let initialised: Promise<void> | null = null
   /** Consecutive failed writes (or failed opens); the backoff grows with it across drains. */
   let attempt = 0
+  /** Why the last write (or open) failed, while writes fail: what close() says when it gives up (a full disk, ...). */
+  let writeError: AuditKitError | null = null
   let lastWriteEndedAt = 0
 
   const report = (error: AuditKitError, attempt?: number): void => {
@@ -268,7 +270,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       initialised = null
       attempt++
       stats.writeFailures++
-      report(toStoreError(error, store.kind), attempt)
+      writeError = toStoreError(error, store.kind)
+      report(writeError, attempt)
       // Still "writing" while backing off, so that new events do not start another attempt right away.
       await backOff(attempt)
       writing = false
@@ -287,6 +290,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
         stats.written += sealed.length
         stats.queued = queue.length
         attempt = 0
+        writeError = null
         batch.forEach((pending, i) => {
           const event = sealed[i]
           if (event && pending.resolve) pending.resolve(event)
@@ -310,7 +314,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       } catch (error) {
         attempt++
         stats.writeFailures++
-        report(toStoreError(error, store.kind), attempt)
+        writeError = toStoreError(error, store.kind)
+        report(writeError, attempt)
         await backOff(attempt)
       }
     }
@@ -457,7 +462,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     }
     const error = new AuditKitError(
       'STORE_UNAVAILABLE',
-      `close() gave up after ${timeoutMs} ms with ${queue.length} events not written to the ${store.kind} store`,
+      `close() gave up after ${timeoutMs} ms with ${queue.length} events not written to the ${store.kind} store` +
+        (writeError ? ` (last failure: ${writeError.message})` : ''),
+      writeError ? { cause: writeError } : {},
     )
     report(error)
     abandon(error)

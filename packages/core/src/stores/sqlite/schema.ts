@@ -166,12 +166,33 @@ END;
 `
 export const SEARCH_INDEX_BACKFILL_SQL = 'INSERT INTO events_search (rowid, search) SELECT rowid, search FROM events'
 
-export const INSERT_EVENT_SQL = `INSERT INTO events (tenant_id, chain_id, seq, occurred_at, id, actor_type, actor_id, actor_name, action,
-  resource_type, resource_id, outcome, search, prev_hash, hash, event)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+/**
+ * The columns copied from each event beside its JSON, in insert order. Verification compares them with the hashed
+ * event (`readChainIndexed`), since lists, filters, facets and exports select events by them.
+ */
+export const INDEXED_EVENT_COLUMNS = [
+  'tenant_id',
+  'chain_id',
+  'seq',
+  'occurred_at',
+  'id',
+  'actor_type',
+  'actor_id',
+  'actor_name',
+  'action',
+  'resource_type',
+  'resource_id',
+  'outcome',
+  'search',
+  'prev_hash',
+  'hash',
+] as const
 
-/** The values of {@link INSERT_EVENT_SQL} for one sealed event. */
-export function eventRow(event: AuditEvent): (string | number | null)[] {
+export const INSERT_EVENT_SQL = `INSERT INTO events (${INDEXED_EVENT_COLUMNS.join(', ')}, event)
+  VALUES (${[...INDEXED_EVENT_COLUMNS, 'event'].map(() => '?').join(', ')})`
+
+/** What each of {@link INDEXED_EVENT_COLUMNS} holds for one sealed event (an absent optional field NULL). */
+export function indexedColumnValues(event: AuditEvent): (string | number | null)[] {
   return [
     event.tenantId,
     event.chainId,
@@ -188,6 +209,12 @@ export function eventRow(event: AuditEvent): (string | number | null)[] {
     eventSearchText(event),
     event.prevHash,
     event.hash,
-    JSON.stringify(event),
   ]
+}
+
+/** The values of {@link INSERT_EVENT_SQL} for one sealed event. */
+export function eventRow(event: AuditEvent): (string | number | null)[] {
+  const row = indexedColumnValues(event)
+  row.push(JSON.stringify(event))
+  return row
 }

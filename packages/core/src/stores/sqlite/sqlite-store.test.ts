@@ -273,6 +273,29 @@ describe('sqlite specifics', () => {
     }
   })
 
+  it("lists a tenant id holding a NUL in full (chains, state keys, checkpoints), never as the tenant it starts with", async () => {
+    const store = createSqliteStore({ path: join(dir, 'nul-tenant.db'), writer: 'inline' })
+    try {
+      const logger = createAuditLogger({ store })
+      for (const tenantId of ['acme', 'acme\0evil']) await logger.record(input(tenantId, 1), { delivery: 'await' })
+      await logger.close()
+      expect(await store.listChains()).toEqual(['acme', 'acme\0evil'])
+      await store.putState('siem.settings', 'acme\0evil', { endpoint: 'https://evil.example/v1/logs' })
+      await store.putState('siem.settings', 'acme', { endpoint: 'https://acme.example/v1/logs' })
+      expect(await store.listState('siem.settings')).toEqual([
+        { key: 'acme', value: { endpoint: 'https://acme.example/v1/logs' } },
+        { key: 'acme\0evil', value: { endpoint: 'https://evil.example/v1/logs' } },
+      ])
+      const checkpoint = { chainId: 'acme\0evil', seq: 1, hash: 'h', createdAt: '2026-01-01T00:00:00.000Z', prevSignature: '', signature: 's', keyId: 'k' }
+      await store.appendCheckpoint(checkpoint)
+      expect(await store.listCheckpoints('acme\0evil')).toEqual([checkpoint])
+      expect(await store.lastCheckpoint('acme\0evil')).toEqual(checkpoint)
+      expect(await store.listCheckpoints('acme')).toEqual([])
+    } finally {
+      await store.close()
+    }
+  })
+
   it('keeps events, state and chain heads across close and reopen', async () => {
     const path = join(dir, 'reopen.db')
     const first = createSqliteStore({ path })

@@ -6,6 +6,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../../errors.js'
 import type { ActorType, AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import { sealerKeyOf, type ChainHead, type Sealer } from '../../integrity/hash.js'
+import type { IndexedChainEvent, IndexedChainReader } from '../../integrity/source.js'
 import { normaliseSearchTerm, withoutNul } from '../../store/search-text.js'
 import type {
   ActorFacet,
@@ -23,6 +24,7 @@ import {
   FACET_CATCH_UP_ROWS,
   FACET_CATCH_UP_SQL,
   FILTER_INDEXES,
+  INDEXED_EVENT_COLUMNS,
   INSERT_EVENT_SQL,
   SCHEMA_SQL,
   SCHEMA_VERSION,
@@ -31,6 +33,7 @@ import {
   TIME_INDEX,
   connectionPragmas,
   eventRow,
+  indexedColumnValues,
 } from './schema.js'
 import { createWriterThread, type WriterThread } from './writer-thread.js'
 
@@ -93,6 +96,12 @@ interface HeadRow {
 interface EventRow {
   event: string
 }
+interface IndexedEventRow {
+  row: number
+  event: string
+  /** Absent when the batch is read without the quick comparison. */
+  indexed?: string
+}
 interface CountRow {
   value: string
   count: number
@@ -111,7 +120,8 @@ interface StateRow {
   value: string
 }
 interface CheckpointRow {
-  chain_id: string
+  /** Bytes: see {@link CHECKPOINT_COLUMNS}. */
+  chain_id: Bytes | string
   seq: number
   hash: string
   created_at: string
@@ -128,6 +138,46 @@ const FEW_SEARCH_CANDIDATES = 1000
 const SEARCH_SAMPLE_ROWS = 1000
 /** Trigrams of a long term counted at most: a few bounded reads find rare ones if there are any. */
 const MAX_PROBED_TRIGRAMS = 8
+
+/**
+ * A chain's events with their columns as one JSON array, which JSON.stringify of `indexedColumnValues` reproduces
+ * when they agree: one value per row is far cheaper to read and compare than fifteen (verification speed). JSON keeps
+ * the type (a BLOB makes json_array fail: the batch is then compared exactly) and a NUL, which the driver would cut
+ * text at.
+ */
+const READ_CHAIN_INDEXED_SQL = `SELECT rowid AS row, event, json_array(${INDEXED_EVENT_COLUMNS.join(', ')}) AS indexed
+  FROM events WHERE chain_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`
+const READ_CHAIN_ROWS_SQL = 'SELECT rowid AS row, event FROM events WHERE chain_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?'
+
+/** One row's columns, each as its type and its bytes: the exact comparison, when the quick one is not enough. */
+const INDEXED_EVENT_COLUMNS_SQL = `SELECT ${INDEXED_EVENT_COLUMNS.map((column) => `typeof(${column}) AS "${column}:type", CAST(${column} AS BLOB) AS "${column}"`).join(', ')}
+  FROM events WHERE rowid = ?`
+
+function bytesOf(raw: Bytes): Buffer {
+  return raw instanceof ArrayBuffer ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
+}
+
+/** The columns whose stored value differs from the event's own, byte for byte as `eventRow` wrote them. */
+function differingColumns(row: Record<string, unknown>, expected: readonly (string | number | null)[]): string[] {
+  const differing: string[] = []
+  INDEXED_EVENT_COLUMNS.forEach((column, index) => {
+    const want = expected[index] ?? null
+    const type = row[`${column}:type`]
+    const raw = row[column] as Bytes | null
+    const stored = raw === null ? null : bytesOf(raw)
+    // A NUL in the search text of a file before schema version 3 (opened read-only, never rewritten) reads as the
+    // space it became since.
+    if (column === 'search' && stored) stored.forEach((byte, at) => byte === 0 && (stored[at] = 0x20))
+    const same =
+      want === null
+        ? type === 'null'
+        : typeof want === 'number'
+          ? type === 'integer' && stored !== null && stored.toString('latin1') === String(want)
+          : type === 'text' && stored !== null && stored.equals(Buffer.from(want))
+    if (!same) differing.push(column)
+  })
+  return differing
+}
 
 /**
  * Times are stored as `toISOString()` text, whose string order is time order. Bounds are brought to the same form
@@ -622,7 +672,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
   // ---- the store --------------------------------------------------------------------------------------
 
-  const store: AuditStore = {
+  const store: AuditStore & IndexedChainReader = {
     kind: 'sqlite',
 
     init: async () => {
@@ -680,6 +730,32 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         ),
       ),
 
+    readChainIndexed: (chainId, afterSeq, limit) =>
+      guarded('readChain', () => {
+        const params = [chainId, afterSeq, Math.max(0, Math.floor(limit))]
+        let rows: IndexedEventRow[]
+        try {
+          rows = statement('read-chain-indexed', () => READ_CHAIN_INDEXED_SQL).all(params) as IndexedEventRow[]
+        } catch {
+          // A BLOB in a column (json_array refuses it): every row of the batch is compared exactly.
+          rows = statement('read-chain-rows', () => READ_CHAIN_ROWS_SQL).all(params) as IndexedEventRow[]
+        }
+        return rows.map((row): IndexedChainEvent => {
+          const event = JSON.parse(row.event) as AuditEvent
+          let expected: (string | number | null)[] | null = null
+          try {
+            // Only the event's own content is searched: `q` would otherwise miss (or find) it by an edited text.
+            expected = indexedColumnValues(event)
+          } catch {
+            // JSON edited into something that is no event: its hash says so.
+          }
+          if (expected === null) return { event, mismatched: [] }
+          if (row.indexed === JSON.stringify(expected)) return { event, mismatched: [] }
+          const columns = statement('indexed-columns', () => INDEXED_EVENT_COLUMNS_SQL).get([row.row]) as Record<string, unknown>
+          return { event, mismatched: differingColumns(columns, expected) }
+        })
+      }),
+
     chainHead: (chainId) =>
       guarded('chainHead', () => {
         const row = statement('head', () => 'SELECT seq, hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1').get([chainId]) as
@@ -691,9 +767,12 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     listChains: () =>
       guarded('listChains', () =>
         // Chains with checkpoints too: one whose events were all deleted still has to be verified (and found cut).
-        (statement('chains', () => 'SELECT chain_id AS value FROM events UNION SELECT chain_id FROM checkpoints ORDER BY value').all([]) as CountRow[]).map(
-          (row) => row.value,
-        ),
+        // As bytes: the driver cuts text at a NUL, and 'acme\0x' would be listed as 'acme' (twice, and never itself).
+        (
+          statement('chains', () =>
+            'SELECT CAST(value AS BLOB) AS value FROM (SELECT chain_id AS value FROM events UNION SELECT chain_id FROM checkpoints) ORDER BY value',
+          ).all([]) as { value: Bytes }[]
+        ).map((row) => utf8.decode(row.value)),
       ),
 
     getState: <T>(scope: string, key: string) =>
@@ -716,9 +795,14 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
     listState: <T>(scope: string) =>
       guarded('listState', () =>
-        (statement('state-list', () => 'SELECT key, value FROM state WHERE scope = ? ORDER BY key').all([scope]) as StateRow[]).map(
-          (row) => ({ key: row.key, value: JSON.parse(row.value) as T }),
-        ),
+        // The key as bytes: it is a tenant id (SIEM settings), and the driver would cut 'acme\0x' to 'acme', whose
+        // exporter would then run with the other tenant's settings.
+        (
+          statement('state-list', () => 'SELECT CAST(key AS BLOB) AS key, value FROM state WHERE scope = ? ORDER BY key').all([scope]) as {
+            key: Bytes
+            value: string
+          }[]
+        ).map((row) => ({ key: utf8.decode(row.key), value: JSON.parse(row.value) as T })),
       ),
 
     acquireLease: (name, owner, ttlMs) =>
@@ -765,7 +849,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     listCheckpoints: (chainId, range = {}) =>
       guarded('listCheckpoints', () =>
         (
-          statement('checkpoint-list', () => 'SELECT * FROM checkpoints WHERE chain_id = ? AND seq > ? AND seq <= ? ORDER BY seq').all([
+          statement('checkpoint-list', () => `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE chain_id = ? AND seq > ? AND seq <= ? ORDER BY seq`).all([
             chainId,
             range.afterSeq ?? -1,
             range.toSeq ?? Number.MAX_SAFE_INTEGER,
@@ -775,7 +859,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
     lastCheckpoint: (chainId) =>
       guarded('lastCheckpoint', () => {
-        const row = statement('checkpoint-last', () => 'SELECT * FROM checkpoints WHERE chain_id = ? ORDER BY seq DESC LIMIT 1').get([chainId]) as
+        const row = statement('checkpoint-last', () => `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE chain_id = ? ORDER BY seq DESC LIMIT 1`).get([chainId]) as
           | CheckpointRow
           | undefined
         return row ? checkpointOf(row) : null
@@ -791,13 +875,22 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
           statements.clear()
           // The driver closes the file only once its statements are garbage-collected, so SQLite's own checkpoint at
           // the last close may never come: the database file alone (copied as evidence) would miss the WAL's events.
+          let unfolded: unknown = null
           try {
             if (db && !readonly && path !== ':memory:') db.exec('PRAGMA wal_checkpoint(PASSIVE)')
-          } catch {
-            // Only a copy's completeness depends on it: the events are durable in the WAL, and closing must go on.
+          } catch (error) {
+            // The events are durable in the WAL and closing goes on, but the file alone is no longer complete (a full
+            // disk, typically): said once closed, rather than letting a copy of the file alone silently miss events.
+            unfolded = error
           }
           db?.close()
           db = null
+          if (unfolded !== null)
+            throw new AuditKitError(
+              'STORE_UNAVAILABLE',
+              `sqlite close: the write-ahead log could not be folded into ${path} (${unfolded instanceof Error ? unfolded.message : String(unfolded)}); no event is lost, they are in ${path}-wal, which the next open reads: keep both files together (a copy of ${path} alone misses them)`,
+              { cause: unfolded },
+            )
         })
       })()
       return closing
@@ -806,9 +899,12 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   return store
 }
 
+/** The chain id as bytes: the driver cuts text at a NUL, and a checkpoint of 'acme\0x' would claim to be one of 'acme'. */
+const CHECKPOINT_COLUMNS = 'CAST(chain_id AS BLOB) AS chain_id, seq, hash, created_at, prev_signature, signature, key_id'
+
 function checkpointOf(row: CheckpointRow): SignedCheckpoint {
   return {
-    chainId: row.chain_id,
+    chainId: typeof row.chain_id === 'string' ? row.chain_id : utf8.decode(row.chain_id),
     seq: row.seq,
     hash: row.hash,
     createdAt: row.created_at,
