@@ -477,6 +477,10 @@ describe('SIEM settings', () => {
     await expect(h.siem.testConnection('t3', settings, { actor: ADMIN })).rejects.toMatchObject({ code: 'RATE_LIMITED' })
     // Another admin has their own allowance.
     expect(await h.siem.testConnection('t3', settings, { actor: { type: 'user', id: 'admin_2' } })).toMatchObject({ ok: true })
+    // So has an admin of another tenant whose ids only join to the same text ('t3\nx' + 'y' against 't3' + 'x\ny').
+    await h.siem.testConnection('t3', settings, { actor: { type: 'user', id: 'x\ny' } })
+    await h.siem.testConnection('t3', settings, { actor: { type: 'user', id: 'x\ny' } })
+    expect(await h.siem.testConnection('t3\nx', settings, { actor: { type: 'user', id: 'y' } })).toMatchObject({ ok: true })
   })
 })
 

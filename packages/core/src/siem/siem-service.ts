@@ -360,7 +360,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
   }
 
   function checkRateLimit(tenantId: string, actorId: string): void {
-    const key = `${tenantId}\n${actorId}`
+    // JSON, not a separator: ids may hold any character, and ('a\nb', 'c') must not share the allowance of ('a', 'b\nc').
+    const key = JSON.stringify([tenantId, actorId])
     const now = Date.now()
     const recent = (testAttempts.get(key) ?? []).filter((at) => now - at < rateWindowMs)
     if (recent.length >= rateMax) {
