@@ -1,3 +1,4 @@
+import type { Document } from 'mongodb'
 import type { ActorType, AuditEvent, Outcome } from '../../event/schema.js'
 import { eventSearchText } from '../../store/search-text.js'
 
@@ -57,4 +58,36 @@ export function toEventDocument(event: AuditEvent): EventDocument {
 /** The event a stored document holds, exactly as it was appended. */
 export function fromEventDocument(document: Pick<EventDocument, 'event'>): AuditEvent {
   return JSON.parse(document.event) as AuditEvent
+}
+
+/**
+ * The fields of a stored document that differ from the event its JSON holds: copies edited beside the hashed event
+ * (to hide it from a filtered view, a time window or its tenant), which verification reports. A document whose JSON
+ * is no event has none here: its hash tells.
+ */
+export function documentMismatches(document: Document): string[] {
+  let expected: EventDocument
+  try {
+    expected = toEventDocument(fromEventDocument(document as Pick<EventDocument, 'event'>))
+  } catch {
+    return []
+  }
+  const stored = document as Partial<EventDocument>
+  const differing: string[] = []
+  const check = (name: string, same: boolean): void => void (same || differing.push(name))
+  check('_id', stored._id === expected._id)
+  check('tenantId', stored.tenantId === expected.tenantId)
+  check('chainId', stored.chainId === expected.chainId)
+  check('seq', stored.seq === expected.seq)
+  check('occurredAtDate', stored.occurredAtDate instanceof Date && stored.occurredAtDate.getTime() === expected.occurredAtDate.getTime())
+  check('actor.type', stored.actor?.type === expected.actor.type)
+  check('actor.id', stored.actor?.id === expected.actor.id)
+  check('actor.name', stored.actor?.name === expected.actor.name)
+  check('action', stored.action === expected.action)
+  check('resource.type', stored.resource?.type === expected.resource.type)
+  check('resource.id', stored.resource?.id === expected.resource.id)
+  check('outcome', stored.outcome === expected.outcome)
+  check('search', stored.search === expected.search)
+  check('hash', stored.hash === expected.hash)
+  return differing
 }

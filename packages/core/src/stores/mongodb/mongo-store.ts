@@ -3,8 +3,9 @@ import type { Collection, Db, Document, Filter, MongoClient, MongoClientOptions,
 import { AuditKitError } from '../../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import type { ChainHead, Sealer } from '../../integrity/hash.js'
+import type { IndexedChainReader } from '../../integrity/source.js'
 import type { AuditStore, EventCursor, EventFilter, SignedCheckpoint, StreamOptions } from '../../store/types.js'
-import { fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
+import { documentMismatches, fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
 import { insertedBeforeFailure, isDuplicateKeyError, isTransientError, toStoreError } from './errors.js'
 import { CHECKPOINT_INDEXES, EVENT_INDEXES, STATE_INDEXES, type MongoIndexSpec } from './indexes.js'
 import { EVENT_ONLY, chainOrder, cursorOf, fromFacetResult, indexFor, toEventPage, toFacetPipeline, toMongoExportQuery, toMongoQuery, type FacetAggregationResult } from './query.js'
@@ -319,7 +320,7 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
 
   // ---- the store --------------------------------------------------------------------------------------
 
-  const store: AuditStore = {
+  const store: AuditStore & IndexedChainReader = {
     kind: 'mongodb',
 
     init: () => guarded('init', async () => undefined),
@@ -395,6 +396,15 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
           .find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count, projection: EVENT_ONLY })
           .toArray()
         return documents.map(fromEventDocument)
+      }),
+
+    readChainIndexed: (chainId, afterSeq, limit) =>
+      guarded('readChain', async ({ events }) => {
+        const count = Math.floor(limit)
+        if (!(count > 0)) return []
+        // Whole documents: the copies that filters and facets read are compared with the hashed event.
+        const documents = await events.find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count }).toArray()
+        return documents.map((document) => ({ event: fromEventDocument(document), mismatched: documentMismatches(document) }))
       }),
 
     chainHead: (chainId) => guarded('chainHead', ({ events }) => readHead(events, chainId)),
