@@ -32,6 +32,14 @@ describe('local days and times', () => {
     }
   })
 
+  it('keeps the last day the API accepts (9999-12-31) sendable east of UTC, where its end falls in the year 10000 locally', () => {
+    // Tokyo: the day ends at 9999-12-31T15:00Z, within the API's range; "10000-01-01T00:00:00+09:00" is no ISO 8601 it reads.
+    const end = endOfLocalDay('9999-12-31') as string
+    expect(end).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+    expect(new Date(end).toISOString()).toBe('9999-12-31T15:00:00.000Z')
+    expect(startOfLocalDay('9999-12-31')).toBe('9999-12-31T00:00:00+09:00')
+  })
+
   it('moves a local day by whole days across month and year ends', () => {
     expect(shiftDay('2026-01-10', -30)).toBe('2025-12-11')
     expect(shiftDay('2024-03-01', -1)).toBe('2024-02-29')

@@ -55,6 +55,9 @@ export function localZoneNote(): string {
  * the server can name a download after the days the admin picked rather than after their UTC equivalents.
  */
 function withLocalOffset(date: Date): string {
+  // The end of 9999-12-31 east of UTC is in the local year 10000, which no 4-digit date can write: its UTC form is
+  // still within 9999 (the API accepts it) and names the same instant.
+  if (date.getFullYear() > 9999) return date.toISOString()
   const east = -date.getTimezoneOffset()
   const offset = `${east < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(east) / 60))}:${pad(Math.abs(east) % 60)}`
   return `${dayOf(date)}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${offset}`

@@ -275,14 +275,15 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
         }
         // Intact, but not this chain's (copied from another tenant's chain), or stored with index columns that say
         // otherwise than its hashed content: the admin's lists and filters would show or hide it by those.
-        const mismatched = event.chainId === chainId ? source.indexMismatches?.(event) : ['chain']
+        const ownChain = sameChainId(event.chainId, chainId)
+        const mismatched = ownChain ? source.indexMismatches?.(event) : ['chain']
         if (mismatched && mismatched.length > 0) {
           eventBreak = {
             reason: 'modified',
             seq: event.seq,
             eventId: event.id,
             message:
-              event.chainId === chainId
+              ownChain
                 ? `The event at seq ${event.seq} is stored with indexed columns that differ from its hashed content (${mismatched.join(', ')}): ` +
                   'lists, filters, searches and exports select it by those columns'
                 : `The event at seq ${event.seq} belongs to chain ${JSON.stringify(event.chainId)}: it was copied or moved into this one`,
@@ -516,6 +517,14 @@ class Lookahead<T> {
   async close(): Promise<void> {
     if (!this.done) await this.iterator.return?.()
   }
+}
+
+/**
+ * Whether an event's chain id names this chain as a store does: stores keep ids as UTF-8, where a lone surrogate
+ * becomes U+FFFD, so `listChains` spells 'a\ud800' as 'a\ufffd' while the event's JSON keeps what was recorded.
+ */
+function sameChainId(recorded: unknown, chainId: string): boolean {
+  return recorded === chainId || (typeof recorded === 'string' && Buffer.from(recorded).equals(Buffer.from(chainId)))
 }
 
 function keyHint(hmacKey: string | Buffer | undefined): string {

@@ -1,3 +1,4 @@
+import { BSON } from 'mongodb'
 import { describe, expect, it } from 'vitest'
 import type { AuditEvent } from '../../event/schema.js'
 import { documentMismatches, toEventDocument } from './documents.js'
@@ -21,6 +22,17 @@ describe('documentMismatches', () => {
     expect(documentMismatches(toEventDocument(event))).toEqual([])
     const { name: _name, ...anonymous } = event.actor
     expect(documentMismatches(toEventDocument({ ...event, actor: anonymous, resource: { type: 'member' } }))).toEqual([])
+  })
+
+  it('finds none in a document read back from BSON, which stores a lone surrogate of a name or id as U+FFFD', () => {
+    // Valid events (the SQLite store verifies them): only the native copies lose the surrogate, the JSON keeps it.
+    const odd = 'lone\ud800surrogate'
+    const document = toEventDocument({ ...event, tenantId: odd, chainId: odd, actor: { type: 'user', id: odd, name: odd }, resource: { type: 'member', id: odd } })
+    const stored = BSON.deserialize(BSON.serialize(document))
+    expect(stored.actor.name).toBe('lone\ufffdsurrogate')
+    expect(documentMismatches(stored)).toEqual([])
+    // An edit is still found next to it.
+    expect(documentMismatches({ ...stored, actor: { ...stored.actor, id: 'lone\ufffdother' } })).toEqual(['actor.id'])
   })
 
   it('names each copy edited beside the hashed JSON, which filters, facets and time windows read', () => {

@@ -9,6 +9,7 @@ import { ALL_TIME, buildFixtureEvents, expectIntactChain, expectedEvents, expect
 import { isAuditKitError } from '../../errors.js'
 import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
 import { createSealer } from '../../integrity/hash.js'
+import { verifyAll } from '../../integrity/verify.js'
 import { createAuditLogger } from '../../logger/audit-logger.js'
 import type { AuditStore, EventFilter } from '../../store/types.js'
 import { uuidv7 } from '../../ids/uuidv7.js'
@@ -291,6 +292,22 @@ describe('sqlite specifics', () => {
       expect(await store.listCheckpoints('acme\0evil')).toEqual([checkpoint])
       expect(await store.lastCheckpoint('acme\0evil')).toEqual(checkpoint)
       expect(await store.listCheckpoints('acme')).toEqual([])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('verifies the chain of a tenant id holding a lone surrogate, which the file (UTF-8) and so listChains spell with U+FFFD', async () => {
+    const store = createSqliteStore({ path: join(dir, 'surrogate-tenant.db'), writer: 'inline' })
+    try {
+      const logger = createAuditLogger({ store })
+      for (let n = 1; n <= 3; n++) await logger.record(input('lone\ud800tenant', n), { delivery: 'await' })
+      await logger.close()
+      expect(await store.listChains()).toEqual(['lone\ufffdtenant'])
+      // Its events hold the id as recorded (their JSON keeps the \ud800 escape): the same chain, not one copied in.
+      const result = await verifyAll({ source: store })
+      expect(result.chains[0]?.firstBreak ?? null).toBeNull()
+      expect(result).toMatchObject({ ok: true, chains: [{ eventsChecked: 3 }] })
     } finally {
       await store.close()
     }
