@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -7,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, expect, it } from 'vitest'
 import { verifyChain, verifyCheckpointSignature } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
+import { runInRounds, startRoundWorker } from '@auditkit/test-utils'
 
 const PROCESSES = 8
 const EVENTS_EACH = 1000
@@ -14,36 +14,6 @@ const EVENTS_EACH = 1000
 const ROUNDS = 5
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-processes-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-/** A writer process driven in rounds by the parent: `go()` starts its next round, `printed()` waits for a line of its output. */
-function startWorker(args: string[]) {
-  const script = fileURLToPath(new URL('./integrity-append-worker.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', script, ...args], {
-    cwd: fileURLToPath(new URL('.', import.meta.url)),
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  let output = ''
-  const waiting: { marker: string; resolve: () => void }[] = []
-  child.stdout.setEncoding('utf8').on('data', (text: string) => {
-    output += text
-    for (const waiter of waiting.filter((w) => output.includes(w.marker))) {
-      waiting.splice(waiting.indexOf(waiter), 1)
-      waiter.resolve()
-    }
-  })
-  const done = new Promise<{ worker: string; written: number; errors: string[] }>((resolve, reject) => {
-    child.on('error', reject)
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(output.trimEnd().split('\n').at(-1) ?? '')) : reject(new Error(`worker ${args[1]} exited with ${code}: ${output}`)),
-    )
-  })
-  return {
-    done,
-    go: () => void child.stdin.write('go\n'),
-    printed: (marker: string): Promise<void> =>
-      output.includes(marker) ? Promise.resolve() : new Promise((resolve) => waiting.push({ marker, resolve })),
-  }
-}
 
 it(`${PROCESSES} processes x ${EVENTS_EACH} appends to one chain give seq 1..${PROCESSES * EVENTS_EACH} with linked checkpoints`, async () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519')
@@ -54,16 +24,14 @@ it(`${PROCESSES} processes x ${EVENTS_EACH} appends to one chain give seq 1..${P
   const store = createSqliteStore({ path })
   await store.init()
 
-  const workers = Array.from({ length: PROCESSES }, (_, w) => startWorker([path, String(w), String(EVENTS_EACH), keyFile, String(ROUNDS)]))
-  // A worker that dies fails the test instead of leaving it waiting for a line.
-  const orDeath = (waiting: Promise<unknown>) => Promise.race([waiting, Promise.all(workers.map((worker) => worker.done))])
-  await orDeath(Promise.all(workers.map((worker) => worker.printed('ready\n'))))
+  const script = fileURLToPath(new URL('./integrity-append-worker.ts', import.meta.url))
   // Every round starts all the processes at once and waits for all of them: their appends interleave in the chain.
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const worker of workers) worker.go()
-    await orDeath(Promise.all(workers.map((worker) => worker.printed(`round ${round}\n`))))
-  }
-  const results = await Promise.all(workers.map((worker) => worker.done))
+  const results = await runInRounds(
+    Array.from({ length: PROCESSES }, (_, w) =>
+      startRoundWorker<{ worker: string; written: number; errors: string[] }>(script, [path, String(w), String(EVENTS_EACH), keyFile, String(ROUNDS)]),
+    ),
+    ROUNDS,
+  )
   expect(results.map((result) => result.written)).toEqual(Array(PROCESSES).fill(EVENTS_EACH))
 
   const total = PROCESSES * EVENTS_EACH

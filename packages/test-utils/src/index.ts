@@ -48,3 +48,5 @@ export type {
 } from './otlp-receiver/index.js'
 export { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from './admin-mount/admin-mount-fixture.js'
 export type { AdminMountStore } from './admin-mount/admin-mount-fixture.js'
+export { runInRounds, startRoundWorker } from './processes/round-workers.js'
+export type { RoundWorker } from './processes/round-workers.js'

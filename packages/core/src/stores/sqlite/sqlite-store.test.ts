@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'libsql'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ALL_TIME, buildFixtureEvents, expectIntactChain, expectedEvents, expectedFacets, readAllPages, runStoreContract, seedStore } from '@auditkit/test-utils'
+import { ALL_TIME, buildFixtureEvents, expectIntactChain, expectedEvents, expectedFacets, readAllPages, runInRounds, runStoreContract, seedStore, startRoundWorker } from '@auditkit/test-utils'
 import { isAuditKitError } from '../../errors.js'
 import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
 import { createSealer } from '../../integrity/hash.js'
@@ -524,43 +524,10 @@ describe('sqlite specifics', () => {
     const writer = fileURLToPath(new URL('./test-support/concurrent-writer.ts', import.meta.url))
     const perProcess = 400
     const rounds = 4
-    const writers = ['writer-a', 'writer-b'].map((name) =>
-      spawn(
-        process.execPath,
-        ['--import', 'tsx', '--conditions=source', writer, path, name, String(perProcess), String(rounds)],
-        { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['pipe', 'pipe', 'inherit'] },
-      ),
+    const results = await runInRounds(
+      ['writer-a', 'writer-b'].map((name) => startRoundWorker<{ ids: string[]; stats: { written: number } }>(writer, [path, name, String(perProcess), String(rounds)])),
+      rounds,
     )
-    const outputs = writers.map((child) => {
-      let text = ''
-      const waiting: { marker: string; resolve: () => void }[] = []
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk
-        for (const waiter of waiting.filter((w) => text.includes(w.marker))) {
-          waiting.splice(waiting.indexOf(waiter), 1)
-          waiter.resolve()
-        }
-      })
-      const printed = (marker: string): Promise<void> =>
-        text.includes(marker) ? Promise.resolve() : new Promise((resolve) => waiting.push({ marker, resolve }))
-      const done = new Promise<string>((resolve, reject) =>
-        child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`writer exited with ${code}`)))),
-      )
-      return { printed, done }
-    })
-    await Promise.all(outputs.map((output) => output.printed('ready\n')))
-    // Every round starts both writers at once and waits for both: their events interleave in each chain.
-    for (let round = 0; round < rounds; round++) {
-      for (const child of writers) child.stdin.write('go\n')
-      await Promise.race([
-        Promise.all(outputs.map((output) => output.printed(`round ${round}\n`))),
-        Promise.all(outputs.map((output) => output.done)), // a writer that dies fails the test instead of hanging it
-      ])
-    }
-    const results = (await Promise.all(outputs.map((output) => output.done))).map((text) => {
-      const last = text.trimEnd().split('\n').at(-1) ?? ''
-      return JSON.parse(last) as { ids: string[]; stats: { written: number } }
-    })
     for (const result of results) expect(result.stats.written).toBe(perProcess)
     const store = createSqliteStore({ path })
     try {
