@@ -50,12 +50,20 @@ export async function openAdminMountStore(options: { events?: number } = {}): Pr
  * Walks every admin route through an adapter's mount at `base` (the page's API under it, the exports, SIEM settings and
  * Test Connection, integrity), as the admin that `headers` authorize, over a store opened with `events: 30` or more.
  * Then checks what the audit middleware recorded of it: the two exports once each as `audit_log_exported`, and of
- * the rest only the refused settings save, as a failure (no admin success is recorded a second time).
+ * the rest only the refused settings save, as a failure (no admin success is recorded a second time), besides the
+ * `[path, outcome]` of what the app's own routes recorded (`appRecorded`, e.g. its login).
  */
-export async function expectAdminMountServesEveryRoute(mount: { base: string; headers: Record<string, string>; store: AuditStore; logger: AuditLogger }): Promise<void> {
-  const { base, headers, store, logger } = mount
+export async function expectAdminMountServesEveryRoute(mount: {
+  base: string
+  headers: Record<string, string>
+  store: AuditStore
+  logger: AuditLogger
+  appRecorded?: [path: string, outcome: string][]
+}): Promise<void> {
+  const { base, headers, store, logger, appRecorded = [] } = mount
   const denied = await fetch(`${base}/api/settings/siem`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' })
   expect(denied.status).toBe(401)
+  expect(denied.headers.get('content-type')).toMatch(/application\/json/)
   expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED')
   const list = await fetch(`${base}/api/events?limit=5`, { headers })
   expect(list.status).toBe(200)
@@ -68,6 +76,7 @@ export async function expectAdminMountServesEveryRoute(mount: { base: string; he
   expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
   const csv = await fetch(`${base}/api/export.csv`, { headers: { ...headers, 'accept-encoding': 'gzip' } })
   expect(csv.status).toBe(200)
+  expect(csv.headers.get('content-type')).toMatch(/text\/csv/)
   expect((await csv.text()).split('\r\n').length).toBeGreaterThan(30)
   const ndjson = await fetch(`${base}/api/export.ndjson`, { headers })
   expect(ndjson.status).toBe(200)
@@ -87,7 +96,8 @@ export async function expectAdminMountServesEveryRoute(mount: { base: string; he
   const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
   const others = recorded.filter((event) => event.action !== 'project_created')
   expect(others.filter((event) => event.action === 'audit_log_exported')).toHaveLength(2)
-  expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome])).toEqual([
-    [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
-  ])
+  const byPath = (a: unknown[], b: unknown[]): number => String(a[0]).localeCompare(String(b[0]))
+  expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome]).sort(byPath)).toEqual(
+    [[`${new URL(base).pathname}/api/settings/siem`, 'failure'], ...appRecorded].sort(byPath),
+  )
 }
