@@ -103,6 +103,22 @@ const DEFAULT_STREAM_BATCH = 1000
  * is created from a `uri`). Several app instances may write to one chain: the unique `(chainId, seq)` index decides
  * every race and the loser re-seals after the new head.
  */
+/** A chain's documents after `afterSeq`, in order, at most `limit`: whole, or with only the fields `projection` keeps. */
+async function chainDocuments(
+  events: Collection<EventDocument>,
+  chainId: string,
+  afterSeq: number,
+  limit: number,
+  projection?: Document,
+): Promise<(Pick<EventDocument, 'event'> & Document)[]> {
+  const count = Math.floor(limit)
+  // limit(0) would mean "no limit" to MongoDB.
+  if (!(count > 0)) return []
+  return events
+    .find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count, ...(projection ? { projection } : {}) })
+    .toArray()
+}
+
 export function createMongoStore(options: MongoStoreOptions): AuditStore {
   const { client: givenClient, uri } = options
   if ((givenClient === undefined) === (uri === undefined)) {
@@ -388,24 +404,13 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
     },
 
     readChain: (chainId, afterSeq, limit) =>
-      guarded('readChain', async ({ events }) => {
-        const count = Math.floor(limit)
-        // limit(0) would mean "no limit" to MongoDB.
-        if (!(count > 0)) return []
-        const documents = await events
-          .find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count, projection: EVENT_ONLY })
-          .toArray()
-        return documents.map(fromEventDocument)
-      }),
+      guarded('readChain', async ({ events }) => (await chainDocuments(events, chainId, afterSeq, limit, EVENT_ONLY)).map(fromEventDocument)),
 
     readChainIndexed: (chainId, afterSeq, limit) =>
-      guarded('readChain', async ({ events }) => {
-        const count = Math.floor(limit)
-        if (!(count > 0)) return []
+      guarded('readChain', async ({ events }) =>
         // Whole documents: the copies that filters and facets read are compared with the hashed event.
-        const documents = await events.find({ chainId: { $eq: chainId }, seq: { $gt: Number(afterSeq) } }, { sort: { seq: 1 }, limit: count }).toArray()
-        return documents.map((document) => ({ event: fromEventDocument(document), mismatched: documentMismatches(document) }))
-      }),
+        (await chainDocuments(events, chainId, afterSeq, limit)).map((document) => ({ event: fromEventDocument(document), mismatched: documentMismatches(document) })),
+      ),
 
     chainHead: (chainId) => guarded('chainHead', ({ events }) => readHead(events, chainId)),
 
