@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { AuditKitError } from '../errors.js'
 import { EVENT_FIELDS, type AuditEvent } from '../event/schema.js'
+import { sameStoredText } from '../store/stored-text.js'
 import type { SignedCheckpoint } from '../store/types.js'
 import { verifyCheckpointSignature } from './checkpoint.js'
 import { GENESIS_HASH, computeEventHash } from './hash.js'
@@ -275,7 +276,8 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
         }
         // Intact, but not this chain's (copied from another tenant's chain), or stored with index columns that say
         // otherwise than its hashed content: the admin's lists and filters would show or hide it by those.
-        const ownChain = sameChainId(event.chainId, chainId)
+        // As the store keeps ids (UTF-8): `listChains` spells 'a\ud800' as 'a\ufffd', the event's JSON as recorded.
+        const ownChain = typeof event.chainId === 'string' && sameStoredText(event.chainId, chainId)
         const mismatched = ownChain ? source.indexMismatches?.(event) : ['chain']
         if (mismatched && mismatched.length > 0) {
           eventBreak = {
@@ -517,14 +519,6 @@ class Lookahead<T> {
   async close(): Promise<void> {
     if (!this.done) await this.iterator.return?.()
   }
-}
-
-/**
- * Whether an event's chain id names this chain as a store does: stores keep ids as UTF-8, where a lone surrogate
- * becomes U+FFFD, so `listChains` spells 'a\ud800' as 'a\ufffd' while the event's JSON keeps what was recorded.
- */
-function sameChainId(recorded: unknown, chainId: string): boolean {
-  return recorded === chainId || (typeof recorded === 'string' && Buffer.from(recorded).equals(Buffer.from(chainId)))
 }
 
 function keyHint(hmacKey: string | Buffer | undefined): string {

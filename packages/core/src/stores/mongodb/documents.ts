@@ -1,6 +1,7 @@
 import type { Document } from 'mongodb'
 import type { ActorType, AuditEvent, Outcome } from '../../event/schema.js'
 import { eventSearchText } from '../../store/search-text.js'
+import { sameStoredText } from '../../store/stored-text.js'
 
 /**
  * An event as the MongoDB store writes it. Like the SQLite store's row: the fields that filters, sorting, facets and
@@ -75,9 +76,9 @@ export function documentMismatches(document: Document): string[] {
   const stored = document as Partial<EventDocument>
   const differing: string[] = []
   const check = (name: string, same: boolean): void => void (same || differing.push(name))
-  // A text as BSON gives it back: UTF-8 stores a lone surrogate as U+FFFD (the JSON keeps it; see EventDocument).
-  const asStored = (text: string | undefined): string | undefined => (text === undefined ? undefined : Buffer.from(text).toString())
-  const sameText = (value: unknown, text: string | undefined): boolean => value === text || value === asStored(text)
+  // As BSON keeps texts: UTF-8, where a lone surrogate becomes U+FFFD (the JSON keeps it; see EventDocument).
+  const sameText = (value: unknown, text: string | undefined): boolean =>
+    value === text || (typeof value === 'string' && text !== undefined && sameStoredText(value, text))
   check('_id', sameText(stored._id, expected._id))
   check('tenantId', sameText(stored.tenantId, expected.tenantId))
   check('chainId', sameText(stored.chainId, expected.chainId))
