@@ -65,9 +65,13 @@ function handlerAudit(reflector: Reflector, handler: object, controller: object)
 }
 
 function readHandlerAudit(reflector: Reflector, handler: object, controller: object): HandlerAudit {
-  const ignore = reflector.getAllAndOverride<boolean | undefined>(AUDIT_IGNORE_METADATA, [handler, controller] as never) ? true : false
   const onController = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, controller as never)
   const onHandler = reflector.get<AuditDecoratorOptions | undefined>(AUDIT_METADATA, handler as never)
+  // The nearest decorator wins, as with Nest's own metadata: a handler's `@Audit()` records it although its controller
+  // is `@AuditIgnore()`, and a handler's `@AuditIgnore()` skips it although its controller is `@Audit()`.
+  const ignoredByHandler = reflector.get<boolean | undefined>(AUDIT_IGNORE_METADATA, handler as never) === true
+  const ignoredByController = reflector.get<boolean | undefined>(AUDIT_IGNORE_METADATA, controller as never) === true
+  const ignore = ignoredByHandler || (ignoredByController && !onHandler)
   const answers = answersItself(handler, controller)
   const redirect = redirects(handler)
   if (!onController && !onHandler) return { ignore, overrides: undefined, force: false, answersItself: answers, redirects: redirect }

@@ -171,6 +171,38 @@ class ProjectsController {
 @Module({ controllers: [ProjectsController], providers: [ProjectsService] })
 class ProjectsModule {}
 
+/** A controller left out of the log, but for the handler that asks to be recorded. */
+@Controller('health')
+@AuditIgnore()
+class HealthController {
+  @Post('ping')
+  ping() {
+    return 'pong'
+  }
+
+  @Post('restart')
+  @Audit({ action: 'service_restarted', resource: { type: 'service', id: 'api' } })
+  restart() {
+    return { restarting: true }
+  }
+}
+
+/** The reverse: every handler recorded, but for the one that opts out. */
+@Controller('jobs')
+@Audit({ resource: { type: 'job' } })
+class JobsController {
+  @Post('run')
+  run() {
+    return { started: true }
+  }
+
+  @Post('heartbeat')
+  @AuditIgnore()
+  heartbeat() {
+    return 'ok'
+  }
+}
+
 describe('AuditModule (platform-express)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'auditkit-nest-'))
   let store: AuditStore
@@ -446,6 +478,20 @@ describe('AuditModule (platform-express)', () => {
     expect(created?.changes).toEqual({ after: { name: 'Vega', token: '[REDACTED]' } })
     expect(renamed).toMatchObject({ action: 'project_updated' })
     expect(renamed?.changes).toBeUndefined()
+  })
+
+  it("lets a handler's @Audit() record on a controller marked @AuditIgnore(), and a handler's @AuditIgnore() win over its controller's @Audit()", async () => {
+    @Module({ imports: [AuditModule.forRoot(options('t-precedence'))], controllers: [HealthController, JobsController] })
+    class PrecedenceModule {}
+    const app = await NestFactory.create<NestExpressApplication>(PrecedenceModule, { logger: false })
+    await app.listen(0, '127.0.0.1')
+    apps.push(app)
+    const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+    for (const path of ['health/ping', 'health/restart', 'jobs/run', 'jobs/heartbeat']) expect((await post(`${base}/${path}`)).status).toBe(201)
+    expect((await eventsOf('t-precedence')).map((e) => [e.action, e.resource])).toEqual([
+      ['service_restarted', { type: 'service', id: 'api' }],
+      ['job_run', { type: 'job' }],
+    ])
   })
 
   it('reads the client IP from req.ip, so Express trust proxy decides about X-Forwarded-For', async () => {
