@@ -103,6 +103,17 @@ function isPrincipal(value: unknown): value is AdminPrincipal {
   )
 }
 
+/** The `Allow` header of a route: HEAD wherever GET is. */
+function allowedMethods(methods: readonly string[]): string {
+  return (methods.includes('GET') ? [...methods, 'HEAD'] : methods).join(', ')
+}
+
+/** A HEAD answer: the GET answer's status and headers; its body, if any, is released unread. */
+async function withoutBody(response: Response): Promise<Response> {
+  await response.body?.cancel()
+  return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers })
+}
+
 /**
  * Creates the admin handler: the routes of the admin API (log query, facets, columns, CSV export, SIEM
  * settings, integrity) and the admin page, each closed unless `authorize` admits the caller.
@@ -156,19 +167,22 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
     if (!url.pathname.startsWith(`${base}/`)) throw new AuditKitError('NOT_FOUND', 'No such admin route.')
     const relative = url.pathname.slice(base.length)
     const match = matchRoute(relative)
+    const method = request.method.toUpperCase()
+    // HEAD is served by GET (RFC 9110 9.3.2): the same status and headers, no body.
+    const headOnly = method === 'HEAD'
     if (match) {
-      const method = request.method.toUpperCase()
-      const handler = METHODS_WITH_ROUTES.has(method) ? match.route.methods[method as 'GET' | 'PUT' | 'POST'] : undefined
+      const handler = headOnly ? match.route.methods.GET : METHODS_WITH_ROUTES.has(method) ? match.route.methods[method as 'GET' | 'PUT' | 'POST'] : undefined
       if (!handler) {
-        const allow = Object.keys(match.route.methods).join(', ')
+        const allow = allowedMethods(Object.keys(match.route.methods))
         throw Object.assign(new AuditKitError('METHOD_NOT_ALLOWED', `Use ${allow} for this route.`), { allow })
       }
-      return handler({ scope, params: match.params, deps })
+      const response = await handler({ scope, params: match.params, deps, headOnly })
+      return headOnly ? withoutBody(response) : response
     }
     if (ui && !relative.startsWith('/api/')) {
-      if (request.method.toUpperCase() !== 'GET') throw Object.assign(new AuditKitError('METHOD_NOT_ALLOWED', 'Use GET for the admin page.'), { allow: 'GET' })
+      if (method !== 'GET' && !headOnly) throw Object.assign(new AuditKitError('METHOD_NOT_ALLOWED', 'Use GET for the admin page.'), { allow: 'GET, HEAD' })
       const page = await ui.serve(relative)
-      if (page) return page
+      if (page) return headOnly ? withoutBody(page) : page
     }
     throw new AuditKitError('NOT_FOUND', 'No such admin route.')
   }
@@ -183,7 +197,7 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
         if (response.status >= 500) onError(error)
         const allow = error instanceof Error ? (error as Error & { allow?: unknown }).allow : undefined
         if (response.status === 405 && typeof allow === 'string') response.headers.set('allow', allow)
-        return response
+        return request.method.toUpperCase() === 'HEAD' ? withoutBody(response) : response
       }
     },
   }

@@ -28,7 +28,7 @@ function readColumns(value: string | undefined): AuditColumn[] {
  * `GET {base}/api/export.csv`: the filtered events of `[from, to)`, oldest first, streamed as CSV.
  * The download is recorded as `audit_log_exported` once the stream ends (with the row count, or as a failure).
  */
-export const exportCsv: RouteHandler = async ({ scope, deps }) => {
+export const exportCsv: RouteHandler = async ({ scope, deps, headOnly }) => {
   const params = readParams(scope.url, [...FILTER_PARAMS, 'columns', 'locale', 'bom'])
   const filters = readFilters(params)
   const range = readRange(params, { now: deps.clock() })
@@ -38,6 +38,11 @@ export const exportCsv: RouteHandler = async ({ scope, deps }) => {
     throw new AuditKitError('INVALID_QUERY', `"locale" must be one of ${COLUMN_LOCALES.join(', ')}.`)
   const locale = localeParam as ColumnLocale
   const bom = readBoolean(params, 'bom', true)
+  const headers = withSecurityHeaders({
+    'content-type': 'text/csv; charset=utf-8; header=present',
+    'content-disposition': `attachment; filename="${exportFileName(range, 'csv', { from: params.get('from'), to: params.get('to') })}"`,
+  })
+  if (headOnly) return new Response(null, { status: 200, headers })
 
   const record = async (result: { rows: number; error?: unknown; cancelled: boolean }): Promise<void> => {
     const metadata: JsonObject = {
@@ -61,9 +66,5 @@ export const exportCsv: RouteHandler = async ({ scope, deps }) => {
     onEnd: record,
   })
   const body = await primedStream(csv)
-  const headers = withSecurityHeaders({
-    'content-type': 'text/csv; charset=utf-8; header=present',
-    'content-disposition': `attachment; filename="${exportFileName(range, 'csv', { from: params.get('from'), to: params.get('to') })}"`,
-  })
   return new Response(body, { status: 200, headers })
 }

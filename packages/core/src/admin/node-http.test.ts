@@ -105,7 +105,7 @@ describe('serveNodeRequest', () => {
   it('keeps the headers and status of the answer', async () => {
     const response = await fetch(`${origin}/admin/api/events`, { method: 'DELETE', headers: { authorization: 'Bearer ok' } })
     expect(response.status).toBe(405)
-    expect(response.headers.get('allow')).toBe('GET')
+    expect(response.headers.get('allow')).toBe('GET, HEAD')
     expect(response.headers.get('x-content-type-options')).toBe('nosniff')
     expect((await fetch(`${origin}/admin/api/events`)).status).toBe(401)
   })

@@ -21,7 +21,7 @@ export interface NodeRequestOptions {
 const BODYLESS = new Set(['GET', 'HEAD'])
 /** Methods Node's parser accepts but a Fetch `Request` refuses to carry (`new Request` throws a TypeError). */
 const NOT_FETCH_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
-const ADMIN_METHODS = 'GET, PUT, POST'
+const ADMIN_METHODS = 'GET, HEAD, PUT, POST'
 
 /**
  * Builds a Fetch `Request` from a Node request (headers, method, full URL, body).

@@ -28,6 +28,11 @@ export interface RouteContext {
   /** Decoded path parameters, e.g. `id`. */
   params: Record<string, string>
   deps: RouteDeps
+  /**
+   * A `HEAD` request, served by the `GET` handler: its status and headers are sent, its body is not. A handler whose
+   * body is work (an export reads the events and is recorded once streamed) answers with the headers alone.
+   */
+  headOnly: boolean
 }
 
 export type RouteHandler = (context: RouteContext) => Promise<Response>
@@ -149,11 +154,16 @@ const verifyIntegrity: RouteHandler = async ({ scope, deps }) => {
   return jsonResponse(await service.verify(scope, range))
 }
 
-const exportNdjson: RouteHandler = async ({ scope, deps }) => {
+const exportNdjson: RouteHandler = async ({ scope, deps, headOnly }) => {
   const service = integrityService(deps)
   if (!service.exportNdjson) throw new AuditKitError('NOT_FOUND', 'NDJSON export is not available on this server.')
   const params = readParams(scope.url, ['from', 'to'])
   const range = readRange(params, { now: deps.clock() })
+  const headers = withSecurityHeaders({
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="${exportFileName(range, 'ndjson', { from: params.get('from'), to: params.get('to') })}"`,
+  })
+  if (headOnly) return new Response(null, { status: 200, headers })
   const body = service.exportNdjson(scope, range)
   // A full copy of the chain leaves the server: recorded like a CSV download, once the stream ends.
   const chunks = body instanceof ReadableStream ? (body as unknown as AsyncIterable<Uint8Array>) : body
@@ -166,10 +176,6 @@ const exportNdjson: RouteHandler = async ({ scope, deps }) => {
     ),
     2,
   )
-  const headers = withSecurityHeaders({
-    'content-type': 'application/x-ndjson; charset=utf-8',
-    'content-disposition': `attachment; filename="${exportFileName(range, 'ndjson', { from: params.get('from'), to: params.get('to') })}"`,
-  })
   return new Response(stream, { status: 200, headers })
 }
 

@@ -49,6 +49,7 @@ export async function openAdminMountStore(options: { events?: number } = {}): Pr
 /**
  * Walks every admin route through an adapter's mount at `base` (the page's API under it, the exports, SIEM settings and
  * Test Connection, integrity), as the admin that `headers` authorize, over a store opened with `events: 30` or more.
+ * `HEAD` of the list and the exports answers as `GET` would, without a body.
  * Then checks what the audit middleware recorded of it: the two exports once each as `audit_log_exported`, and of
  * the rest only the refused settings save, as a failure (no admin success is recorded a second time), besides the
  * `[path, outcome]` of what the app's own routes recorded (`appRecorded`, e.g. its login).
@@ -92,6 +93,12 @@ export async function expectAdminMountServesEveryRoute(mount: {
   const redirect = await fetch(base, { headers, redirect: 'manual' })
   expect(redirect.status).toBe(308)
   expect(redirect.headers.get('location')).toBe(`${new URL(base).pathname}/`)
+  // HEAD answers as GET would, without a body; an export's HEAD neither reads the events nor counts as an export.
+  for (const [path, type] of [['/api/events?limit=5', /application\/json/], ['/api/export.csv', /text\/csv/], ['/api/export.ndjson', /ndjson/]] as const) {
+    const head = await fetch(`${base}${path}`, { method: 'HEAD', headers })
+    expect([path, head.status, head.headers.get('content-type')]).toEqual([path, 200, expect.stringMatching(type)])
+    expect(await head.text()).toBe('')
+  }
   await logger.flush()
   const { items: recorded } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 200 })
   const others = recorded.filter((event) => event.action !== 'project_created')
