@@ -68,6 +68,11 @@ describe('auditAdminRouter types', () => {
       app.use('/f', auditAdminRouter(createAuditAdmin({ logger, authorize: forExpress })))
       app.use('/g', auditAdminRouter(createAuditAdmin<ExpressRequest>({ logger, authorize: (_request, req) => (req.user ? 'forbidden' : null) })))
       express4().use('/h', auditAdminRouter({ logger, authorize: forExpress }))
+      // A handler whose authorize needs more than an Express request carries (a payload set by another framework's
+      // middleware) would read undefined and answer 401 to everyone at run time: it must not compile.
+      const needsMore = createAuditAdmin<ExpressRequest & { jwtPayload: { sub: string } }>({ logger, authorize: (_request, req) => (req.jwtPayload.sub ? 'forbidden' : null) })
+      // @ts-expect-error an AuditAdmin for a narrower request is not an AuditAdmin<express.Request>
+      app.use('/i', auditAdminRouter(needsMore))
     }).toBeFunction()
   })
 })

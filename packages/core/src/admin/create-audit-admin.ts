@@ -74,8 +74,11 @@ export interface AuditAdminOptions<Native = unknown> {
 
 /** The admin routes as one Fetch handler: every adapter mounts `fetch`. */
 export interface AuditAdmin<Native = unknown> {
-  /** Answers one request; never rejects (errors become JSON answers). */
-  fetch(request: Request, info?: AdminRequestInfo<Native>): Promise<Response>
+  /**
+   * Answers one request; never rejects (errors become JSON answers). A function-typed property, not a method, so that
+   * TypeScript checks `Native` strictly: a handler made for one framework's request does not compile in another's mount.
+   */
+  readonly fetch: (request: Request, info?: AdminRequestInfo<Native>) => Promise<Response>
   /** The `basePath` option, normalised (no trailing slash). */
   readonly basePath: string
 }
