@@ -7,6 +7,7 @@ import { createAuditLogger, type AuditEvent, type AuditLogger, type AuditStore }
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { serve, type ServerType } from '@hono/node-server'
 import { Hono } from 'hono'
+import { cors } from 'hono/cors'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
 import { methodOverride } from 'hono/method-override'
@@ -247,6 +248,67 @@ describe('auditMiddleware (Hono on Node)', () => {
         ['project_deleted', 'failure', 500, '/projects/:projectId'],
       ])
     })
+
+  // A handler that returns no Response (a forgotten `return`) leaves the context unfinalized: Hono hands "Context is
+  // not finalized" to app.onError, or answers 500 itself. The event records that answer, not the unused default 200.
+  for (const delivery of ['async', 'await'] as const)
+    for (const onError of [undefined, 503] as const)
+      it(`records a request no handler answered with the status the client got (${delivery} delivery, ${onError ? 'app.onError' : 'no onError'})`, async () => {
+        const tenant = `t-unanswered-${delivery}-${onError ?? 'none'}`
+        const app = new Hono()
+        app.use(auditMiddleware({ logger, tenant: () => tenant, delivery }))
+        // A guard that neither calls next() nor answers when it refuses.
+        app.use('/locked/*', async (c, next) => {
+          if (c.req.header('x-role') === 'admin') await next()
+        })
+        // @ts-expect-error -- the mistake under test: Hono's types require a Response
+        app.post('/projects/:projectId/archive', () => {
+          void 0
+        })
+        // The same from an async handler, which Hono's types let through (a Promise<void> is what middleware returns).
+        app.delete('/projects/:projectId', async () => {
+          await Promise.resolve()
+        })
+        app.put('/locked/projects/:projectId', (c) => c.json({ ok: true }))
+        if (onError) app.onError((_error, c) => c.json({ error: 'unavailable' }, onError))
+        const base = await listen(app)
+        const expected = onError ?? 500
+        expect((await fetch(`${base}/projects/p-1/archive`, { method: 'POST' })).status).toBe(expected)
+        expect((await fetch(`${base}/projects/p-1`, { method: 'DELETE' })).status).toBe(expected)
+        expect((await fetch(`${base}/locked/projects/p-1`, { method: 'PUT' })).status).toBe(expected)
+        expect((await fetch(`${base}/locked/projects/p-1`, { method: 'PUT', headers: { 'x-role': 'admin' } })).status).toBe(200)
+        await expect.poll(async () => (await eventsOf(tenant)).length, { timeout: 5_000, interval: 20 }).toBe(4)
+        const events = await eventsOf(tenant)
+        expect(events.map((e) => [e.action, e.outcome, e.context?.status, e.context?.route])).toEqual([
+          ['project_archived', 'failure', expected, '/projects/:projectId/archive'],
+          ['project_deleted', 'failure', expected, '/projects/:projectId'],
+          ['project_updated', 'failure', expected, undefined],
+          ['project_updated', 'success', 200, '/locked/projects/:projectId'],
+        ])
+      })
+
+  it("leaves cors() preflights out under recordReads, unless the app forces one, and records the views", async () => {
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't-preflight', recordReads: true }))
+    // A preflight the app itself wants on record (before cors() answers it).
+    app.options('/keys/*', async (c, next) => {
+      c.get('audit').force()
+      await next()
+    })
+    app.use(cors({ origin: 'https://app.example.com' }))
+    app.get('/projects/:projectId', (c) => c.json({ ok: true }))
+    app.get('/keys/:keyId', (c) => c.json({ ok: true }))
+    const base = await listen(app)
+    const preflight = { origin: 'https://app.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' }
+    expect((await fetch(`${base}/projects/p-1`, { method: 'OPTIONS', headers: preflight })).status).toBe(204)
+    expect((await fetch(`${base}/projects/p-1`, { headers: { origin: preflight.origin } })).status).toBe(200)
+    expect((await fetch(`${base}/keys/k-1`, { method: 'OPTIONS', headers: preflight })).status).toBe(204)
+    const events = await eventsOf('t-preflight')
+    expect(events.map((e) => [e.action, e.context?.method, e.context?.status])).toEqual([
+      ['project_viewed', 'GET', 200],
+      ['key_viewed', 'OPTIONS', 204],
+    ])
+  })
 
   it('honours X-Forwarded-For only from a trusted proxy', async () => {
     const base = await start({ trustProxy: 'loopback' }, 't-proxy')

@@ -5,6 +5,7 @@ import {
   createAuditCapture,
   createDetachedAuditContext,
   DEFAULT_REQUEST_ID_HEADER,
+  holdEndUntilSettled,
   resolveClientIp,
   whenResponseClosed,
   type Actor,
@@ -12,7 +13,7 @@ import {
   type AuditRequestContext,
   type CaptureHandle,
   type CaptureResult,
-  type ClosingResponse,
+  type HoldableResponse,
   type TrustProxy,
 } from '@auditkit/core'
 import { getConnInfo } from '@hono/node-server/conninfo'
@@ -65,6 +66,8 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
       ip: resolveClientIp({ socketIp: socketAddress(c), forwardedFor: c.req.header('x-forwarded-for') }, isTrusted),
       userAgent: c.req.header('user-agent'),
       requestId: c.req.header(requestIdHeader),
+      // The context has no Node-style `headers`: core reads these to tell a CORS preflight.
+      headers: c.req.raw.headers,
     })
     // A request skipped up front still gets a context, so handler code calling c.get('audit') works everywhere.
     c.set('audit', handle?.context ?? createDetachedAuditContext())
@@ -72,12 +75,14 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
     supersedeOuterCapture(c, handle)
     const ownPattern = routePath(c)
     let answered = false
+    // The chain returned no Response (a handler or middleware without `return`): see statusUnanswered().
+    let unanswered = false
     // Reads are not recorded unless a handler forces them: until then nothing more is read from the request. One
     // forced after the response was returned (from a timer, say) is recorded at once, with what was answered.
     let recordable = false
     handle.onRecordable(() => {
       recordable = true
-      if (answered) void handle.end(resultOf(c, ownPattern, leftEarly(c)))
+      if (answered) void handle.end(resultOf(c, ownPattern, leftEarly(c), unanswered ? statusUnanswered(c) : undefined))
     })
     try {
       await next()
@@ -92,24 +97,40 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
       throw error
     }
     answered = true
+    unanswered = !c.finalized
     if (!recordable) return
+    const outgoing = nodeResponseOf(c)
     if (capture.delivery === 'await') {
-      await handle.end(resultOf(c, ownPattern, leftEarly(c)))
+      // Unanswered, the answer is only made after this returns: on node-server its end is held instead, until the
+      // event recording the status it was given is durable.
+      if (unanswered && outgoing !== undefined)
+        holdEndUntilSettled(outgoing, (aborted) => handle.end(resultOf(c, ownPattern, aborted, statusUnanswered(c))))
+      else await handle.end(resultOf(c, ownPattern, leftEarly(c), unanswered ? statusUnanswered(c) : undefined))
       return
     }
     // The response is only written once this returns, and a streamed body (stream(), streamSSE(), a ReadableStream)
     // long after: on node-server the event is recorded once the response is closed, as in the other adapters, so
     // what the stream callback sets is kept and a client that leaves mid-stream is recorded as such.
-    const outgoing = nodeResponseOf(c)
-    if (outgoing === undefined) void handle.end(resultOf(c, ownPattern, c.req.raw.signal.aborted))
-    else whenResponseClosed(outgoing, (aborted) => void handle.end(resultOf(c, ownPattern, aborted)))
+    if (outgoing === undefined) void handle.end(resultOf(c, ownPattern, c.req.raw.signal.aborted, unanswered ? 500 : undefined))
+    else whenResponseClosed(outgoing, (aborted) => void handle.end(resultOf(c, ownPattern, aborted, unanswered ? statusUnanswered(c) : undefined)))
   }
 }
 
 /** node-server's `ServerResponse` (`c.env.outgoing`), absent on other runtimes and in `app.request()`. */
-function nodeResponseOf<E extends Env>(c: Context<E>): ClosingResponse | undefined {
-  const outgoing = (c.env as { outgoing?: Partial<ClosingResponse> } | undefined)?.outgoing
-  return typeof outgoing?.on === 'function' ? (outgoing as ClosingResponse) : undefined
+function nodeResponseOf<E extends Env>(c: Context<E>): HoldableResponse | undefined {
+  const outgoing = (c.env as { outgoing?: Partial<HoldableResponse> } | undefined)?.outgoing
+  return typeof outgoing?.on === 'function' ? (outgoing as HoldableResponse) : undefined
+}
+
+/**
+ * What the client got when the chain returned no Response (a handler or middleware without `return`, an async one
+ * resolving undefined). `c.res` is then an unused default 200: Hono itself answers after the middleware returns, by
+ * handing "Context is not finalized" to app.onError (a 500 from its default one), so on node-server the status is
+ * the one written. Elsewhere, or when nothing was written (the client left first), the 500 Hono's default answers.
+ */
+function statusUnanswered<E extends Env>(c: Context<E>): number {
+  const outgoing = nodeResponseOf(c)
+  return outgoing?.headersSent ? outgoing.statusCode : 500
 }
 
 /**

@@ -174,6 +174,28 @@ describe('createAuditCapture', () => {
     expect(calls.at(-1)).toBe('recordReads')
   })
 
+  it('leaves CORS preflights out under recordReads unless forced, and still records a plain OPTIONS as a read', async () => {
+    const readsToo = createAuditCapture<{ headers?: Record<string, string> }>({ logger, delivery: 'await', recordReads: true, tenant: () => 'capture-preflight' })
+    const preflight = { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' }
+    const request = { method: 'OPTIONS', path: '/projects/p1' }
+    // Node's `req.headers` (Express, NestJS), read by core itself.
+    expect(await readsToo.begin({ headers: preflight }, request)?.end({ status: 204 })).toBeNull()
+    // Fetch `Headers`, handed over by an adapter whose request object has none (Hono's context).
+    expect(await readsToo.begin({}, { ...request, method: 'options', headers: new Headers(preflight) })?.end({ status: 204 })).toBeNull()
+    const forced = readsToo.begin({ headers: preflight }, request)
+    let recordable = false
+    forced?.onRecordable(() => (recordable = true))
+    expect(recordable).toBe(false)
+    forced?.context.force()
+    expect(recordable).toBe(true)
+    expect((await forced?.end({ status: 204 }))?.event).toMatchObject({ context: { method: 'OPTIONS', status: 204 } })
+    // Without both headers it is no preflight: a read, recorded as before.
+    for (const headers of [{}, { origin: preflight.origin }, { 'access-control-request-method': 'DELETE' }] as Record<string, string>[])
+      expect((await readsToo.begin({ headers }, request)?.end({ status: 200 }))?.event).toMatchObject({ context: { method: 'OPTIONS', status: 200 } })
+    // And a preflight is a read as ever without recordReads.
+    expect(await capture.begin({ user: 'u1' }, { ...request, headers: new Headers(preflight) })?.end({ status: 204 })).toBeNull()
+  })
+
   it('records a thrown error as a failure with its status, even when the response status still says 200', async () => {
     const end = (error: unknown) => capture.begin({ user: 'u3' }, { method: 'POST', path: '/projects' })?.end({ status: 200, error })
     expect((await end(new Error('boom')))?.event).toMatchObject({ outcome: 'failure', context: { status: 500 } })

@@ -4,7 +4,7 @@ import { ACTION_PATTERN, RESOURCE_TYPE_PATTERN } from '../event/schema.js'
 import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, RequestContext as EventRequestContext, ResourceRef } from '../event/schema.js'
 import type { AuditLogger, DeliveryMode, RecordResult } from '../logger/audit-logger.js'
 import { deriveOperation, type DerivedOperation } from './derive-action.js'
-import { READ_METHODS, clip, decodedSegment, normalizeIp } from './request-facts.js'
+import { READ_METHODS, clip, decodedSegment, isCorsPreflight, normalizeIp, type HeaderSource } from './request-facts.js'
 import { toJsonValue } from './to-json-value.js'
 
 /**
@@ -26,6 +26,12 @@ export interface CaptureRequest {
   userAgent?: string | undefined
   /** Request id from the incoming header (see `DEFAULT_REQUEST_ID_HEADER`), if any. */
   requestId?: string | undefined
+  /**
+   * The request's headers, for adapters whose request object does not carry them as `req.headers` (Node's request,
+   * which Express and NestJS hand over, or a Fetch `Request`): Hono's context. Only read for `OPTIONS` requests, to
+   * tell a CORS preflight.
+   */
+  headers?: HeaderSource | undefined
 }
 
 /** How the request ended, as the adapter saw it. */
@@ -115,7 +121,9 @@ export interface AuditCaptureOptions<Req> {
    */
   actor?: (req: Req, facts: RouteFacts) => Actor | null | undefined | Promise<Actor | null | undefined>
   /**
-   * Record GET, HEAD and OPTIONS requests too.
+   * Record GET, HEAD and OPTIONS requests too. CORS preflights (`OPTIONS` with `Origin` and
+   * `Access-Control-Request-Method`) are still left out, unless a handler calls `force()`: the browser sends them by
+   * itself, without credentials, so they are no user's action.
    * @default false
    */
   recordReads?: boolean
@@ -264,7 +272,9 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     begin(req, request) {
       if (isSkippedUpFront(req)) return null
       const context = new RequestContext()
-      const recordedByDefault = recordReads || !READ_METHODS.has(request.method.toUpperCase())
+      const recordedByDefault = READ_METHODS.has(request.method.toUpperCase())
+        ? recordReads && !isCorsPreflight(request.method, request.headers ?? headersOf(req))
+        : true
       let ended: Promise<RecordResult | null> | null = null
       return {
         context,
@@ -435,6 +445,12 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
 type DeriveInput = Parameters<typeof deriveOperation>[0]
 
 const NOTHING_RECORDED: Promise<null> = Promise.resolve(null)
+
+/** The headers the request object carries: Node's `req.headers` (Express, NestJS on Express or Fastify), a Fetch `Request`'s. */
+function headersOf(req: unknown): HeaderSource | undefined {
+  const headers = (req as { headers?: unknown } | null | undefined)?.headers
+  return typeof headers === 'object' && headers !== null ? (headers as HeaderSource) : undefined
+}
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'

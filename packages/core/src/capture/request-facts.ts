@@ -14,6 +14,25 @@ export function isReadMethod(method: string): boolean {
   return READ_METHODS.has(method.toUpperCase())
 }
 
+/** A request's headers as core may find them: Node's `req.headers` (lower-cased names) or a Fetch `Headers`. */
+export type HeaderSource = { get(name: string): string | null } | Readonly<Record<string, string | readonly string[] | undefined>>
+
+/** One header (a lower-case name) of either kind of source; absent or empty counts as absent. */
+function headerValue(headers: HeaderSource, name: string): string | undefined {
+  const get = (headers as { get?: unknown }).get
+  if (typeof get === 'function') return firstHeaderValue((headers as { get(name: string): string | null }).get(name))
+  return firstHeaderValue((headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name])
+}
+
+/**
+ * A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method` (the Fetch standard's
+ * definition). The browser sends it by itself, without credentials, before the request the user's action causes.
+ */
+export function isCorsPreflight(method: string, headers: HeaderSource | undefined): boolean {
+  if (headers === undefined || method.toUpperCase() !== 'OPTIONS') return false
+  return headerValue(headers, 'origin') !== undefined && headerValue(headers, 'access-control-request-method') !== undefined
+}
+
 /**
  * The first value of a header as Node or a framework hands it over (`string`, `string[]`, `null` or `undefined`);
  * empty strings count as absent.

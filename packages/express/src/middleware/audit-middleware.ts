@@ -53,7 +53,8 @@ export interface AuditMiddlewareOptions {
    */
   tenant?: (req: Request, facts: RouteFacts) => string | undefined | Promise<string | undefined>
   /**
-   * Record GET, HEAD and OPTIONS requests too (a handler can also record one read with `req.audit.force()`).
+   * Record GET, HEAD and OPTIONS requests too, but not CORS preflights, which the browser sends by itself (a handler
+   * can also record one read, or a preflight, with `req.audit.force()`).
    * @default false
    */
   recordReads?: boolean

@@ -321,6 +321,22 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
       expect(events[0]).toMatchObject({ action: 'project_viewed', outcome: 'success', context: { method: 'GET', status: 200 } })
     })
 
+    it('leaves CORS preflights out when recordReads is set, and records a plain OPTIONS as the read it is', async () => {
+      const f = await start({ recordReads: true })
+      const tenant = freshTenant('preflight')
+      // What a browser sends before a cross-origin DELETE: no credentials, and no action of the user's.
+      const preflight = { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' }
+      await f.send('/projects/p_1', { method: 'OPTIONS', tenant, headers: preflight })
+      await f.send('/projects', { method: 'OPTIONS', tenant })
+      await f.send('/projects', { method: 'GET', tenant, token: FIXTURE_TOKENS.user, headers: { origin: preflight.origin } })
+      const events = await f.events(tenant)
+      // The plain OPTIONS is answered by the framework (200 with Allow, or 404): only its method and path are shared.
+      expect(events.map((e) => [e.context?.method, e.context?.path])).toEqual([
+        ['OPTIONS', '/projects'],
+        ['GET', '/projects'],
+      ])
+    })
+
     it('takes the client address from X-Forwarded-For behind a trusted proxy', async () => {
       const f = await start({ trustProxy: true })
       const tenant = freshTenant('proxy')
