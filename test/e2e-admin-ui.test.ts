@@ -22,6 +22,26 @@ const ZONE_OFFSET_MS = 9 * 3_600_000
 const DAY_MS = 86_400_000
 const TOKEN = 'e2e-secret-token-4242'
 
+/**
+ * The one instant every day in the checks is counted from: the fixture is seeded relative to it and the page whose
+ * own "today" is checked has its clock set to it, so a run across Tokyo's midnight (15:00 UTC) cannot put the seed,
+ * the browser and a check on different days. AUDITKIT_E2E_NOW (a past ISO instant, e.g. a second before a Tokyo
+ * midnight) replays such a run.
+ */
+const NOW = referenceNow()
+
+function referenceNow(): number {
+  const pinned = process.env.AUDITKIT_E2E_NOW
+  if (pinned === undefined || pinned === '') return Date.now()
+  const at = Date.parse(pinned)
+  // Not in the future: events the tests cause are stamped by the server's real clock, after the seed.
+  if (Number.isNaN(at) || at > Date.now()) throw new Error(`AUDITKIT_E2E_NOW must be a past ISO instant, got "${pinned}"`)
+  return at
+}
+
+/** An intranet-like host name the browser resolves to 127.0.0.1: plain HTTP there is not a secure context. */
+const INTRANET_HOST = 'audit.test'
+
 let backend: AdminUiDemo
 let seed: SeededLog
 let receiver: OtlpReceiver
@@ -29,9 +49,9 @@ let browser: Browser
 
 beforeAll(async () => {
   ;[backend, receiver, browser] = await Promise.all([
-    startAdminUiDemo({ seed: 'fixture' }),
+    startAdminUiDemo({ seed: 'fixture', now: NOW }),
     startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN }),
-    launchChromium(),
+    launchChromium([`--host-resolver-rules=MAP ${INTRANET_HOST} 127.0.0.1`]),
   ])
   seed = backend.seed as SeededLog
 })
@@ -42,9 +62,9 @@ afterAll(async () => {
   await backend?.close()
 })
 
-/** `YYYY-MM-DD` of `daysAgo` days before today, in TIME_ZONE. */
+/** `YYYY-MM-DD` of `daysAgo` days before NOW's day, in TIME_ZONE. */
 function tokyoDay(daysAgo: number): string {
-  return new Date(Date.now() + ZONE_OFFSET_MS - daysAgo * DAY_MS).toISOString().slice(0, 10)
+  return new Date(NOW + ZONE_OFFSET_MS - daysAgo * DAY_MS).toISOString().slice(0, 10)
 }
 
 /** The UTC instant of a TIME_ZONE local midnight. */
@@ -294,6 +314,124 @@ describe('admin page: logs', () => {
     expect(await dialog.getByRole('alert').count()).toBe(0)
     expect(await dialog.getByRole('button', { name: 'Download', exact: true }).isDisabled()).toBe(false)
     await done(session)
+  })
+})
+
+describe('admin page: copy link', () => {
+  const ControlOrMeta = 'ControlOrMeta'
+
+  /** The admin page under a host name other than localhost, over plain HTTP (an intranet deployment). */
+  function intranetAdminUrl(): string {
+    const url = new URL(backend.adminUrl)
+    url.hostname = INTRANET_HOST
+    return url.href
+  }
+
+  /**
+   * The diff event's panel, opened from the list at `adminUrl`, with another text put on the clipboard first
+   * (copied the native way) so that a Copy link that copies nothing shows.
+   */
+  async function openEvent(adminUrl: string, prepare?: (context: BrowserContext) => Promise<unknown>) {
+    const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 } })
+    const origin = new URL(adminUrl).origin
+    await context.addCookies([{ ...backend.cookie, url: origin }])
+    await prepare?.(context)
+    const page = await context.newPage()
+    const problems: string[] = []
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text())
+    })
+    page.on('pageerror', (error) => problems.push(error.message))
+    await page.goto(adminUrl)
+    await poll(() => rows(page).count()).toBe(50)
+    await page.fill('#filter-q', 'on the clipboard before the click')
+    await page.press('#filter-q', `${ControlOrMeta}+A`)
+    await page.press('#filter-q', `${ControlOrMeta}+C`)
+    await page.fill('#filter-q', '')
+    await poll(() => new URL(page.url()).searchParams.has('q')).toBe(false)
+    await page.locator(`tr[data-event-id="${seed.diffEvent.id}"]`).click()
+    const detail = page.getByTestId('event-detail')
+    await detail.getByTestId('diff').waitFor()
+    const link = page.url()
+    expect(link).toBe(`${adminUrl}?event=${seed.diffEvent.id}`)
+    return { session: { context, page, problems } satisfies Session, detail, link }
+  }
+
+  /** What Ctrl+V pastes into the search box, once the panel is closed. */
+  async function paste(page: Page): Promise<string> {
+    await page.keyboard.press('Escape')
+    await page.getByTestId('event-detail').waitFor({ state: 'detached' })
+    await page.fill('#filter-q', '')
+    await page.press('#filter-q', `${ControlOrMeta}+V`)
+    return page.locator('#filter-q').inputValue()
+  }
+
+  const focusedText = (page: Page) => page.evaluate(() => document.activeElement?.textContent)
+
+  it('copies the link on a plain-HTTP intranet host, where the browser has no Clipboard API', async () => {
+    const { session, detail, link } = await openEvent(intranetAdminUrl())
+    const { page } = session
+    expect(await page.evaluate(() => [window.isSecureContext, navigator.clipboard === undefined])).toEqual([false, true])
+    await detail.getByRole('button', { name: 'Copy link' }).click()
+    await detail.getByRole('button', { name: 'Copied' }).waitFor({ timeout: 15_000 })
+    // The copy went through a temporary field: it is gone, and focus is back on the button.
+    expect(await detail.locator('textarea').count()).toBe(0)
+    expect(await focusedText(page)).toBe('Copied')
+    expect(await paste(page)).toBe(link)
+    await done(session)
+  })
+
+  it('shows the link selected in a read-only field when the browser refuses to copy, and does not claim it copied', async () => {
+    const { session, detail, link } = await openEvent(intranetAdminUrl(), (context) =>
+      // A browser (or a policy) that refuses scripted copying: no Clipboard API here, and the copy command fails.
+      context.addInitScript(() => {
+        Document.prototype.execCommand = () => false
+      }),
+    )
+    const { page } = session
+    await detail.getByRole('button', { name: 'Copy link' }).click()
+    const field = detail.getByRole('textbox', { name: 'Text to copy' })
+    await field.waitFor({ timeout: 15_000 })
+    expect(await field.inputValue()).toBe(link)
+    expect(await field.evaluate((input) => (input as HTMLInputElement).readOnly)).toBe(true)
+    // Focused and all selected: Ctrl+C is all the user has to do, and the hint says so.
+    expect(
+      await field.evaluate((input) => {
+        const { selectionStart, selectionEnd, value } = input as HTMLInputElement
+        return document.activeElement === input && selectionStart === 0 && selectionEnd === value.length
+      }),
+    ).toBe(true)
+    await detail.getByText('press Ctrl+C').waitFor()
+    expect(await detail.getByRole('button', { name: 'Copied' }).count()).toBe(0)
+    expect(await detail.getByRole('button', { name: 'Copy link' }).count()).toBe(1)
+    expect(await axeViolations(page)).toEqual([])
+    await page.keyboard.press(`${ControlOrMeta}+C`)
+    expect(await paste(page)).toBe(link)
+    await done(session)
+  })
+
+  it('copies the link with the Clipboard API on localhost, and through the fallback when the API refuses', async () => {
+    const secure = await openEvent(backend.adminUrl, (context) => context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: backend.origin }))
+    await secure.detail.getByRole('button', { name: 'Copy link' }).click()
+    await secure.detail.getByRole('button', { name: 'Copied' }).waitFor({ timeout: 15_000 })
+    expect(await secure.session.page.evaluate(() => navigator.clipboard.readText())).toBe(secure.link)
+    await done(secure.session)
+
+    // The site's clipboard permission denied (as a user or a policy can): writeText rejects.
+    const denied = await openEvent(backend.adminUrl)
+    const cdp = await denied.session.context.newCDPSession(denied.session.page)
+    const { targetInfo } = await cdp.send('Target.getTargetInfo')
+    await cdp.send('Browser.setPermission', {
+      permission: { name: 'clipboard-write' },
+      setting: 'denied',
+      origin: backend.origin,
+      ...(targetInfo.browserContextId === undefined ? {} : { browserContextId: targetInfo.browserContextId }),
+    })
+    expect(await denied.session.page.evaluate(() => navigator.clipboard.writeText('x').then(() => 'written', (error: unknown) => (error as DOMException).name))).toBe('NotAllowedError')
+    await denied.detail.getByRole('button', { name: 'Copy link' }).click()
+    await denied.detail.getByRole('button', { name: 'Copied' }).waitFor({ timeout: 15_000 })
+    expect(await paste(denied.session.page)).toBe(denied.link)
+    await done(denied.session)
   })
 })
 
@@ -776,10 +914,9 @@ describe('admin page for Japanese users', () => {
   beforeAll(async () => {
     store = createSqliteStore({ path: ':memory:' })
     await store.init()
-    const now = Date.now()
     const drafts: UnsealedEvent[] = [0, 1, 2].map((i) => ({
-      id: uuidv7(now - (3 - i) * 60_000),
-      occurredAt: new Date(now - (3 - i) * 60_000).toISOString(),
+      id: uuidv7(NOW - (3 - i) * 60_000),
+      occurredAt: new Date(NOW - (3 - i) * 60_000).toISOString(),
       chainId: 't-ja',
       tenantId: 't-ja',
       actor: { type: 'user', id: `u_${i}`, name: LONG_NAME, email: 'yamada.taro.zaemon@example-corporation.co.jp' },
@@ -896,18 +1033,17 @@ describe('admin page for Japanese users', () => {
 
   it('downloads a ja CSV for Excel: BOM, the manual\'s Japanese headers, Japanese text with commas, quotes and line breaks intact', async () => {
     const context = await browser.newContext({ locale: 'ja-JP', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 }, acceptDownloads: true })
+    // The dialog offers days counted from the browser's today: the page's clock reads NOW (timers still run).
+    await context.clock.setFixedTime(NOW)
     try {
       const page = await context.newPage()
       await page.goto(url)
       await poll(() => rows(page).count()).toBe(3)
-      const offeredWhenOpened = `audit-log_${tokyoDay(30)}_${tokyoDay(-1)}.csv`
       await page.getByRole('button', { name: 'ダウンロード' }).click()
       const dialog = page.getByTestId('export-dialog')
       const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'ダウンロード', exact: true }).click()])
       // Named after the Tokyo days the dialog offered ([30 days ago, the day after today)), not their UTC instants.
-      // (Either day's name, should Tokyo's midnight fall during the test.)
-      const offered = (): string => `audit-log_${tokyoDay(30)}_${tokyoDay(-1)}.csv`
-      expect([offeredWhenOpened, offered()]).toContain(download.suggestedFilename())
+      expect(download.suggestedFilename()).toBe(`audit-log_${tokyoDay(30)}_${tokyoDay(-1)}.csv`)
       const bytes = await readFile((await download.path()) as string)
       expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
       const table = parse(bytes.toString('utf8'), { bom: true }) as string[][]

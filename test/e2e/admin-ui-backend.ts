@@ -40,6 +40,12 @@ export interface AdminUiDemoOptions {
    */
   framework?: 'express' | 'hono' | 'nestjs'
   /**
+   * The instant the `fixture` events are placed before (ms since the epoch), so that a test can count days from
+   * the same moment as the seed.
+   * @default Date.now()
+   */
+  now?: number
+  /**
    * Port; 0 picks a free one.
    * @default 0
    */
@@ -65,7 +71,7 @@ export async function startAdminUiDemo(options: AdminUiDemoOptions = {}): Promis
     // Written before the demo starts, so that the demo finds a log and skips its own seed.
     const { store } = createDemoStore({ path: dbPath })
     await store.init()
-    seed = await seedAdminUiLog(store, { tenantId: DEMO_TENANT })
+    seed = await seedAdminUiLog(store, { tenantId: DEMO_TENANT, ...(options.now === undefined ? {} : { now: options.now }) })
     await store.close()
   }
   const demo = await startDemo({ framework: options.framework ?? 'express', port: options.port ?? 0, host: '127.0.0.1', dbPath, seed: options.seed === 'demo' })

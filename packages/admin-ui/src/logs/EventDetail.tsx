@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useId, useRef, useState } from 'preact/hooks'
 import { fetchEvent } from '../api/client.js'
 import type { AuditEvent } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
@@ -144,20 +144,91 @@ function Prop({ label, children }: { label: string; children: ComponentChildren 
   )
 }
 
-/** Copies `text` (read at click time: the link gains `?event=` only after the panel opened). */
+/** Where a copy ended: on the clipboard, or shown selected in a field for the user to copy by hand. */
+type CopyState = { kind: 'idle' } | { kind: 'copied' } | { kind: 'manual'; value: string }
+
+/**
+ * Copies `text` (read at click time: the link gains `?event=` only after the panel opened). Plain HTTP on a host
+ * other than localhost (an intranet admin) has no Clipboard API, and a denied permission makes it reject: then the
+ * older copy command, and if the browser refuses that too, the text selected in a read-only field. "Copied" only
+ * when it was.
+ */
 function CopyButton({ text, label, t }: { text: string | (() => string); label: string; t: Messages }) {
-  const [copied, setCopied] = useState(false)
+  const [state, setState] = useState<CopyState>({ kind: 'idle' })
+  const manualRef = useRef<HTMLDivElement>(null)
+  const hintId = useId()
+
+  useEffect(() => {
+    if (state.kind !== 'manual') return
+    const field = manualRef.current?.querySelector<HTMLInputElement | HTMLTextAreaElement>('.copy-manual__field')
+    field?.focus()
+    field?.select()
+  }, [state])
+
+  function copy(button: HTMLButtonElement) {
+    const value = typeof text === 'function' ? text() : text
+    setState({ kind: 'idle' })
+    const done = (copied: boolean) => setState(copied ? { kind: 'copied' } : { kind: 'manual', value })
+    // Typed as always present, but undefined outside secure contexts.
+    const clipboard: Clipboard | undefined = navigator.clipboard
+    if (typeof clipboard?.writeText !== 'function') {
+      // Synchronously, inside the click: some browsers allow the copy command only there.
+      done(copyThroughSelection(value, button))
+      return
+    }
+    clipboard.writeText(value).then(
+      () => done(true),
+      () => done(copyThroughSelection(value, button)),
+    )
+  }
+
+  const multiline = state.kind === 'manual' && state.value.includes('\n')
   return (
-    <button
-      type="button"
-      class="button button--small"
-      onClick={() => {
-        void navigator.clipboard?.writeText(typeof text === 'function' ? text() : text).then(() => setCopied(true))
-      }}
-    >
-      {copied ? t.copied : label}
-    </button>
+    <>
+      <button type="button" class="button button--small" onClick={(event) => copy(event.currentTarget)}>
+        {state.kind === 'copied' ? t.copied : label}
+      </button>
+      {state.kind === 'manual' && (
+        <div class="copy-manual" ref={manualRef}>
+          {multiline ? (
+            <textarea class="copy-manual__field mono" readOnly rows={6} value={state.value} aria-label={t.copyManualLabel} aria-describedby={hintId} onFocus={(event) => event.currentTarget.select()} />
+          ) : (
+            <input type="text" class="copy-manual__field mono" readOnly value={state.value} aria-label={t.copyManualLabel} aria-describedby={hintId} onFocus={(event) => event.currentTarget.select()} />
+          )}
+          <p id={hintId} class="hint">
+            {t.copyManualHint}
+          </p>
+        </div>
+      )}
+    </>
   )
+}
+
+/**
+ * The copy command on a temporary selected field. It goes next to the button, inside the open modal dialog: the
+ * rest of the page is inert then, and an inert field cannot be selected. Focus goes back to the button after.
+ */
+function copyThroughSelection(value: string, button: HTMLButtonElement): boolean {
+  const field = document.createElement('textarea')
+  field.value = value
+  // Read-only: no on-screen keyboard flashes up on phones.
+  field.readOnly = true
+  field.className = 'copy-buffer'
+  field.setAttribute('aria-hidden', 'true')
+  field.tabIndex = -1
+  button.after(field)
+  let copied = false
+  try {
+    field.focus({ preventScroll: true })
+    field.select()
+    copied = document.execCommand('copy')
+  } catch {
+    copied = false
+  } finally {
+    field.remove()
+    button.focus({ preventScroll: true })
+  }
+  return copied
 }
 
 function kindLabel(kind: DiffKind, t: Messages): string {
