@@ -374,3 +374,69 @@ describe('the index comparison on unusual values', () => {
     }
   })
 })
+
+describe('bytes that are not UTF-8, written into the file', () => {
+  // The driver aborts the whole process (a Rust panic, exit 134) when it is handed such text: the app reading the log
+  // and `auditkit verify` alike. Text is read as bytes and decoded, so the edit is reported and the app stays up.
+  const everything = { tenantId: TENANT, from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z' }
+  const bytes = (text: string, bad = 'ff'): string => `CAST(x'${Buffer.from(text).toString('hex')}${bad}' AS TEXT)`
+
+  it('reports an event, an indexed column, the head hash and a checkpoint so edited, where verification crashed', () => {
+    for (const [sql, reason, seq, column] of [
+      [`UPDATE events SET event = CAST(replace(event, 'Projekt', ${bytes('Proj')}) AS TEXT) WHERE seq = 33`, 'modified', 33, undefined],
+      [`UPDATE events SET actor_id = ${bytes('user-')} WHERE seq = 34`, 'modified', 34, 'actor_id'],
+      [`UPDATE events SET action = ${bytes('project_')} WHERE seq = 35`, 'modified', 35, 'action'],
+      [`UPDATE events SET hash = ${bytes('f'.repeat(63))} WHERE seq = ${EVENTS}`, 'modified', EVENTS, undefined],
+      [`UPDATE checkpoints SET signature = ${bytes('sig')} WHERE seq = ${signedAt[1]}`, 'forged_checkpoint', signedAt[1], undefined],
+    ] as const) {
+      const path = copyOf(plainDb)
+      attack(path, `${sql};`)
+      const { code, chain } = runVerify(path)
+      expect([sql, code, chain.firstBreak?.reason, chain.firstBreak?.seq]).toEqual([sql, 1, reason, seq])
+      if (column) expect(chain.firstBreak?.message).toContain(column)
+    }
+  })
+
+  it('keeps the app reading and writing the log: the bad bytes read as U+FFFD', async () => {
+    const path = copyOf(plainDb)
+    attack(
+      path,
+      `UPDATE events SET event = CAST(replace(event, 'Projekt', ${bytes('Proj')}) AS TEXT) WHERE seq = 33;
+       UPDATE events SET actor_id = ${bytes('user-')}, actor_name = ${bytes('name')} WHERE seq = 34;
+       UPDATE events SET action = ${bytes('project_')}, resource_type = ${bytes('proj')} WHERE seq = 35;
+       UPDATE events SET hash = ${bytes('f'.repeat(63))} WHERE seq = ${EVENTS};
+       UPDATE checkpoints SET signature = ${bytes('sig')}, key_id = ${bytes('key')} WHERE seq = ${signedAt[1]};
+       INSERT INTO state (scope, key, value, updated_at) VALUES ('siem', 'acme', ${bytes('{"cursor":"', 'ff227d')}, '2026-01-01T00:00:00.000Z'),
+         ('siem', ${bytes('beta')}, '{}', '2026-01-01T00:00:00.000Z');`,
+    )
+    const store = createSqliteStore({ path })
+    try {
+      const page = await store.query({ ...everything, limit: 100 })
+      expect(page.items).toHaveLength(EVENTS)
+      const edited = page.items.find((event) => event.seq === 33)
+      expect(edited?.resource?.name).toBe('Proj\ufffd Ω 33')
+      expect((await store.get(TENANT, edited!.id))?.resource?.name).toBe('Proj\ufffd Ω 33')
+      let streamed = 0
+      for await (const event of store.stream(everything)) streamed += event.seq === 33 && event.resource?.name === 'Proj\ufffd Ω 33' ? 1 : 0
+      expect(streamed).toBe(1)
+      const facets = await store.facets(everything)
+      expect(facets.actions.map((facet) => facet.value)).toContain('project_\ufffd')
+      expect(facets.resourceTypes.map((facet) => facet.value)).toContain('proj\ufffd')
+      expect(facets.actors.map((actor) => actor.id)).toContain('user-\ufffd')
+      expect(await store.getState('siem', 'acme')).toEqual({ cursor: '\ufffd' })
+      expect((await store.listState('siem')).map((entry) => [entry.key, entry.value])).toEqual([
+        ['acme', { cursor: '\ufffd' }],
+        ['beta\ufffd', {}],
+      ])
+      expect((await store.listCheckpoints(TENANT)).map((checkpoint) => checkpoint.keyId.endsWith('\ufffd'))).toEqual([false, true, false])
+      expect((await store.chainHead(TENANT))?.hash).toBe(`${'f'.repeat(63)}\ufffd`)
+      // The next append reads that head: the app keeps recording.
+      const logger = createAuditLogger({ store, onError: () => {} })
+      await logger.record({ tenantId: TENANT, actor: { type: 'system', id: 'job' }, action: 'project_updated', resource: { type: 'project' }, outcome: 'success' }, { delivery: 'await' })
+      await logger.close()
+      expect((await store.chainHead(TENANT))?.seq).toBe(EVENTS + 1)
+    } finally {
+      await store.close()
+    }
+  })
+})

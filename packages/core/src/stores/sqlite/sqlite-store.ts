@@ -89,25 +89,27 @@ type Db = InstanceType<typeof Database>
 type Statement = ReturnType<Db['prepare']>
 type SqlValue = string | number | null
 
+/** A BLOB as the driver returns it. */
+type Bytes = ArrayBuffer | Uint8Array
+// Text is read as bytes (`CAST(... AS BLOB)`) and decoded here: the driver aborts the whole process on text that is
+// not UTF-8 (which only an edit of the file can put there), and cuts text at a NUL.
 interface HeadRow {
   seq: number
-  hash: string
+  hash: Bytes
 }
 interface EventRow {
-  event: string
+  event: Bytes
 }
 interface IndexedEventRow {
   row: number
-  event: string
+  event: Bytes
   /** Absent when the batch is read without the quick comparison. */
-  indexed?: string
+  indexed?: Bytes
 }
 interface CountRow {
-  value: string
+  bytes: Bytes
   count: number
 }
-/** A BLOB as the driver returns it. */
-type Bytes = ArrayBuffer | Uint8Array
 /** `id` and `name` are read as bytes: the driver cuts text at a NUL, which an actor's id or name may hold. */
 interface ActorRow {
   type: ActorType
@@ -116,18 +118,17 @@ interface ActorRow {
   count: number
 }
 interface StateRow {
-  key: string
-  value: string
+  key: Bytes
+  value: Bytes
 }
 interface CheckpointRow {
-  /** Bytes: see {@link CHECKPOINT_COLUMNS}. */
-  chain_id: Bytes | string
+  chain_id: Bytes
   seq: number
-  hash: string
-  created_at: string
-  prev_signature: string
-  signature: string
-  key_id: string
+  hash: Bytes
+  created_at: Bytes
+  prev_signature: Bytes
+  signature: Bytes
+  key_id: Bytes
 }
 
 const DEFAULT_STREAM_BATCH = 1000
@@ -145,9 +146,13 @@ const MAX_PROBED_TRIGRAMS = 8
  * the type (a BLOB makes json_array fail: the batch is then compared exactly) and a NUL, which the driver would cut
  * text at.
  */
-const READ_CHAIN_INDEXED_SQL = `SELECT rowid AS row, event, json_array(${INDEXED_EVENT_COLUMNS.join(', ')}) AS indexed
+const READ_CHAIN_INDEXED_SQL = `SELECT rowid AS row, CAST(event AS BLOB) AS event, CAST(json_array(${INDEXED_EVENT_COLUMNS.join(', ')}) AS BLOB) AS indexed
   FROM events WHERE chain_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`
-const READ_CHAIN_ROWS_SQL = 'SELECT rowid AS row, event FROM events WHERE chain_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?'
+const READ_CHAIN_ROWS_SQL = 'SELECT rowid AS row, CAST(event AS BLOB) AS event FROM events WHERE chain_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?'
+/** The event column, as bytes (see `Bytes`). */
+const EVENT_BYTES = 'CAST(event AS BLOB) AS event'
+/** The newest event of a chain: its seq and hash. */
+const READ_HEAD_SQL = 'SELECT seq, CAST(hash AS BLOB) AS hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1'
 
 /** One row's columns, each as its type and its bytes: the exact comparison, when the quick one is not enough. */
 const INDEXED_EVENT_COLUMNS_SQL = `SELECT ${INDEXED_EVENT_COLUMNS.map((column) => `typeof(${column}) AS "${column}:type", CAST(${column} AS BLOB) AS "${column}"`).join(', ')}
@@ -208,7 +213,12 @@ function hasTable(connection: Db, name: string): boolean {
   return connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get([name]) !== undefined
 }
 
-const utf8 = new TextDecoder()
+/** Invalid bytes become U+FFFD (an edit the hash then reports); a leading U+FEFF is kept, not taken for a BOM. */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true })
+
+function eventOf(bytes: Bytes): AuditEvent {
+  return JSON.parse(utf8.decode(bytes)) as AuditEvent
+}
 
 /**
  * Rewrites the search text of rows written before it held no NUL (schema version 3), inside the caller's write
@@ -518,7 +528,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   }
 
   function parseEvents(rows: unknown[]): AuditEvent[] {
-    return (rows as EventRow[]).map((row) => JSON.parse(row.event) as AuditEvent)
+    return (rows as EventRow[]).map((row) => eventOf(row.event))
   }
 
   function page(query: EventQuery): EventPage {
@@ -526,7 +536,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     const after = query.after
     const where = whereOf(query, after && instant(after.occurredAt, 'cursor') < instant(query.to, 'to') ? 'to' : null)
     const stmt = statement(`query:${where.key}:${after ? 'a' : ''}`, () =>
-      `SELECT event FROM events ${where.hint} WHERE ${where.sql}` +
+      `SELECT ${EVENT_BYTES} FROM events ${where.hint} WHERE ${where.sql}` +
       (after ? ' AND (occurred_at, id) < (?, ?)' : '') +
       ' ORDER BY occurred_at DESC, id DESC LIMIT ?',
     )
@@ -541,7 +551,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   function streamBatch(filter: EventFilter, after: EventCursor | null, batchSize: number): AuditEvent[] {
     const where = whereOf(filter, after && after.occurredAt >= instant(filter.from, 'from') ? 'from' : null)
     const stmt = statement(`stream:${where.key}:${after ? 'a' : ''}`, () =>
-      `SELECT event FROM events ${where.hint} WHERE ${where.sql}` +
+      `SELECT ${EVENT_BYTES} FROM events ${where.hint} WHERE ${where.sql}` +
       (after ? ' AND (occurred_at, id) > (?, ?)' : '') +
       ' ORDER BY occurred_at ASC, id ASC LIMIT ?',
     )
@@ -582,11 +592,11 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     const grouped = (facet: string, column: string): FacetCount[] =>
       (
         statement(`facets-summary-${facet}`, () =>
-          `SELECT value, sum(n) AS count FROM (
+          `SELECT CAST(value AS BLOB) AS bytes, sum(n) AS count FROM (
              ${summary(facet, 'value, n')} UNION ALL ${edges(`${column}, count(*)`, column)}
            ) GROUP BY value ORDER BY count DESC, value ASC`,
         ).all([...summaryParams, ...edgeParams]) as CountRow[]
-      ).map((row) => ({ value: row.value, count: row.count }))
+      ).map((row) => ({ value: utf8.decode(row.bytes), count: row.count }))
     return { actors: actors.map(actorFacet), actions: grouped('action', 'action'), resourceTypes: grouped('resource_type', 'resource_type') }
   }
 
@@ -602,9 +612,9 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     const grouped = (name: string, column: string): FacetCount[] =>
       (
         statement(`facets-${name}:${where.key}`, () =>
-          `SELECT ${column} AS value, count(*) AS count ${from} GROUP BY ${column} ORDER BY count DESC, value ASC`,
+          `SELECT CAST(${column} AS BLOB) AS bytes, count(*) AS count ${from} GROUP BY ${column} ORDER BY count DESC, ${column} ASC`,
         ).all(where.params) as CountRow[]
-      ).map((row) => ({ value: row.value, count: row.count }))
+      ).map((row) => ({ value: utf8.decode(row.bytes), count: row.count }))
     return { actors: actors.map(actorFacet), actions: grouped('actions', 'action'), resourceTypes: grouped('resource-types', 'resource_type') }
   }
 
@@ -613,7 +623,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   function append(events: readonly UnsealedEvent[], seal: Sealer): AuditEvent[] {
     if (events.length === 0) return []
     const connection = open(true)
-    const readHead = statement('head', () => 'SELECT seq, hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1')
+    const readHead = statement('head', () => READ_HEAD_SQL)
     const insert = statement('insert', () => INSERT_EVENT_SQL)
     // IMMEDIATE takes the write lock before the heads are read, so no other writer can move them meanwhile.
     connection.exec('BEGIN IMMEDIATE')
@@ -625,7 +635,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         let head = heads.get(event.chainId)
         if (head === undefined) {
           const row = readHead.get([event.chainId]) as HeadRow | undefined
-          head = row ? { seq: row.seq, hash: row.hash } : null
+          head = row ? { seq: row.seq, hash: utf8.decode(row.hash) } : null
         }
         const placed = seal(event, head)
         if (placed.chainId !== event.chainId || placed.seq !== (head?.seq ?? 0) + 1)
@@ -697,10 +707,10 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
     get: (tenantId, id) =>
       guarded('get', () => {
-        const row = statement('get', () => 'SELECT event FROM events WHERE id = ? AND tenant_id = ?').get([id, tenantId]) as
+        const row = statement('get', () => `SELECT ${EVENT_BYTES} FROM events WHERE id = ? AND tenant_id = ?`).get([id, tenantId]) as
           | EventRow
           | undefined
-        return row ? (JSON.parse(row.event) as AuditEvent) : null
+        return row ? eventOf(row.event) : null
       }),
 
     facets: (filter) => guarded('facets', () => facets(filter)),
@@ -722,7 +732,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     readChain: (chainId, afterSeq, limit) =>
       guarded('readChain', () =>
         parseEvents(
-          statement('read-chain', () => 'SELECT event FROM events WHERE chain_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?').all([
+          statement('read-chain', () => READ_CHAIN_ROWS_SQL).all([
             chainId,
             afterSeq,
             Math.max(0, Math.floor(limit)),
@@ -741,7 +751,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
           rows = statement('read-chain-rows', () => READ_CHAIN_ROWS_SQL).all(params) as IndexedEventRow[]
         }
         return rows.map((row): IndexedChainEvent => {
-          const event = JSON.parse(row.event) as AuditEvent
+          const event = eventOf(row.event)
           let expected: (string | number | null)[] | null = null
           try {
             // Only the event's own content is searched: `q` would otherwise miss (or find) it by an edited text.
@@ -750,7 +760,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
             // JSON edited into something that is no event: its hash says so.
           }
           if (expected === null) return { event, mismatched: [] }
-          if (row.indexed === JSON.stringify(expected)) return { event, mismatched: [] }
+          if (row.indexed !== undefined && utf8.decode(row.indexed) === JSON.stringify(expected)) return { event, mismatched: [] }
           const columns = statement('indexed-columns', () => INDEXED_EVENT_COLUMNS_SQL).get([row.row]) as Record<string, unknown>
           return { event, mismatched: differingColumns(columns, expected) }
         })
@@ -758,10 +768,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
     chainHead: (chainId) =>
       guarded('chainHead', () => {
-        const row = statement('head', () => 'SELECT seq, hash FROM events WHERE chain_id = ? ORDER BY seq DESC LIMIT 1').get([chainId]) as
-          | HeadRow
-          | undefined
-        return row ? { seq: row.seq, hash: row.hash } : null
+        const row = statement('head', () => READ_HEAD_SQL).get([chainId]) as HeadRow | undefined
+        return row ? { seq: row.seq, hash: utf8.decode(row.hash) } : null
       }),
 
     listChains: () =>
@@ -777,10 +785,10 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
     getState: <T>(scope: string, key: string) =>
       guarded('getState', () => {
-        const row = statement('state-get', () => 'SELECT key, value FROM state WHERE scope = ? AND key = ?').get([scope, key]) as
-          | StateRow
+        const row = statement('state-get', () => 'SELECT CAST(value AS BLOB) AS value FROM state WHERE scope = ? AND key = ?').get([scope, key]) as
+          | Pick<StateRow, 'value'>
           | undefined
-        return row ? (JSON.parse(row.value) as T) : null
+        return row ? (JSON.parse(utf8.decode(row.value)) as T) : null
       }),
 
     putState: (scope, key, value) =>
@@ -798,11 +806,10 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         // The key as bytes: it is a tenant id (SIEM settings), and the driver would cut 'acme\0x' to 'acme', whose
         // exporter would then run with the other tenant's settings.
         (
-          statement('state-list', () => 'SELECT CAST(key AS BLOB) AS key, value FROM state WHERE scope = ? ORDER BY key').all([scope]) as {
-            key: Bytes
-            value: string
-          }[]
-        ).map((row) => ({ key: utf8.decode(row.key), value: JSON.parse(row.value) as T })),
+          statement('state-list', () => 'SELECT CAST(key AS BLOB) AS key, CAST(value AS BLOB) AS value FROM state WHERE scope = ? ORDER BY key').all([
+            scope,
+          ]) as StateRow[]
+        ).map((row) => ({ key: utf8.decode(row.key), value: JSON.parse(utf8.decode(row.value)) as T })),
       ),
 
     acquireLease: (name, owner, ttlMs) =>
@@ -824,10 +831,11 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
     appendCheckpoint: (checkpoint) =>
       guarded('appendCheckpoint', () => {
-        const existing = statement('checkpoint-get', () => 'SELECT * FROM checkpoints WHERE chain_id = ? AND seq = ?').get([
+        const row = statement('checkpoint-get', () => `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE chain_id = ? AND seq = ?`).get([
           checkpoint.chainId,
           checkpoint.seq,
         ]) as CheckpointRow | undefined
+        const existing = row ? checkpointOf(row) : undefined
         if (existing) {
           // Idempotent for the same checkpoint; a different one at the same position is a fork.
           if (existing.signature === checkpoint.signature && existing.hash === checkpoint.hash) return
@@ -899,18 +907,23 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   return store
 }
 
-/** The chain id as bytes: the driver cuts text at a NUL, and a checkpoint of 'acme\0x' would claim to be one of 'acme'. */
-const CHECKPOINT_COLUMNS = 'CAST(chain_id AS BLOB) AS chain_id, seq, hash, created_at, prev_signature, signature, key_id'
+/**
+ * Every text as bytes (see `Bytes`): the driver cuts text at a NUL, and a checkpoint of 'acme\0x' would claim to be
+ * one of 'acme'.
+ */
+const CHECKPOINT_COLUMNS = ['chain_id', 'seq', 'hash', 'created_at', 'prev_signature', 'signature', 'key_id']
+  .map((column) => (column === 'seq' ? column : `CAST(${column} AS BLOB) AS ${column}`))
+  .join(', ')
 
 function checkpointOf(row: CheckpointRow): SignedCheckpoint {
   return {
-    chainId: typeof row.chain_id === 'string' ? row.chain_id : utf8.decode(row.chain_id),
+    chainId: utf8.decode(row.chain_id),
     seq: row.seq,
-    hash: row.hash,
-    createdAt: row.created_at,
-    prevSignature: row.prev_signature,
-    signature: row.signature,
-    keyId: row.key_id,
+    hash: utf8.decode(row.hash),
+    createdAt: utf8.decode(row.created_at),
+    prevSignature: utf8.decode(row.prev_signature),
+    signature: utf8.decode(row.signature),
+    keyId: utf8.decode(row.key_id),
   }
 }
 
