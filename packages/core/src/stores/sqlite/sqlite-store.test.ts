@@ -313,6 +313,24 @@ describe('sqlite specifics', () => {
     }
   })
 
+  it('keeps a tenant id that starts with U+FEFF (pasted from a file with a byte order mark) as it is: chains, state keys, checkpoints', async () => {
+    const store = createSqliteStore({ path: join(dir, 'bom-tenant.db'), writer: 'inline' })
+    try {
+      const logger = createAuditLogger({ store })
+      for (const tenantId of ['\ufeffacme', 'acme']) await logger.record(input(tenantId, 1), { delivery: 'await' })
+      await logger.close()
+      expect(await store.listChains()).toEqual(['acme', '\ufeffacme'])
+      expect(await verifyAll({ source: store })).toMatchObject({ ok: true, chains: [{ chainId: 'acme', eventsChecked: 1 }, { chainId: '\ufeffacme', eventsChecked: 1 }] })
+      await store.putState('siem.settings', '\ufeffacme', { endpoint: 'https://other.example/v1/logs' })
+      expect((await store.listState('siem.settings')).map((entry) => entry.key)).toEqual(['\ufeffacme'])
+      const checkpoint = { chainId: '\ufeffacme', seq: 1, hash: 'h', createdAt: '2026-01-01T00:00:00.000Z', prevSignature: '', signature: 's', keyId: 'k' }
+      await store.appendCheckpoint(checkpoint)
+      expect(await store.lastCheckpoint('\ufeffacme')).toEqual(checkpoint)
+    } finally {
+      await store.close()
+    }
+  })
+
   it('keeps events, state and chain heads across close and reopen', async () => {
     const path = join(dir, 'reopen.db')
     const first = createSqliteStore({ path })
