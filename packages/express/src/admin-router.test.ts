@@ -6,7 +6,7 @@ import cors from 'cors'
 import express, { type Express } from 'express'
 import session from 'express-session'
 import express4 from 'express4'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { auditAdminRouter, auditMiddleware } from './index.js'
 
 const ADMIN = { authorization: 'Bearer admin' }
@@ -199,5 +199,37 @@ describe('auditAdminRouter authorize with the request the app decorated', () => 
     expect((await fetch(`${origin}/admin/audit/api/events`, { headers: { cookie: 'sid=admin-3' } })).status).toBe(200)
     expect((await fetch(`${origin}/ws/t1/admin/audit/api/events`, { headers: { cookie: 'sid=admin-3' } })).status).toBe(200)
     expect((await fetch(`${origin}/ws/t2/admin/audit/api/events`, { headers: { cookie: 'sid=admin-3' } })).status).toBe(403)
+  })
+})
+
+describe('auditAdminRouter on a dual-stack server', () => {
+  it.each([
+    ['Express 4', express4],
+    ['Express 5', express],
+  ] as const)('%s: records an IPv4 client on its exports as auditMiddleware does (127.0.0.1, not ::ffff:127.0.0.1)', async (_name, createApp) => {
+    const { store, logger } = await setup()
+    const app = createApp()
+    app.use(auditMiddleware({ logger, tenant: () => 't1' }))
+    app.use('/admin/audit', auditAdminRouter({ logger, authorize, uiDir: false }))
+    app.post('/projects', (_req, res) => void res.status(201).end())
+    // No host, as `app.listen(3000)` is written: Node listens on `::` where it can, and IPv4 peers are IPv4-mapped.
+    const server = app.listen(0)
+    await new Promise<void>((resolve) => server.once('listening', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))))
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    expect((await fetch(`${origin}/projects`, { method: 'POST' })).status).toBe(201)
+    const csv = await fetch(`${origin}/admin/audit/api/export.csv`, { headers: ADMIN })
+    expect(csv.status).toBe(200)
+    await csv.text()
+    const window = { tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10 }
+    await vi.waitFor(async () => {
+      await logger.flush()
+      expect((await store.query({ ...window, action: 'audit_log_exported' })).items).toHaveLength(1)
+    })
+    const ips = (await store.query(window)).items.map((event) => [event.action, event.context?.ip])
+    expect(ips).toEqual([
+      ['audit_log_exported', '127.0.0.1'],
+      ['project_created', '127.0.0.1'],
+    ])
   })
 })

@@ -8,7 +8,7 @@ import { compress } from 'hono/compress'
 import { cors } from 'hono/cors'
 import { jwt, sign } from 'hono/jwt'
 import { secureHeaders } from 'hono/secure-headers'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { auditAdminApp, auditMiddleware } from './index.js'
 
 const cleanups: (() => Promise<void>)[] = []
@@ -159,5 +159,34 @@ describe('auditAdminApp authorize with the Context the app decorated', () => {
     expect((await fetch(`${origin}/api/admin/audit/api/events`, { headers })).status).toBe(200)
     expect((await fetch(`${origin}/api/admin/ws/t1/audit/api/events`, { headers })).status).toBe(200)
     expect((await fetch(`${origin}/api/admin/ws/t2/audit/api/events`, { headers })).status).toBe(403)
+  })
+})
+
+describe('auditAdminApp on a dual-stack server', () => {
+  it('records an IPv4 client on its exports as auditMiddleware does (127.0.0.1, not ::ffff:127.0.0.1)', async () => {
+    const { store, logger } = await setup()
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't1' }))
+    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, uiDir: false }))
+    app.post('/projects', (c) => c.body(null, 201))
+    // No hostname, as `serve(app)` is written: Node listens on `::` where it can, and IPv4 peers are IPv4-mapped.
+    const server: ServerType = serve({ fetch: app.fetch, port: 0 })
+    await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    expect((await fetch(`${origin}/projects`, { method: 'POST' })).status).toBe(201)
+    const csv = await fetch(`${origin}/admin/audit/api/export.csv`, { headers: { cookie: 'admin_session=ok' } })
+    expect(csv.status).toBe(200)
+    await csv.text()
+    const window = { tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10 }
+    await vi.waitFor(async () => {
+      await logger.flush()
+      expect((await store.query({ ...window, action: 'audit_log_exported' })).items).toHaveLength(1)
+    })
+    const ips = (await store.query({ ...window, limit: 2 })).items.map((event) => [event.action, event.context?.ip])
+    expect(ips).toEqual([
+      ['audit_log_exported', '127.0.0.1'],
+      ['project_created', '127.0.0.1'],
+    ])
   })
 })

@@ -1,3 +1,4 @@
+import { DEFAULT_REQUEST_ID_HEADER, normalizeIp } from '../capture/request-facts.js'
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import { ACTOR_TYPES } from '../event/schema.js'
 import type { AuditLogger } from '../logger/audit-logger.js'
@@ -60,6 +61,12 @@ export interface AuditAdminOptions<Native = unknown> {
    * @default 65536
    */
   maxBodyBytes?: number
+  /**
+   * Header whose value is recorded as `context.requestId` on the admin's own events (exports, settings changes), as
+   * the audit middleware's option of the same name does for the app's.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string
   /**
    * The server clock, for the default time window.
    * @default () => new Date()
@@ -135,6 +142,7 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
       console.error(`[auditkit] admin ${code}: ${error instanceof Error ? error.message : String(error)}`)
     })
   const basePath = normaliseBase(options.basePath ?? '')
+  const requestIdHeader = options.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER
   const ui: StaticUi | null = options.uiDir === false ? null : createStaticUi(options.uiDir ?? defaultUiDir())
   const deps: RouteDeps = {
     store,
@@ -162,7 +170,10 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
     const base = info.basePath === undefined ? basePath : normaliseBase(info.basePath)
     // Authorization comes first, for every path and method: an outsider learns nothing, not even which routes exist.
     const principal = await authorize(request, info.native)
-    const scope: AdminScope = { ...principal, request, url, ...(info.ip === undefined ? {} : { ip: info.ip }) }
+    // As the capture records it: an IPv4 client of a dual-stack server as `10.1.2.3`, not `::ffff:10.1.2.3`.
+    const ip = normalizeIp(info.ip)
+    const requestId = request.headers.get(requestIdHeader) ?? undefined
+    const scope: AdminScope = { ...principal, request, url, ...(ip === undefined ? {} : { ip }), ...(requestId ? { requestId } : {}) }
     if (url.pathname === base) {
       // The page's relative URLs (`./api/...`, `./assets/...`) need the trailing slash.
       return new Response(null, { status: 308, headers: withSecurityHeaders({ location: `${base}/${url.search}` }) })

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../event/schema.js'
+import { adminRequestContext } from './admin-request-context.js'
 import type { RouteDeps } from './routes.js'
 import type { AdminScope } from './types.js'
 
@@ -8,7 +9,6 @@ import type { AdminScope } from './types.js'
  */
 export async function recordExport(scope: AdminScope, deps: RouteDeps, metadata: JsonObject, failed: boolean): Promise<void> {
   if (!deps.logger) return
-  const userAgent = scope.request.headers.get('user-agent') ?? undefined
   try {
     await deps.logger.record({
       tenantId: scope.tenantId,
@@ -16,13 +16,7 @@ export async function recordExport(scope: AdminScope, deps: RouteDeps, metadata:
       action: 'audit_log_exported',
       resource: { type: 'audit_log' },
       outcome: failed ? 'failure' : 'success',
-      context: {
-        method: 'GET',
-        path: scope.url.pathname.slice(0, 2048),
-        status: 200,
-        ...(scope.ip === undefined ? {} : { ip: scope.ip.slice(0, 64) }),
-        ...(userAgent === undefined ? {} : { userAgent: userAgent.slice(0, 2048) }),
-      },
+      context: adminRequestContext(scope, 200),
       metadata,
     })
   } catch (error) {

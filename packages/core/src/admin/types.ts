@@ -47,6 +47,8 @@ export interface AdminScope extends AdminPrincipal {
   request: Request
   url: URL
   ip?: string
+  /** The request id header's value (the `requestIdHeader` option), if any. */
+  requestId?: string
 }
 
 /** A time window `[from, to)`, ISO 8601 UTC with milliseconds. */

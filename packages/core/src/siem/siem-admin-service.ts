@@ -1,16 +1,9 @@
 import type { AdminScope, SiemAdminService } from '../admin/types.js'
-import type { RequestContext } from '../event/schema.js'
+import { adminRequestContext } from '../admin/admin-request-context.js'
 import type { SiemAdminContext, SiemService } from './siem-service.js'
 
 function adminContext(scope: AdminScope): SiemAdminContext {
-  const userAgent = scope.request.headers.get('user-agent') ?? undefined
-  const context: RequestContext = {
-    method: scope.request.method,
-    path: scope.url.pathname,
-    ...(scope.ip ? { ip: scope.ip } : {}),
-    ...(userAgent ? { userAgent: userAgent.slice(0, 512) } : {}),
-  }
-  return { actor: scope.actor, context }
+  return { actor: scope.actor, context: adminRequestContext(scope) }
 }
 
 /**
