@@ -1,6 +1,14 @@
 import { createAuditAdmin, serveNodeRequest, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
 import { HttpAdapterHost } from '@nestjs/core'
-import { Module, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule } from '@nestjs/common'
+import {
+  Module,
+  type DynamicModule,
+  type InjectionToken,
+  type MiddlewareConsumer,
+  type ModuleMetadata,
+  type NestModule,
+  type OptionalFactoryDependency,
+} from '@nestjs/common'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { claimRequest } from './audit-request.js'
 import { injectDependencies } from './inject-dependencies.js'
@@ -25,10 +33,10 @@ export interface AuditAdminModuleAsyncOptions<Req extends IncomingMessage = Inco
   /** Builds the `createAuditAdmin` options from other providers (e.g. `AUDIT_LOGGER` of `AuditModule`). */
   useFactory: (...args: never[]) => AuditAdminOptions<Req> | AuditAdmin<Req> | Promise<AuditAdminOptions<Req> | AuditAdmin<Req>>
   /**
-   * Providers passed to `useFactory`.
+   * Providers passed to `useFactory`, as in Nest's factory providers (`{ token, optional: true }` for an optional one).
    * @default []
    */
-  inject?: (string | symbol | (abstract new (...args: never[]) => unknown))[]
+  inject?: (InjectionToken | OptionalFactoryDependency)[]
 }
 
 interface ExpressLikeRequest extends IncomingMessage {

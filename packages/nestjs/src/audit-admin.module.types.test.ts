@@ -52,4 +52,23 @@ describe('AuditAdminModule types', () => {
       AuditAdminModule.forRootAsync<ExpressRequest>({ path: 'g', useFactory: () => ({ logger, authorize: forExpress }) })
     }).toBeFunction()
   })
+
+  it('forRootAsync takes the inject entries of a Nest factory provider, optional ones included', () => {
+    // Compiled, never run: as AuditModule.forRootAsync and Nest's own `{ provide, useFactory, inject }`.
+    class SessionService {
+      userOf(_cookie: string | null): SignedIn['user'] {
+        return undefined
+      }
+    }
+    expectTypeOf(() => {
+      AuditAdminModule.forRootAsync({
+        path: 'admin/audit',
+        inject: [AUDIT_LOGGER, { token: SessionService, optional: true }, 'SESSION_COOKIE'],
+        useFactory: (injected: AuditLogger, sessions?: SessionService) => ({
+          logger: injected,
+          authorize: (request) => decide(sessions?.userOf(request.headers.get('cookie'))),
+        }),
+      })
+    }).toBeFunction()
+  })
 })

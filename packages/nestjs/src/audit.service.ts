@@ -38,7 +38,8 @@ export class AuditService {
 
   /**
    * The audit context of the HTTP request whose handler is running (found through AsyncLocalStorage), or
-   * `undefined` outside a request or for a request that is not recorded.
+   * `undefined` outside a handler (and always with `asyncContext: false`). A request that is not recorded (a read,
+   * a `skip`ped one) gets a context that records nothing, so the calling code stays the same.
    */
   current(): AuditRequestContext | undefined {
     return auditContextStorage.getStore()

@@ -14,6 +14,12 @@ describe('actorFromUser', () => {
     })
     expect(actorFromUser({ id: 'u1', type: 'admin', username: 'ada' })).toEqual({ type: 'user', id: 'u1', name: 'ada' })
   })
+  it("takes a JWT payload's sub, or a userId, as the id when there is no id (NestJS's authentication guide and Passport recipe)", () => {
+    expect(actorFromUser({ sub: 1, username: 'john', iat: 1, exp: 2 })).toEqual({ type: 'user', id: '1', name: 'john' })
+    expect(actorFromUser({ userId: 'u-7', username: 'maria' })).toEqual({ type: 'user', id: 'u-7', name: 'maria' })
+    expect(actorFromUser({ id: 'u1', sub: 'other', userId: 'another' })).toEqual({ type: 'user', id: 'u1' })
+    expect(actorFromUser({ id: '', sub: 's1' })).toEqual({ type: 'user', id: 's1' })
+  })
   it('gives undefined without a usable id', () => {
     expect(actorFromUser(undefined)).toBeUndefined()
     expect(actorFromUser('u1')).toBeUndefined()

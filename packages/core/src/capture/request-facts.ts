@@ -44,6 +44,12 @@ export function firstHeaderValue(value: string | readonly string[] | null | unde
 
 const ACTOR_TYPE_SET: ReadonlySet<string> = new Set(ACTOR_TYPES)
 
+/** An id as a user object may hold it: a non-empty string or a finite number. */
+function idOf(value: unknown): string | undefined {
+  const id = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined
+  return id === '' ? undefined : id
+}
+
 /**
  * Maps whatever an authentication layer put on the request (`req.user` in Express, Passport and NestJS,
  * a context variable in Hono) to an `Actor`. This is the default actor resolver of every adapter:
@@ -51,7 +57,8 @@ const ACTOR_TYPE_SET: ReadonlySet<string> = new Set(ACTOR_TYPES)
  * - an object that already is an Actor (`{ type: 'user' | 'api_key' | 'system', id, name?, email? }`) is kept
  *   (only those four fields);
  * - any other object with an `id` (string or number) becomes `{ type: 'user', id, name, email }`, where `name` is
- *   the first of `name`, `displayName`, `username` that is a string;
+ *   the first of `name`, `displayName`, `username` that is a string. Without an `id`, a JWT payload's `sub` (what
+ *   NestJS's authentication guide puts on `req.user`) or a `userId` (its Passport recipe) is the id;
  * - anything else (no user, no id) gives `undefined`, which the capture records as the anonymous actor.
  *
  * API keys: set `type: 'api_key'` on the object your key authentication attaches, or pass an `actor` resolver.
@@ -59,9 +66,8 @@ const ACTOR_TYPE_SET: ReadonlySet<string> = new Set(ACTOR_TYPES)
 export function actorFromUser(user: unknown): Actor | undefined {
   if (user === null || typeof user !== 'object') return undefined
   const candidate = user as Record<string, unknown>
-  const rawId = candidate.id
-  const id = typeof rawId === 'string' ? rawId : typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : undefined
-  if (id === undefined || id === '') return undefined
+  const id = idOf(candidate.id) ?? idOf(candidate.sub) ?? idOf(candidate.userId)
+  if (id === undefined) return undefined
   const type: ActorType =
     typeof candidate.type === 'string' && ACTOR_TYPE_SET.has(candidate.type) ? (candidate.type as ActorType) : 'user'
   const name = [candidate.name, candidate.displayName, candidate.username].find((v): v is string => typeof v === 'string' && v !== '')
