@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
-import { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
+import { expectAdminMountServesEveryRoute, expectExportRecordsIpv4Client, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
 import compression from 'compression'
 import cors from 'cors'
 import express, { type Express } from 'express'
@@ -211,25 +211,11 @@ describe('auditAdminRouter on a dual-stack server', () => {
     const app = createApp()
     app.use(auditMiddleware({ logger, tenant: () => 't1' }))
     app.use('/admin/audit', auditAdminRouter({ logger, authorize, uiDir: false }))
-    app.post('/projects', (_req, res) => void res.status(201).end())
-    // No host, as `app.listen(3000)` is written: Node listens on `::` where it can, and IPv4 peers are IPv4-mapped.
+    // No host, as `app.listen(3000)` is written: Node listens on `::` where it can.
     const server = app.listen(0)
     await new Promise<void>((resolve) => server.once('listening', resolve))
     cleanups.push(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))))
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    expect((await fetch(`${origin}/projects`, { method: 'POST' })).status).toBe(201)
-    const csv = await fetch(`${origin}/admin/audit/api/export.csv`, { headers: ADMIN })
-    expect(csv.status).toBe(200)
-    await csv.text()
-    const window = { tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10 }
-    await vi.waitFor(async () => {
-      await logger.flush()
-      expect((await store.query({ ...window, action: 'audit_log_exported' })).items).toHaveLength(1)
-    })
-    const ips = (await store.query(window)).items.map((event) => [event.action, event.context?.ip])
-    expect(ips).toEqual([
-      ['audit_log_exported', '127.0.0.1'],
-      ['project_created', '127.0.0.1'],
-    ])
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/audit`
+    await expectExportRecordsIpv4Client({ base, headers: ADMIN, store, logger })
   })
 })

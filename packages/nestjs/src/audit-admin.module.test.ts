@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createIntegrityService, type AdminAuthorization, type AuditLogger, type AuditStore } from '@auditkit/core'
-import { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
+import { expectAdminMountServesEveryRoute, expectExportRecordsIpv4Client, openAdminMountStore, siemSettingsInState } from '@auditkit/test-utils'
 import {
   Catch,
   Controller,
@@ -248,4 +248,17 @@ describe('AuditAdminModule beside ServeStaticModule, whose SPA fallback answers 
       expect(list.headers.get('content-type')).toMatch(/application\/json/)
       expect(list.status).toBe(200)
     })
+})
+
+describe('AuditAdminModule on a dual-stack server', () => {
+  it.each(['express', 'fastify'] as const)('platform-%s: records an IPv4 client on its exports as AuditModule does (127.0.0.1, not ::ffff:127.0.0.1)', async (platform) => {
+    const { store, logger } = await setup()
+    const module = appModule(store, logger, 'admin/audit')
+    const app = platform === 'fastify' ? await NestFactory.create(module, new FastifyAdapter(), { logger: false }) : await NestFactory.create(module, { logger: false })
+    cleanups.push(() => app.close())
+    // No host: `::` where the machine has IPv6, as `app.listen(3000)` is written for platform-express.
+    await app.listen(0, '::')
+    const base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/admin/audit`
+    await expectExportRecordsIpv4Client({ base, headers: { cookie: 'admin_session=ok' }, store, logger })
+  })
 })

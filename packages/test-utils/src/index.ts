@@ -46,7 +46,7 @@ export type {
   ReceiverFailure,
   ReceiverProtocol,
 } from './otlp-receiver/index.js'
-export { expectAdminMountServesEveryRoute, openAdminMountStore, siemSettingsInState } from './admin-mount/admin-mount-fixture.js'
+export { expectAdminMountServesEveryRoute, expectExportRecordsIpv4Client, openAdminMountStore, siemSettingsInState } from './admin-mount/admin-mount-fixture.js'
 export type { AdminMountStore } from './admin-mount/admin-mount-fixture.js'
 export { runInRounds, startRoundWorker } from './processes/round-workers.js'
 export type { RoundWorker } from './processes/round-workers.js'

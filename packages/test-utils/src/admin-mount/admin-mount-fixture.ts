@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect } from 'vitest'
+import { expect, vi } from 'vitest'
 import { AuditKitError, createAuditLogger, type AuditLogger, type AuditStore, type SiemAdminService } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 
@@ -108,3 +108,22 @@ export async function expectAdminMountServesEveryRoute(mount: {
     [[`${new URL(base).pathname}/api/settings/siem`, 'failure'], ...appRecorded].sort(byPath),
   )
 }
+
+/**
+ * Downloads a CSV through a mount at `base` on a dual-stack server (one listening on `::`, as `app.listen(port)` does,
+ * where an IPv4 client's address is IPv4-mapped) and checks that the export is recorded with the client's address as
+ * the capture records it: `127.0.0.1`, not `::ffff:127.0.0.1`.
+ */
+export async function expectExportRecordsIpv4Client(mount: { base: string; headers: Record<string, string>; store: AuditStore; logger: AuditLogger }): Promise<void> {
+  const { base, headers, store, logger } = mount
+  const csv = await fetch(`${base}/api/export.csv`, { headers })
+  expect(csv.status).toBe(200)
+  await csv.text()
+  const window = { tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10, action: 'audit_log_exported' }
+  // The export is recorded once its stream ended, just after the client read it.
+  await vi.waitFor(async () => {
+    await logger.flush()
+    expect((await store.query(window)).items.map((event) => event.context?.ip)).toEqual(['127.0.0.1'])
+  })
+}
+
