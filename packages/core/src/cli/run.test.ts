@@ -279,6 +279,26 @@ describe('auditkit CLI: what an operator or auditor gets wrong', () => {
     expect(readFileSync(out, 'utf8')).toBe('kept\n')
   })
 
+  it('answers an --out file that cannot be created with a usage error naming --out, not as an unreadable source', async () => {
+    const out = join(dir, 'no-such-dir', 'acme.ndjson')
+    const result = await cli(['export', '--sqlite', dbPath, '--tenant', 'acme', '--out', out])
+    expect(result).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining(`--out: cannot create ${out}`) })
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it('verifies the events of a tenant whose chain line was removed from an export, and refuses an empty file', async () => {
+    const { stdout } = await cli(['export', '--sqlite', dbPath])
+    const hidden = join(dir, 'hidden-chain.ndjson')
+    // acme's `chain` line removed and one of its events edited: it used to print only "ok globex" and exit 0.
+    writeFileSync(hidden, stdout.split('\n').filter((line) => !line.startsWith('{"kind":"chain","chainId":"acme"')).join('\n').replace('"id":"r2"', '"id":"r20"'))
+    const result = await cli(['verify', '--ndjson', hidden, '--hmac-key-file', hmacKeyPath, '--public-key', publicKeyPath])
+    expect(result.code).toBe(EXIT.broken)
+    expect(result.stdout).toMatch(/^BROKEN acme at seq 2: modified$/m)
+    const empty = join(dir, 'empty.ndjson')
+    writeFileSync(empty, '')
+    expect(await cli(['verify', '--ndjson', empty])).toMatchObject({ code: EXIT.unavailable, stderr: expect.stringContaining('is not an AuditKit chain export') })
+  })
+
   it('answers a directory or a private key where a file or a public key belongs with a usage error', async () => {
     expect(await cli(['verify', '--sqlite', dir])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('is a directory') })
     expect(await cli(['verify', '--ndjson', dir])).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining('is a directory') })

@@ -192,6 +192,12 @@ async function exportCommand(flags: Flags, io: CliIo): Promise<number> {
   let created = false
   file?.once('open', () => (created = true))
   try {
+    if (file) {
+      // A directory that does not exist or cannot be written is the caller's mistake (2), not an unreadable source (3).
+      await once(file, 'open').catch((error: unknown) => {
+        throw new UsageError(`--out: cannot create ${outPath} (${error instanceof Error ? error.message : String(error)})`)
+      })
+    }
     const lines = exportNdjson({
       store: opened.store,
       ...(flags.tenant ? { chainIds: uniqueTenants(flags.tenant) } : {}),

@@ -140,6 +140,21 @@ describe('NDJSON export', () => {
     expect((await verifyChain({ source, chainId: 'acme', publicKey, anchors })).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 16 })
   })
 
+  it('verifies the events of a chain whose chain line was removed from the file', async () => {
+    const path = await writeExport('hidden-chain.ndjson', exportNdjson({ store }))
+    // Without acme's `chain` line, an edit of its events must not go unverified (it used to answer ok for globex only).
+    const text = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => !line.includes('"kind":"chain","chainId":"acme"'))
+      .join('\n')
+      .replace('"resource":{"type":"member","id":"m7"}', '"resource":{"type":"member","id":"m8"}')
+    writeFileSync(path, text)
+    const result = await verifyAll({ source: createNdjsonSource({ path }), publicKey })
+    expect(result.ok).toBe(false)
+    expect(result.chains.map((chain) => chain.chainId)).toEqual(['acme', 'globex'])
+    expect(result.chains[0]?.firstBreak).toMatchObject({ reason: 'modified', seq: 6 })
+  })
+
   it('refuses files that are not chain exports', async () => {
     const notJson = join(dir, 'not-json.ndjson')
     writeFileSync(notJson, '{"kind":"auditkit-chain","version":1}\n{oops\n')
@@ -147,6 +162,13 @@ describe('NDJSON export', () => {
     const csv = join(dir, 'audit.csv')
     writeFileSync(csv, 'id,action\n')
     await expect(verifyAll({ source: createNdjsonSource({ path: csv }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' })
+    // An empty file, or one with blank lines before its events, has no header either: not "ok: no chains".
+    const empty = join(dir, 'empty.ndjson')
+    writeFileSync(empty, '')
+    await expect(verifyAll({ source: createNdjsonSource({ path: empty }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR', message: expect.stringContaining('is not an AuditKit chain export') })
+    const blankFirst = join(dir, 'blank-first.ndjson')
+    writeFileSync(blankFirst, '\n{"kind":"chain","chainId":"acme","fromSeq":1,"toSeq":0,"head":null}\n')
+    await expect(verifyAll({ source: createNdjsonSource({ path: blankFirst }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR', message: expect.stringContaining('is not an AuditKit chain export') })
     const badRange = join(dir, 'bad-range.ndjson')
     writeFileSync(badRange, '{"kind":"auditkit-chain","version":1}\n{"kind":"chain","chainId":"acme","fromSeq":"x","toSeq":3,"head":null}\n')
     await expect(verifyAll({ source: createNdjsonSource({ path: badRange }) })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR', message: expect.stringContaining('invalid seq range') })

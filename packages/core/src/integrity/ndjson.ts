@@ -101,15 +101,22 @@ export function createNdjsonSource({ path }: NdjsonSourceOptions): NdjsonSource 
     const input = createReadStream(path, { encoding: 'utf8' })
     const reader = createInterface({ input, crlfDelay: Infinity })
     let number = 0
+    let headerSeen = false
+    const notAnExport = (): AuditKitError =>
+      new AuditKitError('INTEGRITY_ERROR', `${path} is not an AuditKit chain export (its first line has no "kind": "${NDJSON_FORMAT}")`)
     try {
       for await (const text of reader) {
         number++
         if (text.trim() === '') continue
         const line = parseLine(text, number)
-        if (number === 1 && line.kind !== NDJSON_FORMAT)
-          throw new AuditKitError('INTEGRITY_ERROR', `${path} is not an AuditKit chain export (its first line has no "kind": "${NDJSON_FORMAT}")`)
+        // The first line that is not blank: an empty file, or blank lines before events, is not an export either.
+        if (!headerSeen) {
+          if (line.kind !== NDJSON_FORMAT) throw notAnExport()
+          headerSeen = true
+        }
         yield line
       }
+      if (!headerSeen) throw notAnExport()
     } catch (error) {
       if (error instanceof AuditKitError) throw error
       throw new AuditKitError('INTEGRITY_ERROR', `Cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
@@ -121,9 +128,15 @@ export function createNdjsonSource({ path }: NdjsonSourceOptions): NdjsonSource 
 
   return {
     async listChains() {
-      const chains: string[] = []
-      for await (const line of lines()) if (line.kind === 'chain' && !chains.includes(line.chainId)) chains.push(line.chainId)
-      return chains
+      // Chains named by their events and checkpoints too, as a store lists them: removing a chain's `chain` line must
+      // not leave its (possibly edited) events out of a verification of the whole file.
+      const chains = new Set<string>()
+      for await (const line of lines()) {
+        if (line.kind === NDJSON_FORMAT) continue
+        const chainId: unknown = line.chainId
+        if (typeof chainId === 'string') chains.add(chainId)
+      }
+      return [...chains]
     },
     async range(chainId) {
       for await (const line of lines()) if (line.kind === 'chain' && line.chainId === chainId) return { fromSeq: line.fromSeq, toSeq: line.toSeq }

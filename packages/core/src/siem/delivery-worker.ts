@@ -73,6 +73,9 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let wakeSleeper: (() => void) | null = null
   let wakeRequested = false
   let failures = 0
+  // A failure stored before this exporter ran (by an instance that stopped, before a restart, or when the exporter
+  // could not start) is not this one's to count, but its first delivery resolves it: clear it then.
+  let inheritedStatus = true
   let leaseRenewedAt = 0
   let checkpointsScannedAt = 0
   // Events per request: smaller than batchSize while passing a stretch the collector refused as too large.
@@ -130,7 +133,13 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     if (limit < options.batchSize && lastSeq >= smallUntilSeq) limit = options.batchSize
     if (failures > 0) {
       failures = 0
+      inheritedStatus = false
       await store.putState(SIEM_STATE.status, tenantId, null)
+    } else if (inheritedStatus) {
+      inheritedStatus = false
+      const stored = await store.getState<DeliveryError>(SIEM_STATE.status, tenantId)
+      // A partial success is dated like its delivery (nothing to retry) and stays shown; a failure awaited a retry.
+      if (stored && stored.nextAttemptAt > stored.at) await store.putState(SIEM_STATE.status, tenantId, null)
     }
     if (result.rejectedRecords) {
       // OTLP forbids retrying a partial success: the records are lost to the SIEM, so say so where admins look.

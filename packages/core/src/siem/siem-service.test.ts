@@ -617,6 +617,38 @@ describe('review regressions', () => {
     }
   })
 
+  it('a failure stored before a restart (or a start that failed) is cleared once the next exporter delivers', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN })
+    const path = join(dir, 'restarted-while-down.db')
+    const first = await harness({}, path)
+    try {
+      await first.siem.start()
+      await first.siem.updateSettings('restarted', settingsFor(receiver, 'http/protobuf'), { actor: ADMIN })
+      await receiver.waitForRecords(1)
+      await receiver.stop()
+      await first.logger.record(event('restarted', 1), { delivery: 'await' })
+      await waitFor(async () => ((await first.siem.status('restarted')).state === 'retrying' ? true : undefined), 'retrying status')
+    } finally {
+      await first.close()
+    }
+    await receiver.start()
+    // Another instance (or the app after a deploy) takes over: its first delivery must not leave the old error shown.
+    const second = await harness({}, path)
+    try {
+      await second.siem.start()
+      await receiver.waitForRecords(2)
+      const status = await waitFor(async () => {
+        const s = await second.siem.status('restarted')
+        return s.state === 'up_to_date' && s.exportedSeq === 2 ? s : undefined
+      }, 'delivery by the second instance')
+      await waitFor(async () => ((await second.siem.status('restarted')).lastError === null ? true : undefined), 'the stale error cleared', 3000)
+      expect(status.eventsBehind).toBe(0)
+    } finally {
+      await second.close()
+      await receiver.close()
+    }
+  })
+
   it('gRPC: a backlog larger than the collector\'s message limit is split, not retried forever', async () => {
     const receiver = await startOtlpReceiver({ protocol: 'grpc' })
     const h = await harness({ batchSize: 200 })
