@@ -1,8 +1,14 @@
 import { DEMO_CREDENTIALS } from './domain/demo-data.js'
 import { DEMO_SIGN_IN_PATH } from './sign-in.js'
-import { startDemo } from './start.js'
+import { startDemo, startFailureMessage, type RunningDemo } from './start.js'
 
-const demo = await startDemo()
+let demo: RunningDemo
+try {
+  demo = await startDemo()
+} catch (error) {
+  console.error(`AuditKit demo could not start: ${startFailureMessage(error)}`)
+  process.exit(1)
+}
 const line = '-'.repeat(72)
 console.log(line)
 console.log(`AuditKit demo API (${demo.framework}) listening on ${demo.url}`)

@@ -7,7 +7,7 @@ import { verifyAll } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadDemoKeys } from './security.js'
-import { startDemo, type DemoFramework } from './start.js'
+import { startDemo, startFailureMessage, type DemoFramework } from './start.js'
 
 const FRAMEWORKS: DemoFramework[] = ['express', 'nestjs', 'hono']
 
@@ -30,7 +30,12 @@ describe('startDemo on a port already in use', () => {
   // with "Cannot destructure property 'port' of 'server.address(...)' as it is null".
   it.each(FRAMEWORKS)('%s: rejects with EADDRINUSE, and a later start with the same files works', async (framework) => {
     const dbPath = join(dir, `${framework}.db`)
-    await expect(startDemo({ framework, port, host: '127.0.0.1', dbPath, seed: false })).rejects.toMatchObject({ code: 'EADDRINUSE' })
+    const failure: unknown = await startDemo({ framework, port, host: '127.0.0.1', dbPath, seed: false }).catch((error: unknown) => error)
+    expect(failure).toMatchObject({ code: 'EADDRINUSE' })
+    // `npm run demo` printed Node's stack trace; a newcomer needs the port and what to do.
+    expect(startFailureMessage(failure)).toBe(
+      `Port ${port} on 127.0.0.1 is already in use (another demo still running?): stop it, or start with another PORT, e.g. PORT=${port + 1} npm run demo`,
+    )
     // The failed start closed its store: the same file opens again.
     const demo = await startDemo({ framework, port: 0, host: '127.0.0.1', dbPath, seed: false })
     await demo.close()

@@ -135,3 +135,17 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Running
     },
   }
 }
+
+/**
+ * What `npm run demo` prints when the demo cannot start: a sentence for the failures a newcomer meets (the port is
+ * taken, or may not be used), the error itself otherwise.
+ */
+export function startFailureMessage(error: unknown): string {
+  const { code, port, address } = (error ?? {}) as { code?: unknown; port?: unknown; address?: unknown }
+  const where = `Port ${String(port)} on ${String(address)}`
+  if (code === 'EADDRINUSE' && typeof port === 'number')
+    return `${where} is already in use (another demo still running?): stop it, or start with another PORT, e.g. PORT=${port + 1} npm run demo`
+  if ((code === 'EACCES' || code === 'EADDRNOTAVAIL') && typeof port === 'number')
+    return `${where} cannot be used (${code}): set PORT to a free port above 1024, and HOST to an address of this machine`
+  return error instanceof Error ? (error.stack ?? error.message) : String(error)
+}

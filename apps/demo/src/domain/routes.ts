@@ -72,9 +72,10 @@ export function demoUser(principal: DemoPrincipal): DemoUser {
   return { ...principal.actor, principal }
 }
 
-function requireRole(principal: DemoPrincipal | null, ws: string | undefined, least: Role): string {
+function requireRole(directory: WorkspaceDirectory, principal: DemoPrincipal | null, ws: string | undefined, least: Role): string {
   if (!principal) throw new DemoError(401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token>')
-  const role = ws === undefined ? undefined : principal.roles[ws]
+  // The directory's current roles: the walkthrough promotes, removes and revokes, and the API must follow.
+  const role = ws === undefined ? undefined : directory.roleOf(ws, principal)
   if (ws === undefined || role === undefined) throw new DemoError(403, 'FORBIDDEN', `You are not a member of workspace ${ws}`)
   if (ROLES.indexOf(role) < ROLES.indexOf(least)) throw new DemoError(403, 'FORBIDDEN', `This needs the ${least} role; you are ${role}`)
   return ws
@@ -108,19 +109,19 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
     {
       method: 'GET',
       path: '/workspaces/:ws',
-      handle: ({ params, principal }) => ({ status: 200, body: directory.summary(requireRole(principal, params.ws, 'viewer')) }),
+      handle: ({ params, principal }) => ({ status: 200, body: directory.summary(requireRole(directory, principal, params.ws, 'viewer')) }),
     },
     // Members
     {
       method: 'GET',
       path: '/workspaces/:ws/members',
-      handle: ({ params, principal }) => ({ status: 200, body: toJson(directory.listMembers(requireRole(principal, params.ws, 'viewer'))) }),
+      handle: ({ params, principal }) => ({ status: 200, body: toJson(directory.listMembers(requireRole(directory, principal, params.ws, 'viewer'))) }),
     },
     {
       method: 'POST',
       path: '/workspaces/:ws/members/invite',
       handle: ({ params, principal, body, audit }) => {
-        const ws = requireRole(principal, params.ws, 'admin')
+        const ws = requireRole(directory, principal, params.ws, 'admin')
         const member = directory.addMember(ws, { email: emailField(body), role: roleField(body) }, 'invited')
         audit.set({ resource: { id: member.id, name: member.email }, metadata: { role: member.role } })
         return { status: 201, body: toJson(member) }
@@ -130,7 +131,7 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
       method: 'POST',
       path: '/workspaces/:ws/members',
       handle: ({ params, principal, body, audit }) => {
-        const ws = requireRole(principal, params.ws, 'admin')
+        const ws = requireRole(directory, principal, params.ws, 'admin')
         const member = directory.addMember(ws, { email: emailField(body), name: field(body, 'name', false), role: roleField(body) }, 'active')
         audit.set({ action: 'member_added', resource: { id: member.id, name: member.name ?? member.email } }).after(toJson(member))
         return { status: 201, body: toJson(member) }
@@ -140,7 +141,7 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
       method: 'PATCH',
       path: '/workspaces/:ws/members/:memberId/role',
       handle: ({ params, principal, body, audit }) => {
-        const ws = requireRole(principal, params.ws, 'admin')
+        const ws = requireRole(directory, principal, params.ws, 'admin')
         const { before, after } = directory.changeRole(ws, params.memberId ?? '', roleField(body))
         audit.set({ resource: { name: after.name ?? after.email } }).before({ role: before.role }).after({ role: after.role })
         return { status: 200, body: toJson(after) }
@@ -150,7 +151,7 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
       method: 'DELETE',
       path: '/workspaces/:ws/members/:memberId',
       handle: ({ params, principal, audit }) => {
-        const ws = requireRole(principal, params.ws, 'admin')
+        const ws = requireRole(directory, principal, params.ws, 'admin')
         const removed = directory.removeMember(ws, params.memberId ?? '')
         audit.set({ action: 'member_removed', resource: { name: removed.name ?? removed.email } }).before(toJson(removed))
         return { status: 204 }
@@ -160,13 +161,13 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
     {
       method: 'GET',
       path: '/workspaces/:ws/projects',
-      handle: ({ params, principal }) => ({ status: 200, body: toJson(directory.listProjects(requireRole(principal, params.ws, 'viewer'))) }),
+      handle: ({ params, principal }) => ({ status: 200, body: toJson(directory.listProjects(requireRole(directory, principal, params.ws, 'viewer'))) }),
     },
     {
       method: 'POST',
       path: '/workspaces/:ws/projects',
       handle: ({ params, principal, body, audit }) => {
-        const ws = requireRole(principal, params.ws, 'member')
+        const ws = requireRole(directory, principal, params.ws, 'member')
         const project = directory.createProject(ws, { name: field(body, 'name', true), description: field(body, 'description', false) })
         audit.set({ resource: { id: project.id, name: project.name } }).after(toJson(project))
         return { status: 201, body: toJson(project) }
@@ -176,7 +177,7 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
       method: 'PATCH',
       path: '/workspaces/:ws/projects/:projectId',
       handle: ({ params, principal, body, audit }) => {
-        const ws = requireRole(principal, params.ws, 'member')
+        const ws = requireRole(directory, principal, params.ws, 'member')
         const { before, after } = directory.updateProject(ws, params.projectId ?? '', {
           name: field(body, 'name', false),
           description: field(body, 'description', false),
@@ -189,7 +190,7 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
       method: 'DELETE',
       path: '/workspaces/:ws/projects/:projectId',
       handle: ({ params, principal, audit }) => {
-        const ws = requireRole(principal, params.ws, 'member')
+        const ws = requireRole(directory, principal, params.ws, 'member')
         const deleted = directory.deleteProject(ws, params.projectId ?? '')
         audit.set({ resource: { name: deleted.name } }).before(toJson(deleted))
         return { status: 204 }
@@ -199,13 +200,13 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
     {
       method: 'GET',
       path: '/workspaces/:ws/api-keys',
-      handle: ({ params, principal }) => ({ status: 200, body: toJson(directory.listApiKeys(requireRole(principal, params.ws, 'admin'))) }),
+      handle: ({ params, principal }) => ({ status: 200, body: toJson(directory.listApiKeys(requireRole(directory, principal, params.ws, 'admin'))) }),
     },
     {
       method: 'POST',
       path: '/workspaces/:ws/api-keys',
       handle: ({ params, principal, body, audit }) => {
-        const ws = requireRole(principal, params.ws, 'admin')
+        const ws = requireRole(directory, principal, params.ws, 'admin')
         const { key, secret } = directory.createApiKey(ws, field(body, 'name', true))
         // Only what identifies the key: never the secret, nor its prefix.
         audit.set({ resource: { id: key.id, name: key.name } }).after({ id: key.id, name: key.name, status: key.status })
@@ -216,7 +217,7 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
       method: 'POST',
       path: '/workspaces/:ws/api-keys/:keyId/rotate',
       handle: ({ params, principal, audit }) => {
-        const ws = requireRole(principal, params.ws, 'admin')
+        const ws = requireRole(directory, principal, params.ws, 'admin')
         const { key, secret } = directory.rotateApiKey(ws, params.keyId ?? '')
         audit.set({ resource: { name: key.name } })
         return { status: 200, body: { ...toJson(key), secret } }
@@ -226,7 +227,7 @@ export function createDemoRoutes(directory: WorkspaceDirectory = new WorkspaceDi
       method: 'POST',
       path: '/workspaces/:ws/api-keys/:keyId/revoke',
       handle: ({ params, principal, audit }) => {
-        const ws = requireRole(principal, params.ws, 'admin')
+        const ws = requireRole(directory, principal, params.ws, 'admin')
         const key = directory.revokeApiKey(ws, params.keyId ?? '')
         audit.set({ resource: { name: key.name } }).after({ status: key.status })
         return { status: 200, body: toJson(key) }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { DEMO_WORKSPACES, ROLES, type Role } from './demo-data.js'
+import { DEMO_CREDENTIALS, DEMO_WORKSPACES, ROLES, type DemoPrincipal, type Role } from './demo-data.js'
 
 /** A refusal the HTTP layer turns into `{ error: { code, message } }` with this status. */
 export class DemoError extends Error {
@@ -109,9 +109,31 @@ export class WorkspaceDirectory {
 
   changeRole(ws: string, memberId: string, role: Role): { before: Member; after: Member } {
     const member = this.member(ws, memberId)
+    if (member.role === 'owner') throw new DemoError(409, 'CONFLICT', "The owner's role cannot be changed")
     const before = { ...member }
     member.role = role
     return { before, after: { ...member } }
+  }
+
+  /**
+   * The caller's role in `ws` now: a user's from the workspace's active members (so promoting, demoting and
+   * removing take effect), an API key's from its credential while the key is active and not rotated. `undefined`
+   * when the caller is not (or no longer) a member; throws 401 for a revoked or rotated key.
+   */
+  roleOf(ws: string, principal: DemoPrincipal): Role | undefined {
+    const workspace = this.workspaces.get(ws)
+    if (!workspace) return undefined
+    const { actor } = principal
+    if (actor.type === 'api_key') {
+      const key = workspace.apiKeys.get(actor.id)
+      const token = DEMO_CREDENTIALS.find((c) => c.actor.type === 'api_key' && c.actor.id === actor.id)?.token
+      if (!key) return undefined
+      if (key.status !== 'active' || token === undefined || !token.startsWith(key.prefix))
+        throw new DemoError(401, 'UNAUTHENTICATED', `API key ${key.id} has been ${key.status === 'revoked' ? 'revoked' : 'rotated'}`)
+      return principal.roles[ws]
+    }
+    for (const member of workspace.members.values()) if (member.userId === actor.id && member.status === 'active') return member.role
+    return undefined
   }
 
   listProjects(ws: string): Project[] {
