@@ -35,6 +35,15 @@ describe('deriveOperation', () => {
 
   it('treats a short segment with a digit after a collection as an id when no route matched, not as part of the action', () => {
     expect(deriveOperation({ method: 'PATCH', path: '/projects/p1' })).toEqual({ action: 'project_updated', resource: { type: 'project', id: 'p1' }, targets: [] })
+    // A slug between two collections names an item of the first (a request refused before routing, e.g. a 401).
+    expect(deriveOperation({ method: 'POST', path: '/workspaces/acme/projects' })).toEqual({
+      action: 'project_created',
+      resource: { type: 'project' },
+      targets: [{ type: 'workspace', id: 'acme' }],
+    })
+    expect(deriveOperation({ method: 'DELETE', path: '/workspaces/acme/members/m_7' })).toMatchObject({ action: 'member_deleted', targets: [{ type: 'workspace', id: 'acme' }] })
+    // A verb or an attribute at the end stays one.
+    expect(deriveOperation({ method: 'POST', path: '/projects/import' })).toMatchObject({ action: 'project_imported', resource: { type: 'project' } })
     expect(deriveOperation({ method: 'POST', path: '/workspaces/ws1/api-keys/k7/rotate' })).toEqual({
       action: 'api_key_rotated',
       resource: { type: 'api_key', id: 'k7' },

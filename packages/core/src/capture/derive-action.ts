@@ -83,16 +83,24 @@ function followsCollection(segments: readonly Segment[]): boolean {
   return previous?.kind === 'static' && looksPlural(previous.value)
 }
 
+/**
+ * Whether a segment right after a collection is followed by another collection (`/workspaces/acme/projects`): then it
+ * names one item of the first (a slug such as `acme`), since a verb or an attribute ends the path.
+ */
+function betweenCollections(segment: string, next: string | undefined): boolean {
+  return next !== undefined && !looksPlural(segment) && looksPlural(next)
+}
+
 function parse(route: string | undefined, path: string, params: Record<string, string | undefined>): Segment[] {
   const source = (route ?? path).split('?')[0] ?? ''
   const raw = source.split('/').filter((s) => s.length > 0)
   const out: Segment[] = []
-  for (const segment of raw) {
+  for (const [index, segment] of raw.entries()) {
     if (out.length === 0 && PREFIX_SEGMENT.test(segment)) continue
     if (route !== undefined && (segment.startsWith(':') || segment.startsWith('{'))) {
       const name = segment.replace(/^[:{]|[}?]$|\{.*$/g, '').replace(/\(.*$/, '')
       out.push({ kind: 'param', value: params[name] })
-    } else if (route === undefined && (ID_LIKE.test(segment) || (/\d/.test(segment) && followsCollection(out)))) {
+    } else if (route === undefined && (ID_LIKE.test(segment) || (followsCollection(out) && (/\d/.test(segment) || betweenCollections(segment, raw[index + 1]))))) {
       out.push({ kind: 'param', value: decodedSegment(segment) })
     } else if (segment.startsWith('*')) {
       // A wildcard, bare or named (Express 5's `*path`): the rest of a path, neither a resource nor a verb.
