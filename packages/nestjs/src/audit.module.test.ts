@@ -282,10 +282,10 @@ describe('AuditModule (platform-express)', () => {
       expect(failures.map((e) => [e.action, e.context?.status, e.context?.route])).toEqual([
         // Refused by a handler guard, yet the handler's @Audit() applies (AuditHandlerGuard ran first).
         ['project_removed', 403, '/api/projects/:projectId'],
-        ['task_updated', 400, '/api/projects/:projectId/tasks/:position'],
+        ['project_updated', 400, '/api/projects/:projectId/tasks/:position'],
         ['project_exploded', 500, '/api/projects/:projectId/explode'],
         // The status an exception filter chose, as the client saw it.
-        ['copy_created', 422, '/api/projects/:projectId/copies'],
+        ['project_created', 422, '/api/projects/:projectId/copies'],
       ])
       expect(failures[0]?.actor).toEqual({ type: 'user', id: 'u-5', name: 'Ada' })
       expect(events.at(-1)).toMatchObject({ action: 'project_removed', outcome: 'success', actor: { id: 'u-5' } })
@@ -417,9 +417,9 @@ describe('AuditModule (platform-express)', () => {
       // Read without flushing: each event was durable before its response went out.
       const events = (await store.query({ tenantId: tenant, ...range })).items.reverse()
       expect(events.map((e) => [e.action, e.outcome, e.context?.status])).toEqual([
-        ['copy_created', 'failure', 422],
+        ['project_created', 'failure', 422],
         ['project_exploded', 'failure', 500],
-        ['task_updated', 'failure', 400],
+        ['project_updated', 'failure', 400],
       ])
     },
   )

@@ -3,7 +3,7 @@ import type { AuditKitError } from '../errors.js'
 import type { AuditEvent } from '../event/schema.js'
 import { createAuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
-import { createAuditCapture } from './audit-capture.js'
+import { createAuditCapture, type AuditRequestContext } from './audit-capture.js'
 
 const store = createSqliteStore({ path: ':memory:' })
 const logger = createAuditLogger({ store, onError: () => {} })
@@ -35,6 +35,19 @@ describe('createAuditCapture', () => {
     const second = await recorded('PATCH', '/workspaces/w2/projects/p2', route, { ws: 'w2', projectId: 'p2' })
     expect(first).toMatchObject({ action: 'project_updated', resource: { type: 'project', id: 'p1' }, targets: [{ type: 'workspace', id: 'w1' }] })
     expect(second).toMatchObject({ action: 'project_updated', resource: { type: 'project', id: 'p2' }, targets: [{ type: 'workspace', id: 'w2' }] })
+  })
+
+  it('names the derived action after a resource type the handler sets without an action', async () => {
+    const record = async (overrides: Parameters<AuditRequestContext['set']>[0]): Promise<AuditEvent | undefined> => {
+      const handle = capture.begin({ user: 'u1' }, { method: 'POST', path: '/things/t1/archive' })
+      handle?.context.set(overrides)
+      return (await handle?.end({ status: 200, route: '/things/:thingId/archive', params: { thingId: 't1' } }))?.event
+    }
+    expect(await record({ resource: { type: 'project' } })).toMatchObject({ action: 'project_archived', resource: { type: 'project', id: 't1' } })
+    expect(await record({ resource: { type: 'api_key', id: 'k1' } })).toMatchObject({ action: 'api_key_archived', resource: { type: 'api_key', id: 'k1' } })
+    // An explicit action wins; a resource without a type leaves the derived action as it is.
+    expect(await record({ action: 'thing_shelved', resource: { type: 'project' } })).toMatchObject({ action: 'thing_shelved' })
+    expect(await record({ resource: { id: 't2' } })).toMatchObject({ action: 'thing_archived', resource: { type: 'thing', id: 't2' } })
   })
 
   it('derives a request whose optional parameter is missing on its own', async () => {

@@ -419,7 +419,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
       const event: AuditEventInput = {
         tenantId,
         actor,
-        action: o.action ?? derived.action,
+        action: o.action ?? actionForType(derived, o.resource?.type),
         resource,
         outcome: o.outcome ?? (result.aborted || status >= 400 ? 'failure' : 'success'),
         context: requestContext,
@@ -445,6 +445,18 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
 type DeriveInput = Parameters<typeof deriveOperation>[0]
 
 const NOTHING_RECORDED: Promise<null> = Promise.resolve(null)
+
+/**
+ * The derived action for the resource type a handler set without an action: `thing_archived` of
+ * `/things/:id/archive` becomes `project_archived` when the handler says the resource is a `project`, so that action
+ * and resource agree (and a filter by `project_archived` finds it).
+ */
+function actionForType(derived: DerivedOperation, type: string | undefined): string {
+  const prefix = `${derived.resource.type}_`
+  if (type === undefined || type === derived.resource.type || !derived.action.startsWith(prefix)) return derived.action
+  const action = `${type}_${derived.action.slice(prefix.length)}`
+  return ACTION_PATTERN.test(action) && action.length <= 128 ? action : derived.action
+}
 
 /** The headers the request object carries: Node's `req.headers` (Express, NestJS on Express or Fastify), a Fetch `Request`'s. */
 function headersOf(req: unknown): HeaderSource | undefined {
