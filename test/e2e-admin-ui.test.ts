@@ -315,6 +315,32 @@ describe('admin page: logs', () => {
     expect(await dialog.getByRole('button', { name: 'Download', exact: true }).isDisabled()).toBe(false)
     await done(session)
   })
+
+  it('drops the previous period\'s rows and count when the date range is made reversed', async () => {
+    const session = await open({ hash: `?from=${tokyoDay(3)}&to=${tokyoDay(2)}` })
+    const { page } = session
+    const inRange = seed.events.filter((event) => Date.parse(event.occurredAt) >= tokyoMidnight(tokyoDay(3)) && Date.parse(event.occurredAt) < tokyoMidnight(tokyoDay(1)))
+    expect(inRange.length).toBeGreaterThan(1)
+    await poll(() => rows(page).count()).toBe(inRange.length)
+    await page.fill('#filter-to', tokyoDay(10))
+    await page.getByRole('alert').getByText('The end date is before the start date.').waitFor()
+    // No rows that read as this (impossible) period's, and no count of them.
+    await poll(() => rows(page).count()).toBe(0)
+    expect(await page.getByTestId('event-count').innerText()).toBe('')
+    expect(await page.getByTestId('empty-state').count()).toBe(0)
+    // Fixed again: the period's rows come back.
+    await page.fill('#filter-to', tokyoDay(2))
+    await poll(() => rows(page).count()).toBe(inRange.length)
+    await done(session)
+  })
+
+  it('counts one event in the singular', async () => {
+    const session = await open({ hash: `?q=${encodeURIComponent(seed.diffEvent.resource.name as string)}` })
+    const { page } = session
+    await poll(() => rows(page).count()).toBe(1)
+    expect(await page.getByTestId('event-count').innerText()).toBe('1 event shown')
+    await done(session)
+  })
 })
 
 describe('admin page: copy link', () => {
@@ -748,6 +774,72 @@ describe('admin page: focus after actions, recovery after a network failure', ()
     await poll(() => page.locator('#filter-actor option').count()).toBeGreaterThan(1)
     // The failed requests are logged by the browser as console errors: expected here.
     session.problems.splice(0, session.problems.length, ...session.problems.filter((problem) => !problem.includes('ERR_INTERNET_DISCONNECTED') && !problem.includes('Failed to fetch')))
+    await done(session)
+  })
+
+  it('keeps focus on Load more while the next page loads, and on the first new row when the log ends', async () => {
+    const session = await open()
+    const { page } = session
+    // No scrolling pages in by itself: only the button, as for a keyboard user where scrolling can't.
+    await page.addInitScript(() => Reflect.deleteProperty(window, 'IntersectionObserver'))
+    await page.reload()
+    await poll(() => rows(page).count()).toBe(50)
+    const loadMore = page.getByTestId('load-more')
+    await loadMore.focus()
+    await page.keyboard.press('Enter')
+    await poll(() => rows(page).count()).toBe(100)
+    expect(await focusedId(page)).toBe('load-more')
+    await page.keyboard.press('Enter')
+    await page.getByText('End of the log for this period.').waitFor()
+    // The button is gone: focus is on the first row the last page brought, not at the page's start.
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])).toBe(await rows(page).nth(100).getAttribute('data-event-id'))
+    await done(session)
+  })
+
+  it('moves focus to the rows when Retry recovers, and back to Retry when it fails again', async () => {
+    const session = await open()
+    const { page, context } = session
+    await poll(() => rows(page).count()).toBe(50)
+    await context.setOffline(true)
+    await page.selectOption('#filter-outcome', 'failure')
+    const retry = page.getByRole('button', { name: 'Retry' })
+    await retry.waitFor()
+    await retry.focus()
+    await page.keyboard.press('Enter')
+    await retry.waitFor()
+    await poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Retry')
+    await context.setOffline(false)
+    await page.keyboard.press('Enter')
+    await poll(() => rows(page).count()).toBeGreaterThan(0)
+    await poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])).toBe(await rows(page).first().getAttribute('data-event-id'))
+    session.problems.splice(0, session.problems.length, ...session.problems.filter((problem) => !problem.includes('ERR_INTERNET_DISCONNECTED') && !problem.includes('Failed to fetch')))
+    await done(session)
+  })
+
+  it('returns focus to the event\'s row when a panel opened from a link closes', async () => {
+    const session = await open({ hash: `?event=${seed.diffEvent.id}` })
+    const { page } = session
+    await page.getByTestId('diff').waitFor()
+    await poll(() => rows(page).count()).toBe(50)
+    await page.keyboard.press('Escape')
+    await poll(() => page.getByTestId('event-detail').count()).toBe(0)
+    const focusedEvent = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])
+    expect(await focusedEvent()).toBe(seed.diffEvent.id)
+    // Arrow keys go on from there.
+    const next = await page.locator(`tr.log-row[data-event-id="${seed.diffEvent.id}"] + tr.log-row`).getAttribute('data-event-id')
+    await page.keyboard.press('ArrowDown')
+    expect(await focusedEvent()).toBe(next)
+    await done(session)
+  })
+
+  it('keeps focus on the delivery status\'s Refresh button while it refreshes', async () => {
+    const session = await open({ hash: '#siem' })
+    const { page } = session
+    const refresh = page.getByTestId('siem-status').getByRole('button', { name: 'Refresh' })
+    await refresh.focus()
+    await page.keyboard.press('Enter')
+    await page.waitForTimeout(500)
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Refresh')
     await done(session)
   })
 })

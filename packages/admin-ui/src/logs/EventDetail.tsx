@@ -15,10 +15,12 @@ export interface EventDetailProps {
   /** The row as listed, shown at once while the full event loads; null when opened from a link. */
   summary: AuditEvent | null
   onClose: () => void
+  /** Where focus goes on close when the panel opened from a link rather than from a row. */
+  returnFocus?: () => HTMLElement | null
 }
 
 /** The full event in a side panel: overview, field-level before/after diff, request, targets, metadata, integrity. */
-export function EventDetail({ id, summary, onClose }: EventDetailProps) {
+export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailProps) {
   const { t } = useI18n()
   const [event, setEvent] = useState<AuditEvent | null>(null)
   const [error, setError] = useState<unknown>(null)
@@ -36,13 +38,13 @@ export function EventDetail({ id, summary, onClose }: EventDetailProps) {
   const shown = event ?? summary
   if (shown === null) {
     return (
-      <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail">
+      <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail" returnFocus={returnFocus}>
         {error === null ? <Spinner label={t.loading} /> : <ErrorNotice error={error} />}
       </Dialog>
     )
   }
   return (
-    <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail">
+    <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail" returnFocus={returnFocus}>
       <div class="detail">
         <div class="detail__headline">
           <code class="action action--large">{shown.action}</code>

@@ -58,6 +58,11 @@ export function LogsTab() {
   /** The row that holds the table's single tab stop. */
   const [activeRow, setActiveRow] = useState<string | null>(null)
   const generation = useRef(0)
+  /**
+   * Set by Load more and Retry, whose buttons leave the page while (or after) they load: the index of the first row
+   * the load brings, to move keyboard focus to when the load is done, instead of letting it fall to the page's start.
+   */
+  const focusAfterLoad = useRef<number | null>(null)
   const sentinel = useRef<HTMLDivElement>(null)
   /** The current history entry was added by the search box: more typing updates it rather than adding one per pause. */
   const searchEntry = useRef(false)
@@ -178,11 +183,33 @@ export function LogsTab() {
   )
 
   useEffect(() => {
-    if (rangeReversed) return
     setItems([])
     setNextCursor(null)
+    if (rangeReversed) {
+      // No period to list: drop the previous period's rows (they would read as this one's) and any load in flight.
+      generation.current++
+      setLoading(false)
+      setError(null)
+      return
+    }
     loadPage(null)
   }, [loadPage, rangeReversed])
+
+  // After Load more or Retry: keep focus on Load more while there is more, else on the first new row, or on Retry
+  // again when the load failed.
+  useEffect(() => {
+    const index = focusAfterLoad.current
+    if (index === null || loading) return
+    focusAfterLoad.current = null
+    const section = sentinel.current?.parentElement
+    const active = document.activeElement
+    if (active !== null && active !== document.body && section?.contains(active) === true && active.isConnected) return
+    const target =
+      error !== null
+        ? section?.querySelector<HTMLElement>('.notice--error button')
+        : (document.querySelectorAll<HTMLElement>('tr.log-row')[index] ?? document.querySelector<HTMLElement>('[data-testid="load-more"]') ?? document.querySelector<HTMLElement>('.table-wrap'))
+    target?.focus()
+  }, [loading, error, items])
 
   // Infinite scroll: when the sentinel under the table comes into view, fetch the next page.
   const canLoadMore = nextCursor !== null && !loading && error === null
@@ -395,6 +422,7 @@ export function LogsTab() {
           title={t.errorTitle}
           onRetry={() => {
             if (facets === null) setFacetsRetry((count) => count + 1)
+            focusAfterLoad.current = items.length
             loadPage(items.length === 0 ? null : nextCursor)
           }}
         />
@@ -402,8 +430,20 @@ export function LogsTab() {
 
       <div ref={sentinel} class="table-footer">
         {loading && <Spinner label={t.loading} />}
-        {!loading && error === null && nextCursor !== null && (
-          <button type="button" class="button" data-testid="load-more" onClick={() => loadPage(nextCursor)}>
+        {/* Stays while the next page loads (aria-disabled, not removed): a keyboard user pressing it keeps focus. */}
+        {error === null && nextCursor !== null && (
+          <button
+            type="button"
+            class="button"
+            data-testid="load-more"
+            aria-disabled={loading}
+            hidden={loading && focusAfterLoad.current === null}
+            onClick={() => {
+              if (loading) return
+              focusAfterLoad.current = items.length
+              loadPage(nextCursor)
+            }}
+          >
             {t.loadMore}
           </button>
         )}
@@ -430,9 +470,22 @@ export function LogsTab() {
       {dialog?.kind === 'export' && columns !== null && (
         <ExportDialog columns={columns} visible={shown} form={form} onClose={() => setDialog(null)} />
       )}
-      {dialog?.kind === 'event' && <EventDetail id={dialog.id} summary={dialog.summary} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'event' && (
+        <EventDetail
+          id={dialog.id}
+          summary={dialog.summary}
+          onClose={() => setDialog(null)}
+          // Opened from a link: focus goes to the event's row when it is listed, else to the table, not the page's start.
+          returnFocus={() => rowElement(dialog.id) ?? document.querySelector<HTMLElement>('.table-wrap') ?? document.getElementById('main')}
+        />
+      )}
     </section>
   )
+}
+
+/** The listed row of an event, if it is listed. */
+function rowElement(id: string): HTMLElement | null {
+  return [...document.querySelectorAll<HTMLElement>('tr.log-row')].find((row) => row.dataset['eventId'] === id) ?? null
 }
 
 interface FacetOption {

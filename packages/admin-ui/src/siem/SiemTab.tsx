@@ -285,7 +285,9 @@ function DeliveryStatus({ status, t, locale, refreshing, onRefresh }: { status: 
     <section class="card" aria-labelledby="siem-status-title" data-testid="siem-status">
       <div class="card__header">
         <h2 id="siem-status-title">{t.siemDelivery}</h2>
-        <button type="button" class="button button--small button--ghost" onClick={onRefresh} disabled={refreshing}>
+        {/* Busy is aria-disabled, not disabled: a disabled button drops keyboard focus to the page's start (and the
+            status refreshes itself every few seconds, under a keyboard user resting on this button). */}
+        <button type="button" class="button button--small button--ghost" onClick={() => refreshing || onRefresh()} aria-disabled={refreshing} data-testid="refresh-status">
           {t.refresh}
         </button>
       </div>

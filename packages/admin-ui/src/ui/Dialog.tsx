@@ -19,29 +19,38 @@ export interface DialogProps {
   /** Extra class for sizing. */
   class?: string
   testId?: string
+  /**
+   * Where focus goes on close when nothing on the page opened the dialog (it opened from a link, `?event=`) or its
+   * opener has gone: otherwise focus would fall to the page's start.
+   */
+  returnFocus?: () => HTMLElement | null
 }
 
 /**
  * A modal `<dialog>`: the rest of the page is inert while it is open, Esc closes it, Tab and Shift+Tab
  * cycle inside it, and focus returns to what opened it.
  */
-export function Dialog({ title, onClose, children, footer, variant = 'modal', class: className, testId }: DialogProps) {
+export function Dialog({ title, onClose, children, footer, variant = 'modal', class: className, testId, returnFocus }: DialogProps) {
   const { t } = useI18n()
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
   const onCloseRef = useRef(onClose)
   onCloseRef.current = onClose
+  const returnFocusRef = useRef(returnFocus)
+  returnFocusRef.current = returnFocus
 
   useEffect(() => {
     const dialog = ref.current
     if (dialog === null) return
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null
+    const active = document.activeElement
+    const opener = active instanceof HTMLElement && active !== document.body ? active : null
     dialog.showModal()
     const first = dialog.querySelector<HTMLElement>('[data-autofocus]') ?? dialog.querySelector<HTMLElement>(FOCUSABLE)
     first?.focus()
     return () => {
       if (dialog.open) dialog.close()
       if (opener?.isConnected) opener.focus()
+      else returnFocusRef.current?.()?.focus()
     }
   }, [])
 
