@@ -1134,8 +1134,8 @@ describe('admin page for Japanese users', () => {
       await page.getByRole('button', { name: 'ダウンロード' }).click()
       const dialog = page.getByTestId('export-dialog')
       const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'ダウンロード', exact: true }).click()])
-      // Named after the Tokyo days the dialog offered ([30 days ago, the day after today)), not their UTC instants.
-      expect(download.suggestedFilename()).toBe(`audit-log_${tokyoDay(30)}_${tokyoDay(-1)}.csv`)
+      // Named after the Tokyo days the dialog offered (30 days ago through today), not their UTC instants.
+      expect(download.suggestedFilename()).toBe(`audit-log_${tokyoDay(30)}_${tokyoDay(0)}.csv`)
       const bytes = await readFile((await download.path()) as string)
       expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
       const table = parse(bytes.toString('utf8'), { bom: true }) as string[][]

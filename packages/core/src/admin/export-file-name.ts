@@ -24,15 +24,24 @@ function fileStamp(instant: string, offsetMinutes: number | null): string {
   return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}-${String(abs % 60).padStart(2, '0')}`
 }
 
+/** The day before an end stamp that is a date (the window's last whole day), unless that is before the start. */
+function lastDayIncluded(toStamp: string, fromStamp: string): string {
+  if (toStamp.length !== 10) return toStamp
+  const lastDay = new Date(Date.parse(`${toStamp}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10)
+  return lastDay >= fromStamp.slice(0, 10) ? lastDay : toStamp
+}
+
 /**
  * `audit-log_<from>_<to>.<extension>`, each bound in the zone offset the client wrote it with (the admin page sends
- * its local midnights, so a Tokyo admin's October 24 - November 23 is named `..._2026-10-24_2026-11-24.csv`, not
- * after the UTC instants of the day before). A bound left to its default takes the other's offset; else UTC.
+ * its local midnights, so a Tokyo admin's October 24 - November 23 is named `..._2026-10-24_2026-11-23.csv`, not
+ * after the UTC instants of the day before). An end at a midnight is named by the last day it includes, as people
+ * name periods (`2026-03-01_2026-03-31` for March), not by the exclusive bound. A bound left to its default takes
+ * the other's offset; else UTC.
  */
 export function exportFileName(range: TimeRange, extension: string, written: { from?: string | undefined; to?: string | undefined } = {}): string {
   const fromOffset = offsetOf(written.from)
   const toOffset = offsetOf(written.to)
   const fromStamp = fileStamp(range.from, written.from === undefined ? toOffset : fromOffset)
   const toStamp = fileStamp(range.to, written.to === undefined ? fromOffset : toOffset)
-  return `audit-log_${fromStamp}_${toStamp}.${extension}`
+  return `audit-log_${fromStamp}_${lastDayIncluded(toStamp, fromStamp)}.${extension}`
 }
