@@ -129,6 +129,7 @@ export type {
   MaskedSiemSettings,
   SiemAdminContext,
   SiemDeliveryState,
+  SiemErrorInfo,
   SiemService,
   SiemServiceOptions,
   SiemSettingsView,

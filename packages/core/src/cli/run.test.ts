@@ -5,8 +5,10 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Database from 'libsql'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { decodeExportLogsRequest } from '@auditkit/test-utils'
 import { createCheckpointer } from '../integrity/checkpointer.js'
 import { createAuditLogger } from '../logger/audit-logger.js'
+import { checkpointToLogRecord, encodeExportLogsRequest } from '../siem/otlp-encoding.js'
 import { createSqliteStore } from '../stores/sqlite/index.js'
 import { EXIT, runCli } from './run.js'
 
@@ -317,6 +319,59 @@ describe('auditkit CLI: what an operator or auditor gets wrong', () => {
       stderr: expect.stringContaining('is empty'),
     })
     expect(await cli(['verify', '--sqlite', dbPath, '--tenant', 'globex', '--hmac-key='])).toMatchObject({ code: EXIT.usage })
+  })
+
+  it('names the --public-key file that is not a PEM key', async () => {
+    const result = await cli(['verify', '--sqlite', dbPath, '--public-key', hmacKeyPath])
+    expect(result).toMatchObject({ code: EXIT.usage, stderr: expect.stringContaining(`--public-key ${hmacKeyPath} is not a readable PEM key`) })
+  })
+
+  it('says "no checkpoint yet" when --max-uncheckpointed is exceeded by a chain that has none, not "seq none"', async () => {
+    const path = join(dir, 'no-checkpoints.db')
+    const store = createSqliteStore({ path })
+    const logger = createAuditLogger({ store, onError: () => {} })
+    for (let n = 1; n <= 3; n++)
+      await logger.record({ tenantId: 'initech', actor: { type: 'system', id: 'job' }, action: 'report_generated', resource: { type: 'report' }, outcome: 'success' }, { delivery: 'await' })
+    await logger.close()
+    await store.close()
+    const result = await cli(['verify', '--sqlite', path, '--max-uncheckpointed', '1'])
+    expect(result.code).toBe(EXIT.broken)
+    expect(result.stdout).toContain('3 events and no checkpoint yet, more than the 1 allowed without one')
+    expect(result.stdout).not.toContain('seq none')
+  })
+
+  it('takes --anchor checkpoint records as an OTLP receiver decodes them (nested attributes) and as OTLP JSON key/values', async () => {
+    const path = join(dir, 'anchored.db')
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+    const keyPath = join(dir, 'anchored.pub.pem')
+    writeFileSync(keyPath, publicKey.export({ type: 'spki', format: 'pem' }))
+    const store = createSqliteStore({ path })
+    const logger = createAuditLogger({ store, onError: () => {} })
+    const checkpointer = createCheckpointer({ logger, privateKey, everyEvents: 2, everyMs: 0 })
+    for (let n = 1; n <= 4; n++)
+      await logger.record({ tenantId: 'hooli', actor: { type: 'system', id: 'job' }, action: 'report_generated', resource: { type: 'report' }, outcome: 'success' }, { delivery: 'await' })
+    await checkpointer.close()
+    await logger.close()
+    await store.init()
+    const checkpoints = await store.listCheckpoints('hooli')
+    await store.close()
+    expect(checkpoints.length).toBeGreaterThan(0)
+    // The records exactly as the SIEM export encodes them and an OTLP receiver decodes them.
+    const received = decodeExportLogsRequest(encodeExportLogsRequest(checkpoints.map(checkpointToLogRecord), { resource: [], scopeName: 'test' }))
+    const nested = join(dir, 'anchors-nested.ndjson')
+    writeFileSync(nested, received.map((record) => JSON.stringify(record)).join('\n'))
+    expect(await cli(['verify', '--sqlite', path, '--public-key', keyPath, '--anchor', nested])).toMatchObject({ code: EXIT.ok, stdout: expect.stringContaining('ok hooli') })
+    const otlpJson = join(dir, 'anchors-otlp.json')
+    const keyValues = received.map((record) => ({
+      eventName: record.eventName,
+      attributes: Object.entries(record.attributes).map(([key, value]) => ({ key, value: typeof value === 'number' ? { intValue: String(value) } : { stringValue: value } })),
+    }))
+    writeFileSync(otlpJson, JSON.stringify(keyValues))
+    expect(await cli(['verify', '--sqlite', path, '--public-key', keyPath, '--anchor', otlpJson])).toMatchObject({ code: EXIT.ok })
+    // A forged anchor in the nested shape is checked, not ignored.
+    const forged = received.map((record) => ({ ...record, attributes: { ...record.attributes, 'audit.checkpoint.signature': Buffer.alloc(64).toString('base64') } }))
+    writeFileSync(nested, JSON.stringify(forged.at(-1)))
+    expect((await cli(['verify', '--sqlite', path, '--public-key', keyPath, '--anchor', nested])).code).toBe(EXIT.broken)
   })
 
   it('keygen refuses one path for both keys and leaves no private key behind when it cannot write the public one', async () => {

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { parseInstant } from '../admin/query-params.js'
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import { parseCheckpoints } from '../integrity/anchors.js'
+import { toPublicKey } from '../integrity/keys.js'
 import { createNdjsonSource, exportNdjson, seqRangeForTimes } from '../integrity/ndjson.js'
 import type { ChainSource } from '../integrity/source.js'
 import { verifyAll, type ChainVerification } from '../integrity/verify.js'
@@ -135,10 +136,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 type Print = (stream: NodeJS.WritableStream, text: string) => void
 
 async function verifyCommand(flags: Flags, io: CliIo, print: Print): Promise<number> {
-  const publicKey = flags['public-key'] === undefined ? undefined : readFile(flags['public-key'], '--public-key')
+  const publicKeyText = flags['public-key'] === undefined ? undefined : readFile(flags['public-key'], '--public-key')
   // Node derives the public key from a private one, so it would verify: but the signing key has no place on a verifier.
-  if (publicKey !== undefined && /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(publicKey))
+  if (publicKeyText !== undefined && /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(publicKeyText))
     throw new UsageError(`--public-key: ${flags['public-key']} holds a private key; give the public key (the --public-key file of "auditkit keygen") and keep the private key off this machine`)
+  // Parsed here, not by verifyAll, so that an unreadable key names its file rather than "publicKey".
+  const publicKey = publicKeyText === undefined ? undefined : toPublicKey(publicKeyText, `--public-key ${flags['public-key']}`)
   const hmacKey = hmacKeyOf(flags, io.env)
   const maxUncheckpointed = integerFlag(flags['max-uncheckpointed'], '--max-uncheckpointed')
   const fromSeq = integerFlag(flags['from-seq'], '--from-seq')

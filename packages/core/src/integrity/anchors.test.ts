@@ -29,4 +29,30 @@ describe('parseCheckpoints', () => {
     expect(() => parseCheckpoints(JSON.stringify({ ...siemRecord, 'audit.hash': undefined }))).toThrow(/audit\.hash/)
     expect(() => parseCheckpoints('[1]')).toThrow(/not an object/)
   })
+
+  it('reads checkpoint records as an OTLP receiver or a SIEM exports them: nested attributes, OTLP JSON key/values', () => {
+    // The receiver's decoded log record (test-utils' ReceivedLogRecord): seq as a number.
+    const nested = { eventName: 'audit_checkpoint_signed', severityText: 'INFO', attributes: { ...siemRecord, 'audit.seq': 42 } }
+    // OTLP JSON (a collector's file exporter, `logRecords[]`): int64 as a string, every value wrapped.
+    const otlpJson = {
+      timeUnixNano: '1767225600000000000',
+      eventName: 'audit_checkpoint_signed',
+      body: { stringValue: 'integrity checkpoint of acme at seq 42' },
+      attributes: Object.entries(siemRecord).map(([key, value]) =>
+        key === 'audit.seq' ? { key, value: { intValue: value } } : { key, value: { stringValue: value } },
+      ),
+    }
+    expect(parseCheckpoints(JSON.stringify([nested, otlpJson]))).toEqual([checkpoint, checkpoint])
+    expect(parseCheckpoints(`${JSON.stringify(otlpJson)}\n${JSON.stringify({ attributes: siemRecord })}`)).toEqual([checkpoint, checkpoint])
+  })
+
+  it('refuses (does not skip) a nested record of another event, as it does a flat one', () => {
+    const other = { eventName: 'project_updated', attributes: { 'audit.action': 'project_updated', 'audit.seq': 7 } }
+    expect(() => parseCheckpoints(JSON.stringify([{ eventName: 'audit_checkpoint_signed', attributes: siemRecord }, other]))).toThrow(
+      /Checkpoint 2 is a "project_updated" record, not an audit_checkpoint_signed one/,
+    )
+    expect(() => parseCheckpoints(JSON.stringify({ 'audit.action': 'project_updated', 'audit.seq': '7' }))).toThrow(/"project_updated" record/)
+    expect(() => parseCheckpoints(JSON.stringify({ eventName: 'audit_checkpoint_signed', attributes: 'x' }))).toThrow(/attributes/)
+    expect(() => parseCheckpoints(JSON.stringify({ resourceLogs: [] }))).toThrow(/whole OTLP request/)
+  })
 })

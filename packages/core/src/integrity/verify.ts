@@ -387,7 +387,10 @@ function endOfChainBreak(
     return {
       reason: 'missing_checkpoint',
       seq: signedUpTo + maxUncheckpointed + 1,
-      message: `${head.seq - signedUpTo} events follow the last checkpoint (seq ${signedUpTo || 'none'}), more than the ${maxUncheckpointed} allowed: newer checkpoints were deleted or none were written`,
+      message:
+        signedUpTo === 0
+          ? `${head.seq} events and no checkpoint yet, more than the ${maxUncheckpointed} allowed without one: the checkpoints were deleted or none were written`
+          : `${head.seq - signedUpTo} events follow the last checkpoint (seq ${signedUpTo}), more than the ${maxUncheckpointed} allowed: newer checkpoints were deleted or none were written`,
     }
   }
   return null

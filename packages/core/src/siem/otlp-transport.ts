@@ -86,7 +86,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
           ;(callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target])
         } else callback(null, target.address, target.family)
       }
-      return settleWithin(timeoutMs, (settle) => {
+      return settleWithin(timeoutMs, url.host, (settle) => {
         const send = secure ? httpsRequest : httpRequest
         const request = send(
           {
@@ -122,8 +122,8 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
               const retryAfterMs = parseRetryAfter(firstHeader(response.headers['retry-after']))
               const message =
                 status >= 300 && status < 400
-                  ? `HTTP ${status}: the collector redirects, and AuditKit does not follow redirects`
-                  : `HTTP ${status}`
+                  ? `HTTP ${status} from ${url.host}: the collector redirects, and AuditKit does not follow redirects`
+                  : `HTTP ${status} from ${url.host}`
               settle(failure(classifyHttpStatus(status), message, { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }))
             }
             response.on('end', done)
@@ -148,7 +148,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
  * Runs one export that answers through `settle` (first answer wins) and returns how to abort it; after `limitMs`
  * it is aborted and answers `timeout`.
  */
-function settleWithin(limitMs: number, start: (settle: (result: ExportResult) => void) => () => void): Promise<ExportResult> {
+function settleWithin(limitMs: number, where: string, start: (settle: (result: ExportResult) => void) => () => void): Promise<ExportResult> {
   return new Promise((resolve) => {
     let settled = false
     const settle = (result: ExportResult): void => {
@@ -160,7 +160,7 @@ function settleWithin(limitMs: number, start: (settle: (result: ExportResult) =>
     let abort: () => void = () => {}
     // Armed before `start`: an 'error' event of a request that threw while being built still settles, and clears it.
     const timer = setTimeout(() => {
-      settle(failure('timeout', `No answer within ${limitMs} ms`))
+      settle(failure('timeout', `No answer from ${where} within ${limitMs} ms`))
       abort()
     }, limitMs)
     try {
@@ -182,6 +182,8 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
   const secure = url.protocol === 'https:'
   const hostname = url.hostname.replace(/^\[|\]$/g, '')
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port)
+  // Named in failures as the HTTP transport does (`url.hostname` keeps an IPv6 address's brackets); never a header.
+  const where = `${url.hostname}:${port}`
   const metadata = new grpc.Metadata()
   for (const [name, value] of Object.entries(options.settings.headers)) {
     try {
@@ -223,7 +225,7 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
       if (isResult(target)) return target
       const channel = clientFor(target.address, target.family)
       // The deadline is grpc-js's; the outer limit makes sure a lost answer can never stall the exporter.
-      return settleWithin(timeoutMs + 1000, (settle) => {
+      return settleWithin(timeoutMs + 1000, where, (settle) => {
         const call = channel.makeUnaryRequest(
           EXPORT_PATH,
           (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
@@ -236,16 +238,20 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
             const code = error.code ?? grpc.status.UNKNOWN
             const name = grpc.status[code] ?? 'UNKNOWN'
             const known = GRPC_CLASSES[code as grpc.status]
-            // `details` may come from the collector: it only guides the class, it is never shown.
-            const result =
-              known ??
-              (code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN
-                ? classifyTransportDetails(error.details, code)
-                : 'unexpected_response')
+            // `details` may come from the collector: it guides the class, and only a fixed phrase found in it is shown,
+            // where grpc-js reports a local problem (UNAVAILABLE and the like), not with a status only a collector sends.
+            const transportProblem = code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN
+            const result = known ?? (transportProblem ? classifyTransportDetails(error.details, code) : 'unexpected_response')
+            const detail = transportProblem ? localTransportDetail(error.details) : undefined
             const retryAfterMs = retryDelayFromStatusDetails(
               (error.metadata?.get('grpc-status-details-bin') ?? []).filter((value): value is Buffer => Buffer.isBuffer(value)),
             )
-            settle(failure(result, `gRPC status ${code} (${name})`, { grpcCode: code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }))
+            settle(
+              failure(result, `gRPC status ${code} (${name}) while sending to ${where}${detail === undefined ? '' : `: ${detail}`}`, {
+                grpcCode: code,
+                ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+              }),
+            )
           },
         )
         return () => call.cancel()
@@ -261,4 +267,26 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
 /** grpc-js reports local connection problems as UNAVAILABLE with the Node error in `details`. */
 function classifyTransportDetails(details: string, code: grpc.status): ExportFailure['result'] {
   return classifyErrorCode(undefined, details) ?? (code === grpc.status.UNAVAILABLE ? 'unavailable' : 'unexpected_response')
+}
+
+/**
+ * What grpc-js says went wrong locally (e.g. `connect ECONNREFUSED`, `self-signed certificate`), as one of a fixed set
+ * of phrases: `details` also carries the collector's status message, which is never shown, so its text is not copied.
+ */
+const LOCAL_TRANSPORT_DETAILS: readonly RegExp[] = [
+  /\b(?:connect|read|write|getaddrinfo) (?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ENOTFOUND|EAI_AGAIN)\b/,
+  /\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|ENOTFOUND|EAI_AGAIN)\b/,
+  /\bself[- ]signed certificate(?: in certificate chain)?/,
+  /\b(?:certificate has expired|unable to verify the first certificate|unable to get local issuer certificate|wrong version number)\b/,
+  /\bHostname\/IP does not match certificate's altnames\b/,
+  /\b(?:Failed to connect|Protocol error|Connection dropped)\b/,
+]
+
+function localTransportDetail(details: string | undefined): string | undefined {
+  if (!details) return undefined
+  for (const pattern of LOCAL_TRANSPORT_DETAILS) {
+    const found = pattern.exec(details)
+    if (found) return found[0]
+  }
+  return undefined
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSelfSignedCert, decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord } from '@auditkit/test-utils'
 import type { Actor, AuditEventInput } from '../event/schema.js'
 import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
@@ -247,6 +247,8 @@ describe.each(PROTOCOLS)('Test Connection over %s', (protocol) => {
     const result = await test(settingsFor(receiver, protocol, 'wrong-token'))
     expect(result).toMatchObject({ ok: false, result: 'unauthorized' })
     expect(result.hint).toMatch(/Authorization/)
+    // Which collector answered, with so many tenants: its host and port (never a header).
+    expect(result.message).toContain(`127.0.0.1:${new URL(receiver.endpoint).port}`)
   })
 
   it('forbidden: the collector refuses access', async () => {
@@ -308,6 +310,7 @@ describe.each(PROTOCOLS)('Test Connection over %s', (protocol) => {
     try {
       const result = await quick.siem.testConnection(tenant, settingsFor(receiver, protocol), { actor: ADMIN })
       expect(result).toMatchObject({ ok: false, result: 'timeout' })
+      expect(result.message).toContain(`127.0.0.1:${new URL(receiver.endpoint).port}`)
       expect(result.durationMs).toBeLessThan(5000)
     } finally {
       await quick.close()
@@ -827,3 +830,90 @@ describe('an HTTP request Node refuses to build', () => {
     }
   })
 })
+
+describe.each(PROTOCOLS)('a failure names its tenant and endpoint, over %s', (protocol) => {
+  const closedEndpoint = async (): Promise<{ endpoint: string; where: string }> => {
+    const closed = await startOtlpReceiver({ protocol })
+    await closed.close()
+    return { endpoint: closed.endpoint, where: `127.0.0.1:${closed.port}` }
+  }
+
+  it('onError gets the tenant; the status, onError and Test Connection name host:port (and what grpc-js saw), never a header', async () => {
+    const { endpoint, where } = await closedEndpoint()
+    const reports: { error: unknown; info: unknown }[] = []
+    const h = await harness({ onError: (error, info) => void reports.push({ error, info }) })
+    try {
+      await h.siem.start()
+      const settings = { enabled: true, endpoint, protocol, headers: JSON.stringify({ Authorization: `Bearer ${TOKEN}` }) }
+      await h.siem.updateSettings('tenant-a', settings, { actor: ADMIN })
+      const status = await waitFor(async () => (await h.siem.status('tenant-a')).lastError ?? undefined, 'a failed export')
+      expect(status).toMatchObject({ result: 'connection_refused', message: expect.stringContaining(where) })
+      // grpc-js's own account of the failure, as HTTP's names the Node error code.
+      expect(status.message).toMatch(/ECONNREFUSED/)
+      await waitFor(() => (reports.length > 0 ? true : undefined), 'onError')
+      expect(reports[0]).toMatchObject({ info: { tenantId: 'tenant-a' }, error: { result: 'connection_refused', message: expect.stringContaining(where) } })
+      const tested = await h.siem.testConnection('tenant-a', settings, { actor: ADMIN })
+      expect(tested).toMatchObject({ ok: false, result: 'connection_refused', message: expect.stringContaining(where) })
+      expect(tested.message).toMatch(/ECONNREFUSED/)
+      expect(JSON.stringify([status, reports, tested])).not.toContain(TOKEN)
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('still never echoes what the collector says with an UNAVAILABLE (503) answer', async () => {
+    const receiver = await startOtlpReceiver({ protocol, bearerToken: TOKEN })
+    const h = await harness()
+    try {
+      receiver.failWith({ kind: 'status', status: 503, body: 'COLLECTOR-INTERNAL-DETAIL' })
+      const result = await h.siem.testConnection('tenant-c', settingsFor(receiver, protocol), { actor: ADMIN })
+      expect(result).toMatchObject({ ok: false, result: 'unavailable' })
+      if (protocol === 'grpc') expect(result.message).toBe(`gRPC status 14 (UNAVAILABLE) while sending to 127.0.0.1:${receiver.port}`)
+      expect(JSON.stringify(result)).not.toContain('COLLECTOR-INTERNAL-DETAIL')
+    } finally {
+      await h.close()
+      await receiver.close()
+    }
+  })
+
+  it('the default onError line names the tenant', async () => {
+    const { endpoint, where } = await closedEndpoint()
+    const lines: string[] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')))
+    const h = await harness({ onError: undefined })
+    try {
+      await h.siem.start()
+      await h.siem.updateSettings('tenant-b', { enabled: true, endpoint, protocol, headers: { 'X-Api-Key': TOKEN } }, { actor: ADMIN })
+      const line = await waitFor(() => lines.find((text) => text.includes('SIEM export')), 'a console line')
+      expect(line).toMatch(/^\[auditkit\] SIEM export \(tenant "tenant-b"\): connection_refused: /)
+      expect(line).toContain(where)
+      expect(line).not.toContain(TOKEN)
+    } finally {
+      await h.close()
+      spy.mockRestore()
+    }
+  })
+})
+
+describe('an onError that throws', () => {
+  it.each([
+    ['throws', () => { throw new Error('alerting exploded') }],
+    ['rejects', () => Promise.reject(new Error('alerting down'))],
+  ])('(%s) does not stop the exporter: it keeps retrying and delivers once the collector is back', async (_kind, onError) => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN })
+    await receiver.stop()
+    const h = await harness({ onError })
+    try {
+      await h.siem.start()
+      await h.siem.updateSettings('noisy', settingsFor(receiver, 'http/protobuf'), { actor: ADMIN })
+      await waitFor(async () => ((await h.siem.status('noisy')).lastError?.attempts ?? 0) >= 2 || undefined, 'two failed attempts')
+      await receiver.start()
+      await receiver.waitForRecords(1)
+      expect(receiver.records[0]?.eventName).toBe('siem_config_updated')
+    } finally {
+      await h.close()
+      await receiver.close()
+    }
+  })
+})
+

@@ -135,10 +135,16 @@ export interface SiemServiceOptions {
    */
   instanceId?: string
   /**
-   * Told about every export or store failure (they are retried).
-   * @default logs to console.error
+   * Told about every export or store failure (they are retried), with the tenant whose exporter failed.
+   * @default logs to console.error, with the tenant id
    */
-  onError?: (error: unknown) => void
+  onError?: (error: unknown, info: SiemErrorInfo) => void
+}
+
+/** What `onError` is told besides the error. Never a header value (they are secrets). */
+export interface SiemErrorInfo {
+  /** The tenant whose export (or settings) failed; absent when the failure concerns no one tenant (listing settings). */
+  tenantId?: string
 }
 
 export interface SiemService {
@@ -199,7 +205,25 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
   const rateMax = positive(options.testRateLimit?.max ?? 5, 'testRateLimit.max')
   const rateWindowMs = positive(options.testRateLimit?.windowMs ?? 60_000, 'testRateLimit.windowMs')
   const owner = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
-  const onError = options.onError ?? ((error: unknown) => console.error(`[auditkit] SIEM export: ${describe(error)}`))
+  const reportError =
+    options.onError ??
+    ((error: unknown, info: SiemErrorInfo) =>
+      // JSON-quoted: a tenant id is the host app's string, and must not be able to forge a log line.
+      console.error(`[auditkit] SIEM export${info.tenantId === undefined ? '' : ` (tenant ${JSON.stringify(info.tenantId)})`}: ${describe(error)}`))
+  const onError = (error: unknown, info: SiemErrorInfo): void => {
+    try {
+      const result: unknown = reportError(error, info)
+      // An async onError that rejects must not become an unhandled rejection either.
+      if (result instanceof Promise) result.catch(() => {})
+    } catch {
+      // A throwing onError must not stop an exporter: its retry loop reports every failure through it.
+    }
+  }
+  /** `onError` for one tenant's failures, so that with many tenants an operator can tell whose collector failed. */
+  const onTenantError =
+    (tenantId: string) =>
+    (error: unknown): void =>
+      onError(error, { tenantId })
   const requestOptions: ExportRequestOptions = { resource: [['service.name', serviceName]], scopeName: SCOPE_NAME }
 
   const workers = new Map<string, { worker: DeliveryWorker; updatedAt: string }>()
@@ -316,7 +340,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
       leaseTtlMs,
       requestTimeoutMs,
       retry,
-      onError,
+      onError: onTenantError(tenantId),
     })
     workers.set(tenantId, { worker, updatedAt: stored.updatedAt })
   }
@@ -335,7 +359,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
             await startWorker(key, value)
           } catch (error) {
             // Typically stored headers that the current secretKey cannot decrypt: show it in the status.
-            onError(error)
+            onError(error, { tenantId: key })
             const problem: DeliveryError = {
               result: 'invalid_config',
               message: `The exporter cannot start: ${error instanceof Error ? error.message : String(error)}`,
@@ -343,7 +367,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
               attempts: 1,
               nextAttemptAt: new Date(Date.now() + settingsRefreshMs).toISOString(),
             }
-            await store.putState(SIEM_STATE.status, key, problem).catch(onError)
+            await store.putState(SIEM_STATE.status, key, problem).catch(onTenantError(key))
           }
         }
         for (const [tenantId, { worker }] of workers) {
@@ -353,7 +377,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
           }
         }
       } catch (error) {
-        onError(error)
+        onError(error, {})
       }
     })
     return refreshing
