@@ -59,11 +59,23 @@ interface FastifyRequestLike extends AuditHttpRequest {
 }
 interface FastifyLike {
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: unknown, done: () => void) => void): unknown
+  addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: { statusCode: number }, done: () => void) => void): unknown
 }
 
-export function rememberFastifyRoutes(fastify: FastifyLike): void {
+/**
+ * Notes Fastify's request on Node's (see above), and hands `onUnwatched` the responses of requests AuditKit's
+ * middleware never saw: Nest's platform-fastify runs request hooks of its own ahead of all middleware
+ * (`app.enableCsrfProtection()`'s 403), and an app may add hooks that answer before middie runs. Fastify runs
+ * `onResponse` hooks for those responses too.
+ */
+export function rememberFastifyRoutes(fastify: FastifyLike, onUnwatched?: (request: AuditHttpRequest, status: number) => void): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
     request.raw[FASTIFY_REQUEST] = request
+    done()
+  })
+  if (!onUnwatched) return
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (!watched.has(rawOf(request)) && !isClaimed(request)) onUnwatched(request, reply.statusCode)
     done()
   })
 }
@@ -74,6 +86,7 @@ export function platformRequestOf(req: AuditHttpRequest): AuditHttpRequest {
 }
 
 const claimed = new WeakSet<object>()
+const watched = new WeakSet<object>()
 const routedTo = new WeakMap<object, RoutedTo>()
 
 /** The handler (the method) and the controller class a request was routed to. */
@@ -100,6 +113,11 @@ export function rememberTargets(req: object, handler: object, controller: object
 /** The handler a request was routed to, if a guard saw it before it was refused. */
 export function targetsOf(req: object): RoutedTo | undefined {
   return routedTo.get(rawOf(req))
+}
+
+/** Marks a request as seen by AuditKit's middleware, which records it unless the interceptor claims it. */
+export function watchRequest(req: object): void {
+  watched.add(rawOf(req))
 }
 
 /** Whether the interceptor recorded this request (false when a guard or an unmatched route ended it first). */

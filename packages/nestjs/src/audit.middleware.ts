@@ -2,7 +2,7 @@ import { whenResponseClosed, type AuditCapture, type ClosingResponse } from '@au
 import { Injectable, type NestMiddleware } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
-import { isClaimed, platformRequestOf, targetsOf, toCaptureRequest } from './audit-request.js'
+import { isClaimed, platformRequestOf, targetsOf, toCaptureRequest, watchRequest } from './audit-request.js'
 import { applyAuditMetadata } from './audit-metadata.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
@@ -23,16 +23,23 @@ export class AuditMiddleware implements NestMiddleware {
   ) {}
 
   use(req: AuditHttpRequest, res: ClosingResponse, next: (error?: unknown) => void): void {
-    whenResponseClosed(res, (aborted) => {
-      if (isClaimed(req)) return
-      // On Fastify, Fastify's request: the route, params and `user` that guards set are on it, not on Node's.
-      const request = platformRequestOf(req)
-      const handle = this.capture.begin(request, toCaptureRequest(request, this.options))
-      const targets = targetsOf(req)
-      if (handle && targets) applyAuditMetadata(this.reflector, targets.handler, targets.controller, handle.context)
-      void handle?.end({ status: res.statusCode, aborted })
-    })
+    watchRequest(req)
+    whenResponseClosed(res, (aborted) => this.record(req, res.statusCode, aborted))
     next()
+  }
+
+  /**
+   * Records a request no interceptor claimed, once answered. Also called for the responses of requests this
+   * middleware never saw (on Fastify, those answered by request hooks that run ahead of all middleware).
+   */
+  record(req: AuditHttpRequest, status: number, aborted: boolean): void {
+    if (isClaimed(req)) return
+    // On Fastify, Fastify's request: the route, params and `user` that guards set are on it, not on Node's.
+    const request = platformRequestOf(req)
+    const handle = this.capture.begin(request, toCaptureRequest(request, this.options))
+    const targets = targetsOf(req)
+    if (handle && targets) applyAuditMetadata(this.reflector, targets.handler, targets.controller, handle.context)
+    void handle?.end({ status, aborted })
   }
 }
 injectDependencies(AuditMiddleware, [AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS, Reflector])

@@ -453,6 +453,29 @@ describe('AuditModule (platform-express)', () => {
     },
   )
 
+  it.each(['express', 'fastify'] as const)(
+    "records a cross-origin POST that Nest's app.enableCsrfProtection() refuses (403), with its route (%s)",
+    async (platform) => {
+      const tenant = `t-csrf-${platform}`
+      @Module({ imports: [AuditModule.forRoot(options(tenant)), ProjectsModule] })
+      class CsrfModule {}
+      const app = platform === 'express' ? await NestFactory.create(CsrfModule, { logger: false }) : await NestFactory.create(CsrfModule, new FastifyAdapter(), { logger: false })
+      // On Fastify, Nest runs this check in an onRequest hook of its own, ahead of all middleware.
+      app.enableCsrfProtection()
+      await app.listen(0, '127.0.0.1')
+      apps.push(app)
+      const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+      const patch = (site: string) =>
+        fetch(`${base}/projects/p-3`, { method: 'PATCH', headers: { 'content-type': 'application/json', 'sec-fetch-site': site }, body: '{"name":"Vega"}' })
+      expect((await patch('cross-site')).status).toBe(403)
+      expect((await patch('same-origin')).status).toBe(200)
+      expect((await eventsOf(tenant)).map((e) => [e.action, e.outcome, e.context?.status, e.resource.id])).toEqual([
+        ['project_updated', 'failure', 403, 'p-3'],
+        ['project_updated', 'success', 200, 'p-3'],
+      ])
+    },
+  )
+
   it.each(['express', 'fastify'] as const)('in both deliveries, records the status of a @Redirect() handler as sent (%s)', async (platform) => {
     for (const delivery of ['async', 'await'] as const) {
       const tenant = `t-redirect-${platform}-${delivery}`

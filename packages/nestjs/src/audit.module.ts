@@ -90,10 +90,17 @@ export class AuditModule implements NestModule, OnModuleInit {
     this.mountMiddleware()
   }
 
-  /** On platform-fastify, lets the fallback middleware know the route of requests that guards deny. */
+  /**
+   * On platform-fastify, lets the fallback middleware know the route of requests that guards deny, and records the
+   * requests answered by Fastify hooks that run ahead of all middleware (`app.enableCsrfProtection()`).
+   */
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter as { getType(): string; getInstance(): object } | undefined
-    if (adapter?.getType() === 'fastify') rememberFastifyRoutes(adapter.getInstance() as Parameters<typeof rememberFastifyRoutes>[0])
+    if (adapter?.getType() === 'fastify') {
+      rememberFastifyRoutes(adapter.getInstance() as Parameters<typeof rememberFastifyRoutes>[0], (request, status) =>
+        this.middleware.record(request, status, false),
+      )
+    }
   }
 
   /**
