@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'libsql'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { ALL_TIME, buildFixtureEvents, expectIntactChain, expectedEvents, expectedFacets, readAllPages, runInRounds, runStoreContract, seedStore, startRoundWorker } from '@auditkit/test-utils'
 import { isAuditKitError } from '../../errors.js'
 import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
@@ -477,6 +477,39 @@ describe('sqlite specifics', () => {
       await logger.close()
       await store.close()
       expect(readFileSync(path).subarray(0, 15).toString()).toBe('SQLite format 3')
+    }
+  })
+
+  it("never opens a restored copy with the replaced file's write-ahead log left beside it (which corrupts it): refused, reported and retried until it is moved away", async () => {
+    for (const writer of ['thread', 'inline'] as const) {
+      const path = join(dir, `restored-beside-old-wal-${writer}.db`)
+      const store = createSqliteStore({ path, writer })
+      const errors: string[] = []
+      const logger = createAuditLogger({ store, retry: { initialDelayMs: 1, maxDelayMs: 20 }, onError: (error) => errors.push(`${error.code}: ${error.message}`) })
+      for (let n = 0; n < 20; n++) await logger.record(input('tenant-r', n), { delivery: 'await' })
+      const backup = new Database(path)
+      backup.exec(`VACUUM INTO '${path}.backup'`)
+      backup.close()
+      // Written after the backup: in the -wal only (no checkpoint yet), as on a live server.
+      for (let n = 20; n < 60; n++) await logger.record(input('tenant-r', n), { delivery: 'await' })
+      expect(readFileSync(`${path}-wal`).length).toBeGreaterThan(0)
+      // The backup restored over the file alone (`mv audit.db.backup audit.db`): the old -wal and -shm stay.
+      renameSync(`${path}.backup`, path)
+      const pending = logger.record(input('tenant-r', 60), { delivery: 'await' })
+      await vi.waitFor(() => expect(errors.some((e) => e.includes(`${path}-wal`) && e.startsWith('STORE_UNAVAILABLE'))).toBe(true), { timeout: 5000, interval: 5 })
+      expect(logger.stats().written).toBe(60)
+      // Moved away: the retry opens the restored file and continues its chain.
+      for (const suffix of ['-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
+      expect((await pending).event?.seq).toBe(21)
+      await logger.close()
+      await store.close()
+      const check = new Database(path)
+      expect(check.prepare('PRAGMA integrity_check').get([])).toMatchObject({ integrity_check: 'ok' })
+      check.close()
+      const reopened = createSqliteStore({ path, writer: 'inline' })
+      expect((await reopened.readChain('tenant-r', 0, 100)).map((e) => e.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1))
+      expect((await verifyAll({ source: reopened })).ok).toBe(true)
+      await reopened.close()
     }
   })
 

@@ -336,10 +336,19 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   let opened: string | null = null
   // Resolved now: the file opened is the one at this path, even if the process changes its working directory later.
   const file = path === ':memory:' || path.startsWith('file:') ? '' : resolve(path)
-  const fileIdentity = (): string => {
-    const stats = statSync(file, { throwIfNoEntry: false })
+  const identityOf = (target: string): string => {
+    const stats = statSync(target, { throwIfNoEntry: false })
     return stats ? `${stats.dev}:${stats.ino}` : 'missing'
   }
+  const fileIdentity = (): string => identityOf(file)
+  /**
+   * The `-wal` the writing connection used, and, once that file was replaced, the `-wal` of the replaced file. SQLite
+   * pairs a database with the `-wal` at its path, whichever file it belongs to: a restored copy moved over the file
+   * alone (the old `-wal` and `-shm` left beside it) would be read and written with the old file's pages, corrupting
+   * it while every write seemed to succeed. It is refused until that `-wal` is moved away or emptied.
+   */
+  let openedWal: string | null = null
+  let replacedWal: string | null = null
 
   /**
    * Opens the file and creates the schema on first use, so every method works without an explicit `init()`. A file
@@ -351,6 +360,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       const stale = db
       db = null
       opened = null
+      replacedWal = openedWal
+      openedWal = null
       statements.clear()
       try {
         stale.close()
@@ -375,11 +386,21 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     // Opening can meet a SQLITE_BUSY that busy_timeout does not wait out: a new file is in rollback-journal mode until
     // it is switched to WAL, and SQLite refuses that switch at once (to avoid a deadlock) while another process holds a
     // lock on it, as when two instances start together on a new file. Retried until busyTimeoutMs has passed.
+    if (replacedWal !== null) {
+      const wal = `${file}-wal`
+      if (identityOf(wal) === replacedWal && (statSync(wal, { throwIfNoEntry: false })?.size ?? 0) > 0)
+        throw new AuditKitError(
+          'STORE_UNAVAILABLE',
+          `The sqlite database file at ${path} was replaced while open, but ${path}-wal beside it is the write-ahead log of the replaced file: opening the new file with it would corrupt it. Move ${path}-wal and ${path}-shm away (they hold the replaced file's last events); until then writes are retried`,
+        )
+      replacedWal = null
+    }
     const deadline = Date.now() + busyTimeoutMs
     for (let attempt = 1; ; attempt++) {
       try {
         db = openForWriting()
         opened = file === '' ? null : fileIdentity()
+        openedWal = opened === null ? null : identityOf(`${file}-wal`)
         return db
       } catch (error) {
         if (!isBusy(error) || Date.now() >= deadline) throw error
