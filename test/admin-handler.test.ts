@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createAuditAdmin, createIntegrityService, createSealer, uuidv7, type UnsealedEvent } from '@auditkit/core'
+import { createSqliteStore } from '@auditkit/core/sqlite'
 import { describe, expect, it } from 'vitest'
 import { BASE, describeAdminApi } from './fixtures/admin-http-suite.js'
 import { TOKENS, authorizeByToken, createAdminFixture } from './fixtures/admin-fixture.js'
@@ -115,6 +116,12 @@ describe('createAuditAdmin options', () => {
   it('refuses to start without authorize or without a store', () => {
     expect(() => createAuditAdmin({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
     expect(() => createAuditAdmin({ authorize: authorizeByToken })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+
+  it('refuses a requestIdHeader that is no header name, which would fail every request', () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    expect(() => createAuditAdmin({ authorize: authorizeByToken, store, requestIdHeader: 'x request id' })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    expect(() => createAuditAdmin({ authorize: authorizeByToken, store, requestIdHeader: 'x-correlation-id' })).not.toThrow()
   })
 })
 

@@ -6,7 +6,7 @@ import cors from 'cors'
 import express, { type Express } from 'express'
 import session from 'express-session'
 import express4 from 'express4'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { auditAdminRouter, auditMiddleware } from './index.js'
 
 const ADMIN = { authorization: 'Bearer admin' }

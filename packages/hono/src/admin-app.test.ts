@@ -8,7 +8,7 @@ import { compress } from 'hono/compress'
 import { cors } from 'hono/cors'
 import { jwt, sign } from 'hono/jwt'
 import { secureHeaders } from 'hono/secure-headers'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { auditAdminApp, auditMiddleware } from './index.js'
 
 const cleanups: (() => Promise<void>)[] = []

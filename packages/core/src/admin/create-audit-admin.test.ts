@@ -3,7 +3,10 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createAuditLogger } from '../logger/audit-logger.js'
+import { createSiemAdminService } from '../siem/siem-admin-service.js'
+import { createSiemService } from '../siem/siem-service.js'
 import { createSqliteStore } from '../stores/sqlite/index.js'
 import { createAuditAdmin } from './create-audit-admin.js'
 import { serveNodeRequest } from './node-http.js'
@@ -56,5 +59,45 @@ describe('authorize gets the framework request', () => {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     expect((await fetch(`${origin}/api/events`)).status).toBe(401)
     expect((await fetch(`${origin}/api/events`, { headers: { 'x-test-user': 'ada' } })).status).toBe(200)
+  })
+})
+
+describe("the admin's own events under the logger's limits", () => {
+  it("records an export and a SIEM settings change with request facts bounded by the logger's limits, not the defaults", async () => {
+    const store = openStore()
+    const logger = createAuditLogger({ store, limits: { maxIdLength: 64, maxTextLength: 512 }, onError: () => {} })
+    cleanups.push(() => logger.close())
+    const siem = createSiemService({ logger, secretKey: Buffer.alloc(32, 3).toString('base64'), onError: () => {} })
+    cleanups.push(() => siem.stop())
+    const admin = createAuditAdmin({
+      logger,
+      siem: createSiemAdminService(siem),
+      uiDir: false,
+      authorize: () => ({ tenantId: 't1', actor: { type: 'user', id: 'ada' } }),
+    })
+    const server = createServer((req, res) => void serveNodeRequest(admin, req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))))
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    // Within the default bounds (256, 2048), over the logger's: as the capture does, the id is left out, the agent clipped.
+    const headers = { 'x-request-id': 'r'.repeat(100), 'user-agent': 'u'.repeat(1000) }
+    const csv = await fetch(`${origin}/api/export.csv`, { headers })
+    expect(csv.status).toBe(200)
+    await csv.text()
+    const saved = await fetch(`${origin}/api/settings/siem`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: false, endpoint: 'https://collector.example.com:4318/v1/logs', protocol: 'http/protobuf', headers: {} }),
+    })
+    expect(saved.status).toBe(200)
+    const window = { tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10 }
+    await vi.waitFor(async () => {
+      await logger.flush()
+      const recorded = (await store.query(window)).items.map((event) => [event.action, event.context?.requestId, event.context?.userAgent?.length])
+      expect(recorded.sort()).toEqual([
+        ['audit_log_exported', undefined, 512],
+        ['siem_config_updated', undefined, 512],
+      ])
+    })
   })
 })

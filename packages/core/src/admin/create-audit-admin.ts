@@ -143,6 +143,9 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
     })
   const basePath = normaliseBase(options.basePath ?? '')
   const requestIdHeader = options.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER
+  // Checked here: a name Headers refuses would make every admin request throw (answered 500).
+  if (typeof requestIdHeader !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(requestIdHeader))
+    throw new AuditKitError('INVALID_OPTIONS', '`requestIdHeader` must be an HTTP header name, such as "x-request-id".')
   const ui: StaticUi | null = options.uiDir === false ? null : createStaticUi(options.uiDir ?? defaultUiDir())
   const deps: RouteDeps = {
     store,

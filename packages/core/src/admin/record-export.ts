@@ -1,5 +1,5 @@
 import type { JsonObject } from '../event/schema.js'
-import { adminRequestContext } from './admin-request-context.js'
+import { adminRequestContext, boundRequestContext } from './admin-request-context.js'
 import type { RouteDeps } from './routes.js'
 import type { AdminScope } from './types.js'
 
@@ -16,7 +16,7 @@ export async function recordExport(scope: AdminScope, deps: RouteDeps, metadata:
       action: 'audit_log_exported',
       resource: { type: 'audit_log' },
       outcome: failed ? 'failure' : 'success',
-      context: adminRequestContext(scope, 200),
+      context: boundRequestContext(adminRequestContext(scope, 200), deps.logger.limits),
       metadata,
     })
   } catch (error) {

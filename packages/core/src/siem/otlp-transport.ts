@@ -75,6 +75,8 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
     ? new HttpsAgent({ keepAlive: options.keepAlive, ...(options.ca ? { ca: options.ca as string | Buffer | (string | Buffer)[] } : {}) })
     : new HttpAgent({ keepAlive: options.keepAlive })
   const hostname = url.hostname.replace(/^\[|\]$/g, '')
+  // Named in failures with its port, default or not, as the gRPC transport does; never a header.
+  const where = `${url.hostname}:${url.port === '' ? (secure ? 443 : 80) : url.port}`
 
   return {
     async send(body, timeoutMs) {
@@ -86,7 +88,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
           ;(callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target])
         } else callback(null, target.address, target.family)
       }
-      return settleWithin(timeoutMs, url.host, (settle) => {
+      return settleWithin(timeoutMs, where, (settle) => {
         const send = secure ? httpsRequest : httpRequest
         const request = send(
           {
@@ -122,8 +124,8 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
               const retryAfterMs = parseRetryAfter(firstHeader(response.headers['retry-after']))
               const message =
                 status >= 300 && status < 400
-                  ? `HTTP ${status} from ${url.host}: the collector redirects, and AuditKit does not follow redirects`
-                  : `HTTP ${status} from ${url.host}`
+                  ? `HTTP ${status} from ${where}: the collector redirects, and AuditKit does not follow redirects`
+                  : `HTTP ${status} from ${where}`
               settle(failure(classifyHttpStatus(status), message, { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }))
             }
             response.on('end', done)
@@ -132,7 +134,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
         )
         request.on('error', (error: NodeJS.ErrnoException) => {
           const result = classifyErrorCode(error.code, error.message) ?? 'network_error'
-          settle(failure(result, `${error.code ?? 'Error'} while sending to ${url.host}`))
+          settle(failure(result, `${error.code ?? 'Error'} while sending to ${where}`))
         })
         request.end(body)
         return () => request.destroy()

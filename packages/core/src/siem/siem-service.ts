@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import { boundRequestContext } from '../admin/admin-request-context.js'
 import { AuditKitError, isAuditKitError, type AuditErrorDetail } from '../errors.js'
 import type { Actor, RequestContext } from '../event/schema.js'
 import { uuidv7 } from '../ids/uuidv7.js'
@@ -50,6 +51,7 @@ export type TestConnectionResult = ExportResult & {
 /** Who changes the settings: recorded in `siem_config_updated`, and the key of the Test Connection rate limit. */
 export interface SiemAdminContext {
   actor: Actor
+  /** The request's facts; bounded by the logger's limits when recorded (a long user agent clipped, a long request id left out). */
   context?: RequestContext
 }
 
@@ -432,7 +434,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
           action: 'siem_config_updated',
           resource: { type: 'siem_integration', id: tenantId },
           outcome: 'success',
-          ...(admin.context ? { context: admin.context } : {}),
+          // Bounded by the logger's limits: a long header must not make the change unrecordable once it is saved.
+          ...(admin.context ? { context: boundRequestContext(admin.context, logger.limits) } : {}),
           changes: {
             ...(before ? { before: { enabled: before.enabled, endpoint: before.endpoint, protocol: before.protocol, headers: before.headers } } : {}),
             after: { enabled: after.enabled, endpoint: after.endpoint, protocol: after.protocol, headers: after.headers },
