@@ -46,13 +46,14 @@ export type {
 export { createIntegrityService } from './integrity/service.js'
 export type { IntegrityReport, IntegrityService, IntegrityServiceOptions, IntegrityWindow } from './integrity/service.js'
 export { storeChainSource, toChainSource } from './integrity/source.js'
-export type { ChainSource, ChainStore, SeqRange, StoreChainSourceOptions } from './integrity/source.js'
+export type { ChainSource, ChainStore, IndexedChainEvent, IndexedChainReader, SeqRange, StoreChainSourceOptions } from './integrity/source.js'
 export { BREAK_REASONS, verifyAll, verifyChain } from './integrity/verify.js'
 export type { BreakReason, ChainBreak, ChainVerification, VerifyAllOptions, VerifyAllResult, VerifyChainOptions } from './integrity/verify.js'
 
 export { createAuditLogger } from './logger/audit-logger.js'
 export type {
   AuditLogger,
+  AuditLoggerErrorInfo,
   AuditLoggerOptions,
   AuditLoggerStats,
   DeliveryMode,
@@ -82,6 +83,7 @@ export {
   isReadMethod,
   normalizeIp,
 } from './capture/request-facts.js'
+export type { HeaderSource } from './capture/request-facts.js'
 export { compileTrustProxy, resolveClientIp } from './capture/client-ip.js'
 export { clientLeft, holdEndUntilSettled, whenResponseClosed } from './capture/response-closed.js'
 export type { ClosingResponse, HoldableResponse } from './capture/response-closed.js'
@@ -116,13 +118,14 @@ export type {
   TimeRange,
 } from './admin/types.js'
 export { leftOutOfCapture, serveNodeRequest, sendFetchResponse, toFetchRequest } from './admin/node-http.js'
+export { adminCaptureOverrides } from './admin/refused-request.js'
 export type { NodeAdminHandlerOptions, NodeRequestOptions } from './admin/node-http.js'
 
 export { AUDIT_COLUMNS, COLUMN_LOCALES, DEFAULT_COLUMN_IDS, findColumn } from './csv/columns.js'
 export type { AuditColumn, ColumnLocale } from './csv/columns.js'
 export { CSV_ROW_END, UTF8_BOM, encodeCsvCell, encodeCsvRow } from './csv/csv-encoder.js'
 export { createCsvStream } from './csv/csv-stream.js'
-export type { CsvStreamOptions } from './csv/csv-stream.js'
+export type { CsvStreamEndInfo, CsvStreamOptions } from './csv/csv-stream.js'
 
 export { createSiemService } from './siem/siem-service.js'
 export type {

@@ -23,6 +23,7 @@ export function auditAdminRouter(
       ...(req.body === undefined || !req.readableEnded ? {} : { parsedBody: req.body as unknown }),
       // The admin routes record their own events: not again through auditMiddleware (present when mounted before).
       onLeftOutOfCapture: () => req.audit?.skip(),
+      onCaptureOverrides: (overrides) => req.audit?.set(overrides),
     }).catch(next)
   }
 }

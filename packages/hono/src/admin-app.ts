@@ -1,4 +1,4 @@
-import { createAuditAdmin, leftOutOfCapture, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
+import { adminCaptureOverrides, createAuditAdmin, leftOutOfCapture, type AuditAdmin, type AuditAdminOptions } from '@auditkit/core'
 import { Hono, type Context, type Env } from 'hono'
 import { basePath } from 'hono/route'
 
@@ -60,6 +60,11 @@ export function auditAdminApp<E extends Env = Env>(options: AuditAdminAppOptions
     const response = await handler.fetch(await requestOf(c), { native: c, basePath: mountPath(c), ...(ip === undefined ? {} : { ip }) })
     // The admin routes record their own events: not again through auditMiddleware (present when mounted before).
     if (leftOutOfCapture(response)) c.get('audit')?.skip()
+    else {
+      // A refused or failed admin request: recorded under the action the route stands for, not one derived from its path.
+      const overrides = adminCaptureOverrides(response)
+      if (overrides) c.get('audit')?.set(overrides)
+    }
     return response
   }
   app.all('/', serve)

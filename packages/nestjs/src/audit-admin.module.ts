@@ -10,7 +10,7 @@ import {
   type OptionalFactoryDependency,
 } from '@nestjs/common'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { claimRequest } from './audit-request.js'
+import { claimRequest, overrideRequest } from './audit-request.js'
 import { injectDependencies } from './inject-dependencies.js'
 
 export const AUDIT_ADMIN = Symbol('AUDIT_ADMIN')
@@ -111,6 +111,7 @@ export class AuditAdminModule implements NestModule {
         ...(req.body === undefined ? {} : { parsedBody: req.body }),
         // The admin routes record their own events: AuditModule's middleware leaves a claimed request alone.
         onLeftOutOfCapture: () => claimRequest(req),
+        onCaptureOverrides: (overrides) => overrideRequest(req, overrides),
       }).catch(next)
     })
   }

@@ -1,4 +1,4 @@
-import { DEFAULT_REQUEST_ID_HEADER, firstHeaderValue, type CaptureRequest } from '@auditkit/core'
+import { DEFAULT_REQUEST_ID_HEADER, firstHeaderValue, type AuditOverrides, type CaptureRequest } from '@auditkit/core'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
 
 /** The parts of Express's and Fastify's requests the translation reads. */
@@ -103,6 +103,18 @@ function rawOf(req: object): object {
 /** Marks a request as recorded by the interceptor, so the middleware's fallback leaves it alone. */
 export function claimRequest(req: object): void {
   claimed.add(rawOf(req))
+}
+
+const overridden = new WeakMap<object, AuditOverrides>()
+
+/** Notes what the middleware records of a request instead of what it derives (a refused admin request). */
+export function overrideRequest(req: object, overrides: AuditOverrides): void {
+  overridden.set(rawOf(req), overrides)
+}
+
+/** The overrides noted for a request, if any. */
+export function overridesOf(req: object): AuditOverrides | undefined {
+  return overridden.get(rawOf(req))
 }
 
 /** Notes the handler a request was routed to (see `AuditHandlerGuard`). */

@@ -2,7 +2,7 @@ import { whenResponseClosed, type AuditCapture, type ClosingResponse } from '@au
 import { Injectable, type NestMiddleware } from '@nestjs/common'
 import { Reflector } from '@nestjs/core'
 import { AUDIT_CAPTURE, AUDIT_MODULE_OPTIONS } from './audit.constants.js'
-import { isClaimed, platformRequestOf, targetsOf, toCaptureRequest, watchRequest } from './audit-request.js'
+import { isClaimed, overridesOf, platformRequestOf, targetsOf, toCaptureRequest, watchRequest } from './audit-request.js'
 import { applyAuditMetadata } from './audit-metadata.js'
 import { injectDependencies } from './inject-dependencies.js'
 import type { AuditHttpRequest, AuditModuleOptions } from './interfaces/audit-module-options.interface.js'
@@ -39,6 +39,8 @@ export class AuditMiddleware implements NestMiddleware {
     const handle = this.capture.begin(request, toCaptureRequest(request, this.options))
     const targets = targetsOf(req)
     if (handle && targets) applyAuditMetadata(this.reflector, targets.handler, targets.controller, handle.context)
+    const overrides = overridesOf(req)
+    if (handle && overrides) handle.context.set(overrides)
     void handle?.end({ status, aborted })
   }
 }

@@ -10,6 +10,7 @@ import { createSiemService } from '../siem/siem-service.js'
 import { createSqliteStore } from '../stores/sqlite/index.js'
 import { createAuditAdmin } from './create-audit-admin.js'
 import { serveNodeRequest } from './node-http.js'
+import { adminCaptureOverrides } from './refused-request.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -99,5 +100,27 @@ describe("the admin's own events under the logger's limits", () => {
         ['siem_config_updated', undefined, 512],
       ])
     })
+  })
+})
+
+describe('refused admin requests, as the audit middleware records them', () => {
+  it('names the action each admin route stands for, on the resource its success has, with no path-derived targets', async () => {
+    const admin = createAuditAdmin({ store: openStore(), uiDir: false, basePath: '/admin/audit', authorize: () => null })
+    const refused = async (method: string, path: string): Promise<unknown> => {
+      const response = await admin.fetch(new Request(`http://app.test/admin/audit${path}`, { method, ...(method === 'PUT' || method === 'POST' ? { body: '{}' } : {}) }))
+      expect(response.status).toBe(401)
+      return adminCaptureOverrides(response)
+    }
+    const siem = { type: 'siem_integration' }
+    const log = { type: 'audit_log' }
+    expect(await refused('PUT', '/api/settings/siem')).toEqual({ action: 'siem_config_updated', resource: siem, targets: [] })
+    expect(await refused('POST', '/api/settings/siem/test')).toEqual({ action: 'siem_connection_tested', resource: siem, targets: [] })
+    expect(await refused('GET', '/api/export.csv')).toEqual({ action: 'audit_log_exported', resource: log, targets: [] })
+    expect(await refused('HEAD', '/api/export.ndjson')).toEqual({ action: 'audit_log_exported', resource: log, targets: [] })
+    expect(await refused('GET', '/api/events')).toEqual({ action: 'audit_log_viewed', resource: log, targets: [] })
+    expect(await refused('DELETE', '/api/events')).toEqual({ action: 'audit_log_accessed', resource: log, targets: [] })
+    // An answer the handler gave, not a refusal: nothing to override.
+    const ok = await createAuditAdmin({ store: openStore(), uiDir: false, authorize: () => ({ tenantId: 't1', actor: { type: 'user', id: 'a' } }) }).fetch(new Request('http://app.test/api/events'))
+    expect([ok.status, adminCaptureOverrides(ok)]).toEqual([200, undefined])
   })
 })

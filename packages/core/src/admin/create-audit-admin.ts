@@ -5,6 +5,7 @@ import type { AuditLogger } from '../logger/audit-logger.js'
 import type { AuditStore } from '../store/types.js'
 import { createCursorCodec } from './cursor.js'
 import { errorResponse, withSecurityHeaders } from './http-response.js'
+import { markRefused } from './refused-request.js'
 import { matchRoute, type RouteDeps } from './routes.js'
 import { createStaticUi, defaultUiDir, type StaticUi } from './static-ui.js'
 import type { AdminPrincipal, AdminRequestInfo, AdminScope, AuthorizeAdmin, IntegrityAdminService, SiemAdminService } from './types.js'
@@ -113,6 +114,17 @@ function isPrincipal(value: unknown): value is AdminPrincipal {
   )
 }
 
+/** The request's path below the mount (`/api/events`), or `''` when it is not under it. */
+function relativePathOf(request: Request, base: string): string {
+  let pathname: string
+  try {
+    pathname = new URL(request.url).pathname
+  } catch {
+    return ''
+  }
+  return pathname.startsWith(`${base}/`) ? pathname.slice(base.length) : ''
+}
+
 /** The `Allow` header of a route: HEAD wherever GET is. */
 function allowedMethods(methods: readonly string[]): string {
   return (methods.includes('GET') ? [...methods, 'HEAD'] : methods).join(', ')
@@ -214,7 +226,8 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
         if (response.status >= 500) onError(error)
         const allow = error instanceof Error ? (error as Error & { allow?: unknown }).allow : undefined
         if (response.status === 405 && typeof allow === 'string') response.headers.set('allow', allow)
-        return request.method.toUpperCase() === 'HEAD' ? withoutBody(response) : response
+        const answer = request.method.toUpperCase() === 'HEAD' ? await withoutBody(response) : response
+        return markRefused(answer, relativePathOf(request, info.basePath === undefined ? basePath : normaliseBase(info.basePath)), request.method)
       }
     },
   }

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import type { AuditOverrides } from '../capture/audit-capture.js'
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { AuditAdmin } from './create-audit-admin.js'
 import { errorResponse } from './http-response.js'
+import { adminCaptureOverrides } from './refused-request.js'
 
 export interface NodeRequestOptions {
   /**
@@ -117,6 +119,12 @@ export interface NodeAdminHandlerOptions extends NodeRequestOptions {
    * @default none
    */
   onLeftOutOfCapture?: () => void
+  /**
+   * Called before a refused or failed answer is sent with what the audit middleware should record of it (see
+   * {@link adminCaptureOverrides}): the adapter sets them on the request's audit context.
+   * @default none
+   */
+  onCaptureOverrides?: (overrides: AuditOverrides) => void
 }
 
 /**
@@ -158,6 +166,10 @@ export async function serveNodeRequest<Native extends IncomingMessage = Incoming
     ...(ip === undefined ? {} : { ip }),
   })
   if (leftOutOfCapture(response)) options.onLeftOutOfCapture?.()
+  else {
+    const overrides = adminCaptureOverrides(response)
+    if (overrides) options.onCaptureOverrides?.(overrides)
+  }
   // Answered before the body was read (e.g. 413): the rest of it is still on the wire, so the connection cannot be reused.
   if (!req.complete) res.setHeader('connection', 'close')
   await sendFetchResponse(res, response)

@@ -51,7 +51,7 @@ export async function openAdminMountStore(options: { events?: number } = {}): Pr
  * Test Connection, integrity), as the admin that `headers` authorize, over a store opened with `events: 30` or more.
  * `HEAD` of the list and the exports answers as `GET` would, without a body.
  * Then checks what the audit middleware recorded of it: the two exports once each as `audit_log_exported`, and of
- * the rest only the refused settings save, as a failure (no admin success is recorded a second time), besides the
+ * the rest only the refused settings save, as a failed `siem_config_updated` (no admin success is recorded a second time), besides the
  * `[path, outcome]` of what the app's own routes recorded (`appRecorded`, e.g. its login).
  */
 export async function expectAdminMountServesEveryRoute(mount: {
@@ -107,6 +107,9 @@ export async function expectAdminMountServesEveryRoute(mount: {
   expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome]).sort(byPath)).toEqual(
     [[`${new URL(base).pathname}/api/settings/siem`, 'failure'], ...appRecorded].sort(byPath),
   )
+  // The refused save is found under the action its success has, not one derived from the admin path.
+  const refused = others.find((event) => event.context?.path === `${new URL(base).pathname}/api/settings/siem`)
+  expect([refused?.action, refused?.resource, refused?.targets ?? [], refused?.context?.status]).toEqual(['siem_config_updated', { type: 'siem_integration' }, [], 401])
 }
 
 /**
