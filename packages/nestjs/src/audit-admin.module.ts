@@ -22,15 +22,22 @@ const AUDIT_ADMIN_PATH = Symbol('AUDIT_ADMIN_PATH')
  * guards have not run for it. Name its type with `forRoot<express.Request>(...)`.
  */
 export interface AuditAdminModuleOptions<Req extends IncomingMessage = IncomingMessage> extends AuditAdminOptions<Req> {
-  /** Where the admin routes and page are served, e.g. `admin/audit` (absolute: the app's global prefix does not apply). */
+  /**
+   * Where the admin routes and page are served, e.g. `admin/audit` (absolute: the app's global prefix does not apply).
+   * Required.
+   */
   path: string
 }
 
-/** `imports`: modules whose providers `useFactory` injects (@default []). */
 export interface AuditAdminModuleAsyncOptions<Req extends IncomingMessage = IncomingMessage> extends Pick<ModuleMetadata, 'imports'> {
-  /** Where the admin routes and page are served, e.g. `admin/audit`. */
+  /**
+   * Modules whose providers `useFactory` injects.
+   * @default []
+   */
+  imports?: ModuleMetadata['imports']
+  /** Where the admin routes and page are served, e.g. `admin/audit` (absolute, as in `forRoot`). Required. */
   path: string
-  /** Builds the `createAuditAdmin` options from other providers (e.g. `AUDIT_LOGGER` of `AuditModule`). */
+  /** Builds the `createAuditAdmin` options from other providers (e.g. `AUDIT_LOGGER` of `AuditModule`). Required. */
   useFactory: (...args: never[]) => AuditAdminOptions<Req> | AuditAdmin<Req> | Promise<AuditAdminOptions<Req> | AuditAdmin<Req>>
   /**
    * Providers passed to `useFactory`, as in Nest's factory providers (`{ token, optional: true }` for an optional one).

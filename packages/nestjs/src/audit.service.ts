@@ -7,11 +7,20 @@ import type { AuditModuleOptions } from './interfaces/audit-module-options.inter
 
 /** An event recorded outside a request; `actor`, `tenantId` and `outcome` have defaults. */
 export interface AuditServiceEvent extends Omit<AuditEventInput, 'actor' | 'tenantId' | 'outcome'> {
-  /** @default { type: 'system', id: 'system' } */
+  /**
+   * Who did it.
+   * @default SYSTEM_ACTOR ({ type: 'system', id: 'system' })
+   */
   actor?: Actor
-  /** @default the module's `defaultTenantId` ('default') */
+  /**
+   * The tenant the event belongs to.
+   * @default the module's `defaultTenantId` ('default')
+   */
   tenantId?: string
-  /** @default 'success' */
+  /**
+   * Whether the action succeeded.
+   * @default 'success'
+   */
   outcome?: AuditEventInput['outcome']
 }
 

@@ -75,15 +75,47 @@ export interface RouteFacts {
 
 /** What a handler may set on the event (`req.audit.set(...)`, `c.get('audit').set(...)`, `@Audit(...)`). */
 export interface AuditOverrides {
+  /**
+   * The tenant the event belongs to; when set, the `tenant` resolver is not called.
+   * @default the `tenant` option's answer, else 'default'
+   */
   tenantId?: string
+  /**
+   * Who did it; when set, the `actor` resolver is not called.
+   * @default the `actor` option's answer, else `ANONYMOUS_ACTOR`
+   */
   actor?: Actor
+  /**
+   * The action, snake_case `<resource>_<past verb>` (e.g. `report_exported`).
+   * @default derived from the method and route (`deriveOperation`), its prefix following `resource.type` when that is set
+   */
   action?: string
+  /**
+   * The object acted on; the fields given replace those of the derived resource.
+   * @default derived from the route (`deriveOperation`)
+   */
   resource?: Partial<ResourceRef>
+  /**
+   * Further objects involved; replaces the derived targets (`addTarget()` adds to them instead).
+   * @default derived from the route (`deriveOperation`)
+   */
   targets?: ResourceRef[]
+  /**
+   * Whether the action succeeded.
+   * @default 'failure' when the status is 400 or above (or the connection closed early), else 'success'
+   */
   outcome?: Outcome
-  /** Recorded as `JSON.stringify` would write it (see {@link AuditRequestContext.before}). */
+  /**
+   * Free-form facts about the event, merged over earlier `set()` calls; recorded as `JSON.stringify` would write it
+   * (see {@link AuditRequestContext.before}).
+   * @default undefined (no metadata)
+   */
   metadata?: Record<string, unknown>
-  /** Recorded as `JSON.stringify` would write them (see {@link AuditRequestContext.before}). */
+  /**
+   * The values before and after the change, merged over earlier `set()` calls; recorded as `JSON.stringify` would
+   * write them (see {@link AuditRequestContext.before}).
+   * @default undefined (no changes)
+   */
   changes?: { before?: unknown; after?: unknown }
 }
 
@@ -108,7 +140,7 @@ export interface AuditRequestContext {
 }
 
 export interface AuditCaptureOptions<Req> {
-  /** The logger events are recorded through. */
+  /** The logger events are recorded through. Required. */
   logger: AuditLogger
   /**
    * The tenant (workspace) a request belongs to.

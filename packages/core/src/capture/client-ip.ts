@@ -15,11 +15,18 @@ import { normalizeIp } from './request-facts.js'
 export type TrustProxy = boolean | number | string | readonly string[] | ((address: string, hopIndex: number) => boolean)
 
 export interface ClientIpInput {
-  /** The TCP peer address (`socket.remoteAddress`). */
+  /** The TCP peer address (`socket.remoteAddress`); `undefined` (a closed socket) resolves no address. Required. */
   socketIp: string | undefined
-  /** The raw `X-Forwarded-For` header value(s). */
+  /**
+   * The raw `X-Forwarded-For` header value(s); only read when the socket address is a trusted proxy.
+   * @default undefined (the socket address is the client)
+   */
   forwardedFor?: string | readonly string[] | undefined
-  /** @default false */
+  /**
+   * Which proxies may set `X-Forwarded-For` (see {@link TrustProxy}). Ignored when `resolveClientIp` is given a
+   * compiled predicate as its second argument.
+   * @default false (no proxy is trusted)
+   */
   trustProxy?: TrustProxy
 }
 

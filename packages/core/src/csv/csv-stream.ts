@@ -3,9 +3,9 @@ import type { AuditColumn, ColumnLocale } from './columns.js'
 import { UTF8_BOM, encodeCsvRow } from './csv-encoder.js'
 
 export interface CsvStreamOptions {
-  /** Events in export order (e.g. `store.stream(filter)`); read lazily, one chunk at a time. */
+  /** Events in export order (e.g. `store.stream(filter)`); read lazily, one chunk at a time. Required. */
   events: AsyncIterable<AuditEvent>
-  /** Columns in output order. */
+  /** Columns in output order, e.g. `AUDIT_COLUMNS`. Required. */
   columns: readonly AuditColumn[]
   /**
    * Language of the header row.
@@ -27,7 +27,20 @@ export interface CsvStreamOptions {
    * Awaited before the stream closes, so what it records is queued by the time the consumer sees the end.
    * @default undefined
    */
-  onEnd?: (result: { rows: number; error?: unknown; cancelled: boolean }) => void | Promise<void>
+  onEnd?: (result: CsvStreamEndInfo) => void | Promise<void>
+}
+
+/** What `onEnd` is told when a CSV stream ends. */
+export interface CsvStreamEndInfo {
+  /** Data rows encoded (the header row not counted). */
+  rows: number
+  /**
+   * Why the stream ended early: the error reading `events` threw, or the consumer's cancel reason (an `Error('cancelled')`
+   * when it gave none); absent when every event was encoded.
+   */
+  error?: unknown
+  /** The consumer cancelled the stream (a download aborted). */
+  cancelled: boolean
 }
 
 /**

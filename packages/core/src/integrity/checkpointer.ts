@@ -19,7 +19,7 @@ export interface CheckpointerOptions {
    * @default logger.store
    */
   store?: AuditStore
-  /** Ed25519 private key (PEM or `KeyObject`). Keep it out of the database: verifiers need only the public key. */
+  /** Ed25519 private key (PEM or `KeyObject`). Keep it out of the database: verifiers need only the public key. Required. */
   privateKey: KeyInput
   /**
    * Names the key in every checkpoint, so that verifiers can pick the public key (key rotation).

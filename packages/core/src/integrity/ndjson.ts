@@ -28,6 +28,7 @@ export type NdjsonEventLine = AuditEvent & { kind: 'event' }
 export type NdjsonLine = NdjsonHeaderLine | NdjsonChainLine | NdjsonCheckpointLine | NdjsonEventLine
 
 export interface NdjsonExportOptions {
+  /** The store whose chains are exported (`createSqliteStore(...)`, `createMongoStore(...)`). Required. */
   store: Pick<AuditStore, 'readChain' | 'chainHead' | 'listChains' | 'listCheckpoints'>
   /**
    * Chains to export (one per tenant: the tenant id).
@@ -91,7 +92,7 @@ export interface NdjsonSource extends ChainSource {
 }
 
 export interface NdjsonSourceOptions {
-  /** The export file, as written by `exportNdjson` or `auditkit export`. */
+  /** The export file, as written by `exportNdjson` or `auditkit export`. Required. */
   path: string
 }
 

@@ -3,7 +3,7 @@ import { exportNdjson, seqRangeForTimes } from './ndjson.js'
 import { verifyChain, type ChainVerification, type VerifyChainOptions } from './verify.js'
 
 export interface IntegrityServiceOptions extends Pick<VerifyChainOptions, 'publicKey' | 'publicKeys' | 'hmacKey' | 'maxUncheckpointed'> {
-  /** The store the admin handler reads. */
+  /** The store the admin handler reads. Required. */
   store: AuditStore
 }
 

@@ -45,6 +45,7 @@ export interface IndexedChainReader {
 export type ChainStore = Pick<AuditStore, 'readChain' | 'listChains' | 'listCheckpoints'> & Partial<IndexedChainReader>
 
 export interface StoreChainSourceOptions {
+  /** The store whose chains are read (`createSqliteStore(...)`, `createMongoStore(...)`). Required. */
   store: ChainStore
   /**
    * Events read from the store at a time; memory stays bounded by it.

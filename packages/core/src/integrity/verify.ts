@@ -41,9 +41,9 @@ export interface ChainBreak {
 }
 
 export interface VerifyChainOptions {
-  /** A store (`createSqliteStore(...)`, `createMongoStore(...)`) or a source such as `createNdjsonSource({ path })`. */
+  /** A store (`createSqliteStore(...)`, `createMongoStore(...)`) or a source such as `createNdjsonSource({ path })`. Required. */
   source: ChainSource | ChainStore
-  /** The chain to check (one chain per tenant: the tenant id). */
+  /** The chain to check (one chain per tenant: the tenant id). Required. */
   chainId: string
   /**
    * Ed25519 public key (PEM or `KeyObject`) that checks checkpoint signatures.

@@ -24,7 +24,7 @@ export interface RetryOptions {
 }
 
 export interface AuditLoggerOptions {
-  /** Where events are written, e.g. `createSqliteStore({ path })`. */
+  /** Where events are written, e.g. `createSqliteStore({ path })`. Required. */
   store: AuditStore
   /**
    * Which keys are redacted from `changes` and `metadata`, at any depth, before hashing.
@@ -85,7 +85,15 @@ export interface AuditLoggerOptions {
    * Told about every problem: invalid events, full queue, failed writes (with the attempt number).
    * @default logs to console.error
    */
-  onError?: (error: AuditKitError, info: { attempt?: number; queued: number }) => void
+  onError?: (error: AuditKitError, info: AuditLoggerErrorInfo) => void
+}
+
+/** What the logger's `onError` is told besides the error. */
+export interface AuditLoggerErrorInfo {
+  /** How many store writes (or `init()` calls) in a row have failed, 1 for the first; present for failed writes only. */
+  attempt?: number
+  /** Events waiting to be written when the problem was reported. */
+  queued: number
 }
 
 export interface RecordOptions {

@@ -8,19 +8,45 @@ export const DEFAULT_PORTS: Record<SiemProtocol, number> = { grpc: 4317, 'http/p
 
 /** SIEM settings of one tenant, with header values in clear (only in memory, never returned). */
 export interface SiemSettings {
+  /** Whether events are exported to the collector. */
   enabled: boolean
-  /** `grpc`: base URL (`https://collector:4317`); `http/protobuf`: full path (`https://collector:4318/v1/logs`). */
+  /**
+   * `grpc`: base URL (`https://collector:4317`); `http/protobuf`: full path (`https://collector:4318/v1/logs`).
+   * Empty when none is set (only while `enabled` is false).
+   */
   endpoint: string
+  /** The OTLP transport: `grpc` or `http/protobuf`. */
   protocol: SiemProtocol
   /** Sent with every export, typically `Authorization: Bearer ...`. */
   headers: Record<string, string>
 }
 
-/** What a client sends: `headers` is a JSON object of strings, or its JSON text (the form's text area). */
+/**
+ * What a client sends: `headers` is a JSON object of strings, or its JSON text (the form's text area). A save replaces
+ * the tenant's settings as a whole: an omitted field takes its default, not its saved value.
+ */
 export interface SiemSettingsInput {
+  /**
+   * Whether events are exported to the collector.
+   * @default false
+   */
   enabled?: boolean
+  /**
+   * The collector's URL (`https://` or `http://`), as in {@link SiemSettings.endpoint}; a port may be left out
+   * (4317 for `grpc`, 4318 for `http/protobuf`). Required when `enabled` is true.
+   * @default '' (none)
+   */
   endpoint?: string
+  /**
+   * The OTLP transport.
+   * @default 'grpc'
+   */
   protocol?: SiemProtocol
+  /**
+   * Sent with every export, typically `{ "Authorization": "Bearer ..." }`. On a save, a value equal to its mask (as
+   * `getSettings` shows it) keeps the stored secret, if the endpoint's origin is unchanged.
+   * @default {} (no headers)
+   */
   headers?: string | Record<string, string>
 }
 

@@ -16,10 +16,15 @@ import { maskSecret, parseSiemSettings, type SiemProtocol, type SiemSettings } f
 
 /** Settings as an admin sees them: header values masked (last four characters). */
 export interface MaskedSiemSettings {
+  /** Whether events are exported to the collector. */
   enabled: boolean
+  /** The collector's URL; empty when none is set. */
   endpoint: string
+  /** The OTLP transport. */
   protocol: SiemProtocol
+  /** Header names with their values masked (`maskSecret`). */
   headers: Record<string, string>
+  /** When the settings were last saved (ISO 8601); null when they never were. */
   updatedAt: string | null
 }
 
@@ -56,7 +61,7 @@ export interface SiemAdminContext {
 }
 
 export interface SiemServiceOptions {
-  /** Records `siem_config_updated`; its `onAppend` wakes the exporters. */
+  /** Records `siem_config_updated`; its `onAppend` wakes the exporters. Required. */
   logger: AuditLogger
   /**
    * Where settings, cursors and leases live, and the events are read from.

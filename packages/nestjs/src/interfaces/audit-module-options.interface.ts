@@ -19,7 +19,7 @@ export interface AuditHttpRequest {
 }
 
 export interface AuditModuleOptions extends Omit<AuditCaptureOptions<AuditHttpRequest>, 'logger' | 'actor'> {
-  /** The logger events are recorded through, e.g. `createAuditLogger({ store: createSqliteStore({ path }) })`. You close it. */
+  /** The logger events are recorded through, e.g. `createAuditLogger({ store: createSqliteStore({ path }) })`. You close it. Required. */
   logger: AuditLogger
   /**
    * Who made the request; `null`/`undefined` records an anonymous user.
@@ -48,16 +48,35 @@ export interface AuditModuleOptions extends Omit<AuditCaptureOptions<AuditHttpRe
 
 /** Implemented by a class given to `forRootAsync({ useClass })` or `forRootAsync({ useExisting })`. */
 export interface AuditOptionsFactory {
+  /** Builds the module's options; called once, when the module is created. */
   createAuditOptions(): AuditModuleOptions | Promise<AuditModuleOptions>
 }
 
+/** `AuditModule.forRootAsync()` options: one of `useFactory`, `useClass` or `useExisting` is required. */
 export interface AuditModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  /** Builds the options; its arguments are the `inject` providers. */
+  /**
+   * Modules whose exported providers `inject` or `useExisting` name (e.g. `ConfigModule`).
+   * @default []
+   */
+  imports?: ModuleMetadata['imports']
+  /**
+   * Builds the options; its arguments are the `inject` providers. Wins over `useClass` and `useExisting`.
+   * @default undefined
+   */
   useFactory?: (...args: never[]) => AuditModuleOptions | Promise<AuditModuleOptions>
-  /** Providers passed to `useFactory`. */
+  /**
+   * Providers passed to `useFactory`, in order.
+   * @default []
+   */
   inject?: (InjectionToken | OptionalFactoryDependency)[]
-  /** A class the module instantiates to build the options. */
+  /**
+   * A class the module instantiates to build the options (`createAuditOptions()`).
+   * @default undefined
+   */
   useClass?: Type<AuditOptionsFactory>
-  /** An existing provider (from `imports`) that builds the options. */
+  /**
+   * An existing provider (from `imports`) that builds the options; wins over `useClass`.
+   * @default undefined
+   */
   useExisting?: InjectionToken<AuditOptionsFactory>
 }

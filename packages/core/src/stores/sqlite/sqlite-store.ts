@@ -40,7 +40,7 @@ import { createWriterThread, type WriterThread } from './writer-thread.js'
 export interface SqliteStoreOptions {
   /**
    * Database file; created if missing, with the folders on its path. `':memory:'` keeps everything in memory
-   * (tests only: nothing survives `close()` and other instances cannot share it).
+   * (tests only: nothing survives `close()` and other instances cannot share it). Required.
    */
   path: string
   /**
