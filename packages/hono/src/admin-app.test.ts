@@ -7,8 +7,9 @@ import { bodyLimit } from 'hono/body-limit'
 import { compress } from 'hono/compress'
 import { cors } from 'hono/cors'
 import { jwt, sign } from 'hono/jwt'
+import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { auditAdminApp, auditMiddleware } from './index.js'
 
 const cleanups: (() => Promise<void>)[] = []
@@ -174,5 +175,31 @@ describe('auditAdminApp on a dual-stack server', () => {
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/audit`
     await expectExportRecordsIpv4Client({ base, headers: { cookie: 'admin_session=ok' }, store, logger })
+  })
+})
+
+describe('auditAdminApp behind requestId()', () => {
+  it('records its exports with the id requestId() settled on, as auditMiddleware records the app requests', async () => {
+    const { store, logger } = await setup()
+    const app = new Hono()
+    app.use(requestId())
+    const settled: unknown[] = []
+    app.use(async (c, next) => {
+      settled.push(c.get('requestId'))
+      await next()
+    })
+    app.use(auditMiddleware({ logger, tenant: () => 't1' }))
+    app.route('/admin/audit', auditAdminApp({ logger, authorize: cookieAuthorize, uiDir: false }))
+    const origin = await listen(app)
+    const csv = await fetch(`${origin}/admin/audit/api/export.csv`, { headers: { cookie: 'admin_session=ok' } })
+    await csv.text()
+    // No X-Request-Id was sent: requestId() made one.
+    const generated = settled[0]
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/)
+    await vi.waitFor(async () => {
+      await logger.flush()
+      const { items } = await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 5, action: 'audit_log_exported' })
+      expect(items.map((event) => event.context?.requestId)).toEqual([generated])
+    })
   })
 })

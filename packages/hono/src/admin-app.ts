@@ -57,7 +57,14 @@ export function auditAdminApp<E extends Env = Env>(options: AuditAdminAppOptions
   const app = new Hono<E>()
   const serve = async (c: Context<E>): Promise<Response> => {
     const ip = clientIp(c)
-    const response = await handler.fetch(await requestOf(c), { native: c, basePath: mountPath(c), ...(ip === undefined ? {} : { ip }) })
+    // The id Hono's requestId() middleware settled on (it makes one when the client sent none), as auditMiddleware records it.
+    const requestId = (c.get as (key: string) => unknown)('requestId')
+    const response = await handler.fetch(await requestOf(c), {
+      native: c,
+      basePath: mountPath(c),
+      ...(ip === undefined ? {} : { ip }),
+      ...(typeof requestId === 'string' ? { requestId } : {}),
+    })
     // The admin routes record their own events: not again through auditMiddleware (present when mounted before).
     if (leftOutOfCapture(response)) c.get('audit')?.skip()
     else {

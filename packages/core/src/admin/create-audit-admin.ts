@@ -187,7 +187,7 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
     const principal = await authorize(request, info.native)
     // As the capture records it: an IPv4 client of a dual-stack server as `10.1.2.3`, not `::ffff:10.1.2.3`.
     const ip = normalizeIp(info.ip)
-    const requestId = request.headers.get(requestIdHeader) ?? undefined
+    const requestId = info.requestId ?? request.headers.get(requestIdHeader) ?? undefined
     const scope: AdminScope = { ...principal, request, url, ...(ip === undefined ? {} : { ip }), ...(requestId ? { requestId } : {}) }
     if (url.pathname === base) {
       // The page's relative URLs (`./api/...`, `./assets/...`) need the trailing slash.

@@ -36,6 +36,12 @@ export interface AdminRequestInfo<Native = unknown> {
    */
   ip?: string
   /**
+   * The request id the framework settled on (Hono's `requestId()` middleware makes one when the client sent none),
+   * recorded on the admin's own events.
+   * @default the value of the `requestIdHeader` option's header
+   */
+  requestId?: string
+  /**
    * The framework's own request, handed to `authorize` as its second argument.
    * @default undefined
    */
