@@ -126,7 +126,7 @@ describe('admin page: logs', () => {
     // Scroll (no click): the sentinel under the table fetches the next page through the cursor.
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
     await poll(() => rows(page).count()).toBe(projects.length)
-    await page.getByText('End of the log for this period.').waitFor()
+    await page.getByText('End of the log for the last 365 days (the default period). Choose a start date to see older events.').waitFor()
     const ids = await rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))
     expect(ids).toEqual(projects.map((event) => event.id))
 
@@ -172,6 +172,45 @@ describe('admin page: logs', () => {
     expect(await alert.innerText()).toContain('UNAUTHENTICATED')
     // The browser logs the refused fetch (401) as a console error: expected here.
     session.problems.splice(0, session.problems.length, ...session.problems.filter((problem) => !problem.includes('401')))
+    await done(session)
+  })
+
+  it("filters by actor type and by one resource, as the manual's actor and resource filters do", async () => {
+    const session = await open()
+    const { page } = session
+    const seeded = seed.events
+    const listed = () => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))
+    await poll(() => rows(page).count()).toBe(50)
+
+    // 実行者: a type (every API key), from the same menu as the individual actors.
+    const menu = page.locator('#filter-actor')
+    expect(await menu.locator('optgroup').evaluateAll((groups) => groups.map((group) => group.getAttribute('label')))).toEqual(['Actor type', 'Actors'])
+    await page.selectOption('#filter-actor', { label: 'API key' })
+    const byKeys = seeded.filter((event) => event.actor.type === 'api_key')
+    expect(byKeys.length).toBeGreaterThan(0)
+    expect(new Set(byKeys.map((event) => event.actor.id)).size).toBe(1)
+    await poll(listed).toEqual(byKeys.map((event) => event.id))
+    expect(new URL(page.url()).search).toBe('?actorType=api_key')
+    await page.reload()
+    await poll(listed).toEqual(byKeys.map((event) => event.id))
+    expect(await menu.evaluate((select: HTMLSelectElement) => select.selectedOptions[0]?.textContent)).toBe('API key')
+
+    // リソース: one resource by its id, whatever was done to it.
+    await page.selectOption('#filter-actor', '')
+    const oneProject = seeded.filter((event) => event.resource.id === 'prj_101')
+    expect(new Set(oneProject.map((event) => event.action)).size).toBeGreaterThan(1)
+    await page.fill('#filter-resource-id', 'prj_101')
+    await page.press('#filter-resource-id', 'Enter')
+    await poll(listed).toEqual(oneProject.map((event) => event.id))
+    expect(new URL(page.url()).search).toBe('?resourceId=prj_101')
+    // No start day: the API's default window, which the end of the list names (the manual: 365 days by default).
+    await page.getByText('End of the log for the last 365 days (the default period). Choose a start date to see older events.').waitFor()
+    await page.fill('#filter-from', tokyoDay(400))
+    await poll(listed).toEqual(oneProject.map((event) => event.id))
+    await page.getByText('End of the log for this period.').waitFor()
+    await page.getByRole('button', { name: 'Clear' }).click()
+    await poll(() => rows(page).count()).toBe(50)
+    expect(await page.locator('#filter-resource-id').inputValue()).toBe('')
     await done(session)
   })
 
@@ -790,7 +829,7 @@ describe('admin page: focus after actions, recovery after a network failure', ()
     await poll(() => rows(page).count()).toBe(100)
     expect(await focusedId(page)).toBe('load-more')
     await page.keyboard.press('Enter')
-    await page.getByText('End of the log for this period.').waitFor()
+    await page.getByText('End of the log for the last 365 days (the default period). Choose a start date to see older events.').waitFor()
     // The button is gone: focus is on the first row the last page brought, not at the page's start.
     expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['eventId'])).toBe(await rows(page).nth(100).getAttribute('data-event-id'))
     await done(session)

@@ -129,8 +129,11 @@ export interface VerifyResult {
 
 export interface EventFilters {
   actor?: string
+  /** `user`, `api_key` or `system`. */
+  actorType?: string
   action?: string
   resourceType?: string
+  resourceId?: string
   outcome?: string
   q?: string
   /** ISO 8601 UTC, inclusive. */

@@ -28,7 +28,7 @@ export function ExportDialog({ columns, visible, form, onClose }: ExportDialogPr
   const [refused, setRefused] = useState<unknown>(null)
   const error = fromDay === '' || toDay === '' ? t.rangeMissing : toDay < fromDay ? t.rangeReversed : null
   const labels = new Map(columns.map((column) => [column.key, column.label]))
-  const hasOtherFilters = form.actor !== '' || form.action !== '' || form.resourceType !== '' || form.outcome !== '' || form.q.trim() !== ''
+  const hasOtherFilters = form.actor !== '' || form.actorType !== '' || form.action !== '' || form.resourceType !== '' || form.resourceId.trim() !== '' || form.outcome !== '' || form.q.trim() !== ''
 
   function download(event: Event) {
     event.preventDefault()

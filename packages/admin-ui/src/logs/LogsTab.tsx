@@ -9,7 +9,7 @@ import { Cell, actorTypeLabel, loadVisible, saveVisible, tableLabel } from './co
 import { ColumnsDialog } from './ColumnsDialog.js'
 import { EventDetail } from './EventDetail.js'
 import { ExportDialog } from './ExportDialog.js'
-import { EMPTY_FILTERS, type FilterForm, filtersFromUrl, filtersToSearch, toApiFilters } from './filters.js'
+import { ACTOR_TYPES, EMPTY_FILTERS, type FilterForm, actorMenuValue, actorTypeMenuValue, filtersFromUrl, filtersToSearch, fromActorMenu, toApiFilters } from './filters.js'
 
 const PAGE_SIZE = 50
 
@@ -45,6 +45,9 @@ export function LogsTab() {
   const [columnsError, setColumnsError] = useState<unknown>(null)
   const [form, setForm] = useState<FilterForm>(() => filtersFromUrl(window.location.search))
   const [query, setQuery] = useState(form.q)
+  /** The resource id as typed: it filters once committed (Enter, or leaving the field). */
+  const [resourceIdDraft, setResourceIdDraft] = useState(form.resourceId)
+  useEffect(() => setResourceIdDraft(form.resourceId), [form.resourceId])
   const [facets, setFacets] = useState<Facets | null>(null)
   /** Bumped by Retry: menus that gave up during an outage load again when the table recovers. */
   const [facetsRetry, setFacetsRetry] = useState(0)
@@ -74,7 +77,7 @@ export function LogsTab() {
   itemsRef.current = items
 
   const rangeReversed = form.fromDay !== '' && form.toDay !== '' && form.toDay < form.fromDay
-  const filters = useMemo(() => toApiFilters({ ...form, q: query }), [form.actor, form.action, form.resourceType, form.outcome, form.fromDay, form.toDay, query])
+  const filters = useMemo(() => toApiFilters({ ...form, q: query }), [form.actor, form.actorType, form.action, form.resourceType, form.resourceId, form.outcome, form.fromDay, form.toDay, query])
 
   const loadColumns = useCallback(() => {
     setColumnsError(null)
@@ -252,7 +255,7 @@ export function LogsTab() {
   const shown = visible.filter((key) => columnByKey.has(key))
   const tabStop = activeRow !== null && items.some((event) => event.id === activeRow) ? activeRow : items[0]?.id
   const filtersActive = Object.entries(form).some(([, value]) => value !== '')
-  const activeCount = [form.actor, form.action, form.resourceType, form.outcome, form.fromDay, form.toDay].filter((value) => value !== '').length
+  const activeCount = [form.actor || form.actorType, form.action, form.resourceType, form.resourceId, form.outcome, form.fromDay, form.toDay].filter((value) => value !== '').length
 
   return (
     <section class="tab-panel">
@@ -265,6 +268,7 @@ export function LogsTab() {
           event.preventDefault()
           // Enter in the search box searches at once, without waiting for the pause.
           setQuery(form.q)
+          if (resourceIdDraft.trim() !== form.resourceId) update('resourceId', resourceIdDraft.trim())
         }}
       >
         <button type="button" class="button filters__toggle" aria-expanded={filtersOpen} aria-controls="filter-fields" onClick={() => setFiltersOpen(!filtersOpen)}>
@@ -276,9 +280,13 @@ export function LogsTab() {
           id="filter-actor"
           label={t.filterActor}
           allLabel={t.filterAll}
-          value={form.actor}
-          options={facets?.actors.map((actor) => ({ value: actor.id, label: `${actor.name ?? actor.id} · ${actorTypeLabel(actor.type, t)}`, count: actor.count }))}
-          onChange={(value) => update('actor', value)}
+          value={actorMenuValue(form)}
+          // Every actor of a type (the API's actorType), then the individual actors of the period.
+          groups={[
+            { label: t.filterActorTypes, options: ACTOR_TYPES.map((type) => ({ value: actorTypeMenuValue(type), label: actorTypeLabel(type, t), count: null })) },
+            { label: t.filterActors, options: facets?.actors.map((actor) => ({ value: actor.id, label: `${actor.name ?? actor.id} · ${actorTypeLabel(actor.type, t)}`, count: actor.count })) },
+          ]}
+          onChange={(value) => setForm((previous) => ({ ...previous, ...fromActorMenu(value) }))}
         />
         <FacetSelect
           id="filter-action"
@@ -296,6 +304,19 @@ export function LogsTab() {
           options={facets?.resourceTypes.map((facet) => ({ value: facet.value, label: facet.value, count: facet.count }))}
           onChange={(value) => update('resourceType', value)}
         />
+        <div class="field">
+          <label for="filter-resource-id">{t.filterResourceId}</label>
+          <input
+            id="filter-resource-id"
+            type="text"
+            value={resourceIdDraft}
+            placeholder={t.filterResourceIdPlaceholder}
+            autocomplete="off"
+            spellcheck={false}
+            onInput={(event) => setResourceIdDraft(event.currentTarget.value)}
+            onChange={(event) => update('resourceId', event.currentTarget.value.trim())}
+          />
+        </div>
         <div class="field field--narrow">
           <label for="filter-outcome">{t.filterOutcome}</label>
           <select id="filter-outcome" value={form.outcome} onChange={(event) => update('outcome', event.currentTarget.value)}>
@@ -332,6 +353,7 @@ export function LogsTab() {
             disabled={!filtersActive}
             onClick={() => {
               setForm(EMPTY_FILTERS)
+              setResourceIdDraft('')
               // The button disables itself once nothing is filtered: keep focus in the filter bar, not at the page's start.
               document.getElementById('filter-q')?.focus()
             }}
@@ -447,7 +469,8 @@ export function LogsTab() {
             {t.loadMore}
           </button>
         )}
-        {!loading && error === null && nextCursor === null && items.length > 0 && <p class="muted">{t.noMore}</p>}
+        {/* Without a start day the API searches its default window: say so, or older events would seem not to exist. */}
+        {!loading && error === null && nextCursor === null && items.length > 0 && <p class="muted">{form.fromDay === '' ? t.noMoreDefaultWindow : t.noMore}</p>}
       </div>
 
       {dialog?.kind === 'columns' && columns !== null && (
@@ -491,24 +514,47 @@ function rowElement(id: string): HTMLElement | null {
 interface FacetOption {
   value: string
   label: string
-  count: number
+  /** null: not a value of the period (an actor type), shown without a count. */
+  count: number | null
 }
 
-/** A filter menu of the values present in the period (from `/api/facets`), each with its count. */
-function FacetSelect(props: { id: string; label: string; allLabel: string; value: string; options: FacetOption[] | undefined; onChange: (value: string) => void }) {
-  const { id, label, allLabel, value, options = [], onChange } = props
+interface FacetGroup {
+  label: string
+  options: FacetOption[] | undefined
+}
+
+function Options({ options }: { options: FacetOption[] }) {
+  return (
+    <>
+      {options.map((option) => (
+        <option key={option.value} value={option.value}>
+          {option.count === null ? option.label : `${option.label} (${option.count})`}
+        </option>
+      ))}
+    </>
+  )
+}
+
+/** A filter menu of the values present in the period (from `/api/facets`), each with its count; or of groups of them. */
+function FacetSelect(props: { id: string; label: string; allLabel: string; value: string; options?: FacetOption[] | undefined; groups?: FacetGroup[]; onChange: (value: string) => void }) {
+  const { id, label, allLabel, value, options = [], groups, onChange } = props
+  const all = groups === undefined ? options : groups.flatMap((group) => group.options ?? [])
   return (
     <div class="field">
       <label for={id}>{label}</label>
       <select id={id} value={value} onChange={(event) => onChange(event.currentTarget.value)}>
         <option value="">{allLabel}</option>
-        {options.map((option) => (
-          <option key={option.value} value={option.value}>
-            {option.label} ({option.count})
-          </option>
-        ))}
+        {groups === undefined ? (
+          <Options options={options} />
+        ) : (
+          groups.map((group) => (
+            <optgroup key={group.label} label={group.label}>
+              <Options options={group.options ?? []} />
+            </optgroup>
+          ))
+        )}
         {/* A chosen value the current period no longer has stays selectable, so the menu never lies about the filter. */}
-        {value !== '' && !options.some((option) => option.value === value) && <option value={value}>{value}</option>}
+        {value !== '' && !all.some((option) => option.value === value) && <option value={value}>{value}</option>}
       </select>
     </div>
   )
