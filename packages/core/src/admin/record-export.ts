@@ -1,5 +1,6 @@
 import type { JsonObject } from '../event/schema.js'
-import { adminRequestContext, boundRequestContext } from './admin-request-context.js'
+import { boundRequestContext } from '../capture/request-facts.js'
+import { adminRequestContext } from './admin-request-context.js'
 import type { RouteDeps } from './routes.js'
 import type { AdminScope } from './types.js'
 

@@ -1,10 +1,10 @@
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { EventLimits } from '../event/limits.js'
 import { ACTION_PATTERN, RESOURCE_TYPE_PATTERN } from '../event/schema.js'
-import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, RequestContext as EventRequestContext, ResourceRef } from '../event/schema.js'
+import type { Actor, AuditEventInput, JsonObject, JsonValue, Outcome, ResourceRef } from '../event/schema.js'
 import type { AuditLogger, DeliveryMode, RecordResult } from '../logger/audit-logger.js'
 import { deriveOperation, type DerivedOperation } from './derive-action.js'
-import { READ_METHODS, clip, decodedSegment, isCorsPreflight, normalizeIp, type HeaderSource } from './request-facts.js'
+import { READ_METHODS, boundRequestContext, clip, decodedSegment, isCorsPreflight, normalizeIp, type HeaderSource } from './request-facts.js'
 import { toJsonValue } from './to-json-value.js'
 
 /**
@@ -436,18 +436,18 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
       const resource: ResourceRef = o.resource ? ({ ...derived.resource, ...stripUndefined(o.resource) } as ResourceRef) : derived.resource
       const baseTargets = o.targets ?? derived.targets
       const targets = context.extraTargets.length === 0 ? baseTargets : [...baseTargets, ...context.extraTargets]
-      const requestContext: EventRequestContext = {
-        method,
-        path: clip(secrets === null ? request.path : pathWithoutSecrets(request.path, secrets), limits.maxTextLength),
-        status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
-      }
-      const ip = normalizeIp(request.ip)
-      if (ip !== undefined && ip.length <= 64) requestContext.ip = ip
-      if (request.userAgent) requestContext.userAgent = clip(request.userAgent, limits.maxTextLength)
-      if (route !== undefined) requestContext.route = clip(route, limits.maxTextLength)
-      // A request id is only useful verbatim: an over-long one is left out rather than clipped.
-      const requestId = result.requestId ?? request.requestId
-      if (requestId && requestId.length <= limits.maxIdLength) requestContext.requestId = requestId
+      const requestContext = boundRequestContext(
+        {
+          method,
+          path: secrets === null ? request.path : pathWithoutSecrets(request.path, secrets),
+          status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
+          ip: normalizeIp(request.ip),
+          userAgent: request.userAgent,
+          route,
+          requestId: result.requestId ?? request.requestId,
+        },
+        limits,
+      )
       const event: AuditEventInput = {
         tenantId,
         actor,

@@ -1,4 +1,5 @@
-import { ACTOR_TYPES, type Actor, type ActorType } from '../event/schema.js'
+import type { EventLimits } from '../event/limits.js'
+import { ACTOR_TYPES, type Actor, type ActorType, type RequestContext } from '../event/schema.js'
 
 /**
  * The header a request id is read from unless an adapter's `requestIdHeader` option says otherwise.
@@ -101,3 +102,22 @@ export function decodedSegment(segment: string): string {
     return segment
   }
 }
+
+/**
+ * A request's facts as an event's `context`, bounded by the recording logger's limits: a long path, route or user
+ * agent is clipped, an over-long IP or request id (only useful verbatim) is left out. The facts come from the client:
+ * unbounded, one long header would make the event invalid and the request unrecorded. Used for the app's requests
+ * and for the admin's own events alike; properties are written in one order (one object shape on the hot path).
+ */
+export function boundRequestContext(facts: RequestContext, limits: Pick<EventLimits, 'maxIdLength' | 'maxTextLength'>): RequestContext {
+  const context: RequestContext = {}
+  if (facts.method !== undefined) context.method = facts.method
+  if (facts.path !== undefined) context.path = clip(facts.path, limits.maxTextLength)
+  if (facts.status !== undefined) context.status = facts.status
+  if (facts.ip !== undefined && facts.ip.length <= 64) context.ip = facts.ip
+  if (facts.userAgent) context.userAgent = clip(facts.userAgent, limits.maxTextLength)
+  if (facts.route !== undefined) context.route = clip(facts.route, limits.maxTextLength)
+  if (facts.requestId && facts.requestId.length <= limits.maxIdLength) context.requestId = facts.requestId
+  return context
+}
+

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { boundRequestContext } from '../admin/admin-request-context.js'
+import { boundRequestContext } from '../capture/request-facts.js'
 import { AuditKitError, isAuditKitError, type AuditErrorDetail } from '../errors.js'
 import type { Actor, RequestContext } from '../event/schema.js'
 import { uuidv7 } from '../ids/uuidv7.js'
