@@ -114,15 +114,9 @@ function isPrincipal(value: unknown): value is AdminPrincipal {
   )
 }
 
-/** The request's path below the mount (`/api/events`), or `''` when it is not under it. */
-function relativePathOf(request: Request, base: string): string {
-  let pathname: string
-  try {
-    pathname = new URL(request.url).pathname
-  } catch {
-    return ''
-  }
-  return pathname.startsWith(`${base}/`) ? pathname.slice(base.length) : ''
+/** The path below the mount (`/api/events`), or null when `pathname` is not under it. */
+function pathBelow(pathname: string, base: string): string | null {
+  return pathname.startsWith(`${base}/`) ? pathname.slice(base.length) : null
 }
 
 /** The `Allow` header of a route: HEAD wherever GET is. */
@@ -180,9 +174,12 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
     return { tenantId: decision.tenantId, actor: decision.actor }
   }
 
+  /** The mount path of this request: the adapter's, else the `basePath` option. */
+  const mountOf = (info: AdminRequestInfo<Native>): string => (info.basePath === undefined ? basePath : normaliseBase(info.basePath))
+
   async function handle(request: Request, info: AdminRequestInfo<Native>): Promise<Response> {
     const url = new URL(request.url)
-    const base = info.basePath === undefined ? basePath : normaliseBase(info.basePath)
+    const base = mountOf(info)
     // Authorization comes first, for every path and method: an outsider learns nothing, not even which routes exist.
     const principal = await authorize(request, info.native)
     // As the capture records it: an IPv4 client of a dual-stack server as `10.1.2.3`, not `::ffff:10.1.2.3`.
@@ -193,8 +190,8 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
       // The page's relative URLs (`./api/...`, `./assets/...`) need the trailing slash.
       return new Response(null, { status: 308, headers: withSecurityHeaders({ location: `${base}/${url.search}` }) })
     }
-    if (!url.pathname.startsWith(`${base}/`)) throw new AuditKitError('NOT_FOUND', 'No such admin route.')
-    const relative = url.pathname.slice(base.length)
+    const relative = pathBelow(url.pathname, base)
+    if (relative === null) throw new AuditKitError('NOT_FOUND', 'No such admin route.')
     const match = matchRoute(relative)
     const method = request.method.toUpperCase()
     // HEAD is served by GET (RFC 9110 9.3.2): the same status and headers, no body.
@@ -227,7 +224,8 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
         const allow = error instanceof Error ? (error as Error & { allow?: unknown }).allow : undefined
         if (response.status === 405 && typeof allow === 'string') response.headers.set('allow', allow)
         const answer = request.method.toUpperCase() === 'HEAD' ? await withoutBody(response) : response
-        return markRefused(answer, relativePathOf(request, info.basePath === undefined ? basePath : normaliseBase(info.basePath)), request.method)
+        // A URL `new Request` accepted parses again; the empty path below no mount stands for an unknown admin path.
+        return markRefused(answer, pathBelow(new URL(request.url).pathname, mountOf(info)) ?? '', request.method)
       }
     },
   }
