@@ -1,18 +1,6 @@
 import { AuditKitError } from '../errors.js'
+import { CHECKPOINT_ACTION, CHECKPOINT_ATTRIBUTES } from '../siem/otlp-encoding.js'
 import type { SignedCheckpoint } from '../store/types.js'
-
-/** OTLP attribute names of a checkpoint record in the SIEM stream (see `siem/otlp-encoding`). */
-const SIEM_ATTRIBUTES = {
-  chainId: 'audit.chain.id',
-  seq: 'audit.seq',
-  hash: 'audit.hash',
-  createdAt: 'audit.checkpoint.created_at',
-  prevSignature: 'audit.checkpoint.prev_signature',
-  signature: 'audit.checkpoint.signature',
-  keyId: 'audit.checkpoint.key_id',
-} as const
-/** The event name (and `audit.action`) of a checkpoint record in the SIEM stream. */
-const CHECKPOINT_EVENT = 'audit_checkpoint_signed'
 
 /**
  * Reads checkpoints kept outside the database, to pass as `anchors` to `verifyChain`: a JSON object, a JSON array or
@@ -48,12 +36,12 @@ function toCheckpoint(value: unknown, position: number): SignedCheckpoint {
   if (typeof value !== 'object' || value === null) throw new AuditKitError('INVALID_OPTIONS', `Checkpoint ${position} is not an object`)
   const record = attributesOf(value as Record<string, unknown>, position)
   const action = record['audit.action']
-  if (action !== undefined && action !== CHECKPOINT_EVENT) throw notACheckpoint(action, position)
-  const fromSiem = SIEM_ATTRIBUTES.signature in record
-  const field = (name: keyof typeof SIEM_ATTRIBUTES): unknown => record[fromSiem ? SIEM_ATTRIBUTES[name] : name]
-  const text = (name: keyof typeof SIEM_ATTRIBUTES): string => {
+  if (action !== undefined && action !== CHECKPOINT_ACTION) throw notACheckpoint(action, position)
+  const fromSiem = CHECKPOINT_ATTRIBUTES.signature in record
+  const field = (name: keyof typeof CHECKPOINT_ATTRIBUTES): unknown => record[fromSiem ? CHECKPOINT_ATTRIBUTES[name] : name]
+  const text = (name: keyof typeof CHECKPOINT_ATTRIBUTES): string => {
     const found = field(name)
-    if (typeof found !== 'string') throw new AuditKitError('INVALID_OPTIONS', `Checkpoint ${position} has no string "${fromSiem ? SIEM_ATTRIBUTES[name] : name}"`)
+    if (typeof found !== 'string') throw new AuditKitError('INVALID_OPTIONS', `Checkpoint ${position} has no string "${fromSiem ? CHECKPOINT_ATTRIBUTES[name] : name}"`)
     return found
   }
   const seq = Number(field('seq'))
@@ -76,7 +64,7 @@ function attributesOf(record: Record<string, unknown>, position: number): Record
   if (!('attributes' in record)) return record
   const eventName = record['eventName'] ?? record['event_name']
   // A SIEM may leave the event name out (or empty): the attributes' audit.action then says what the record is.
-  if (eventName !== undefined && eventName !== '' && eventName !== CHECKPOINT_EVENT) throw notACheckpoint(eventName, position)
+  if (eventName !== undefined && eventName !== '' && eventName !== CHECKPOINT_ACTION) throw notACheckpoint(eventName, position)
   const attributes = record['attributes']
   if (Array.isArray(attributes)) return Object.fromEntries(attributes.flatMap((entry) => otlpKeyValue(entry)))
   if (typeof attributes === 'object' && attributes !== null) return attributes as Record<string, unknown>
@@ -97,6 +85,6 @@ function otlpKeyValue(entry: unknown): [string, unknown][] {
 function notACheckpoint(name: unknown, position: number): AuditKitError {
   return new AuditKitError(
     'INVALID_OPTIONS',
-    `Checkpoint ${position} is a ${JSON.stringify(name)} record, not an ${CHECKPOINT_EVENT} one: give only the checkpoint records`,
+    `Checkpoint ${position} is a ${JSON.stringify(name)} record, not an ${CHECKPOINT_ACTION} one: give only the checkpoint records`,
   )
 }

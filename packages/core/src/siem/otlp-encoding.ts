@@ -290,6 +290,17 @@ export function eventToLogRecord(event: AuditEvent): OtlpLogRecord {
 /** The action name of signed integrity checkpoints in the SIEM stream. */
 export const CHECKPOINT_ACTION = 'audit_checkpoint_signed'
 
+/** The attribute of each checkpoint field in the SIEM stream: written here, read back as anchors (`parseCheckpoints`). */
+export const CHECKPOINT_ATTRIBUTES = {
+  chainId: 'audit.chain.id',
+  seq: 'audit.seq',
+  hash: 'audit.hash',
+  createdAt: 'audit.checkpoint.created_at',
+  prevSignature: 'audit.checkpoint.prev_signature',
+  signature: 'audit.checkpoint.signature',
+  keyId: 'audit.checkpoint.key_id',
+} as const satisfies Record<keyof SignedCheckpoint, string>
+
 /** A signed integrity checkpoint as a log record, so the SIEM holds an independent copy of the chain's anchors. */
 export function checkpointToLogRecord(checkpoint: SignedCheckpoint): OtlpLogRecord {
   return {
@@ -302,13 +313,13 @@ export function checkpointToLogRecord(checkpoint: SignedCheckpoint): OtlpLogReco
       ['audit.id', `checkpoint:${checkpoint.chainId}:${checkpoint.seq}`],
       ['audit.action', CHECKPOINT_ACTION],
       ['audit.tenant.id', checkpoint.chainId],
-      ['audit.chain.id', checkpoint.chainId],
-      ['audit.seq', checkpoint.seq],
-      ['audit.hash', checkpoint.hash],
-      ['audit.checkpoint.created_at', checkpoint.createdAt],
-      ['audit.checkpoint.prev_signature', checkpoint.prevSignature],
-      ['audit.checkpoint.signature', checkpoint.signature],
-      ['audit.checkpoint.key_id', checkpoint.keyId],
+      [CHECKPOINT_ATTRIBUTES.chainId, checkpoint.chainId],
+      [CHECKPOINT_ATTRIBUTES.seq, checkpoint.seq],
+      [CHECKPOINT_ATTRIBUTES.hash, checkpoint.hash],
+      [CHECKPOINT_ATTRIBUTES.createdAt, checkpoint.createdAt],
+      [CHECKPOINT_ATTRIBUTES.prevSignature, checkpoint.prevSignature],
+      [CHECKPOINT_ATTRIBUTES.signature, checkpoint.signature],
+      [CHECKPOINT_ATTRIBUTES.keyId, checkpoint.keyId],
     ],
   }
 }
