@@ -130,20 +130,22 @@ describe('admin page: logs', () => {
     const ids = await rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))
     expect(ids).toEqual(projects.map((event) => event.id))
 
-    // Actor filter: only Ben's events, newest first.
-    await page.locator('#filter-actor option[value="u_ben"]').waitFor({ state: 'attached' })
-    await page.selectOption('#filter-actor', 'u_ben')
+    // Actor filter: only Ben's events, newest first. An actor of the menu is a type and an id (a user and an API key
+    // may share an id), so the filter and the link carry both.
+    const ben = '\u001factor:user\u001fu_ben'
+    await page.locator(`#filter-actor option[value="${ben}"]`).waitFor({ state: 'attached' })
+    await page.selectOption('#filter-actor', ben)
     const bensProjects = projects.filter((event) => event.actor.id === 'u_ben')
     await poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
       bensProjects.map((event) => event.id),
     )
     // The filters are in the URL: a reload (or a shared link) shows the same events.
-    expect(new URL(page.url()).search).toBe('?actor=u_ben&resource=project')
+    expect(new URL(page.url()).search).toBe('?actor=u_ben&actorType=user&resource=project')
     await page.reload()
     await poll(() => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))).toEqual(
       bensProjects.map((event) => event.id),
     )
-    expect(await page.locator('#filter-actor').inputValue()).toBe('u_ben')
+    expect(await page.locator('#filter-actor').inputValue()).toBe(ben)
 
     // Date range (local days in the browser's zone): from 10 days ago until today.
     await page.selectOption('#filter-actor', '')

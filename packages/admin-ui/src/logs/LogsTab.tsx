@@ -9,7 +9,7 @@ import { Cell, actorTypeLabel, loadVisible, saveVisible, tableLabel } from './co
 import { ColumnsDialog } from './ColumnsDialog.js'
 import { EventDetail } from './EventDetail.js'
 import { ExportDialog } from './ExportDialog.js'
-import { ACTOR_TYPES, EMPTY_FILTERS, type FilterForm, actorMenuValue, actorTypeMenuValue, filtersFromUrl, filtersToSearch, fromActorMenu, toApiFilters } from './filters.js'
+import { ACTOR_TYPES, EMPTY_FILTERS, type FilterForm, actorMenuValue, actorOptionValue, actorTypeMenuValue, filtersFromUrl, filtersToSearch, fromActorMenu, toApiFilters } from './filters.js'
 
 const PAGE_SIZE = 50
 
@@ -284,8 +284,12 @@ export function LogsTab() {
           // Every actor of a type (the API's actorType), then the individual actors of the period.
           groups={[
             { label: t.filterActorTypes, options: ACTOR_TYPES.map((type) => ({ value: actorTypeMenuValue(type), label: actorTypeLabel(type, t), count: null })) },
-            { label: t.filterActors, options: facets?.actors.map((actor) => ({ value: actor.id, label: `${actor.name ?? actor.id} · ${actorTypeLabel(actor.type, t)}`, count: actor.count })) },
+            { label: t.filterActors, options: facets?.actors.map((actor) => ({ value: actorOptionValue(actor.type, actor.id), label: `${actor.name ?? actor.id} · ${actorTypeLabel(actor.type, t)}`, count: actor.count })) },
           ]}
+          describe={(value) => {
+            const choice = fromActorMenu(value)
+            return choice.actorType === '' ? choice.actor : `${choice.actor} · ${actorTypeLabel(choice.actorType, t)}`
+          }}
           onChange={(value) => setForm((previous) => ({ ...previous, ...fromActorMenu(value) }))}
         />
         <FacetSelect
@@ -536,8 +540,18 @@ function Options({ options }: { options: FacetOption[] }) {
 }
 
 /** A filter menu of the values present in the period (from `/api/facets`), each with its count; or of groups of them. */
-function FacetSelect(props: { id: string; label: string; allLabel: string; value: string; options?: FacetOption[] | undefined; groups?: FacetGroup[]; onChange: (value: string) => void }) {
-  const { id, label, allLabel, value, options = [], groups, onChange } = props
+function FacetSelect(props: {
+  id: string
+  label: string
+  allLabel: string
+  value: string
+  options?: FacetOption[] | undefined
+  groups?: FacetGroup[]
+  /** The label of a chosen value that is not among the options (default: the value itself). */
+  describe?: (value: string) => string
+  onChange: (value: string) => void
+}) {
+  const { id, label, allLabel, value, options = [], groups, describe = (chosen) => chosen, onChange } = props
   const all = groups === undefined ? options : groups.flatMap((group) => group.options ?? [])
   return (
     <div class="field">
@@ -554,7 +568,7 @@ function FacetSelect(props: { id: string; label: string; allLabel: string; value
           ))
         )}
         {/* A chosen value the current period no longer has stays selectable, so the menu never lies about the filter. */}
-        {value !== '' && !all.some((option) => option.value === value) && <option value={value}>{value}</option>}
+        {value !== '' && !all.some((option) => option.value === value) && <option value={value}>{describe(value)}</option>}
       </select>
     </div>
   )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EMPTY_FILTERS, actorMenuValue, filtersFromUrl, filtersToSearch, fromActorMenu, toApiFilters } from './filters.js'
+import { EMPTY_FILTERS, actorMenuValue, actorOptionValue, filtersFromUrl, filtersToSearch, fromActorMenu, toApiFilters } from './filters.js'
 
 describe('filters in the URL', () => {
   it('round-trips through the query string, leaving empty values out', () => {
@@ -37,5 +37,21 @@ describe('actor type and specific resource (the manual: filter by a user, an API
     expect(fromActorMenu('system')).toEqual({ actor: 'system', actorType: '' })
     expect(fromActorMenu(actorMenuValue({ ...EMPTY_FILTERS, actor: 'system' }))).toEqual({ actor: 'system', actorType: '' })
     expect(fromActorMenu('')).toEqual({ actor: '', actorType: '' })
+  })
+
+  it('filters an actor chosen from the menu by its type and id, so a user and an API key sharing an id stay apart', () => {
+    const user = actorOptionValue('user', 'ci')
+    const key = actorOptionValue('api_key', 'ci')
+    expect(user).not.toBe(key)
+    expect(fromActorMenu(user)).toEqual({ actor: 'ci', actorType: 'user' })
+    expect(fromActorMenu(key)).toEqual({ actor: 'ci', actorType: 'api_key' })
+    const form = { ...EMPTY_FILTERS, ...fromActorMenu(key) }
+    expect(toApiFilters(form)).toMatchObject({ actor: 'ci', actorType: 'api_key' })
+    // The link keeps both, and the menu shows the same actor again after a reload.
+    const search = filtersToSearch(form)
+    expect(search).toBe('?actor=ci&actorType=api_key')
+    expect(actorMenuValue(filtersFromUrl(search))).toBe(key)
+    // An id holding the separator's neighbours, or a colon, is kept whole.
+    expect(fromActorMenu(actorOptionValue('user', 'a:b type:c'))).toEqual({ actor: 'a:b type:c', actorType: 'user' })
   })
 })

@@ -72,15 +72,19 @@ export function filtersToSearch(form: FilterForm): string {
 }
 
 /**
- * The actor menu holds both individual actors (value: the actor id) and actor types. A type's value starts with a
- * control character, which no actor id the API filters by can contain, so no id is ever read as a type.
+ * The actor menu holds both actor types and individual actors. An individual actor is a type and an id together (a
+ * user and an API key may share an id), so its value filters by both. Both kinds of value start with a control
+ * character, which no actor id the API filters by can contain, so no id is ever read as either; a plain id (a link made
+ * before actors carried their type, or typed by hand) filters by the id alone.
  */
 const TYPE_PREFIX = '\u001ftype:'
+const ACTOR_PREFIX = '\u001factor:'
+const SEPARATOR = '\u001f'
 
 /** The actor menu's value for these filters. */
 export function actorMenuValue(form: FilterForm): string {
-  if (form.actor !== '') return form.actor
-  return form.actorType === '' ? '' : `${TYPE_PREFIX}${form.actorType}`
+  if (form.actor !== '') return form.actorType === '' ? form.actor : actorOptionValue(form.actorType, form.actor)
+  return form.actorType === '' ? '' : actorTypeMenuValue(form.actorType)
 }
 
 /** The value for an actor type in the actor menu. */
@@ -88,8 +92,18 @@ export function actorTypeMenuValue(type: string): string {
   return `${TYPE_PREFIX}${type}`
 }
 
-/** What a choice in the actor menu filters by: one actor or one actor type (never both). */
+/** The value for one actor (of the facets) in the actor menu. */
+export function actorOptionValue(type: string, id: string): string {
+  return `${ACTOR_PREFIX}${type}${SEPARATOR}${id}`
+}
+
+/** What a choice in the actor menu filters by: one actor (its type and id), every actor of a type, or an id alone. */
 export function fromActorMenu(value: string): Pick<FilterForm, 'actor' | 'actorType'> {
   if (value.startsWith(TYPE_PREFIX)) return { actor: '', actorType: value.slice(TYPE_PREFIX.length) }
+  if (value.startsWith(ACTOR_PREFIX)) {
+    const typeAndId = value.slice(ACTOR_PREFIX.length)
+    const end = typeAndId.indexOf(SEPARATOR)
+    return { actor: typeAndId.slice(end + 1), actorType: typeAndId.slice(0, end) }
+  }
   return { actor: value, actorType: '' }
 }
