@@ -24,3 +24,10 @@ it('is linked by the install and runs the built CLI: keygen writes a key pair, a
   expect(wrong.status).toBe(2)
   expect(wrong.stderr).toMatch(/Usage|unknown/i)
 })
+
+it('prints the version of the installed package', () => {
+  const { version } = JSON.parse(readFileSync(join(root, 'packages', 'core', 'package.json'), 'utf8')) as { version: string }
+  const printed = spawnSync(command, ['--version'], { encoding: 'utf8' })
+  expect(printed.status, printed.stderr).toBe(0)
+  expect(printed.stdout).toBe(`auditkit ${version}\n`)
+})

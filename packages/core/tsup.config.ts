@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { defineConfig } from 'tsup'
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }
 
 export default defineConfig({
   entry: {"index": "src/index.ts", "stores/sqlite/index": "src/stores/sqlite/index.ts", "stores/sqlite/writer-worker": "src/stores/sqlite/writer-worker.ts", "stores/mongodb/index": "src/stores/mongodb/index.ts", "cli/auditkit": "src/cli/auditkit.ts"},
@@ -13,4 +16,6 @@ export default defineConfig({
   // of the modules they share, so a sealer from `@auditkit/core` is unknown to the store from `@auditkit/core/sqlite`
   // (which then never uses its writer thread) and the store's errors fail `isAuditKitError`.
   splitting: true,
+  // The package's version, for the OTLP scope and `auditkit --version` (src/version.ts).
+  define: { __AUDITKIT_VERSION__: JSON.stringify(version) },
 })

@@ -77,6 +77,11 @@ describe('auditkit CLI', () => {
     expect((await cli(['--help'])).code).toBe(EXIT.ok)
   })
 
+  it('prints its version (the package.json version the build stamps)', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-v', 'version']) expect(await cli([flag])).toEqual({ code: EXIT.ok, stdout: `auditkit ${version}\n`, stderr: '' })
+  })
+
   it('verifies every chain of a SQLite file with the public key and the HMAC key', async () => {
     const result = await cli(['verify', '--sqlite', dbPath, '--public-key', publicKeyPath, '--hmac-key-file', hmacKeyPath])
     expect(result).toMatchObject({ code: EXIT.ok, stderr: '' })

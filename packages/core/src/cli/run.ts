@@ -11,6 +11,7 @@ import { createNdjsonSource, exportNdjson, seqRangeForTimes } from '../integrity
 import type { ChainSource } from '../integrity/source.js'
 import { verifyAll, type ChainVerification } from '../integrity/verify.js'
 import type { AuditStore } from '../store/types.js'
+import { AUDITKIT_VERSION } from '../version.js'
 
 /** Exit codes of the `auditkit` command. */
 export const EXIT = {
@@ -35,6 +36,7 @@ const USAGE = `Usage:
                   [--max-uncheckpointed <n>] [--anchor <file>] [--from-seq <n>] [--to-seq <n>] [--json]
   auditkit export <store> [--tenant <id>]... [--from <iso time>] [--to <iso time>] [--out <file>]
   auditkit keygen --private-key <file> --public-key <file>
+  auditkit --version
 
 Sources:
   --sqlite <file>                      a SQLite store file
@@ -96,6 +98,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     print(command === undefined ? io.stderr : io.stdout, USAGE)
     return command === undefined ? EXIT.usage : EXIT.ok
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    // The verifier's version belongs next to its verdicts in an incident record.
+    print(io.stdout, `auditkit ${AUDITKIT_VERSION ?? '(version unknown: run from source)'}`)
+    return EXIT.ok
   }
   try {
     const flags = parseFlags(rest)

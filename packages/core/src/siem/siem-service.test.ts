@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -17,6 +17,7 @@ import { createOtlpTransport } from './otlp-transport.js'
 import { createSiemService, type SiemService, type SiemServiceOptions } from './siem-service.js'
 import { parseSiemSettings, type SiemProtocol } from './settings.js'
 
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-siem-'))
 const SECRET_KEY = Buffer.alloc(32, 3).toString('base64')
 const TOKEN = 'tenant-collector-token-9f3a'
@@ -139,6 +140,8 @@ describe.each(PROTOCOLS)('SIEM export over %s', (protocol) => {
       severityText: 'WARN',
       severityNumber: 13,
       resource: { 'service.name': 'my-saas' },
+      // The instrumentation scope names the package and its version, so a SIEM can tell which release sent a record.
+      scope: { name: '@auditkit/core', version: PACKAGE_VERSION },
     })
     expect(tenth?.attributes).toMatchObject({
       'audit.id': stored[10]?.id,
@@ -157,6 +160,7 @@ describe.each(PROTOCOLS)('SIEM export over %s', (protocol) => {
       'client.address': '198.51.100.10',
       'user_agent.original': 'test-agent/1.0',
     })
+    expect(receiver.requests.at(-1)?.headers['user-agent']).toContain(`AuditKit-SIEM-Export/${PACKAGE_VERSION}`)
     expect(records[1]?.severityText).toBe('INFO')
     expect(BigInt(tenth?.timeUnixNano ?? 0)).toBe(BigInt(Date.parse(stored[10]?.occurredAt ?? '')) * 1_000_000n)
     const status = await waitFor(async () => {

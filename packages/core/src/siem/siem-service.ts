@@ -13,6 +13,7 @@ import { SEVERITY, encodeExportLogsRequest, type ExportRequestOptions } from './
 import { createOtlpTransport } from './otlp-transport.js'
 import { createSecretBox } from './secret-box.js'
 import { maskSecret, parseSiemSettings, type SiemProtocol, type SiemSettings } from './settings.js'
+import { AUDITKIT_VERSION } from '../version.js'
 
 /** Settings as an admin sees them: header values masked (last four characters). */
 export interface MaskedSiemSettings {
@@ -184,7 +185,7 @@ interface StoredSiemSettings {
   updatedAt: string
 }
 
-const USER_AGENT = 'AuditKit-SIEM-Export'
+const USER_AGENT = `AuditKit-SIEM-Export${AUDITKIT_VERSION === undefined ? '' : `/${AUDITKIT_VERSION}`}`
 const SCOPE_NAME = '@auditkit/core'
 
 /** Creates the SIEM export: per-tenant settings, Test Connection, and one background exporter per enabled tenant. */
@@ -231,7 +232,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     (tenantId: string) =>
     (error: unknown): void =>
       onError(error, { tenantId })
-  const requestOptions: ExportRequestOptions = { resource: [['service.name', serviceName]], scopeName: SCOPE_NAME }
+  const requestOptions: ExportRequestOptions = { resource: [['service.name', serviceName]], scopeName: SCOPE_NAME, ...(AUDITKIT_VERSION === undefined ? {} : { scopeVersion: AUDITKIT_VERSION }) }
 
   const workers = new Map<string, { worker: DeliveryWorker; updatedAt: string }>()
   const testAttempts = new Map<string, number[]>()
