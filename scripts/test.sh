@@ -12,8 +12,21 @@ if ! command -v chromium >/dev/null 2>&1 && [ -z "${AUDITKIT_CHROMIUM:-}" ]; the
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Debian's chromium for the browser tests..."
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install chromium; the browser tests will fail"
+    APT_UPDATED=1
   else
     echo "warning: chromium is not installed (apt-get install chromium); the browser tests will fail"
+  fi
+fi
+
+# The CSV export is opened in a real spreadsheet: Debian's LibreOffice Calc, headless (test/e2e-csv-spreadsheet.test.ts).
+if ! command -v soffice >/dev/null 2>&1 && [ -z "${AUDITKIT_SOFFICE:-}" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's libreoffice-calc-nogui for the spreadsheet test..."
+    ( ([ -n "${APT_UPDATED:-}" ] || apt-get update -qq) &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null) ||
+      echo "warning: could not install libreoffice-calc-nogui; the spreadsheet test will fail"
+  else
+    echo "warning: LibreOffice is not installed (apt-get install --no-install-recommends libreoffice-calc-nogui); the spreadsheet test will fail"
   fi
 fi
 
