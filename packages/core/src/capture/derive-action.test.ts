@@ -86,5 +86,20 @@ describe('inflection', () => {
     ['signup', 'signed_up'],
     ['checkout', 'checked_out'],
     ['sync', 'synced'],
+    // Irregular verbs that route segments use, and prefixed verbs that keep their base's doubling.
+    ['go', 'gone'],
+    ['do', 'done'],
+    ['win', 'won'],
+    ['cut', 'cut'],
+    ['quit', 'quit'],
+    ['bind', 'bound'],
+    ['unbind', 'unbound'],
+    ['show', 'shown'],
+    ['throw', 'thrown'],
+    ['unstar', 'unstarred'],
+    ['unban', 'unbanned'],
+    ['resubmit', 'resubmitted'],
+    ['render', 'rendered'],
+    ['unlock', 'unlocked'],
   ])('pastTense(%s) = %s', (verb, past) => expect(pastTense(verb)).toBe(past))
 })

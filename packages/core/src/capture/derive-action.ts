@@ -19,6 +19,14 @@ const IRREGULAR_PAST: Record<string, string> = {
   override: 'overridden', write: 'written', rewrite: 'rewritten', hide: 'hidden', unhide: 'unhidden', choose: 'chosen',
   freeze: 'frozen', unfreeze: 'unfrozen', take: 'taken', give: 'given', forgive: 'forgiven', buy: 'bought', sell: 'sold',
   build: 'built', rebuild: 'rebuilt', pay: 'paid', withdraw: 'withdrawn', forget: 'forgotten', read: 'read', lead: 'led',
+  do: 'done', go: 'gone', see: 'seen', win: 'won', hit: 'hit', cut: 'cut', shut: 'shut', quit: 'quit', bid: 'bid',
+  spin: 'spun', bind: 'bound', unbind: 'unbound', rebind: 'rebound', find: 'found', hold: 'held', unhold: 'unheld',
+  keep: 'kept', leave: 'left', make: 'made', remake: 'remade', show: 'shown', spend: 'spent', throw: 'thrown',
+  overwrite: 'overwritten', draw: 'drawn', redraw: 'redrawn', forbid: 'forbidden', let: 'let', tell: 'told',
+  sweep: 'swept', strike: 'struck', teach: 'taught', seek: 'sought', feed: 'fed', lose: 'lost', meet: 'met',
+  broadcast: 'broadcast', forecast: 'forecast', cast: 'cast', recast: 'recast', input: 'input', output: 'output',
+  spread: 'spread', wind: 'wound', unwind: 'unwound', rewind: 'rewound', stick: 'stuck', dig: 'dug', hang: 'hung',
+  lend: 'lent', fly: 'flown', shrink: 'shrunk', uphold: 'upheld', withhold: 'withheld', undertake: 'undertaken',
 }
 /**
  * Verbs stressed on a last syllable that doubles (`commit` → `committed`), and the one-word phrasal verbs routes use
@@ -28,6 +36,9 @@ const MORE_PAST: Record<string, string> = {
   commit: 'committed', permit: 'permitted', admit: 'admitted', omit: 'omitted', transfer: 'transferred', refer: 'referred',
   prefer: 'preferred', defer: 'deferred', confer: 'conferred', occur: 'occurred', control: 'controlled', patrol: 'patrolled',
   expel: 'expelled', compel: 'compelled', unpin: 'unpinned', unplug: 'unplugged', unzip: 'unzipped', unwrap: 'unwrapped',
+  unstar: 'unstarred', unban: 'unbanned', unflag: 'unflagged', untag: 'untagged', unmap: 'unmapped', unship: 'unshipped',
+  retag: 'retagged', remap: 'remapped', replan: 'replanned', rescan: 'rescanned', reship: 'reshipped', resubmit: 'resubmitted',
+  recommit: 'recommitted', unsubmit: 'unsubmitted',
   cleanup: 'cleaned_up', setup: 'set_up', signup: 'signed_up', signin: 'signed_in', signout: 'signed_out',
   checkin: 'checked_in', checkout: 'checked_out', rollback: 'rolled_back', rollout: 'rolled_out', backup: 'backed_up',
   shutdown: 'shut_down', lookup: 'looked_up', pickup: 'picked_up', startup: 'started_up', handoff: 'handed_off',
