@@ -94,6 +94,21 @@ describe.each(FRAMEWORKS)('demo API on %s', (framework) => {
     })
   })
 
+  it('records a denied SIEM settings change as a failed siem_config_updated, and an allowed one once', async () => {
+    const before = (await eventsInFile('acme')).length
+    const settings = { enabled: false, endpoint: 'http://127.0.0.1:4317', protocol: 'grpc' }
+    const denied = await call('PUT', '/admin/audit/api/settings/siem', 'demo-member-token', settings)
+    expect(denied.status).toBe(403)
+    const saved = await call('PUT', '/admin/audit/api/settings/siem', 'demo-owner-token', settings)
+    expect(saved.status).toBe(200)
+    const events = await eventsInFile('acme', before)
+    expect(events.map((event) => [event.action, event.outcome, event.actor.id])).toEqual([
+      ['siem_config_updated', 'failure', 'usr_max'],
+      ['siem_config_updated', 'success', 'usr_olivia'],
+    ])
+    expect(events[0]).toMatchObject({ resource: { type: 'siem_integration' }, context: { status: 403, ip: '127.0.0.1' } })
+  })
+
   it('records an unknown token as an anonymous 401 and keeps every error in one JSON shape', async () => {
     const before = (await eventsInFile('acme')).length
     const refused = await call('DELETE', '/workspaces/acme/projects/prj_x', 'not-a-token')

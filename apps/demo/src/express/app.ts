@@ -40,7 +40,6 @@ export function createExpressDemoApp(options: ExpressDemoOptions): Express {
       delivery: options.delivery ?? 'async',
       // req.user holds the actor fields; the default resolver maps it to the Actor.
       tenant: (req) => tenantOf(req.path, userOf(req)?.principal),
-      skip: (req) => req.path.startsWith('/admin/'),
     }),
   )
   app.use((req, _res, next) => {

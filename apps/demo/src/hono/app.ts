@@ -39,14 +39,17 @@ export function createHonoDemoApp(options: HonoDemoOptions): Hono<DemoEnv> {
       delivery: options.delivery ?? 'async',
       trustProxy: options.trustProxy ?? 'loopback',
       tenant: (c) => tenantOf(c.req.path, c.get('user')?.principal),
-      skip: (c) => c.req.path.startsWith('/admin/'),
     }),
   )
-  // The admin API and page; its own authorize (owner/admin tokens) decides, before the demo's authentication.
-  app.route('/admin/audit', auditAdminApp({ ...options.admin, logger: options.logger, authorize: authorizeDemoAdmin }))
+  // Authentication only says who calls, for the routes and for the audit records (also of a refused admin request).
   app.use(async (c, next) => {
     const principal = authenticate(c.req.header('authorization'))
     if (principal) c.set('user', demoUser(principal))
+    await next()
+  })
+  // The admin API and page; its own authorize (owner/admin tokens) decides who may use them.
+  app.route('/admin/audit', auditAdminApp({ ...options.admin, logger: options.logger, authorize: authorizeDemoAdmin }))
+  app.use(async (c, next) => {
     // After authentication, so that a malformed body is still recorded against its sender.
     if (c.req.header('content-type')?.includes('application/json')) {
       try {

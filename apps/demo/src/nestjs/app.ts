@@ -7,7 +7,6 @@ import {
   Delete,
   Get,
   HttpException,
-  Injectable,
   Module,
   Patch,
   Post,
@@ -16,7 +15,6 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
   type MiddlewareConsumer,
-  type NestMiddleware,
   type NestModule,
 } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
@@ -61,15 +59,12 @@ interface DemoHttpResponse {
 
 const pathOf = (req: { url: string; originalUrl?: string }): string => (req.originalUrl ?? req.url).split('?', 1)[0] ?? '/'
 
-/** Authentication as Nest middleware (like Passport's), so that refusals of unknown routes know their sender too. */
-@Injectable()
-class DemoAuthMiddleware implements NestMiddleware {
-  use(req: DemoHttpRequest, _res: unknown, next: (error?: unknown) => void): void {
-    const authorization = req.headers.authorization
-    const principal = authenticate(typeof authorization === 'string' ? authorization : undefined)
-    if (principal) req.user = demoUser(principal)
-    next()
-  }
+/** Authentication as global middleware (`app.use()`), so that refusals of unknown routes and of the admin know their sender too. */
+function demoAuthentication(req: DemoHttpRequest, _res: unknown, next: (error?: unknown) => void): void {
+  const authorization = req.headers.authorization
+  const principal = authenticate(typeof authorization === 'string' ? authorization : undefined)
+  if (principal) req.user = demoUser(principal)
+  next()
 }
 
 /** Answers every error as the other demo frameworks do: `{ error: { code, message } }` with its status. */
@@ -154,7 +149,6 @@ export async function createNestDemoApp(options: NestDemoOptions): Promise<NestE
         delivery: options.delivery ?? 'async',
         // req.user holds the actor fields; the default resolver maps it to the Actor.
         tenant: (req) => tenantOf(pathOf(req), (req.user as DemoUser | undefined)?.principal),
-        skip: (req) => pathOf(req).startsWith('/admin/'),
       }),
       AuditAdminModule.forRoot({ path: 'admin/audit', ...options.admin, logger: options.logger, authorize: authorizeDemoAdmin }),
     ],
@@ -162,13 +156,16 @@ export async function createNestDemoApp(options: NestDemoOptions): Promise<NestE
   })
   class DemoAppModule implements NestModule {
     configure(consumer: MiddlewareConsumer): void {
-      consumer.apply(DemoAuthMiddleware, demoJsonBody).forRoutes('{*path}')
+      consumer.apply(demoJsonBody).forRoutes('{*path}')
     }
   }
 
   const app = await NestFactory.create<NestExpressApplication>(DemoAppModule, { logger: ['error', 'warn'], bodyParser: false })
   app.set('trust proxy', options.trustProxy ?? 'loopback')
   app.disable('x-powered-by')
+  // Global, so that it runs ahead of the admin module too: a refused admin request is recorded with its caller and
+  // workspace. It only says who calls; the admin's authorize decides who may use it.
+  app.use(demoAuthentication)
   app.useGlobalFilters(new DemoErrorFilter())
   return app
 }
