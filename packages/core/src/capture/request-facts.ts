@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { EventLimits } from '../event/limits.js'
 import { ACTOR_TYPES, type Actor, type ActorType, type RequestContext } from '../event/schema.js'
 
@@ -105,7 +106,7 @@ export function decodedSegment(segment: string): string {
 
 /**
  * A request's facts as an event's `context`, bounded by the recording logger's limits: a long path, route or user
- * agent is clipped, an over-long IP or request id (only useful verbatim) is left out. The facts come from the client:
+ * agent is clipped, an over-long IP or request id (only useful verbatim) is left out, and so is an IP that is not one. The facts come from the client:
  * unbounded, one long header would make the event invalid and the request unrecorded. Used for the app's requests
  * and for the admin's own events alike; properties are written in one order (one object shape on the hot path).
  */
@@ -114,7 +115,9 @@ export function boundRequestContext(facts: RequestContext, limits: Pick<EventLim
   if (facts.method !== undefined) context.method = facts.method
   if (facts.path !== undefined) context.path = clip(facts.path, limits.maxTextLength)
   if (facts.status !== undefined) context.status = facts.status
-  if (facts.ip !== undefined && facts.ip.length <= 64) context.ip = facts.ip
+  // A platform's own proxy walk (Express's `req.ip`) returns a forwarded entry as written: text that is no address
+  // came from the client, and is no IP to record or to filter by.
+  if (facts.ip !== undefined && facts.ip.length <= 64 && isIP(facts.ip) !== 0) context.ip = facts.ip
   if (facts.userAgent) context.userAgent = clip(facts.userAgent, limits.maxTextLength)
   if (facts.route !== undefined) context.route = clip(facts.route, limits.maxTextLength)
   if (facts.requestId && facts.requestId.length <= limits.maxIdLength) context.requestId = facts.requestId

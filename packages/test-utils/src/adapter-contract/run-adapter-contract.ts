@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -343,6 +344,17 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
       await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'x' }, headers: { 'x-forwarded-for': '203.0.113.7' } })
       const [event] = await f.events(tenant)
       expect(event?.context?.ip).toBe('203.0.113.7')
+    })
+
+    it('never records a forwarded value that is no IP address as the IP, even behind a trusted proxy', async () => {
+      const f = await start({ trustProxy: true })
+      const tenant = freshTenant('proxy-garbage')
+      for (const forwarded of ['8.8.8.8 evil', '<img src=x onerror=alert(4)>', 'unknown', '203.0.113.7:443'])
+        await f.send('/projects', { tenant, token: FIXTURE_TOKENS.user, body: { name: 'x' }, headers: { 'x-forwarded-for': forwarded } })
+      const events = await f.events(tenant)
+      expect(events).toHaveLength(4)
+      // Left out, or the nearest address that is one (the trusted proxy's): never the client's text.
+      for (const event of events) if (event.context?.ip !== undefined) expect(isIP(event.context.ip), event.context.ip).not.toBe(0)
     })
 
     /** Sends a request to the slow handler and leaves while it runs (once it has started, not before). */
