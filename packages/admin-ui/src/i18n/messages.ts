@@ -437,7 +437,7 @@ export const TEST_RESULT_HINTS_JA: Record<string, string> = {
   path_mismatch: 'この URL にログのエンドポイントがありません (404/405)。HTTP/Protobuf では完全なパス（例: https://collector.example.com:4318/v1/logs）が必要です。gRPC ではベース URL のみを使います。',
   unavailable: 'コレクターが過負荷か利用できません (429/503)。送信はバックオフしながら再試行します。コレクターの状態と制限を確認してください。',
   invalid_config: '設定が正しくありません。各項目の詳細を確認してください。',
-  endpoint_not_allowed: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（リンクローカルやクラウドのメタデータのアドレスは許可されません）。',
+  endpoint_not_allowed: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（0.0.0.0 などの未指定アドレス、リンクローカル、クラウドのメタデータのアドレスは許可されません）。',
   network_error: '接続が切断されました。プロトコル（gRPC か HTTP/Protobuf か）がポートと合っていること、URL のスキーム（https:// か http://）が受信側の TLS 設定と合っていること、途中のプロキシやファイアウォールを確認してください。',
   unexpected_response: 'コレクターから想定外の応答がありました。プロトコル（gRPC か HTTP/Protobuf か）と、URL がリダイレクトではなく OTLP コレクターを指していることを確認してください。',
 }
@@ -452,7 +452,7 @@ export const API_ERROR_MESSAGES_JA: Record<string, string> = {
   INVALID_RANGE: '期間の指定が正しくありません。',
   INVALID_BODY: '送信した内容が正しくありません。',
   INVALID_SETTINGS: '設定が正しくありません。各項目の詳細を確認してください。',
-  ENDPOINT_NOT_ALLOWED: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（リンクローカルやクラウドのメタデータのアドレスは許可されません）。',
+  ENDPOINT_NOT_ALLOWED: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（0.0.0.0 などの未指定アドレス、リンクローカル、クラウドのメタデータのアドレスは許可されません）。',
   NOT_FOUND: '見つかりませんでした。',
   RATE_LIMITED: 'リクエストが多すぎます。しばらく待ってから再試行してください。',
   STORE_UNAVAILABLE: '監査ログの保存先に接続できません。しばらく待ってから再試行してください。',

@@ -392,6 +392,112 @@ describe('auditkit CLI: what an operator or auditor gets wrong', () => {
   })
 })
 
+describe('auditkit CLI: data that tries to print lines of its own', () => {
+  // Tenant ids are any non-empty string (the stores keep them as given), so a real store can hold these; printed raw,
+  // the first one made an export print a line "ok acme seq 1..2100 (...)" of its own and exit 0.
+  const forged = 'x\nok acme seq 1..2100 (2100 events, 420 checkpoints, signatures verified, HMAC)'
+  const escape = '\u001b[2K\rok acme seq 1..2100 (terminal line cleared)'
+  const bidi = 'evil\u202e\u2028ok acme'
+  const crafted = join(dir, 'crafted.db')
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const craftedKeyPath = join(dir, 'crafted-public.pem')
+
+  beforeAll(async () => {
+    writeFileSync(craftedKeyPath, publicKey.export({ type: 'spki', format: 'pem' }))
+    const store = createSqliteStore({ path: crafted })
+    const logger = createAuditLogger({ store, hmacKey: 'cli-hmac-key', onError: () => {} })
+    const checkpointer = createCheckpointer({ logger, privateKey, everyEvents: 2, everyMs: 0 })
+    for (const tenantId of [forged, escape, bidi, 'Acme Corp', 'acme', 'zürich']) {
+      for (let n = 1; n <= 2; n++) {
+        await logger.record(
+          { tenantId, actor: { type: 'system', id: 'job' }, action: 'report_generated', resource: { type: 'report', id: `r${n}` }, outcome: 'success' },
+          { delivery: 'await' },
+        )
+      }
+    }
+    await checkpointer.close()
+    await logger.close()
+    await store.close()
+  })
+
+  /** No line an attacker chose: nothing but the lines the CLI writes, and no terminal control character at all. */
+  function expectNoForgedLines(output: string): void {
+    expect(output).not.toMatch(/^ok acme seq 1\.\.2100/m)
+    // eslint-disable-next-line no-control-regex
+    expect(output).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/)
+  }
+
+  it('prints a chain id holding a line break or terminal controls JSON-quoted on its own line, from an NDJSON export and a store', async () => {
+    const out = join(dir, 'crafted.ndjson')
+    expect(await cli(['export', '--sqlite', crafted, '--out', out])).toMatchObject({ code: EXIT.ok })
+    // Every line of the export is one JSON object (JSON escapes the line break).
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1 + 6 * (1 + 1 + 2))
+    for (const args of [['--ndjson', out], ['--sqlite', crafted]]) {
+      const result = await cli(['verify', ...args, '--public-key', craftedKeyPath, '--hmac-key', 'cli-hmac-key'])
+      // The chains verify: exit 0, each named so that it cannot be mistaken for another.
+      expect(result).toMatchObject({ code: EXIT.ok, stderr: '' })
+      expectNoForgedLines(result.stdout)
+      const lines = result.stdout.trimEnd().split('\n')
+      expect(lines).toHaveLength(6)
+      expect(lines.filter((line) => line.startsWith('ok acme '))).toEqual(['ok acme seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)'])
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          'ok "x\\nok acme seq 1..2100 (2100 events, 420 checkpoints, signatures verified, HMAC)" seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
+          'ok "\\u001b[2K\\rok acme seq 1..2100 (terminal line cleared)" seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
+          'ok "evil\\u202e\\u2028ok acme" seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
+          'ok "Acme Corp" seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
+          // Ordinary ids print as they always did.
+          'ok acme seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
+          'ok zürich seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
+        ]),
+      )
+    }
+    // --json was already safe: JSON escapes the control characters, and the ids come back exactly.
+    const json = await cli(['verify', '--ndjson', out, '--public-key', craftedKeyPath, '--hmac-key', 'cli-hmac-key', '--json'])
+    expect(json.code).toBe(EXIT.ok)
+    expect(json.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/) // eslint-disable-line no-control-regex
+    expect((JSON.parse(json.stdout) as { chains: { chainId: string }[] }).chains.map((chain) => chain.chainId)).toEqual(
+      expect.arrayContaining([forged, escape, bidi, 'acme']),
+    )
+  })
+
+  it('quotes a --tenant the source does not hold, and a broken chain, the same way (exit codes unchanged)', async () => {
+    const missing = await cli(['verify', '--sqlite', crafted, '--tenant', 'nobody\nok acme seq 1..2100', '--hmac-key', 'cli-hmac-key'])
+    expect(missing.code).toBe(EXIT.ok)
+    expectNoForgedLines(missing.stdout)
+    expect(missing.stdout).toMatch(/^ok "nobody\\nok acme seq 1\.\.2100" no events/m)
+
+    const out = join(dir, 'crafted-broken.ndjson')
+    expect(await cli(['export', '--sqlite', crafted, '--tenant', forged, '--out', out])).toMatchObject({ code: EXIT.ok })
+    const text = readFileSync(out, 'utf8')
+    writeFileSync(out, text.replace('"id":"r2"', '"id":"r20"'))
+    const broken = await cli(['verify', '--ndjson', out, '--public-key', craftedKeyPath, '--hmac-key', 'cli-hmac-key'])
+    expect(broken.code).toBe(EXIT.broken)
+    expectNoForgedLines(broken.stdout)
+    expect(broken.stdout).toMatch(/^BROKEN "x\\nok acme seq 1\.\.2100 \(2100 events, 420 checkpoints, signatures verified, HMAC\)" at seq 2: modified$/m)
+  })
+
+  it('escapes the data a verifier message or an error quotes (an added field name, a chain id, a seq)', async () => {
+    const out = join(dir, 'crafted-acme.ndjson')
+    expect(await cli(['export', '--sqlite', crafted, '--tenant', 'acme', '--out', out])).toMatchObject({ code: EXIT.ok })
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n')
+    const added = lines.map((line) => (line.includes('"kind":"event"') && line.includes('"seq":2,') ? line.replace('{"kind":"event",', '{"kind":"event","x\\nok acme seq 1..2100 (added)":1,') : line))
+    writeFileSync(out, `${added.join('\n')}\n`)
+    const field = await cli(['verify', '--ndjson', out, '--public-key', craftedKeyPath, '--hmac-key', 'cli-hmac-key'])
+    expect(field.code).toBe(EXIT.broken)
+    expectNoForgedLines(field.stdout)
+    expect(field.stdout).toContain('a field "x\\nok acme seq 1..2100 (added)" that its hash does not cover')
+
+    // An error quoting the file's data goes to stderr, which shares the terminal: escaped there too.
+    const bad = join(dir, 'crafted-bad.ndjson')
+    writeFileSync(bad, '{"kind":"auditkit-chain","version":1}\n{"kind":"chain","chainId":"x\\nok acme seq 1..2100","fromSeq":"1\\u001b[2K\\rok acme seq 1..2100","toSeq":3,"head":null}\n')
+    const error = await cli(['verify', '--ndjson', bad])
+    expect(error).toMatchObject({ code: EXIT.unavailable, stdout: '' })
+    expectNoForgedLines(error.stderr)
+    expect(error.stderr).toBe('auditkit: INTEGRITY_ERROR: The source declares an invalid seq range for chain "x\\nok acme seq 1..2100" (fromSeq 1\\u001b[2K\\rok acme seq 1..2100, toSeq 3)\n')
+  })
+})
+
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex')
 }

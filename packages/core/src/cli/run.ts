@@ -128,14 +128,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     if (error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
-      print(io.stderr, `auditkit: ${message}\n\n${USAGE}`)
+      print(io.stderr, `auditkit: ${oneLine(message)}\n\n${USAGE}`)
       return EXIT.usage
     }
     if (isAuditKitError(error) && (error.code === 'INVALID_OPTIONS' || error.code === 'INVALID_RANGE')) {
-      print(io.stderr, `auditkit: ${message}`)
+      print(io.stderr, `auditkit: ${oneLine(message)}`)
       return EXIT.usage
     }
-    print(io.stderr, `auditkit: ${isAuditKitError(error) ? `${error.code}: ` : ''}${message}`)
+    print(io.stderr, `auditkit: ${isAuditKitError(error) ? `${error.code}: ` : ''}${oneLine(message)}`)
     return EXIT.unavailable
   }
 }
@@ -181,11 +181,40 @@ function describe(chain: ChainVerification): string {
   const range = chain.range.to === null ? 'no events' : `seq ${chain.range.from}..${chain.range.to}`
   const signatures = chain.checkpoints.signatures === 'verified' ? 'signatures verified' : 'signatures NOT checked'
   const summary = `${chain.eventsChecked} events, ${chain.checkpoints.count} checkpoints, ${signatures}${chain.keyed ? ', HMAC' : ''}`
+  const id = shown(chain.chainId)
   const lines = chain.firstBreak
-    ? [`BROKEN ${chain.chainId} at seq ${chain.firstBreak.seq}: ${chain.firstBreak.reason}`, `  ${chain.firstBreak.message}`, `  (${summary})`]
-    : [`ok ${chain.chainId} ${range} (${summary})`]
-  for (const warning of chain.warnings) lines.push(`  warning: ${warning}`)
+    ? [`BROKEN ${id} at seq ${chain.firstBreak.seq}: ${chain.firstBreak.reason}`, `  ${oneLine(chain.firstBreak.message)}`, `  (${summary})`]
+    : [`ok ${id} ${range} (${summary})`]
+  for (const warning of chain.warnings) lines.push(`  warning: ${oneLine(warning)}`)
   return lines.join('\n')
+}
+
+/** Control (C0, DEL, C1), format (bidi overrides, zero-width), unassigned and private-use characters and separators. */
+const INVISIBLE = /[\p{C}\p{Z}]/gu
+
+/**
+ * An id from the data (a chain or tenant id) in a human line: as it is when it holds only visible characters
+ * (`acme`, `zürich`), JSON-quoted otherwise (`"Acme Corp"`, `"x\nok acme"`), so that it can neither start a line of its
+ * own, drive the terminal, nor pass for another id. Tenant ids are any string: the stores keep them as given.
+ */
+function shown(value: string): string {
+  return value !== '' && !/[\p{C}\p{Z}"\\]/u.test(value) ? value : oneLine(JSON.stringify(value))
+}
+
+const SHORT_ESCAPES: Record<string, string> = { '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+
+/**
+ * Text that may quote the data (a verifier message naming a field or key id, an error): every control, format or
+ * separator character but the space is escaped as JSON does (`\n`, `\u001b`, `\u202e`), so the text stays on its
+ * line and cannot drive the terminal.
+ */
+function oneLine(text: string): string {
+  return text.replace(INVISIBLE, (char) => {
+    if (char === ' ') return char
+    let escaped = ''
+    for (let i = 0; i < char.length; i++) escaped += SHORT_ESCAPES[char[i] ?? ''] ?? `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`
+    return escaped
+  })
 }
 
 async function exportCommand(flags: Flags, io: CliIo): Promise<number> {

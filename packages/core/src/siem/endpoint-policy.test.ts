@@ -1,5 +1,24 @@
-import { describe, expect, it } from 'vitest'
-import { createEndpointGuard } from './endpoint-policy.js'
+import { lookup } from 'node:dns/promises'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createEndpointGuard, DEFAULT_DENIED_ENDPOINTS } from './endpoint-policy.js'
+
+// The real resolver, unless a test makes a host name answer with an address of its choosing.
+vi.mock('node:dns/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:dns/promises')>()
+  return { ...actual, lookup: vi.fn(actual.lookup) }
+})
+// mockReset goes back to the implementation given to vi.fn: the real resolver.
+afterEach(() => void vi.mocked(lookup).mockReset())
+
+/** Makes the next lookups answer `addresses` (as `lookup(host, { all: true })` does). */
+function dnsAnswers(...addresses: string[]): void {
+  const answer = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))
+  vi.mocked(lookup).mockImplementation((async () => answer) as unknown as typeof lookup)
+}
+
+const refused = expect.objectContaining({ code: 'ENDPOINT_NOT_ALLOWED' })
+/** What the SIEM service hands the guard for an endpoint: the WHATWG URL parser's host name. */
+const urlHost = (host: string): string => new URL(`http://${host}:4318/v1/logs`).hostname
 
 describe('endpoint policy', () => {
   it('refuses link-local and cloud metadata addresses by default, in every spelling', async () => {
@@ -37,5 +56,86 @@ describe('endpoint policy', () => {
   it('rejects malformed entries as options errors', () => {
     expect(() => createEndpointGuard({ deny: ['10.0.0.0/99'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
     expect(() => createEndpointGuard({ allow: ['https://x'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+
+  // On Linux a connection to 0.0.0.0 or :: reaches the machine itself: loopback by another name, and never a collector.
+  const unspecified = [
+    '0.0.0.0',
+    '0',
+    '00',
+    '0x0',
+    '0x00000000',
+    '0.0',
+    '0.0.0',
+    '00.0.0.0',
+    '000.000.000.000',
+    '0x0.0x0.0x0.0x0',
+    '0.0.0.0.',
+    '0.',
+    '0.1.2.3', // 0.0.0.0/8, "this network"
+    '[::ffff:0.0.0.0]',
+    '[::ffff:0:0]',
+    '[::ffff:0.1.2.3]',
+    '[::]',
+    '[::0]',
+    '[0:0:0:0:0:0:0:0]',
+    '[0000:0000:0000:0000:0000:0000:0000:0000]',
+    '[::0.0.0.0]',
+  ]
+
+  it('always refuses the unspecified addresses (0.0.0.0/8, ::) in every notation, also with loopback denied as the docs say', async () => {
+    for (const policy of [{}, { deny: ['127.0.0.0/8', '::1/128'] }]) {
+      const guard = createEndpointGuard(policy)
+      for (const host of unspecified) {
+        // As the SIEM service checks a saved endpoint (the URL's host name), and as given.
+        expect(() => guard.checkHost(urlHost(host)), `${host} as ${urlHost(host)}`).toThrow(refused)
+        expect(() => guard.checkHost(host), host).toThrow(refused)
+        // As the transport checks it before connecting (the URL's host name without brackets).
+        await expect(guard.resolve(urlHost(host).replace(/^\[|\]$/g, '')), host).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+      }
+    }
+    expect(DEFAULT_DENIED_ENDPOINTS).toEqual(expect.arrayContaining(['0.0.0.0/8', '::/128']))
+  })
+
+  it('refuses the unspecified addresses even when an allow list names them', async () => {
+    const guard = createEndpointGuard({ allow: ['0.0.0.0/8', '0.0.0.0', '::/128', '::', '0', '::ffff:0.0.0.0/128'] })
+    for (const host of unspecified) expect(() => guard.checkHost(urlHost(host)), host).toThrow(refused)
+    const everything = createEndpointGuard({ allow: ['0.0.0.0/0', '::/0'] })
+    expect(() => everything.checkHost('10.1.2.3')).not.toThrow()
+    for (const host of unspecified) expect(() => everything.checkHost(urlHost(host)), host).toThrow(refused)
+  })
+
+  it('refuses a host name that resolves to an unspecified address, even one on the allow list', async () => {
+    for (const answer of [['0.0.0.0'], ['::'], ['::ffff:0.0.0.0'], ['203.0.113.7', '0.0.0.0']]) {
+      dnsAnswers(...answer)
+      const guard = createEndpointGuard({ deny: ['127.0.0.0/8', '::1/128'] })
+      expect(() => guard.checkHost('zero.example.com')).not.toThrow() // the name itself is fine: its address is not
+      await expect(guard.resolve('zero.example.com'), answer.join()).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED', message: expect.stringContaining('unspecified') })
+      await expect(createEndpointGuard({ allow: ['zero.example.com'] }).resolve('zero.example.com'), answer.join()).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+    }
+    dnsAnswers('203.0.113.7')
+    expect(await createEndpointGuard().resolve('collector.example.com')).toEqual({ address: '203.0.113.7', family: 4 })
+  })
+
+  it("always refuses Alibaba Cloud's metadata address, whatever the allow list", async () => {
+    expect(DEFAULT_DENIED_ENDPOINTS).toContain('100.100.100.200/32')
+    for (const policy of [{}, { allow: ['100.64.0.0/10', '100.100.100.200'] }]) {
+      const guard = createEndpointGuard(policy)
+      for (const host of ['100.100.100.200', '[::ffff:100.100.100.200]', '0x646464c8', '100.100.100.200.']) {
+        expect(() => guard.checkHost(urlHost(host)), host).toThrow(refused)
+        expect(() => guard.checkHost(host), host).toThrow(refused)
+      }
+      dnsAnswers('100.100.100.200')
+      await expect(guard.resolve('metadata.example.com')).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+    }
+    // Its neighbours in the shared address space are ordinary addresses.
+    expect(() => createEndpointGuard().checkHost('100.100.100.201')).not.toThrow()
+  })
+
+  it('matches a host name written with a trailing dot (the same DNS name) against the deny and allow lists', () => {
+    const deny = createEndpointGuard({ deny: ['internal.example.com', '*.corp.example.com'] })
+    for (const host of ['internal.example.com.', 'INTERNAL.example.com.', 'db.corp.example.com.']) expect(() => deny.checkHost(host), host).toThrow(/deny list/)
+    const allow = createEndpointGuard({ allow: ['collector.example.com'] })
+    expect(() => allow.checkHost('collector.example.com.')).not.toThrow()
   })
 })

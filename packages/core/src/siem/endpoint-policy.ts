@@ -13,15 +13,29 @@ export interface EndpointPolicy {
    */
   allow?: readonly string[]
   /**
-   * Refused in addition to `DEFAULT_DENIED_ENDPOINTS` (link-local and cloud metadata addresses, always refused).
-   * Loopback stays allowed so that local collectors and tests work.
+   * Refused in addition to `DEFAULT_DENIED_ENDPOINTS` (the unspecified addresses, link-local and cloud metadata
+   * addresses: always refused, whatever `allow` says). Loopback stays allowed so that local collectors and tests work.
    * @default []
    */
   deny?: readonly string[]
 }
 
-/** Link-local (where cloud metadata services live) and AWS's IPv6 metadata address. */
-export const DEFAULT_DENIED_ENDPOINTS: readonly string[] = ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']
+/**
+ * Always refused, whatever the policy (an `allow` entry does not re-open them):
+ * - the unspecified addresses `0.0.0.0/8` ("this network") and `::`: never a collector, and on Linux a connection to
+ *   `0.0.0.0` or `::` reaches the machine itself (loopback by another name, past a `127.0.0.0/8` deny entry);
+ * - link-local, where cloud metadata services live (`169.254.169.254`), and the metadata addresses outside it:
+ *   AWS's IPv6 one and Alibaba Cloud's `100.100.100.200`.
+ * IPv4-mapped IPv6 spellings (`::ffff:0.0.0.0`) are refused with their IPv4 address.
+ */
+export const DEFAULT_DENIED_ENDPOINTS: readonly string[] = [
+  '0.0.0.0/8',
+  '::/128',
+  '169.254.0.0/16',
+  'fe80::/10',
+  'fd00:ec2::254/128',
+  '100.100.100.200/32',
+]
 
 interface CompiledRules {
   hosts: string[]
@@ -57,8 +71,27 @@ function normalise(address: string): { address: string; type: 'ipv4' | 'ipv6' } 
   return { address, type: isIP(address) === 4 ? 'ipv4' : 'ipv6' }
 }
 
+/** `collector.example.com.` (fully qualified, with its trailing dot) is the same DNS name as `collector.example.com`. */
 function matchesHost(rules: CompiledRules, host: string): boolean {
-  return rules.hosts.includes(host) || rules.suffixes.some((suffix) => host.endsWith(suffix))
+  const name = host.endsWith('.') ? host.slice(0, -1) : host
+  return rules.hosts.includes(name) || rules.suffixes.some((suffix) => name.endsWith(suffix))
+}
+
+/**
+ * The host as the connection will see it: an IPv4 address in any notation the URL parser and the resolver accept
+ * (`0`, `0x7f.1`, `0177.0.0.1`, `127.0.0.1.`) becomes its dotted form, an IPv6 literal its compressed form (`::`
+ * for `0:0:0:0:0:0:0:0`); any other name is only lower-cased. So `0` is checked as `0.0.0.0`, not as a host name.
+ */
+function canonicalHost(hostname: string): string {
+  const host = hostname.trim().replace(/^\[|\]$/g, '').toLowerCase()
+  const ipv6 = host.includes(':')
+  // Only what can be an IP address goes through the URL parser (which would also cut a name at "/", "?" or "@").
+  if (!ipv6 && !/^[0-9a-fx.]+$/.test(host)) return host
+  try {
+    return new URL(`http://${ipv6 ? `[${host}]` : host}/`).hostname.replace(/^\[|\]$/g, '')
+  } catch {
+    return host
+  }
 }
 
 function matchesAddress(rules: CompiledRules, address: string): boolean {
@@ -87,10 +120,8 @@ export function createEndpointGuard(policy: EndpointPolicy = {}): EndpointGuard 
   const refuse = (hostname: string, why: string): never => {
     throw new AuditKitError('ENDPOINT_NOT_ALLOWED', `The SIEM endpoint host "${hostname}" is not allowed: ${why}`)
   }
-  const bare = (hostname: string): string => hostname.replace(/^\[|\]$/g, '').toLowerCase()
-
   function checkHost(hostname: string): void {
-    const host = bare(hostname)
+    const host = canonicalHost(hostname)
     if (matchesHost(deny, host)) refuse(host, 'it is on the deny list')
     if (isIP(host) !== 0) {
       checkAddress(host, host)
@@ -103,7 +134,7 @@ export function createEndpointGuard(policy: EndpointPolicy = {}): EndpointGuard 
   }
 
   function checkAddress(host: string, address: string): void {
-    if (matchesAddress(deny, address)) refuse(host, `it resolves to ${address}, a link-local, metadata or denied address`)
+    if (matchesAddress(deny, address)) refuse(host, `it resolves to ${address}, an unspecified, link-local, metadata or denied address`)
     if (!allow.empty && !matchesHost(allow, host) && !matchesAddress(allow, address)) {
       refuse(host, `${address} is not on the allow list`)
     }
@@ -113,7 +144,7 @@ export function createEndpointGuard(policy: EndpointPolicy = {}): EndpointGuard 
     checkHost,
     async resolve(hostname) {
       checkHost(hostname)
-      const host = bare(hostname)
+      const host = canonicalHost(hostname)
       const family = isIP(host)
       if (family !== 0) return { address: host, family: family as 4 | 6 }
       const addresses = await lookup(host, { all: true, verbatim: true })
