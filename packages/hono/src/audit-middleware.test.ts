@@ -101,7 +101,7 @@ describe('auditMiddleware (Hono on Node)', () => {
     await fetch(`${base}/api/workspaces/w_1/projects/p_2`, { method: 'PATCH' })
     expect((await fetch(`${base}/api/widgets/12345`, { method: 'PUT' })).status).toBe(404)
     const [event, unmatched] = await eventsOf('t-mounted')
-    expect(unmatched).toMatchObject({ action: 'widget_updated', outcome: 'failure', context: { path: '/api/widgets/12345', status: 404 } })
+    expect(unmatched).toMatchObject({ action: 'resource_updated', resource: { type: 'resource' }, outcome: 'failure', context: { path: '/api/widgets/12345', status: 404 } })
     expect(unmatched?.context?.route).toBeUndefined()
     expect(event).toMatchObject({
       action: 'project_updated',
@@ -133,7 +133,8 @@ describe('auditMiddleware (Hono on Node)', () => {
     const events = await eventsOf('t-scoped')
     expect(events.map((e) => [e.action, e.resource, e.context?.status, e.context?.route])).toEqual([
       ['project_updated', { type: 'project', id: '42' }, 401, undefined],
-      ['widget_updated', { type: 'widget', id: '12345' }, 404, undefined],
+      // A path no route answered (404): nothing is derived from the client's invention.
+      ['resource_updated', { type: 'resource' }, 404, undefined],
       // Route-level middleware shares its route's pattern; app.all() handlers are routes too.
       ['project_locked', { type: 'project', id: 'p_2' }, 403, '/api/projects/:projectId/lock'],
       ['hook_updated', { type: 'hook', id: 'h_1' }, 200, '/api/hooks/:hookId'],
@@ -329,12 +330,12 @@ describe('auditMiddleware (Hono on Node)', () => {
     ])
   })
 
-  it('records a request no route matched by its path', async () => {
+  it('records a request no route matched under a generic action, its path in the context', async () => {
     const base = await start({}, 't-404')
     const res = await fetch(`${base}/widgets/12345`, { method: 'PUT' })
     expect(res.status).toBe(404)
     const [event] = await eventsOf('t-404')
-    expect(event).toMatchObject({ action: 'widget_updated', resource: { type: 'widget', id: '12345' }, outcome: 'failure' })
+    expect(event).toMatchObject({ action: 'resource_updated', resource: { type: 'resource' }, outcome: 'failure', context: { path: '/widgets/12345' } })
     expect(event?.context?.route).toBeUndefined()
   })
 

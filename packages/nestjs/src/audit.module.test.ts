@@ -295,7 +295,7 @@ describe('AuditModule (platform-express)', () => {
       const before = (await eventsOf('t-root')).length
       expect((await post(`${base}/api/widgets`)).status).toBe(404)
       const [event] = (await eventsOf('t-root')).slice(before)
-      expect(event).toMatchObject({ action: 'widget_created', resource: { type: 'widget' }, outcome: 'failure', context: { status: 404, path: '/api/widgets' } })
+      expect(event).toMatchObject({ action: 'resource_created', resource: { type: 'resource' }, outcome: 'failure', context: { status: 404, path: '/api/widgets' } })
       expect(event?.context?.route).toBeUndefined()
     })
 

@@ -58,11 +58,34 @@ describe('createAuditCapture', () => {
 
   it('keeps client-supplied facts within the event limits and unwraps IPv4-mapped addresses', async () => {
     const longId = 'a'.repeat(400)
-    const event = await recorded('DELETE', `/things/${longId}`, undefined, {}, 404)
+    // Refused before routing (401): derived from the path, whose long id is clipped.
+    const event = await recorded('DELETE', `/things/${longId}`, undefined, {}, 401)
     expect(event?.context?.ip).toBe('10.0.0.7')
     expect(event?.context?.userAgent).toHaveLength(2048)
     expect(event?.resource).toEqual({ type: 'thing', id: 'a'.repeat(256) })
     expect(event?.outcome).toBe('failure')
+  })
+
+  it('derives nothing from a path no route answered with 404 (a made-up path adds no action or resource type), but does when refused before routing', async () => {
+    const probe = await recorded('DELETE', '/workspaces/acme/audit_log_purge', undefined, {}, 404)
+    expect(probe).toMatchObject({ action: 'resource_deleted', resource: { type: 'resource' }, context: { path: '/workspaces/acme/audit_log_purge', status: 404 } })
+    expect(probe?.targets).toBeUndefined()
+    const refused = await recorded('POST', '/workspaces/acme/projects', undefined, {}, 401)
+    expect(refused).toMatchObject({ action: 'project_created', resource: { type: 'project' }, targets: [{ type: 'workspace', id: 'acme' }] })
+    // A routed 404 (the resource was not found) keeps its route's operation.
+    expect(await recorded('DELETE', '/projects/p_9', '/projects/:projectId', { projectId: 'p_9' }, 404)).toMatchObject({
+      action: 'project_deleted',
+      resource: { type: 'project', id: 'p_9' },
+    })
+    // The app's own deriveOperation still decides for every request.
+    const custom = createAuditCapture<FakeRequest>({
+      logger,
+      delivery: 'await',
+      tenant: () => 'capture-custom-derive',
+      deriveOperation: ({ path }) => ({ action: 'probe_seen', resource: { type: 'probe', id: path }, targets: [] }),
+    })
+    const result = await custom.begin({}, { method: 'DELETE', path: '/nope' })?.end({ status: 404 })
+    expect(result?.event).toMatchObject({ action: 'probe_seen', resource: { type: 'probe', id: '/nope' } })
   })
 
   it("clips to the logger's own limits when they are smaller than the defaults, so the request is still recorded", async () => {

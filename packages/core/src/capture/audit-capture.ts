@@ -166,7 +166,8 @@ export interface AuditCaptureOptions<Req> {
    */
   delivery?: DeliveryMode
   /**
-   * Return true to leave a request out entirely (health checks, the admin routes themselves).
+   * Return true to leave a request out entirely (health checks). Not the admin routes: their mounts already leave
+   * their successful answers out, and a refused admin change is recorded only through this middleware.
    * @default () => false
    */
   skip?: (req: Req) => boolean
@@ -296,6 +297,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
   // whole event invalid and the request unaudited.
   const limits = logger.limits
   const derive = options.deriveOperation ? uncachedDerive(options.deriveOperation, limits) : createCachedDerive(limits)
+  const customDerive = options.deriveOperation !== undefined
   const recordReads = options.recordReads ?? false
 
   return {
@@ -422,10 +424,13 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const params = result.params ?? request.params
     const method = (result.method ?? request.method).toUpperCase()
     const secrets = route === undefined || params === undefined ? null : secretParamValues(params)
-    const operation = derive({ method, path: request.path, route, params })
-    const derived = secrets === null ? operation : withoutSecrets(operation, secrets)
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
+    // A 404 no route answered names nothing of the app: its path is the client's invention, and deriving from it would
+    // let anyone add action names and resource types to the log's filter menus. Its path stays in the context.
+    const operation =
+      route === undefined && status === 404 && !customDerive ? unroutedOperation(method) : derive({ method, path: request.path, route, params })
+    const derived = secrets === null ? operation : withoutSecrets(operation, secrets)
     const facts: RouteFacts = { method, path: request.path, route, params: params ?? {} }
     const resolveActor = (): Actor | null | undefined | Promise<Actor | null | undefined> => (o.actor === undefined ? options.actor?.(req, facts) : o.actor)
     const eventWith = (tenantAnswer: string | undefined, actorAnswer: Actor | null | undefined): AuditEventInput => {
@@ -502,6 +507,19 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
 
 function uncachedDerive(derive: typeof deriveOperation, limits: EventLimits): (input: DeriveInput & { method: string }) => DerivedOperation {
   return (input) => safeDerived(derive(input), input.method, limits)
+}
+
+const unroutedOperations = new Map<string, DerivedOperation>()
+
+/** What a request to no route of the app did, by its method alone: `resource_created` on `{ type: 'resource' }`. */
+function unroutedOperation(method: string): DerivedOperation {
+  let operation = unroutedOperations.get(method)
+  if (!operation) {
+    operation = deriveOperation({ method, path: '/resources' })
+    // Bounded: methods are a handful, but a client may send any token as one.
+    if (unroutedOperations.size < 64) unroutedOperations.set(method, operation)
+  }
+  return operation
 }
 
 const PLACEHOLDER = '\u0000'

@@ -268,6 +268,9 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
         expect(events[2]).toMatchObject({ action: 'forbidden_created', context: { route: '/forbidden' } })
         expect(events[3]?.context?.route).toBeUndefined()
         expect(events[3]?.context?.path).toBe('/no/such/route')
+        // A path no route answered is the client's invention: no action or resource type is made of it.
+        expect(events[3]).toMatchObject({ action: 'resource_created', resource: { type: 'resource' } })
+        expect(events[3]?.targets).toBeUndefined()
         expect(events[4]).toMatchObject({ context: { route: '/boom', method: 'POST' } })
       })
 
