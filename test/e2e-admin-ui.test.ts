@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync'
 import Database from 'libsql'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuditAdmin, createSealer, serveNodeRequest, uuidv7, type UnsealedEvent } from '@auditkit/core'
+import { createAuditAdmin, createAuditLogger, createSealer, serveNodeRequest, uuidv7, type UnsealedEvent } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
 import { startAdminUiDemo, type AdminUiDemo } from './e2e/admin-ui-backend.js'
@@ -987,6 +987,60 @@ describe('admin page under another mount path', () => {
       await context.close()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      await store.close()
+    }
+  })
+})
+
+describe('admin page and a page on another port of the same host', () => {
+  it("cannot make the signed-in admin's browser export (SameSite=Strict lets the cookie go: only the port differs); a link from there still opens the page", async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    await store.init()
+    await seedAdminUiLog(store, { tenantId: 'tenant-x', count: 12 })
+    const logger = createAuditLogger({ store, onError: () => {} })
+    const admin = createAuditAdmin({
+      logger,
+      basePath: '/admin/audit',
+      authorize: (request) =>
+        /(?:^|;\s*)admin_session=ok(?:;|$)/.test(request.headers.get('cookie') ?? '') ? { tenantId: 'tenant-x', actor: { type: 'user', id: 'u_admin' } } : null,
+    })
+    // What the admin server answered, with the Fetch Metadata Chromium sent.
+    const served: [path: string, site: string | undefined, mode: string | undefined, status: number][] = []
+    const server = createServer((req, res) => {
+      res.on('finish', () => served.push([req.url ?? '', req.headers['sec-fetch-site'] as string | undefined, req.headers['sec-fetch-mode'] as string | undefined, res.statusCode]))
+      void serveNodeRequest(admin, req, res)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const attacker = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html; charset=utf-8')
+      res.end(`<!doctype html><title>elsewhere</title><img src="${origin}/admin/audit/api/export.csv?q=csrf-export" alt=""><a id="admin" href="${origin}/admin/audit/">Audit log</a>`)
+    })
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve))
+    const attackerOrigin = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`
+    const context = await browser.newContext({ locale: 'en-US' })
+    await context.addCookies([{ name: 'admin_session', value: 'ok', url: origin, sameSite: 'Strict', httpOnly: true }])
+    const page = await context.newPage()
+    try {
+      await page.goto(attackerOrigin)
+      await poll(() => served.find(([path]) => path.includes('export.csv'))).toEqual(['/admin/audit/api/export.csv?q=csrf-export', 'same-site', 'no-cors', 403])
+      // The link opens the page, whose own calls are same-origin and answered.
+      await page.click('#admin')
+      await poll(() => rows(page).count()).toBeGreaterThan(0)
+      expect(served.find(([path]) => path === '/admin/audit/')).toEqual(['/admin/audit/', 'same-site', 'navigate', 200])
+      const calls = served.filter(([path]) => path.startsWith('/admin/audit/api/'))
+      expect(calls.length).toBeGreaterThan(1)
+      expect(calls.slice(1).every(([, site, , status]) => site === 'same-origin' && status === 200)).toBe(true)
+      await logger.flush()
+      const window = { tenantId: 'tenant-x', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10, action: 'audit_log_exported' }
+      expect((await store.query(window)).items).toEqual([])
+    } finally {
+      await context.close()
+      for (const each of [server, attacker]) {
+        each.closeAllConnections()
+        await new Promise<void>((resolve) => each.close(() => resolve()))
+      }
+      await logger.close()
       await store.close()
     }
   })

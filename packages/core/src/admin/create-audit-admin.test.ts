@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -122,5 +122,181 @@ describe('refused admin requests, as the audit middleware records them', () => {
     // An answer the handler gave, not a refusal: nothing to override.
     const ok = await createAuditAdmin({ store: openStore(), uiDir: false, authorize: () => ({ tenantId: 't1', actor: { type: 'user', id: 'a' } }) }).fetch(new Request('http://app.test/api/events'))
     expect([ok.status, adminCaptureOverrides(ok)]).toEqual([200, undefined])
+  })
+})
+
+describe('cross-site requests (Fetch Metadata)', () => {
+  const ADMIN = { tenantId: 't1', actor: { type: 'user' as const, id: 'ada' } }
+
+  function openAdmin(): { admin: ReturnType<typeof createAuditAdmin>; authorized: string[]; exported: () => Promise<number> } {
+    const store = openStore()
+    const logger = createAuditLogger({ store, onError: () => {} })
+    cleanups.push(() => logger.close())
+    const ui = mkdtempSync(join(tmpdir(), 'auditkit-admin-page-'))
+    mkdirSync(join(ui, 'assets'))
+    writeFileSync(join(ui, 'index.html'), '<!doctype html><script type="module" src="./assets/app.js"></script>')
+    writeFileSync(join(ui, 'assets', 'app.js'), 'console.log(1)')
+    cleanups.push(() => rmSync(ui, { recursive: true, force: true }))
+    const authorized: string[] = []
+    const admin = createAuditAdmin({
+      logger,
+      uiDir: ui,
+      basePath: '/admin/audit',
+      siem: { getSettings: async () => ({}), saveSettings: async (_scope, body) => body, testConnection: async () => ({ ok: true }) },
+      authorize: (request) => {
+        authorized.push(`${request.method} ${new URL(request.url).pathname}`)
+        return ADMIN
+      },
+    })
+    const exported = async (): Promise<number> => {
+      await logger.flush()
+      return (await store.query({ tenantId: 't1', from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10, action: 'audit_log_exported' })).items.length
+    }
+    return { admin, authorized, exported }
+  }
+
+  /** A request as a browser sends it: `site`, `mode` and `dest` are its Sec-Fetch-* headers (undefined: not sent). */
+  const browser = (path: string, fetchMeta: { site?: string; mode?: string; dest?: string }, method = 'GET'): Request => {
+    const headers = new Headers({ 'content-type': 'application/json' })
+    if (fetchMeta.site) headers.set('sec-fetch-site', fetchMeta.site)
+    if (fetchMeta.mode) headers.set('sec-fetch-mode', fetchMeta.mode)
+    if (fetchMeta.dest) headers.set('sec-fetch-dest', fetchMeta.dest)
+    return new Request(`http://127.0.0.1:3917/admin/audit${path}`, { method, headers, ...(method === 'PUT' || method === 'POST' ? { body: '{}' } : {}) })
+  }
+
+  it('refuses an API request from another site or another port of the host with 403 FORBIDDEN, before authorize and before any export is recorded', async () => {
+    const { admin, authorized, exported } = openAdmin()
+    const cases: [string, string, { site?: string; mode?: string; dest?: string }][] = [
+      // <img src=".../api/export.csv"> on http://127.0.0.1:3999: same-site, as only the port differs.
+      ['GET', '/api/export.csv?q=csrf-export', { site: 'same-site', mode: 'no-cors', dest: 'image' }],
+      ['GET', '/api/export.csv', { site: 'cross-site', mode: 'no-cors', dest: 'image' }],
+      // A link or window.open() to the API is a navigation, and still not the admin's own doing.
+      ['GET', '/api/export.csv', { site: 'same-site', mode: 'navigate', dest: 'document' }],
+      ['GET', '/api/export.ndjson', { site: 'cross-site', mode: 'navigate', dest: 'document' }],
+      ['HEAD', '/api/export.csv', { site: 'cross-site', mode: 'no-cors', dest: 'empty' }],
+      ['GET', '/api/events', { site: 'cross-site', mode: 'cors', dest: 'empty' }],
+      ['PUT', '/api/settings/siem', { site: 'same-site', mode: 'cors', dest: 'empty' }],
+      ['POST', '/api/settings/siem/test', { site: 'cross-site', mode: 'no-cors', dest: 'empty' }],
+      ['GET', '/api/nope', { site: 'Cross-Site', mode: 'no-cors', dest: 'script' }],
+    ]
+    for (const [method, path, meta] of cases) {
+      const response = await admin.fetch(browser(path, meta, method))
+      const body = method === 'HEAD' ? null : ((await response.json()) as { error: { code: string } }).error.code
+      expect([method, path, meta.site, response.status, body]).toEqual([method, path, meta.site, 403, method === 'HEAD' ? null : 'FORBIDDEN'])
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+    }
+    expect(authorized).toEqual([])
+    expect(await exported()).toBe(0)
+    // Recorded like any refused admin request: the refused export under the action its success has.
+    const refused = await admin.fetch(browser('/api/export.csv', { site: 'same-site', mode: 'no-cors', dest: 'image' }))
+    expect(adminCaptureOverrides(refused)).toEqual({ action: 'audit_log_exported', resource: { type: 'audit_log' }, targets: [] })
+  })
+
+  it("serves the admin's own requests, browsers' navigations and clients that send no Fetch Metadata", async () => {
+    const { admin, exported } = openAdmin()
+    const served = async (request: Request): Promise<number> => {
+      const response = await admin.fetch(request)
+      await response.arrayBuffer()
+      return response.status
+    }
+    // The page's own fetches and downloads are same-origin; a typed URL or bookmark is "none"; curl sends nothing.
+    expect(await served(browser('/api/export.csv', { site: 'same-origin', mode: 'navigate', dest: 'document' }))).toBe(200)
+    expect(await served(browser('/api/events', { site: 'same-origin', mode: 'cors', dest: 'empty' }))).toBe(200)
+    expect(await served(browser('/api/settings/siem', { site: 'same-origin', mode: 'cors', dest: 'empty' }, 'PUT'))).toBe(200)
+    expect(await served(browser('/api/export.csv', { site: 'none', mode: 'navigate', dest: 'document' }))).toBe(200)
+    expect(await served(browser('/api/export.csv', {}))).toBe(200)
+    await vi.waitFor(async () => expect(await exported()).toBe(3))
+    // A link from elsewhere (another site, another port of the host) still opens the page.
+    expect(await served(browser('/', { site: 'cross-site', mode: 'navigate', dest: 'document' }))).toBe(200)
+    expect(await served(browser('/', { site: 'same-site', mode: 'navigate', dest: 'document' }, 'HEAD'))).toBe(200)
+    expect(await served(browser('', { site: 'cross-site', mode: 'navigate', dest: 'document' }))).toBe(308)
+    // The page's own files load same-origin.
+    expect(await served(browser('/assets/app.js', { site: 'same-origin', mode: 'cors', dest: 'script' }))).toBe(200)
+  })
+
+  it("refuses another site's subresource loads and embeddings of the page", async () => {
+    const { admin, authorized } = openAdmin()
+    const status = async (request: Request): Promise<number> => (await admin.fetch(request)).status
+    expect(await status(browser('/assets/app.js', { site: 'cross-site', mode: 'no-cors', dest: 'script' }))).toBe(403)
+    expect(await status(browser('/', { site: 'same-site', mode: 'no-cors', dest: 'image' }))).toBe(403)
+    expect(await status(browser('/', { site: 'cross-site', mode: 'navigate', dest: 'iframe' }))).toBe(403)
+    expect(await status(browser('/', { site: 'cross-site', mode: 'navigate', dest: 'object' }))).toBe(403)
+    // A navigation that is not a GET (a form posted from elsewhere) is no link.
+    expect(await status(browser('/', { site: 'cross-site', mode: 'navigate', dest: 'document' }, 'POST'))).toBe(403)
+    expect(authorized).toEqual([])
+  })
+})
+
+describe('deeply nested JSON bodies', () => {
+  const DEEP = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
+
+  it('refuses a body nested deeper than the limit with 400 INVALID_BODY, before the SIEM service sees it, and only after authorize', async () => {
+    const onError = vi.fn()
+    const seen = vi.fn()
+    const admin = createAuditAdmin({
+      store: openStore(),
+      uiDir: false,
+      onError,
+      // A service that answers with what it was sent, as a test double or a custom service may.
+      siem: {
+        getSettings: async () => ({}),
+        saveSettings: async (_scope, body) => (seen(), body),
+        testConnection: async (_scope, body) => (seen(), { ok: false, tried: body }),
+      },
+      authorize: (request) => (request.headers.get('authorization') === 'Bearer ok' ? { tenantId: 't1', actor: { type: 'user', id: 'a1' } } : null),
+    })
+    const post = (body: string, headers: Record<string, string> = { authorization: 'Bearer ok' }): Promise<Response> =>
+      admin.fetch(new Request('http://app.test/api/settings/siem/test', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }))
+    const anonymous = await post(DEEP, {})
+    expect([anonymous.status, ((await anonymous.json()) as { error: { code: string } }).error.code]).toEqual([401, 'UNAUTHENTICATED'])
+    for (const body of [DEEP, `{"a":${'{"a":'.repeat(5000)}1${'}'.repeat(5001)}`, `${'['.repeat(65)}${']'.repeat(65)}`]) {
+      const response = await post(body)
+      const { error } = (await response.json()) as { error: { code: string; message: string } }
+      expect([response.status, error.code]).toEqual([400, 'INVALID_BODY'])
+      expect(error.message).toMatch(/nested/)
+    }
+    expect(seen).not.toHaveBeenCalled()
+    expect(onError).not.toHaveBeenCalled()
+    // Up to the limit the service gets the body as sent.
+    const nested = `${'['.repeat(64)}${']'.repeat(64)}`
+    const ok = await post(nested)
+    expect([ok.status, JSON.stringify(((await ok.json()) as { tried: unknown }).tried)]).toEqual([200, nested])
+  })
+
+  it('serveNodeRequest: refuses a deep body a framework parser already read with 400 INVALID_BODY after authorize, never a 500 or a stack overflow', async () => {
+    const onError = vi.fn()
+    const admin = createAuditAdmin({
+      store: openStore(),
+      uiDir: false,
+      onError,
+      siem: { getSettings: async () => ({}), saveSettings: async (_scope, body) => body, testConnection: async (_scope, body) => ({ ok: false, tried: body }) },
+      authorize: (request) => (request.headers.get('authorization') === 'Bearer ok' ? { tenantId: 't1', actor: { type: 'user', id: 'a1' } } : null),
+    })
+    const frameworkErrors: unknown[] = []
+    // What express.json() does before the admin router: parse the body (V8's JSON.parse takes any depth), then hand it on.
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        serveNodeRequest(admin, req, res, { parsedBody: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown }).catch((error: unknown) => {
+          frameworkErrors.push(error)
+          res.statusCode = 500
+          res.end('{"error":{"code":"INTERNAL"}}')
+        })
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/settings/siem/test`
+    const post = (body: string, headers: Record<string, string>): Promise<Response> =>
+      fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body })
+    const anonymous = await post(DEEP, {})
+    expect([anonymous.status, ((await anonymous.json()) as { error: { code: string } }).error.code]).toEqual([401, 'UNAUTHENTICATED'])
+    const admitted = await post(DEEP, { authorization: 'Bearer ok' })
+    expect([admitted.status, ((await admitted.json()) as { error: { code: string } }).error.code]).toEqual([400, 'INVALID_BODY'])
+    const flat = await post('{"endpoint":"https://x.example"}', { authorization: 'Bearer ok' })
+    expect([flat.status, await flat.json()]).toEqual([200, { ok: false, tried: { endpoint: 'https://x.example' } }])
+    expect(frameworkErrors).toEqual([])
+    expect(onError).not.toHaveBeenCalled()
   })
 })

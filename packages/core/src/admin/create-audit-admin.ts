@@ -6,6 +6,7 @@ import type { AuditStore } from '../store/types.js'
 import { createCursorCodec } from './cursor.js'
 import { errorResponse, withSecurityHeaders } from './http-response.js'
 import { markRefused } from './refused-request.js'
+import { refuseCrossSite } from './request-guards.js'
 import { matchRoute, type RouteDeps } from './routes.js'
 import { createStaticUi, defaultUiDir, type StaticUi } from './static-ui.js'
 import type { AdminPrincipal, AdminRequestInfo, AdminScope, AuthorizeAdmin, IntegrityAdminService, SiemAdminService } from './types.js'
@@ -180,6 +181,9 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
   async function handle(request: Request, info: AdminRequestInfo<Native>): Promise<Response> {
     const url = new URL(request.url)
     const base = mountOf(info)
+    // A browser's request led by another site or another port of this host: refused before anything else, so that
+    // neither `authorize` (with the admin's cookies) nor an export runs for it.
+    refuseCrossSite(request, url.pathname === base ? '' : pathBelow(url.pathname, base))
     // Authorization comes first, for every path and method: an outsider learns nothing, not even which routes exist.
     const principal = await authorize(request, info.native)
     // As the capture records it: an IPv4 client of a dual-stack server as `10.1.2.3`, not `::ffff:10.1.2.3`.

@@ -5,6 +5,7 @@ import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { AuditAdmin } from './create-audit-admin.js'
 import { errorResponse } from './http-response.js'
 import { adminCaptureOverrides } from './refused-request.js'
+import { bodyTooDeep, MAX_BODY_DEPTH, nestedDeeperThan } from './request-guards.js'
 
 export interface NodeRequestOptions {
   /**
@@ -51,6 +52,7 @@ export function toFetchRequest(req: IncomingMessage, options: NodeRequestOptions
   if (!BODYLESS.has(method)) {
     if (options.parsedBody !== undefined || req.readableEnded) {
       init.body = bodyOf(options.parsedBody)
+      if (init.body instanceof ReadableStream) init.duplex = 'half'
       headers.delete('content-length')
     } else {
       init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>
@@ -175,11 +177,27 @@ export async function serveNodeRequest<Native extends IncomingMessage = Incoming
   await sendFetchResponse(res, response)
 }
 
-/** What a parser earlier in the app left as the body: bytes and text as read, a parsed value as its JSON. */
-function bodyOf(parsed: unknown): string | Uint8Array<ArrayBuffer> | null {
+/**
+ * What a parser earlier in the app left as the body: bytes and text as read, a parsed value as its JSON. The JSON is
+ * written only when a route reads the body, after `authorize`: a value too deep to serialise (20,000 nested arrays,
+ * which `express.json()` parses) is that route's 400 `INVALID_BODY`, not a stack overflow before authorization.
+ */
+function bodyOf(parsed: unknown): string | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null {
   if (parsed === undefined) return null
   if (typeof parsed === 'string') return parsed
   // A copy: a Buffer may be a view into a larger, shared pool.
   if (parsed instanceof Uint8Array) return new Uint8Array(parsed)
-  return JSON.stringify(parsed)
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (nestedDeeperThan(parsed, MAX_BODY_DEPTH)) controller.error(bodyTooDeep())
+        else {
+          controller.enqueue(new TextEncoder().encode(JSON.stringify(parsed)))
+          controller.close()
+        }
+      },
+    },
+    // Nothing is pulled until a reader asks: an answer that never reads the body never serialises it.
+    { highWaterMark: 0 },
+  )
 }

@@ -8,6 +8,7 @@ import { exportFileName } from './export-file-name.js'
 import { jsonResponse, withSecurityHeaders } from './http-response.js'
 import { primedStream } from './primed-stream.js'
 import { recordExport } from './record-export.js'
+import { bodyTooDeep, MAX_BODY_DEPTH, nestedDeeperThan } from './request-guards.js'
 import { FILTER_PARAMS, readFilters, readInteger, readParams, readRange, type ExplicitFilters } from './query-params.js'
 import type { AdminScope, IntegrityAdminService, SiemAdminService } from './types.js'
 
@@ -113,12 +114,16 @@ async function readJsonBody(request: Request, maxBytes: number): Promise<unknown
       chunks.push(chunk)
     }
   }
+  let body: unknown
   try {
     // JSON is UTF-8 (RFC 8259): bytes in another encoding (Shift_JIS, Latin-1) are refused, not saved as U+FFFD.
-    return JSON.parse(utf8.decode(Buffer.concat(chunks))) as unknown
+    body = JSON.parse(utf8.decode(Buffer.concat(chunks))) as unknown
   } catch {
     throw new AuditKitError('INVALID_BODY', 'The body is not valid JSON in UTF-8.')
   }
+  // V8 parses any depth; what walks the value next (the service, JSON.stringify of an answer) would overflow the stack.
+  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) throw bodyTooDeep()
+  return body
 }
 
 function siemService(deps: RouteDeps): SiemAdminService {

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, vi } from 'vitest'
@@ -50,8 +51,12 @@ export async function openAdminMountStore(options: { events?: number } = {}): Pr
  * Walks every admin route through an adapter's mount at `base` (the page's API under it, the exports, SIEM settings and
  * Test Connection, integrity), as the admin that `headers` authorize, over a store opened with `events: 30` or more.
  * `HEAD` of the list and the exports answers as `GET` would, without a body.
+ * Also sends a deeply nested Test Connection body (401 without credentials, 400 `INVALID_BODY` for the admin) and
+ * requests as a browser led by another site or another port of the host sends them (Fetch Metadata: 403 `FORBIDDEN`
+ * on the API, the page still reachable by a link).
  * Then checks what the audit middleware recorded of it: the two exports once each as `audit_log_exported`, and of
- * the rest only the refused settings save, as a failed `siem_config_updated` (no admin success is recorded a second time), besides the
+ * the rest only the refused settings saves (unauthenticated, cross-site), as failed `siem_config_updated`, and the
+ * refused Test Connections (no admin success is recorded a second time), besides the
  * `[path, outcome]` of what the app's own routes recorded (`appRecorded`, e.g. its login).
  */
 export async function expectAdminMountServesEveryRoute(mount: {
@@ -90,6 +95,24 @@ export async function expectAdminMountServesEveryRoute(mount: {
   expect((await fetch(`${base}/api/settings/siem`, { headers })).status).toBe(200)
   const test = await fetch(`${base}/api/settings/siem/test`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"enabled":true}' })
   expect(test.status).toBe(200)
+  // A deeply nested body (20,000 arrays, 40 KB): refused after authorize, as any other request, never a 500.
+  const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
+  const deepUrl = `${base}/api/settings/siem/test`
+  const deepAnonymous = await fetch(deepUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep })
+  expect([deepAnonymous.status, ((await deepAnonymous.json()) as { error: { code: string } }).error.code]).toEqual([401, 'UNAUTHENTICATED'])
+  const deepAdmin = await fetch(deepUrl, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: deep })
+  expect([deepAdmin.status, ((await deepAdmin.json()) as { error: { code: string } }).error.code]).toEqual([400, 'INVALID_BODY'])
+  // Fetch Metadata: the signed-in admin's browser, led by a page on another port of the host (same-site) or another
+  // site, is refused on the API (no export recorded in the admin's name); a link from there still opens the page.
+  const forged = await browserRequest(`${base}/api/export.csv?q=csrf-export`, { ...headers, 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' })
+  expect([forged.status, (JSON.parse(forged.body) as { error: { code: string } }).error.code]).toEqual([403, 'FORBIDDEN'])
+  const forgedSave = await browserRequest(`${base}/api/settings/siem`, { ...headers, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', 'content-type': 'application/json' }, 'PUT', '{"enabled":true}')
+  expect(forgedSave.status).toBe(403)
+  expect(await store.getState('siem-test', 't1')).toEqual(settings)
+  const linked = await browserRequest(base, { ...headers, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' })
+  expect(linked.status).toBe(308)
+  const own = await browserRequest(`${base}/api/events?limit=1`, { ...headers, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' })
+  expect(own.status).toBe(200)
   const redirect = await fetch(base, { headers, redirect: 'manual' })
   expect(redirect.status).toBe(308)
   expect(redirect.headers.get('location')).toBe(`${new URL(base).pathname}/`)
@@ -105,11 +128,39 @@ export async function expectAdminMountServesEveryRoute(mount: {
   expect(others.filter((event) => event.action === 'audit_log_exported')).toHaveLength(2)
   const byPath = (a: unknown[], b: unknown[]): number => String(a[0]).localeCompare(String(b[0]))
   expect(others.filter((event) => event.action !== 'audit_log_exported').map((event) => [event.context?.path, event.outcome]).sort(byPath)).toEqual(
-    [[`${new URL(base).pathname}/api/settings/siem`, 'failure'], ...appRecorded].sort(byPath),
+    [
+      [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
+      // The cross-site save, refused as a failure like the unauthenticated one above.
+      [`${new URL(base).pathname}/api/settings/siem`, 'failure'],
+      // The deep Test Connection bodies, refused (401, then 400).
+      [`${new URL(base).pathname}/api/settings/siem/test`, 'failure'],
+      [`${new URL(base).pathname}/api/settings/siem/test`, 'failure'],
+      ...appRecorded,
+    ].sort(byPath),
   )
-  // The refused save is found under the action its success has, not one derived from the admin path.
-  const refused = others.find((event) => event.context?.path === `${new URL(base).pathname}/api/settings/siem`)
-  expect([refused?.action, refused?.resource, refused?.targets ?? [], refused?.context?.status]).toEqual(['siem_config_updated', { type: 'siem_integration' }, [], 401])
+  // The refused saves are found under the action their success has, not one derived from the admin path.
+  const refused = others.filter((event) => event.context?.path === `${new URL(base).pathname}/api/settings/siem`)
+  expect(refused.map((event) => [event.action, event.resource, event.targets ?? [], event.context?.status]).sort((a, b) => Number(a[3]) - Number(b[3]))).toEqual([
+    ['siem_config_updated', { type: 'siem_integration' }, [], 401],
+    ['siem_config_updated', { type: 'siem_integration' }, [], 403],
+  ])
+}
+
+/**
+ * A request with the headers as given, as a browser sends them: Node's `fetch` replaces `Sec-Fetch-Mode` with `cors`
+ * and cannot send a navigation, so this goes through `node:http`. Answers the status and the body as text.
+ */
+function browserRequest(url: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers: { ...headers, connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 /**
