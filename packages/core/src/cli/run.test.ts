@@ -494,7 +494,7 @@ describe('auditkit CLI: data that tries to print lines of its own', () => {
     const error = await cli(['verify', '--ndjson', bad])
     expect(error).toMatchObject({ code: EXIT.unavailable, stdout: '' })
     expectNoForgedLines(error.stderr)
-    expect(error.stderr).toBe('auditkit: INTEGRITY_ERROR: The source declares an invalid seq range for chain "x\\nok acme seq 1..2100" (fromSeq 1\\u001b[2K\\rok acme seq 1..2100, toSeq 3)\n')
+    expect(error.stderr).toBe('auditkit: INTEGRITY_ERROR: The source declares an invalid seq range for chain "x\\nok acme seq 1..2100" (fromSeq "1\\u001b[2K\\rok acme seq 1..2100", toSeq 3)\n')
   })
 })
 

@@ -196,7 +196,7 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
       if (Number.isInteger(event.seq) && event.seq > at) return { ...base, reason: 'deleted', message: missing(at, event.seq - 1) }
       const added = unsealedField(event)
       if (added !== undefined)
-        return { ...base, reason: 'modified', message: `The event at seq ${at} has a field "${added}" that its hash does not cover: it was added after sealing` }
+        return { ...base, reason: 'modified', message: `The event at seq ${at} has a field ${JSON.stringify(added)} that its hash does not cover: it was added after sealing` }
       // On the first event, a key problem is as likely as tampering: say so (a wrong key fails every event).
       const hint = eventsChecked > 0 ? '' : keyHint(hmacKey)
       return { ...base, reason: 'modified', message: `The event at seq ${at} does not match its hash: its content was changed${hint}` }
@@ -235,7 +235,7 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
       ...(typeof event.id === 'string' ? { eventId: event.id } : {}),
       message:
         added !== undefined
-          ? `The event at seq ${at} (before the range) has a field "${added}" that its hash does not cover: it was added after sealing`
+          ? `The event at seq ${at} (before the range) has a field ${JSON.stringify(added)} that its hash does not cover: it was added after sealing`
           : checkpoint && checkpoint.hash !== event.hash
             ? `The event at seq ${at} (before the range) differs from the signed checkpoint at that seq`
             : `The event at seq ${at} (before the range) does not match its hash: its content was changed${hint}`,
@@ -407,7 +407,7 @@ function checkCheckpoints(
   for (const checkpoint of checkpoints) {
     if (keys) {
       const key = keys(checkpoint.keyId)
-      if (!key) return { trusted, problem: { reason: 'forged_checkpoint', seq: checkpoint.seq, message: `The checkpoint at seq ${checkpoint.seq} names an unknown key "${checkpoint.keyId}"` } }
+      if (!key) return { trusted, problem: { reason: 'forged_checkpoint', seq: checkpoint.seq, message: `The checkpoint at seq ${checkpoint.seq} names an unknown key ${JSON.stringify(checkpoint.keyId)}` } }
       if (checkpoint.chainId !== chainId || !verifyCheckpointSignature(checkpoint, key))
         return { trusted, problem: { reason: 'forged_checkpoint', seq: checkpoint.seq, message: `The signature of the checkpoint at seq ${checkpoint.seq} does not verify with the public key` } }
     }
@@ -473,7 +473,7 @@ function declaredRange(chainId: string, range: SeqRange | null): SeqRange | null
   if (range === null) return null
   const { fromSeq, toSeq } = range
   if (!Number.isInteger(fromSeq) || fromSeq < 1 || !Number.isInteger(toSeq) || toSeq < fromSeq - 1)
-    throw new AuditKitError('INTEGRITY_ERROR', `The source declares an invalid seq range for chain "${chainId}" (fromSeq ${String(fromSeq)}, toSeq ${String(toSeq)})`)
+    throw new AuditKitError('INTEGRITY_ERROR', `The source declares an invalid seq range for chain ${JSON.stringify(chainId)} (fromSeq ${JSON.stringify(fromSeq) ?? String(fromSeq)}, toSeq ${JSON.stringify(toSeq) ?? String(toSeq)})`)
   return range
 }
 
