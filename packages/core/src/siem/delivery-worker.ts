@@ -24,7 +24,7 @@ export interface DeliveryError {
   result: ExportFailure['result']
   message: string
   at: string
-  /** Consecutive failed attempts. */
+  /** Consecutive failed attempts, counted on by an instance that takes the tenant over. */
   attempts: number
   nextAttemptAt: string
 }
@@ -40,6 +40,11 @@ export interface DeliveryWorkerOptions {
   leaseTtlMs: number
   requestTimeoutMs: number
   retry: { initialDelayMs: number; maxDelayMs: number; maxRetryAfterMs: number }
+  /**
+   * When the settings this exporter runs with were saved: a failure stored before that concerned other settings, so
+   * its retry time does not hold back a takeover.
+   */
+  settingsUpdatedAt?: string
   onError: (error: unknown) => void
 }
 
@@ -63,7 +68,10 @@ export const EMPTY_CURSOR: DeliveryCursor = { seq: 0, checkpointSeq: 0, lastSucc
 /**
  * Tails one tenant's chain by `seq` and sends it to the collector, in order, at least once: the cursor moves only
  * after the collector accepted a batch, failures are retried forever with exponential backoff and jitter (and at least
- * the collector's `Retry-After`), and nothing is ever skipped. A store lease lets one app instance export a tenant.
+ * the collector's `Retry-After`), and nothing is ever skipped. A store lease lets one app instance export a tenant:
+ * the holder keeps it while it waits out a backoff, only the holder writes the cursor and the status, and an instance
+ * that takes a tenant over honours the stored retry time and attempt count, so a collector's requested delay holds
+ * across instances.
  */
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { store, tenantId } = options
@@ -73,19 +81,21 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let wakeSleeper: (() => void) | null = null
   let wakeRequested = false
   let failures = 0
-  // A failure stored before this exporter ran (by an instance that stopped, before a restart, or when the exporter
-  // could not start) is not this one's to count, but its first delivery resolves it: clear it then.
-  let inheritedStatus = true
+  // Set when this instance (again) takes the lease: the stored status tells whether a retry time is to be honoured.
+  let takingOver = true
   let leaseRenewedAt = 0
   let checkpointsScannedAt = 0
   // Events per request: smaller than batchSize while passing a stretch the collector refused as too large.
   let limit = options.batchSize
   let smallUntilSeq = 0
   const renewEveryMs = Math.max(1, Math.floor((options.leaseTtlMs - options.requestTimeoutMs) / 2))
+  // While waiting no request is in flight: renewing every renew interval (at most a quarter of the lease) keeps it.
+  const waitSliceMs = Math.max(renewEveryMs, Math.floor(options.leaseTtlMs / 4))
+  // A takeover waits no longer than this instance itself would (another instance's clock or options may differ).
+  const longestWaitMs = Math.max(options.retry.maxDelayMs, options.retry.maxRetryAfterMs)
 
   const sleep = (ms: number, wakeable: boolean): Promise<void> =>
     new Promise((resolve) => {
-      // Unref'd: a background exporter must not keep a process alive that is otherwise done.
       // Unref'd: a background exporter must not keep a process alive that is otherwise done.
       const timer = setTimeout(done, ms).unref()
       function done(): void {
@@ -95,6 +105,60 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       }
       wakeSleeper = wakeable ? done : () => (running ? undefined : done())
     })
+
+  /** Renews the lease (a store write); on losing it, this instance is a follower from now on. */
+  async function renewLease(): Promise<boolean> {
+    const askedAt = Date.now()
+    const ours = await store.acquireLease(leaseName, options.owner, options.leaseTtlMs)
+    if (ours) {
+      leaseRenewedAt = askedAt
+    } else {
+      leader = false
+      failures = 0
+      takingOver = true
+    }
+    return ours
+  }
+
+  /**
+   * Waits until `until` (a backoff, or the collector's requested delay) holding the lease: renewed in slices, so that
+   * no other instance takes the tenant over and sends sooner. Answers false when the lease was lost (this process
+   * stalled past it) or the exporter stops; `stop()` ends the wait at once.
+   */
+  async function waitHoldingLease(until: number): Promise<boolean> {
+    for (;;) {
+      if (!running) return false
+      const left = until - Date.now()
+      if (left <= 0) return true
+      await sleep(Math.min(left, waitSliceMs), false)
+      if (!running) return false
+      if (Date.now() < until && Date.now() - leaseRenewedAt >= renewEveryMs) {
+        try {
+          if (!(await renewLease())) return false
+        } catch (error) {
+          // The store failed: the next renewal (or the one before the request) tells whether the lease is still ours.
+          options.onError(error)
+        }
+      }
+    }
+  }
+
+  /**
+   * Having just taken the lease: a failure the previous holder stored (it crashed, was stopped, or this app restarted)
+   * still holds. Its retry time is waited out and its attempt count carried on, so that the collector's Retry-After
+   * and the backoff hold across instances. Not for a failure recorded before the settings were saved (a fixed
+   * endpoint is tried at once), nor for a start that failed on this instance's key (no collector asked for a delay).
+   */
+  async function takeOver(): Promise<void> {
+    failures = 0
+    const stored = await store.getState<DeliveryError>(SIEM_STATE.status, tenantId)
+    takingOver = false
+    if (!stored || !awaitsRetry(stored) || stored.result === 'invalid_config') return
+    if (options.settingsUpdatedAt !== undefined && stored.at < options.settingsUpdatedAt) return
+    failures = Number.isSafeInteger(stored.attempts) && stored.attempts > 0 ? stored.attempts : 0
+    const until = Math.min(Date.parse(stored.nextAttemptAt), Date.now() + longestWaitMs)
+    if (until > Date.now()) await waitHoldingLease(until)
+  }
 
   const backoff = (attempt: number): number => {
     const ceiling = Math.min(options.retry.maxDelayMs, options.retry.initialDelayMs * 2 ** Math.min(attempt - 1, 30))
@@ -115,6 +179,13 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     const records: OtlpLogRecord[] = events.map(eventToLogRecord)
     for (const checkpoint of checkpoints) records.push(checkpointToLogRecord(checkpoint))
     const result = await options.transport.send(encodeExportLogsRequest(records, options.request), options.requestTimeoutMs)
+    // Only the lease holder writes, and only over the cursor this request started from: a process that stalled past
+    // its lease (another instance took the tenant over, delivered, maybe moved on) must neither move the cursor
+    // back nor leave its failure in the status. Its records are duplicates at the collector (at least once).
+    if (!(await renewLease()) || !sameCursor(cursor, await store.getState<DeliveryCursor>(SIEM_STATE.cursor, tenantId))) {
+      if (!result.ok) options.onError(result)
+      return true
+    }
     if (!result.ok) {
       if (isTooLarge(result) && events.length > 1) {
         // Retried as is, such a request would be refused forever: halve it until it fits, at once (no backoff).
@@ -131,16 +202,11 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       lastSuccessAt: acceptedAt,
     } satisfies DeliveryCursor)
     if (limit < options.batchSize && lastSeq >= smallUntilSeq) limit = options.batchSize
-    if (failures > 0) {
-      failures = 0
-      inheritedStatus = false
-      await store.putState(SIEM_STATE.status, tenantId, null)
-    } else if (inheritedStatus) {
-      inheritedStatus = false
-      const stored = await store.getState<DeliveryError>(SIEM_STATE.status, tenantId)
-      // A partial success is dated like its delivery (nothing to retry) and stays shown; a failure awaited a retry.
-      if (stored && stored.nextAttemptAt > stored.at) await store.putState(SIEM_STATE.status, tenantId, null)
-    }
+    failures = 0
+    // Any failure stored before this delivery is resolved by it, whoever stored it (this instance, the previous holder,
+    // a start that failed). A partial success is dated like its delivery (nothing to retry) and stays shown.
+    const stored = await store.getState<DeliveryError>(SIEM_STATE.status, tenantId)
+    if (stored && awaitsRetry(stored) && stored.at <= acceptedAt) await store.putState(SIEM_STATE.status, tenantId, null)
     if (result.rejectedRecords) {
       // OTLP forbids retrying a partial success: the records are lost to the SIEM, so say so where admins look.
       const rejected = failure(
@@ -159,21 +225,35 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     while (running) {
       try {
         // Renew only when needed (a store write): early enough that a request in flight never outlives the lease.
-        if (!leader || Date.now() - leaseRenewedAt >= renewEveryMs) {
-          const askedAt = Date.now()
-          leader = await store.acquireLease(leaseName, options.owner, options.leaseTtlMs)
-          leaseRenewedAt = askedAt
-        }
+        if (!leader || Date.now() - leaseRenewedAt >= renewEveryMs) leader = await renewLease()
         if (!leader) {
           await sleep(options.pollIntervalMs, false)
+          continue
+        }
+        if (takingOver) {
+          await takeOver()
           continue
         }
         wakeRequested = false
         const sent = await step()
         if (!sent && !wakeRequested && running) await sleep(options.pollIntervalMs, true)
       } catch (error) {
-        failures++
         const exportFailure = isExportFailure(error) ? error : null
+        options.onError(error)
+        // An export failure was checked against the lease before it was thrown; a store failure is written only by a
+        // holder that can still renew (a store that fails that call would not take the write either).
+        if (!exportFailure) {
+          const ours = await renewLease().catch((renewError: unknown) => {
+            options.onError(renewError)
+            return null
+          })
+          if (ours === false) continue
+          if (ours === null) {
+            if (running) await sleep(backoff(++failures), false)
+            continue
+          }
+        }
+        failures++
         const delay = Math.max(
           backoff(failures),
           Math.min(exportFailure?.retryAfterMs ?? 0, options.retry.maxRetryAfterMs),
@@ -185,9 +265,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
           attempts: failures,
           nextAttemptAt: new Date(Date.now() + delay).toISOString(),
         }
-        options.onError(error)
         await store.putState(SIEM_STATE.status, tenantId, status).catch(options.onError)
-        if (running) await sleep(delay, false)
+        if (running) await waitHoldingLease(Date.now() + delay)
       }
     }
   }
@@ -220,6 +299,16 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
  */
 function isTooLarge(result: ExportFailure): boolean {
   return result.httpStatus === 413 || (result.grpcCode === 8 && result.retryAfterMs === undefined)
+}
+
+/** A failure whose retry is pending (a partial success is dated like its delivery: nothing to retry). */
+function awaitsRetry(status: DeliveryError): boolean {
+  return status.nextAttemptAt > status.at
+}
+
+function sameCursor(before: DeliveryCursor, now: DeliveryCursor | null): boolean {
+  const current = now ?? EMPTY_CURSOR
+  return current.seq === before.seq && current.checkpointSeq === before.checkpointSeq
 }
 
 function isExportFailure(value: unknown): value is ExportFailure {

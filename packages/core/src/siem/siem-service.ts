@@ -348,6 +348,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
       leaseTtlMs,
       requestTimeoutMs,
       retry,
+      settingsUpdatedAt: stored.updatedAt,
       onError: onTenantError(tenantId),
     })
     workers.set(tenantId, { worker, updatedAt: stored.updatedAt })
