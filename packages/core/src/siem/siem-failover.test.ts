@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver } from '@auditkit/test-utils'
+import { decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver, waitFor } from '@auditkit/test-utils'
 import type { AuditEventInput } from '../event/schema.js'
 import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
@@ -83,16 +83,6 @@ async function instance(path: string, id: string, overrides: Partial<SiemService
 
 function event(n: number): AuditEventInput {
   return { tenantId: TENANT, actor: { type: 'user', id: 'u_1' }, action: 'project_updated', resource: { type: 'project', id: `p_${n}` }, outcome: 'success' }
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 const statusOf = (store: AuditStore): Promise<DeliveryError | null> => store.getState<DeliveryError>(SIEM_STATE.status, TENANT)

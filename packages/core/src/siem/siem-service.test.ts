@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createSelfSignedCert, decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord } from '@auditkit/test-utils'
+import { createSelfSignedCert, decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver, type OtlpReceiver, type ReceivedLogRecord, waitFor } from '@auditkit/test-utils'
 import type { Actor, AuditEventInput } from '../event/schema.js'
 import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
@@ -91,16 +91,6 @@ function event(tenantId: string, n: number, outcome: 'success' | 'failure' = 'su
 
 function settingsFor(receiver: OtlpReceiver, protocol: SiemProtocol, token = TOKEN): Record<string, unknown> {
   return { enabled: true, endpoint: receiver.endpoint, protocol, headers: JSON.stringify({ Authorization: `Bearer ${token}` }) }
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
 }
 
 function seqs(records: readonly ReceivedLogRecord[]): number[] {
