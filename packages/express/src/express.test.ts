@@ -18,7 +18,7 @@ import compression from 'compression'
 import cors from 'cors'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import express4 from 'express4'
-import { rateLimit } from 'express-rate-limit'
+import { rateLimit, type RateLimitInfo } from 'express-rate-limit'
 import session from 'express-session'
 import methodOverride from 'method-override'
 import multer from 'multer'
@@ -311,6 +311,34 @@ describe.each([
       ['file_created', 'failure', 'POST', 413, '/projects/:projectId/files', undefined],
       ['project_updated', 'success', 'PATCH', 200, '/projects/:projectId', undefined],
       ['project_updated', 'failure', 'PATCH', 429, undefined, undefined],
+    ])
+  })
+
+  it("records the first 429 of a client and window and skips the rest with the limiter's handler, as docs/express.md shows", async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'flood' }))
+    app.use(
+      rateLimit({
+        windowMs: 60_000,
+        limit: 2,
+        handler: (req, res, _next, options) => {
+          const { used, limit } = (req as typeof req & { rateLimit: RateLimitInfo }).rateLimit
+          if (used > limit + 1) req.audit.skip()
+          res.status(options.statusCode).send(options.message)
+        },
+      }),
+    )
+    app.post('/projects', (_req, res) => res.status(201).end())
+    const running = await listen(app)
+    closers.push(running.close)
+    const statuses: number[] = []
+    for (let i = 0; i < 10; i++) statuses.push((await fetch(`${running.baseUrl}/projects`, { method: 'POST' })).status)
+    expect(statuses).toEqual([201, 201, 429, 429, 429, 429, 429, 429, 429, 429])
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect((await eventsOf('flood')).map((event) => [event.outcome, event.context?.status])).toEqual([
+      ['success', 201],
+      ['success', 201],
+      ['failure', 429],
     ])
   })
 
