@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { fixtureSealer } from '@auditkit/test-utils'
 import { describe, expect, it } from 'vitest'
 import { EVENT_FIELDS, type AuditEvent } from '../event/schema.js'
 import { canonicalize } from './canonical.js'
@@ -35,6 +36,16 @@ describe('event hash', () => {
   it('is HMAC-SHA-256 with a key', () => {
     expect(createSealer('test-hmac-key')(unsealed, null).hash).toBe(HMAC_SHA256)
     expect(computeEventHash({ ...unsealed, seq: 1, prevHash: GENESIS_HASH }, Buffer.from('test-hmac-key'))).toBe(HMAC_SHA256)
+  })
+
+  it('refuses a head whose seq is not a safe integer (a driver returning a 64-bit column as a string)', () => {
+    const good = createSealer()(unsealed, null)
+    for (const seq of ['1000', 1000n, 1.5, Number.NaN, 2 ** 53]) {
+      const head = { seq: seq as number, hash: good.hash }
+      expect(() => createSealer()(unsealed, head)).toThrow(expect.objectContaining({ code: 'INTEGRITY_ERROR' }))
+      expect(() => fixtureSealer([{ ...good, seq: 1001 }])(unsealed, head)).toThrow(expect.objectContaining({ code: 'INTEGRITY_ERROR' }))
+    }
+    expect(createSealer()(unsealed, { seq: 1000, hash: good.hash }).seq).toBe(1001)
   })
 
   it('links each event to the previous hash and changes with every covered field', () => {

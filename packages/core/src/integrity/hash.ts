@@ -1,4 +1,5 @@
 import { createHmac, hash } from 'node:crypto'
+import { AuditKitError } from '../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../event/schema.js'
 import { canonicalize } from './canonical.js'
 
@@ -69,8 +70,14 @@ export function computeEventHash(event: Omit<AuditEvent, 'hash'>, hmacKey?: stri
 /** The key of every sealer `createSealer` made, so that a store writing on another thread can make the same sealer there. */
 const sealerKeys = new WeakMap<Sealer, { hmacKey: string | Buffer | undefined }>()
 
+/**
+ * A sealer: places an event right after `head` (or first in its chain) and hashes it. A head whose `seq` is not a
+ * safe integer is refused with `INTEGRITY_ERROR` (a driver that returns a 64-bit column as a string would otherwise
+ * make `'1000' + 1` the position `'10001'`).
+ */
 export function createSealer(hmacKey?: string | Buffer): Sealer {
   const seal: Sealer = (event, head) => {
+    if (head !== null && !Number.isSafeInteger(head.seq)) throw malformedHead(event.id, head)
     const seq = (head?.seq ?? 0) + 1
     const prevHash = head?.hash ?? GENESIS_HASH
     // Object.assign, not a spread with extra keys: the same object, about 2 µs less an event (see the logger's enqueue).
@@ -78,6 +85,14 @@ export function createSealer(hmacKey?: string | Buffer): Sealer {
   }
   sealerKeys.set(seal, { hmacKey })
   return seal
+}
+
+/** The error of a sealer handed a chain head whose `seq` is no safe integer: the store read it wrongly. */
+function malformedHead(eventId: string, head: ChainHead): AuditKitError {
+  return new AuditKitError(
+    'INTEGRITY_ERROR',
+    `The chain head handed to the sealer for event ${eventId} has seq ${typeof head.seq === 'string' ? JSON.stringify(head.seq) : String(head.seq)} (${typeof head.seq}), not a safe integer: the store must read seq as a number`,
+  )
 }
 
 /** How to remake `seal` elsewhere: its HMAC key (undefined for plain SHA-256), or null for a sealer `createSealer` did not make. */

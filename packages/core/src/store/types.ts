@@ -5,9 +5,12 @@ import type { ChainHead, Sealer } from '../integrity/hash.js'
 export interface EventFilter {
   /** Only this tenant's events: every read is scoped. */
   tenantId: string
-  /** Inclusive lower bound, ISO 8601 UTC with milliseconds. */
+  /**
+   * Inclusive lower bound: an ISO 8601 time as the caller gave it, not normalised (it may lack milliseconds or carry
+   * an offset). Stores parse both bounds as instants and reject one that does not parse with `INVALID_RANGE`.
+   */
   from: string
-  /** Exclusive upper bound, ISO 8601 UTC with milliseconds. */
+  /** Exclusive upper bound, read like `from`. */
   to: string
   /** Exact `actor.id`. */
   actor?: string
@@ -53,7 +56,10 @@ export interface ActorFacet {
   count: number
 }
 
-/** What is present in the filtered window, for the filter menus. Sorted by count desc, then value. */
+/**
+ * What is present in the filtered window, for the filter menus. Sorted by count desc, then value (actors: id, then
+ * type) in code-point order, not a locale's. One actor per (type, id), named after its newest event.
+ */
 export interface Facets {
   actors: ActorFacet[]
   actions: FacetCount[]
@@ -103,7 +109,9 @@ export interface AuditStore {
   /**
    * Appends events atomically, each placed after its chain's current head by `seal`
    * (read the head and write in one transaction, or retry on a unique `(chainId, seq)` conflict).
-   * Resolves with the sealed events in input order.
+   * Resolves with the sealed events in input order. An event whose id is already stored (a batch retried after a
+   * lost answer) is returned as stored, not written or sealed again; the others are written after their chain heads.
+   * A sealed event anywhere but right after its chain head is refused with `CHAIN_CONFLICT`.
    */
   append(events: readonly UnsealedEvent[], seal: Sealer): Promise<AuditEvent[]>
   /** Newest first: `occurredAt` desc, `id` desc. */
@@ -134,5 +142,6 @@ export interface AuditStore {
   /** The chain's checkpoint with the highest `seq`, or null: what a checkpointer extends (without reading them all). */
   lastCheckpoint(chainId: string): Promise<SignedCheckpoint | null>
 
+  /** Closes the store; every later call (but `close()`, which resolves again) rejects with `STORE_UNAVAILABLE`. */
   close(): Promise<void>
 }

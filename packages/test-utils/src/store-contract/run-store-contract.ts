@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventInput, AuditStore, EventFilter, EventQuery, SignedCheckpoint } from '@auditkit/core'
+import type { AuditEvent, AuditEventInput, AuditStore, EventFilter, EventQuery, SignedCheckpoint, UnsealedEvent } from '@auditkit/core'
 import { GENESIS_HASH, computeEventHash, createAuditLogger, createSealer, isAuditKitError } from '@auditkit/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURE_NOW, buildFixtureEvents, seedStore, unsealed } from '../fixtures/build-fixtures.js'
@@ -8,8 +8,10 @@ import { expectedEvents, expectedFacets, newestFirst } from '../fixtures/referen
 export interface StoreContractOptions {
   /**
    * Opens a second, independent instance on the same database as `store` (another connection, as a second app
-   * process would). The concurrent-writers check then runs one logger on each instance. Without it, both loggers
-   * share the one instance.
+   * process would). The concurrent-writers check runs one logger on each instance and never calls the second one's
+   * `init()` (the store must initialise lazily); another check runs `init()` on a new store and its second instance at
+   * once. Without it, both loggers share the one instance and the concurrent `init()` check is skipped. Give it for a
+   * server-backed store.
    */
   openSecondInstance?: (store: AuditStore) => Promise<AuditStore>
 }
@@ -24,6 +26,19 @@ export async function readAllPages(store: AuditStore, filter: EventFilter, limit
     if (page.next === null) return pages
     if (pages.length > 100_000) throw new Error('query paging does not end')
     query = { ...filter, limit, after: page.next }
+  }
+}
+
+/** `work`, or a rejection saying `what` once `ms` have passed without it settling. */
+async function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what)), ms)
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -79,7 +94,8 @@ function input(tenantId: string, n: number, writer: string): AuditEventInput {
 
 /**
  * The behaviour every `AuditStore` must have. Call inside a test file; `createStore` must return a new, empty store
- * each time (it is called three times). The run is sized to finish in seconds on an embedded store.
+ * each time it is called (three times, four with `openSecondInstance`). The run is sized to finish in seconds on an
+ * embedded store.
  */
 export function runStoreContract(name: string, createStore: () => Promise<AuditStore>, options: StoreContractOptions = {}): void {
   describe(`AuditStore contract: ${name}`, () => {
@@ -87,16 +103,22 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
     const tenants = [...new Set(fixtures.map((event) => event.tenantId))].sort()
     const mainTenant = 'tenant-a'
     let store: AuditStore
+    /** A second, empty store for the small cases that write (append, names in facets) and the last ones (close). */
+    let fresh: AuditStore
 
     beforeAll(async () => {
       store = await createStore()
       await store.init()
       await store.init() // idempotent
       await seedStore(store, fixtures)
+      fresh = await createStore()
+      await fresh.init()
     }, 60_000)
 
     afterAll(async () => {
       await store?.close()
+      // A close that never completes failed its own case ('close' below) already.
+      await within(5000, fresh?.close() ?? Promise.resolve(), 'close() hangs').catch(() => undefined)
     })
 
     describe('query', () => {
@@ -168,7 +190,7 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(year.every((event) => event.occurredAt >= yearAgo)).toBe(true)
       })
 
-      it('reads window bounds as instants: without milliseconds or with an offset they mean the same', async () => {
+      it('parses window bounds as instants (without milliseconds or with an offset they mean the same) and rejects a bad one with INVALID_RANGE', async () => {
         const canonical = { tenantId: mainTenant, from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' }
         const expected = ids(expectedEvents(fixtures, canonical))
         expect(expected.length).toBeGreaterThan(0)
@@ -213,6 +235,42 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
           expect(await store.facets(filter)).toEqual(expectedFacets(fixtures, filter))
         })
       }
+      it('names an actor after its newest event, counts one entry per (type, id), breaks ties in code-point order', async () => {
+        const base = unsealed(fixtures[0] as AuditEvent)
+        const event = (n: number, day: number, actor: AuditEvent['actor'], resourceType: string): UnsealedEvent => ({
+          ...base,
+          id: `0190f0b4-0000-7000-8000-${String(n).padStart(12, '0')}`,
+          tenantId: 'tenant-names',
+          chainId: 'tenant-names',
+          occurredAt: `2026-03-${String(day).padStart(2, '0')}T12:00:00.000Z`,
+          actor,
+          resource: { type: resourceType },
+        })
+        // Appended out of time order: the newest event (day 20) is not the last one appended.
+        const drafts = [
+          event(1, 1, { type: 'user', id: 'alice', name: 'Alice (old)' }, 'Widget'),
+          event(2, 20, { type: 'user', id: 'alice', name: 'Alice' }, 'gadget'),
+          event(3, 10, { type: 'user', id: 'alice', name: 'Alice (middle)' }, 'Widget'),
+          event(4, 5, { type: 'api_key', id: 'alice', name: 'Alice bot' }, '\uff47adget'), // U+FF47
+          event(5, 6, { type: 'user', id: 'Zed', name: 'Zed' }, '\u{1d4b6}gadget'), // U+1D4B6, after U+FF47 by code point
+          event(6, 7, { type: 'api_key', id: 'Zed' }, 'Gadget'),
+          event(7, 8, { type: 'user', id: 'bob' }, 'gadget'),
+        ]
+        const sealed = await fresh.append(drafts, createSealer())
+        const filter = { tenantId: 'tenant-names', ...ALL_TIME }
+        const facets = await fresh.facets(filter)
+        expect(facets).toEqual(expectedFacets(sealed, filter))
+        // Count desc, then id, then type, each by code point (not by locale: 'Zed' before 'alice').
+        expect(facets.actors).toEqual([
+          { type: 'user', id: 'alice', name: 'Alice', count: 3 },
+          { type: 'api_key', id: 'Zed', count: 1 },
+          { type: 'user', id: 'Zed', name: 'Zed', count: 1 },
+          { type: 'api_key', id: 'alice', name: 'Alice bot', count: 1 },
+          { type: 'user', id: 'bob', count: 1 },
+        ])
+        expect(facets.resourceTypes.map((facet) => facet.value)).toEqual(['Widget', 'gadget', 'Gadget', '\uff47adget', '\u{1d4b6}gadget'])
+      })
+
       it('never counts another tenant', async () => {
         const facets = await store.facets({ tenantId: 'tenant-c', ...ALL_TIME })
         const total = facets.actions.reduce((sum, facet) => sum + facet.count, 0)
@@ -236,16 +294,6 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(new Set(ids(streamed)).size).toBe(10_000)
         expect(streamed.every((event) => event.tenantId === mainTenant)).toBe(true)
         for (let i = 1; i < streamed.length; i++) expect(newestFirst(streamed[i - 1] as AuditEvent, streamed[i] as AuditEvent)).toBeGreaterThan(0)
-      })
-
-      it('can be abandoned early without holding the store', async () => {
-        let taken = 0
-        for await (const _event of store.stream({ tenantId: mainTenant, ...ALL_TIME }, { batchSize: 50 })) {
-          if (++taken === 3) break
-        }
-        expect(taken).toBe(3)
-        await store.putState('contract', 'after-stream', { ok: true })
-        expect(await store.getState('contract', 'after-stream')).toEqual({ ok: true })
       })
     })
 
@@ -335,6 +383,9 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(await store.listCheckpoints('tenant-b')).toEqual([first, second])
         await store.appendCheckpoint(first) // the same checkpoint again is harmless
         expect(await store.listCheckpoints('tenant-b')).toHaveLength(2)
+        // A different checkpoint at a position already signed is a fork: refused, and the first one stays.
+        await expect(store.appendCheckpoint({ ...first, hash: 'f'.repeat(64), signature: 'sig-forged' })).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' })
+        expect(await store.listCheckpoints('tenant-b')).toEqual([first, second])
 
         // The newest one, and ranges (afterSeq excluded, toSeq included), without reading the whole list.
         const third = checkpoint('tenant-b', 300, 'sig-tenant-b-200')
@@ -356,15 +407,6 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
     })
 
     describe('append', () => {
-      let fresh: AuditStore
-      beforeAll(async () => {
-        fresh = await createStore()
-        await fresh.init()
-      })
-      afterAll(async () => {
-        await fresh?.close()
-      })
-
       it('places each event after its chain head, in input order, across interleaved chains', async () => {
         const seal = createSealer()
         const drafts = fixtures.filter((event) => event.tenantId === 'tenant-c').slice(0, 6).map(unsealed)
@@ -402,9 +444,57 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(await fresh.chainHead('tenant-c')).toEqual(before)
         for (const draft of drafts) expect(await fresh.get('tenant-c', draft.id)).toBeNull()
       })
+
+      it('refuses with CHAIN_CONFLICT a sealer that places an event anywhere but right after the head', async () => {
+        const before = await fresh.chainHead('tenant-c')
+        const [draft] = fixtures.filter((event) => event.tenantId === 'tenant-c').slice(20, 21).map(unsealed)
+        const seal = createSealer()
+        // Places the event one past the head (seq + 2), as a sealer handed a stale or mis-read head would.
+        const skipping = (event: UnsealedEvent, head: { seq: number; hash: string } | null) =>
+          seal(event, { seq: (head?.seq ?? 0) + 1, hash: head?.hash ?? GENESIS_HASH })
+        await expect(fresh.append([draft as UnsealedEvent], skipping)).rejects.toMatchObject({ code: 'CHAIN_CONFLICT' })
+        expect(await fresh.chainHead('tenant-c')).toEqual(before)
+        expect(await fresh.get('tenant-c', (draft as UnsealedEvent).id)).toBeNull()
+      })
+
+      it('returns events already stored by id as stored and writes only the others (a batch retried after a lost commit)', async () => {
+        const seal = createSealer()
+        const [a1, a2, a3] = fixtures.filter((event) => event.tenantId === 'tenant-a').slice(0, 3).map(unsealed) as UnsealedEvent[]
+        const [b1] = fixtures.filter((event) => event.tenantId === 'tenant-b').slice(30, 31).map(unsealed) as UnsealedEvent[]
+        const first = await fresh.append([a1, a2] as UnsealedEvent[], seal)
+        const head = await fresh.chainHead('tenant-a')
+        // The same batch again: the stored events, unchanged (same seq and hash), and the chain head does not move.
+        expect(await fresh.append([a1, a2] as UnsealedEvent[], seal)).toEqual(first)
+        expect(await fresh.chainHead('tenant-a')).toEqual(head)
+        // A batch partly stored: the stored events as stored, the missing ones written after their chain heads.
+        const bHead = await fresh.chainHead('tenant-b')
+        const retried = await fresh.append([a1, b1, a2, a3] as UnsealedEvent[], seal)
+        expect([retried[0], retried[2]]).toEqual(first)
+        expect(retried.map((event) => [event.id, event.chainId, event.seq])).toEqual([
+          [a1?.id, 'tenant-a', 1],
+          [b1?.id, 'tenant-b', (bHead?.seq ?? 0) + 1],
+          [a2?.id, 'tenant-a', 2],
+          [a3?.id, 'tenant-a', 3],
+        ])
+        expect(await expectIntactChain(fresh, 'tenant-a')).toBe(3)
+        expect(await expectIntactChain(fresh, 'tenant-b')).toBe((bHead?.seq ?? 0) + 1)
+      })
     })
 
     describe('concurrent writers', () => {
+      it.skipIf(!options.openSecondInstance)('two instances of a new database can run init() at once', async () => {
+        const first = await createStore()
+        const second = await (options.openSecondInstance as NonNullable<StoreContractOptions['openSecondInstance']>)(first)
+        try {
+          await Promise.all([first.init(), second.init()])
+          await second.putState('contract', 'init', 'from the second')
+          expect(await first.getState('contract', 'init')).toBe('from the second')
+        } finally {
+          if (second !== first) await second.close()
+          await first.close()
+        }
+      })
+
       it('two loggers writing at once keep every chain gapless and linked', async () => {
         const first = await createStore()
         await first.init()
@@ -437,6 +527,47 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
           if (second !== first) await second.close()
           await first.close()
         }
+      })
+    })
+
+    describe('close', () => {
+      it('a stream abandoned early holds nothing: writes go on, and close() completes', async () => {
+        let taken = 0
+        for await (const _event of fresh.stream({ tenantId: 'tenant-c', ...ALL_TIME }, { batchSize: 2 })) {
+          if (++taken === 3) break
+        }
+        expect(taken).toBe(3)
+        await fresh.putState('contract', 'after-stream', { ok: true })
+        expect(await fresh.getState('contract', 'after-stream')).toEqual({ ok: true })
+        await within(5000, fresh.close(), 'close() did not complete within 5 s of abandoning a stream: the stream still holds a connection, cursor or transaction')
+      }, 15_000)
+
+      it('once closed, every method rejects with STORE_UNAVAILABLE, and close() again resolves', async () => {
+        await within(5000, fresh.close(), 'close() did not complete within 5 s')
+        const filter = { tenantId: 'tenant-c', ...ALL_TIME }
+        const calls: [string, () => Promise<unknown>][] = [
+          ['init', () => fresh.init()],
+          ['append', () => fresh.append(fixtures.filter((event) => event.tenantId === 'tenant-c').slice(40, 41).map(unsealed), createSealer())],
+          ['query', () => fresh.query({ ...filter, limit: 10 })],
+          ['get', () => fresh.get('tenant-c', fixtures[0]?.id as string)],
+          ['facets', () => fresh.facets(filter)],
+          ['stream', () => collect(fresh.stream(filter))],
+          ['readChain', () => fresh.readChain('tenant-c', 0, 10)],
+          ['chainHead', () => fresh.chainHead('tenant-c')],
+          ['listChains', () => fresh.listChains()],
+          ['getState', () => fresh.getState('contract', 'after-stream')],
+          ['putState', () => fresh.putState('contract', 'after-close', 1)],
+          ['listState', () => fresh.listState('contract')],
+          ['acquireLease', () => fresh.acquireLease('closed', 'a', 60_000)],
+          ['releaseLease', () => fresh.releaseLease('closed', 'a')],
+          ['appendCheckpoint', () => fresh.appendCheckpoint({ chainId: 'tenant-c', seq: 1, hash: 'a'.repeat(64), createdAt: FIXTURE_NOW, prevSignature: '', signature: 's', keyId: 'k' })],
+          ['listCheckpoints', () => fresh.listCheckpoints('tenant-c')],
+          ['lastCheckpoint', () => fresh.lastCheckpoint('tenant-c')],
+        ]
+        const answers: Record<string, unknown> = {}
+        for (const [method, call] of calls) answers[method] = await call().then(() => 'resolved', (error: unknown) => (isAuditKitError(error) ? error.code : String(error)))
+        expect(answers).toEqual(Object.fromEntries(calls.map(([method]) => [method, 'STORE_UNAVAILABLE'])))
+        await expect(fresh.close()).resolves.toBeUndefined()
       })
     })
   })

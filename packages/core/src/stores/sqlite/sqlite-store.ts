@@ -198,6 +198,12 @@ function schemaVersion(connection: Db): number {
   return (connection.prepare('PRAGMA user_version').get([]) as { user_version: number }).user_version
 }
 
+/** An insert refused by the unique `events_by_id` index ("UNIQUE constraint failed: events.id"): the id is stored. */
+function isDuplicateId(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' && error instanceof Error && /\bevents\.id(?!\w)/.test(error.message)
+}
+
 /** SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
@@ -641,18 +647,47 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
 
   // ---- append ----------------------------------------------------------------------------------------
 
+  /**
+   * Appends a batch. An event whose id is already stored (a batch retried after its commit went unanswered) is
+   * returned as stored, never written or sealed again, and the rest of the batch is written after the chain heads. The
+   * ids are looked up only once an insert has failed on `events_by_id`: the usual batch pays nothing for it.
+   */
   function append(events: readonly UnsealedEvent[], seal: Sealer): AuditEvent[] {
     if (events.length === 0) return []
+    try {
+      return writeBatch(events, seal, false)
+    } catch (error) {
+      if (!isDuplicateId(error)) throw error
+      return writeBatch(events, seal, true)
+    }
+  }
+
+  /** One transaction: with `lookUpIds`, the events already stored by id are read in it and only the others written. */
+  function writeBatch(events: readonly UnsealedEvent[], seal: Sealer, lookUpIds: boolean): AuditEvent[] {
     const connection = open(true)
     const readHead = statement('head', () => READ_HEAD_SQL)
     const insert = statement('insert', () => INSERT_EVENT_SQL)
     // IMMEDIATE takes the write lock before the heads are read, so no other writer can move them meanwhile.
     connection.exec('BEGIN IMMEDIATE')
     try {
+      let stored: Map<string, AuditEvent> | null = null
+      if (lookUpIds) {
+        stored = new Map()
+        const byId = statement('append-stored', () => `SELECT ${EVENT_BYTES} FROM events WHERE id = ?`)
+        for (const event of events) {
+          const row = byId.get([event.id]) as EventRow | undefined
+          if (row) stored.set(event.id, eventOf(row.event))
+        }
+      }
       const heads = new Map<string, ChainHead | null>()
       const sealed: AuditEvent[] = []
       const rows: SqlValue[][] = []
       for (const event of events) {
+        const known = stored?.get(event.id)
+        if (known) {
+          sealed.push(known)
+          continue
+        }
         let head = heads.get(event.chainId)
         if (head === undefined) {
           const row = readHead.get([event.chainId]) as HeadRow | undefined
@@ -664,6 +699,10 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         rows.push(eventRow(placed))
         heads.set(event.chainId, { seq: placed.seq, hash: placed.hash })
         sealed.push(placed)
+      }
+      if (rows.length === 0) {
+        connection.exec('ROLLBACK') // every event was stored already: nothing to write
+        return sealed
       }
       // All rows inserted in one tight loop after the JavaScript work (hashing, JSON): SQLite's pages stay in the CPU
       // caches between inserts (the logger's inserts ran ~30 % slower interleaved with hashing).
