@@ -109,6 +109,26 @@ describe.each(FRAMEWORKS)('demo API on %s', (framework) => {
     expect(events[0]).toMatchObject({ resource: { type: 'siem_integration' }, context: { status: 403, ip: '127.0.0.1' } })
   })
 
+  it("records a refused admin request of a browser session (the admin page's cookie) against its caller and workspace", async () => {
+    const before = (await eventsInFile('acme')).length
+    const denied = await fetch(`${demo.url}/admin/audit/api/settings/siem`, {
+      method: 'PUT',
+      headers: { cookie: 'auditkit_demo_token=demo-member-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: false }),
+    })
+    expect(denied.status).toBe(403)
+    const events = await eventsInFile('acme', before)
+    expect(events.map((event) => [event.action, event.outcome, event.actor.id])).toEqual([['siem_config_updated', 'failure', 'usr_max']])
+  })
+
+  it('refuses a body over 100 KB with 413 before reading it whole, recorded once against its sender', async () => {
+    const before = (await eventsInFile('acme')).length
+    const res = await call('POST', '/workspaces/acme/projects', 'demo-owner-token', { name: 'x'.repeat(200 * 1024) })
+    expect(res.status).toBe(413)
+    const events = await eventsInFile('acme', before)
+    expect(events.map((event) => [event.outcome, event.context?.status, event.actor.id])).toEqual([['failure', 413, 'usr_olivia']])
+  })
+
   it('records an unknown token as an anonymous 401 and keeps every error in one JSON shape', async () => {
     const before = (await eventsInFile('acme')).length
     const refused = await call('DELETE', '/workspaces/acme/projects/prj_x', 'not-a-token')

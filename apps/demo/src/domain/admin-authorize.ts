@@ -6,14 +6,23 @@ export const DEMO_ADMIN_COOKIE = 'auditkit_demo_token'
 
 const credentialsByToken = new Map(DEMO_CREDENTIALS.map((credential) => [credential.token, credential]))
 
-function tokenOf(request: Request): string | undefined {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]
-  if (bearer !== undefined) return bearer
-  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+/** The token of the demo's admin cookie in a `Cookie` header, if any. */
+export function adminCookieToken(cookie: string | null | undefined): string | undefined {
+  for (const part of (cookie ?? '').split(';')) {
     const [name, ...value] = part.trim().split('=')
-    if (name === DEMO_ADMIN_COOKIE) return decodeURIComponent(value.join('='))
+    if (name !== DEMO_ADMIN_COOKIE) continue
+    try {
+      return decodeURIComponent(value.join('='))
+    } catch {
+      return undefined
+    }
   }
   return undefined
+}
+
+function tokenOf(request: Request): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]
+  return bearer ?? adminCookieToken(request.headers.get('cookie'))
 }
 
 /**

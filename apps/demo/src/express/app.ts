@@ -43,7 +43,7 @@ export function createExpressDemoApp(options: ExpressDemoOptions): Express {
     }),
   )
   app.use((req, _res, next) => {
-    const principal = authenticate(req.get('authorization'))
+    const principal = authenticate(req.get('authorization'), req.get('cookie'))
     if (principal) (req as { user?: DemoUser }).user = demoUser(principal)
     next()
   })

@@ -2,6 +2,7 @@ import type { AuditAdminOptions, AuditLogger, DeliveryMode, TrustProxy } from '@
 import { auditAdminApp, auditMiddleware } from '@auditkit/hono'
 import type { HttpBindings } from '@hono/node-server'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status'
 import { authorizeDemoAdmin } from '../domain/admin-authorize.js'
 import { authenticate, createDemoRoutes, demoUser, errorBody, tenantOf, type DemoUser } from '../domain/routes.js'
@@ -43,12 +44,22 @@ export function createHonoDemoApp(options: HonoDemoOptions): Hono<DemoEnv> {
   )
   // Authentication only says who calls, for the routes and for the audit records (also of a refused admin request).
   app.use(async (c, next) => {
-    const principal = authenticate(c.req.header('authorization'))
+    const principal = authenticate(c.req.header('authorization'), c.req.header('cookie'))
     if (principal) c.set('user', demoUser(principal))
     await next()
   })
   // The admin API and page; its own authorize (owner/admin tokens) decides who may use them.
   app.route('/admin/audit', auditAdminApp({ ...options.admin, logger: options.logger, authorize: authorizeDemoAdmin }))
+  // The same 100 KB as the Express and NestJS variants' body parsers: a larger body is refused (413) before it is read
+  // whole, not buffered into memory.
+  app.use(
+    bodyLimit({
+      maxSize: 100 * 1024,
+      onError: () => {
+        throw new DemoError(413, 'INVALID_BODY', 'The request body is larger than 100 KB')
+      },
+    }),
+  )
   app.use(async (c, next) => {
     // After authentication, so that a malformed body is still recorded against its sender.
     if (c.req.header('content-type')?.includes('application/json')) {

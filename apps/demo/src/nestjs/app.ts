@@ -62,7 +62,8 @@ const pathOf = (req: { url: string; originalUrl?: string }): string => (req.orig
 /** Authentication as global middleware (`app.use()`), so that refusals of unknown routes and of the admin know their sender too. */
 function demoAuthentication(req: DemoHttpRequest, _res: unknown, next: (error?: unknown) => void): void {
   const authorization = req.headers.authorization
-  const principal = authenticate(typeof authorization === 'string' ? authorization : undefined)
+  const cookie = req.headers.cookie
+  const principal = authenticate(typeof authorization === 'string' ? authorization : undefined, typeof cookie === 'string' ? cookie : undefined)
   if (principal) req.user = demoUser(principal)
   next()
 }
