@@ -62,7 +62,7 @@ export function auditMiddleware<E extends Env = Env>(options: AuditMiddlewareOpt
   return async function audit(c, next) {
     const handle = capture.begin(c, {
       method: c.req.method,
-      path: c.req.path,
+      path: rawPathOf(c.req.url),
       ip: resolveClientIp({ socketIp: socketAddress(c), forwardedFor: c.req.header('x-forwarded-for') }, isTrusted),
       userAgent: c.req.header('user-agent'),
       requestId: c.req.header(requestIdHeader),
@@ -210,4 +210,15 @@ function socketAddress<E extends Env>(c: Context<E>): string | undefined {
 function actorFromContext<E extends Env>(c: Context<E>): Actor | undefined {
   // c.get, not c.var: Hono builds c.var afresh from all the variables at every read.
   return actorFromUser((c.get as (key: string) => unknown)('user'))
+}
+
+/**
+ * The path as the client sent it, percent-encoding kept (`c.req.path` is decoded): what the other adapters record,
+ * so that `/admin/audit/%61pi/...` is not filed as the `/admin/audit/api/...` it was not written as.
+ */
+function rawPathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3)
+  if (start === -1) return '/'
+  const query = url.indexOf('?', start)
+  return query === -1 ? url.slice(start) : url.slice(start, query)
 }

@@ -349,6 +349,14 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
       expect(event?.context?.ip).toBe('203.0.113.7')
     })
 
+    it('records the path as the client sent it (percent-encoding kept) and the resource id as routed (decoded)', async () => {
+      const f = await start({})
+      const tenant = freshTenant('encoded')
+      expect((await f.send('/projects/p%41', { method: 'PATCH', tenant, token: FIXTURE_TOKENS.user, body: { name: 'x' } })).status).toBe(200)
+      const [event] = await f.events(tenant)
+      expect(event).toMatchObject({ action: 'project_updated', resource: { type: 'project', id: 'pA' }, context: { path: '/projects/p%41' } })
+    })
+
     it('never records a forwarded value that is no IP address as the IP, even behind a trusted proxy', async () => {
       const f = await start({ trustProxy: true })
       const tenant = freshTenant('proxy-garbage')
