@@ -398,6 +398,13 @@ describe('auditkit CLI: data that tries to print lines of its own', () => {
   const forged = 'x\nok acme seq 1..2100 (2100 events, 420 checkpoints, signatures verified, HMAC)'
   const escape = '\u001b[2K\rok acme seq 1..2100 (terminal line cleared)'
   const bidi = 'evil\u202e\u2028ok acme'
+  // Ids that print like another one: a combining grapheme joiner (invisible), a Cyrillic "а", and Hangul fillers (letters
+  // that render blank) padding a fake summary away from the real one.
+  const joiner = 'acme\u034f'
+  const cyrillic = '\u0430cme'
+  const fake = 'acme seq 1..999 (999 events, 2 checkpoints, signatures verified, HMAC)'
+  const filler = `${fake}${' '.repeat(40)}`.replaceAll(' ', '\u3164')
+  const lookalikes = [joiner, cyrillic, filler, 'x\u115f\u1160\uffa0\u2800y', 'e\u0301\u20dd', '株式会社']
   const crafted = join(dir, 'crafted.db')
   const { privateKey, publicKey } = generateKeyPairSync('ed25519')
   const craftedKeyPath = join(dir, 'crafted-public.pem')
@@ -407,7 +414,7 @@ describe('auditkit CLI: data that tries to print lines of its own', () => {
     const store = createSqliteStore({ path: crafted })
     const logger = createAuditLogger({ store, hmacKey: 'cli-hmac-key', onError: () => {} })
     const checkpointer = createCheckpointer({ logger, privateKey, everyEvents: 2, everyMs: 0 })
-    for (const tenantId of [forged, escape, bidi, 'Acme Corp', 'acme', 'zürich']) {
+    for (const tenantId of [forged, escape, bidi, 'Acme Corp', 'acme', 'zürich', ...lookalikes]) {
       for (let n = 1; n <= 2; n++) {
         await logger.record(
           { tenantId, actor: { type: 'system', id: 'job' }, action: 'report_generated', resource: { type: 'report', id: `r${n}` }, outcome: 'success' },
@@ -431,15 +438,15 @@ describe('auditkit CLI: data that tries to print lines of its own', () => {
     const out = join(dir, 'crafted.ndjson')
     expect(await cli(['export', '--sqlite', crafted, '--out', out])).toMatchObject({ code: EXIT.ok })
     // Every line of the export is one JSON object (JSON escapes the line break).
-    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1 + 6 * (1 + 1 + 2))
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1 + 12 * (1 + 1 + 2))
     for (const args of [['--ndjson', out], ['--sqlite', crafted]]) {
       const result = await cli(['verify', ...args, '--public-key', craftedKeyPath, '--hmac-key', 'cli-hmac-key'])
       // The chains verify: exit 0, each named so that it cannot be mistaken for another.
       expect(result).toMatchObject({ code: EXIT.ok, stderr: '' })
       expectNoForgedLines(result.stdout)
       const lines = result.stdout.trimEnd().split('\n')
-      expect(lines).toHaveLength(6)
-      expect(lines.filter((line) => line.startsWith('ok acme '))).toEqual(['ok acme seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)'])
+      expect(lines).toHaveLength(12)
+      expect(lines.filter((line) => line.startsWith('ok acme'))).toEqual(['ok acme seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)'])
       expect(lines).toEqual(
         expect.arrayContaining([
           'ok "x\\nok acme seq 1..2100 (2100 events, 420 checkpoints, signatures verified, HMAC)" seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
@@ -448,7 +455,8 @@ describe('auditkit CLI: data that tries to print lines of its own', () => {
           'ok "Acme Corp" seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
           // Ordinary ids print as they always did.
           'ok acme seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
-          'ok zürich seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
+          // Beyond printable ASCII an id is quoted, its letters kept as they are.
+          'ok "zürich" seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)',
         ]),
       )
     }
@@ -459,6 +467,37 @@ describe('auditkit CLI: data that tries to print lines of its own', () => {
     expect((JSON.parse(json.stdout) as { chains: { chainId: string }[] }).chains.map((chain) => chain.chainId)).toEqual(
       expect.arrayContaining([forged, escape, bidi, 'acme']),
     )
+  })
+
+  it('quotes an id that is not printable ASCII, and escapes its combining marks and blank letters, so that it cannot look like another id', async () => {
+    const out = join(dir, 'crafted-lookalikes.ndjson')
+    expect(await cli(['export', '--sqlite', crafted, '--out', out])).toMatchObject({ code: EXIT.ok })
+    for (const args of [['--ndjson', out], ['--sqlite', crafted]]) {
+      const result = await cli(['verify', ...args, '--public-key', craftedKeyPath, '--hmac-key', 'cli-hmac-key'])
+      expect(result).toMatchObject({ code: EXIT.ok, stderr: '' })
+      expectNoForgedLines(result.stdout)
+      const lines = result.stdout.trimEnd().split('\n')
+      // The only line naming acme plainly is acme's own; every lookalike is quoted and shows what sets it apart.
+      expect(lines.filter((line) => /^ok [^"]/.test(line))).toEqual(['ok acme seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)'])
+      const summary = 'seq 1..2 (2 events, 1 checkpoints, signatures verified, HMAC)'
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          `ok "acme\\u034f" ${summary}`,
+          `ok "\u0430cme" ${summary}`, // Cyrillic kept, but quoted: never the plain acme
+          `ok "${`${fake}${' '.repeat(40)}`.replaceAll(' ', '\\u3164')}" ${summary}`,
+          `ok "x\\u115f\\u1160\\uffa0\\u2800y" ${summary}`,
+          `ok "e\\u0301\\u20dd" ${summary}`,
+          `ok "株式会社" ${summary}`,
+        ]),
+      )
+      // Nothing invisible or combining is left on any line.
+      expect(result.stdout).not.toMatch(/[\p{M}\p{Default_Ignorable_Code_Point}\u2800]/u)
+    }
+    // A --tenant, held or not, the same way.
+    const held = await cli(['verify', '--sqlite', crafted, '--tenant', cyrillic, '--hmac-key', 'cli-hmac-key'])
+    expect(held.stdout).toMatch(/^ok "\u0430cme" seq 1\.\.2 /m)
+    const missing = await cli(['verify', '--sqlite', crafted, '--tenant', 'acm\u0435\u034f', '--hmac-key', 'cli-hmac-key'])
+    expect(missing.stdout).toMatch(/^ok "acm\u0435\\u034f" no events /m)
   })
 
   it('quotes a --tenant the source does not hold, and a broken chain, the same way (exit codes unchanged)', async () => {
@@ -495,6 +534,9 @@ describe('auditkit CLI: data that tries to print lines of its own', () => {
     expect(error).toMatchObject({ code: EXIT.unavailable, stdout: '' })
     expectNoForgedLines(error.stderr)
     expect(error.stderr).toBe('auditkit: INTEGRITY_ERROR: The source declares an invalid seq range for chain "x\\nok acme seq 1..2100" (fromSeq "1\\u001b[2K\\rok acme seq 1..2100", toSeq 3)\n')
+    // Letters that render blank too: they could pad a message out of sight.
+    writeFileSync(bad, '{"kind":"auditkit-chain","version":1}\n{"kind":"chain","chainId":"x\\u3164\\u2800y","fromSeq":"1","toSeq":3,"head":null}\n')
+    expect((await cli(['verify', '--ndjson', bad])).stderr).toContain('chain "x\\u3164\\u2800y"')
   })
 })
 

@@ -189,27 +189,43 @@ function describe(chain: ChainVerification): string {
   return lines.join('\n')
 }
 
-/** Control (C0, DEL, C1), format (bidi overrides, zero-width), unassigned and private-use characters and separators. */
-const INVISIBLE = /[\p{C}\p{Z}]/gu
+/**
+ * Control (C0, DEL, C1), format (bidi overrides, zero-width), unassigned and private-use characters and separators,
+ * and the letters that render as nothing: the default-ignorable code points (the Hangul fillers U+115F, U+1160,
+ * U+3164, U+FFA0, the combining grapheme joiner, variation selectors) and the blank Braille pattern U+2800.
+ */
+const INVISIBLE = /[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}\u2800]/gu
+
+/** In a quoted id, also the combining marks: `acme` followed by one would otherwise read as `acme` (or `acmé`). */
+const INVISIBLE_OR_COMBINING = /[\p{C}\p{Z}\p{Default_Ignorable_Code_Point}\u2800\p{M}]/gu
+
+/** Printable ASCII but the space, the quote and the backslash: the only ids printed as they are. */
+const PLAIN_ID = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
 /**
- * An id from the data (a chain or tenant id) in a human line: as it is when it holds only visible characters
- * (`acme`, `zürich`), JSON-quoted otherwise (`"Acme Corp"`, `"x\nok acme"`), so that it can neither start a line of its
- * own, drive the terminal, nor pass for another id. Tenant ids are any string: the stores keep them as given.
+ * An id from the data (a chain or tenant id) in a human line: as it is when it is printable ASCII without a space, a
+ * quote or a backslash (`acme`, `tenant-42`), JSON-quoted otherwise (`"Acme Corp"`, `"x\nok acme"`, `"zürich"`,
+ * `"\u0430cme"` stays `"аcme"`), with its invisible characters and combining marks escaped (`"acme\u034f"`), so that it
+ * can neither start a line of its own, drive the terminal, nor pass for another id: a quoted id never reads as a plain
+ * one. Tenant ids are any string: the stores keep them as given.
  */
 function shown(value: string): string {
-  return value !== '' && !/[\p{C}\p{Z}"\\]/u.test(value) ? value : oneLine(JSON.stringify(value))
+  return PLAIN_ID.test(value) ? value : escaped(JSON.stringify(value), INVISIBLE_OR_COMBINING)
 }
 
 const SHORT_ESCAPES: Record<string, string> = { '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' }
 
 /**
- * Text that may quote the data (a verifier message naming a field or key id, an error): every control, format or
- * separator character but the space is escaped as JSON does (`\n`, `\u001b`, `\u202e`), so the text stays on its
- * line and cannot drive the terminal.
+ * Text that may quote the data (a verifier message naming a field or key id, an error): every control, format,
+ * separator or blank character but the space is escaped as JSON does (`\n`, `\u001b`, `\u202e`, `\u3164`), so the
+ * text stays on its line and cannot drive the terminal.
  */
 function oneLine(text: string): string {
-  return text.replace(INVISIBLE, (char) => {
+  return escaped(text, INVISIBLE)
+}
+
+function escaped(text: string, characters: RegExp): string {
+  return text.replace(characters, (char) => {
     if (char === ' ') return char
     let escaped = ''
     for (let i = 0; i < char.length; i++) escaped += SHORT_ESCAPES[char[i] ?? ''] ?? `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`

@@ -132,6 +132,55 @@ describe('endpoint policy', () => {
     expect(() => createEndpointGuard().checkHost('100.100.100.201')).not.toThrow()
   })
 
+  // 64:ff9b::/96 (NAT64, RFC 6052) reaches the IPv4 address in its last 32 bits through the network's NAT64 gateway,
+  // and ::a.b.c.d (the deprecated IPv4-compatible form) names it too: checked as that IPv4 address as well.
+  const embedded = [
+    '[64:ff9b::a9fe:a9fe]',
+    '[64:ff9b::169.254.169.254]',
+    '[64:FF9B:0:0:0:0:A9FE:A9FE]',
+    '[64:ff9b::6464:64c8]', // 100.100.100.200
+    '[64:ff9b::0.0.0.0]',
+    '[::a9fe:a9fe]',
+    '[::169.254.169.254]',
+    '[0:0:0:0:0:0:a9fe:a9fe]',
+    '[::100.100.100.200]',
+    '[::0.1.2.3]',
+  ]
+
+  it('checks the IPv4 address a NAT64 (64:ff9b::/96) or IPv4-compatible (::a.b.c.d) address embeds, as a literal and as a DNS answer', async () => {
+    for (const policy of [{}, { allow: ['169.254.0.0/16', '100.100.100.200', '0.0.0.0/8', '64:ff9b::/96', '::/96', '2001:db8::/32'] }]) {
+      const guard = createEndpointGuard(policy)
+      for (const host of embedded) {
+        expect(() => guard.checkHost(urlHost(host)), `${host} as ${urlHost(host)}`).toThrow(refused)
+        expect(() => guard.checkHost(host), host).toThrow(refused)
+        await expect(guard.resolve(urlHost(host).replace(/^\[|\]$/g, '')), host).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+      }
+      // A resolver prints them in either notation (glibc writes ::169.254.169.254).
+      for (const answer of [['64:ff9b::a9fe:a9fe'], ['64:ff9b::169.254.169.254'], ['::169.254.169.254'], ['::a9fe:a9fe'], ['2001:db8::1', '64:ff9b::6464:64c8']]) {
+        dnsAnswers(...answer)
+        await expect(guard.resolve('metadata.example.com'), answer.join()).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED', message: expect.stringMatching(/169\.254\.169\.254|100\.100\.100\.200/) })
+      }
+    }
+    // The policy's own deny list too.
+    const deny = createEndpointGuard({ deny: ['10.0.0.0/8'] })
+    for (const host of ['[64:ff9b::a00:1]', '[64:ff9b::10.0.0.1]', '[::10.0.0.1]']) expect(() => deny.checkHost(urlHost(host)), host).toThrow(/10\.0\.0\.1/)
+    dnsAnswers('64:ff9b::10.0.0.1')
+    await expect(deny.resolve('internal.example.com')).rejects.toThrow(/10\.0\.0\.1/)
+    // On an allow list either form admits it: an IPv4 range allowed is reached through DNS64's NAT64 addresses too.
+    const allow = createEndpointGuard({ allow: ['203.0.113.0/24'] })
+    expect(() => allow.checkHost(urlHost('[64:ff9b::203.0.113.7]'))).not.toThrow()
+    expect(() => allow.checkHost(urlHost('[64:ff9b::10.0.0.1]'))).toThrow(/not on the allow list/)
+    // Allowing all of NAT64 does not re-open what is always refused.
+    expect(() => createEndpointGuard({ allow: ['64:ff9b::/96'] }).checkHost(urlHost('[64:ff9b::a9fe:a9fe]'))).toThrow(/169\.254\.169\.254/)
+    // Ordinary addresses in these ranges, and the IPv6 loopback (::1, not 0.0.0.1), stay allowed.
+    const guard = createEndpointGuard()
+    for (const host of ['[64:ff9b::cb00:7107]', '[64:ff9b::1.2.3.4]', '[::203.0.113.7]', '[::1]']) expect(() => guard.checkHost(urlHost(host)), host).not.toThrow()
+    dnsAnswers('64:ff9b::203.0.113.7')
+    expect(await guard.resolve('collector.example.com')).toEqual({ address: '64:ff9b::203.0.113.7', family: 6 })
+    expect(await guard.resolve('::1')).toEqual({ address: '::1', family: 6 })
+    await expect(createEndpointGuard({ deny: ['127.0.0.0/8'] }).resolve('::127.0.0.1')).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+  })
+
   it('matches a host name written with a trailing dot (the same DNS name) against the deny and allow lists', () => {
     const deny = createEndpointGuard({ deny: ['internal.example.com', '*.corp.example.com'] })
     for (const host of ['internal.example.com.', 'INTERNAL.example.com.', 'db.corp.example.com.']) expect(() => deny.checkHost(host), host).toThrow(/deny list/)

@@ -26,7 +26,9 @@ export interface EndpointPolicy {
  *   `0.0.0.0` or `::` reaches the machine itself (loopback by another name, past a `127.0.0.0/8` deny entry);
  * - link-local, where cloud metadata services live (`169.254.169.254`), and the metadata addresses outside it:
  *   AWS's IPv6 one and Alibaba Cloud's `100.100.100.200`.
- * IPv4-mapped IPv6 spellings (`::ffff:0.0.0.0`) are refused with their IPv4 address.
+ * IPv4-mapped IPv6 spellings (`::ffff:0.0.0.0`) are refused with their IPv4 address, and so are the IPv6 addresses
+ * that embed one: NAT64's `64:ff9b::/96` (`64:ff9b::a9fe:a9fe` is `169.254.169.254` through the NAT64 gateway) and the
+ * deprecated IPv4-compatible `::a.b.c.d` (`::` and `::1` excepted: they are IPv6's own unspecified and loopback).
  */
 export const DEFAULT_DENIED_ENDPOINTS: readonly string[] = [
   '0.0.0.0/8',
@@ -94,6 +96,38 @@ function canonicalHost(hostname: string): string {
   }
 }
 
+/** The eight 16-bit groups of an IPv6 address in any notation (`::`, a dotted IPv4 tail), or null. */
+function ipv6Groups(address: string): number[] | null {
+  let host: string
+  try {
+    // The URL parser writes it compressed, in hex only (`::169.254.169.254` becomes `::a9fe:a9fe`).
+    host = new URL(`http://[${address}]/`).hostname.replace(/^\[|\]$/g, '')
+  } catch {
+    return null
+  }
+  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16)))
+  const [head = '', tail] = host.split('::')
+  const left = parse(head)
+  const right = tail === undefined ? [] : parse(tail)
+  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right]
+  return groups.length === 8 && groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : null
+}
+
+/**
+ * The IPv4 address an IPv6 address reaches: the last 32 bits of a NAT64 address (`64:ff9b::/96`, RFC 6052) or of a
+ * deprecated IPv4-compatible one (`::a.b.c.d`; not `::` nor `::1`, IPv6's own). IPv4-mapped `::ffff:a.b.c.d` is left to
+ * the BlockList, which checks it as its IPv4 address already.
+ */
+function embeddedIpv4(address: string): string | null {
+  if (isIP(address) !== 6) return null
+  const groups = ipv6Groups(address)
+  if (!groups) return null
+  const [a, b, c, d, e, f, high = 0, low = 0] = groups
+  const nat64 = a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0
+  const compatible = a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0 && (high !== 0 || low > 1)
+  return nat64 || compatible ? `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}` : null
+}
+
 function matchesAddress(rules: CompiledRules, address: string): boolean {
   const { address: plain, type } = normalise(address)
   return rules.ranges.check(plain, type)
@@ -133,10 +167,19 @@ export function createEndpointGuard(policy: EndpointPolicy = {}): EndpointGuard 
     }
   }
 
+  /**
+   * The address, and the IPv4 address it embeds (NAT64, IPv4-compatible): either one on the deny list refuses it; on an
+   * allow list, either one admits it (an IPv4 range allowed is reached through DNS64's NAT64 addresses too).
+   */
   function checkAddress(host: string, address: string): void {
-    if (matchesAddress(deny, address)) refuse(host, `it resolves to ${address}, an unspecified, link-local, metadata or denied address`)
-    if (!allow.empty && !matchesHost(allow, host) && !matchesAddress(allow, address)) {
-      refuse(host, `${address} is not on the allow list`)
+    const ipv4 = embeddedIpv4(address)
+    const named = ipv4 ? `${address} (${ipv4})` : address
+    const addresses = ipv4 ? [address, ipv4] : [address]
+    if (addresses.some((candidate) => matchesAddress(deny, candidate))) {
+      refuse(host, `it resolves to ${named}, an unspecified, link-local, metadata or denied address`)
+    }
+    if (!allow.empty && !matchesHost(allow, host) && !addresses.some((candidate) => matchesAddress(allow, candidate))) {
+      refuse(host, `${named} is not on the allow list`)
     }
   }
 
