@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { isIP, type LookupFunction } from 'node:net'
+import { isIP, type LookupFunction, type Socket } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { EndpointGuard } from './endpoint-policy.js'
@@ -68,6 +68,25 @@ export function createOtlpTransport(options: OtlpTransportOptions): OtlpTranspor
   return options.settings.protocol === 'grpc' ? createGrpcTransport(options) : createHttpTransport(options)
 }
 
+/** Sockets that have the transport's own 'error' listener: added once per socket, kept for the socket's whole life. */
+const guardedSockets = new WeakSet<Socket>()
+
+function ignoreSocketError(): void {
+  // The request that used the socket reports its failures; an error after that (a write that failed once the answer
+  // was read, while the socket sat in or was leaving the agent's pool) has nobody left to tell, and must not be thrown.
+}
+
+/**
+ * Node's keep-alive agent removes the request's 'error' listener from a socket when it takes the socket back; a write
+ * that fails after that (a collector or proxy that answered before the body was sent, then closed) would emit 'error'
+ * with no listener, which ends the process.
+ */
+function guardSocket(socket: Socket): void {
+  if (guardedSockets.has(socket)) return
+  guardedSockets.add(socket)
+  socket.on('error', ignoreSocketError)
+}
+
 function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
   const url = effectiveUrl(options.settings)
   const secure = url.protocol === 'https:'
@@ -108,6 +127,11 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
             },
           },
           (response: IncomingMessage) => {
+            // Answered before the whole body was handed to the kernel (a collector or proxy that refuses early): what the
+            // server does with the rest is unknown, so the connection is never reused, and is closed once the answer
+            // is read, which also ends the write of the rest.
+            const answeredEarly = !request.writableFinished
+            if (answeredEarly) request.shouldKeepAlive = false
             // The body is read for the partial success count only: it is the collector's, never shown to the admin.
             const status = response.statusCode ?? 0
             const chunks: Buffer[] = []
@@ -117,6 +141,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
               if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk)
             })
             const done = (): void => {
+              if (answeredEarly) request.destroy()
               if (status >= 200 && status < 300) {
                 const protobuf = /^application\/(x-)?protobuf/i.test(firstHeader(response.headers['content-type']) ?? '')
                 return settle(accepted(protobuf && size <= MAX_RESPONSE_BYTES ? rejectedLogRecords(Buffer.concat(chunks)) : 0))
@@ -132,6 +157,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
             response.on('error', done)
           },
         )
+        request.on('socket', guardSocket)
         request.on('error', (error: NodeJS.ErrnoException) => {
           const result = classifyErrorCode(error.code, error.message) ?? 'network_error'
           settle(failure(result, `${error.code ?? 'Error'} while sending to ${where}`))
