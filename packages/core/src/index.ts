@@ -91,6 +91,7 @@ export type { ClientIpInput, TrustProxy } from './capture/client-ip.js'
 export type { DerivedOperation } from './capture/derive-action.js'
 
 export { eventSearchText, normaliseSearchTerm } from './store/search-text.js'
+export { storedAsAppended } from './store/stored-by-id.js'
 export type {
   ActorFacet,
   AuditStore,

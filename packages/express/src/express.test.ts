@@ -342,6 +342,21 @@ describe.each([
     ])
   })
 
+  it('derives a 404 of a route whose path is a regular expression from its path: a route answered, not "no route"', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'regex_404' }))
+    app.delete(/^\/exports\/(\d+)$/, (_req, res) => res.status(404).end())
+    const running = await listen(app)
+    closers.push(running.close)
+    expect((await fetch(`${running.baseUrl}/exports/12`, { method: 'DELETE' })).status).toBe(404)
+    expect((await fetch(`${running.baseUrl}/nowhere/12`, { method: 'DELETE' })).status).toBe(404)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect((await eventsOf('regex_404')).map((event) => [event.action, event.resource])).toEqual([
+      ['export_deleted', { type: 'export', id: '12' }],
+      ['resource_deleted', { type: 'resource' }],
+    ])
+  })
+
   it('records the path a route with several paths matched (app.post([...]) and in a mounted router)', async () => {
     const app = express()
     app.use(auditMiddleware({ logger, tenant: () => 'array_paths' }))

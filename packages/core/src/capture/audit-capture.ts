@@ -45,6 +45,12 @@ export interface CaptureResult {
   /** Route parameters when only known after routing; win over `CaptureRequest.params`. */
   params?: Record<string, string | undefined>
   /**
+   * A route of the app answered, although it has no pattern to record (an Express route whose path is a regular
+   * expression): its 404 is the route's own (a resource not found), derived from the path as usual.
+   * @default route !== undefined
+   */
+  routed?: boolean
+  /**
    * The method routing used, when the app may change it after the request came in (a method override such as a
    * form's `_method`); wins over `CaptureRequest.method` for the action and `context.method`.
    */
@@ -429,7 +435,9 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     // A 404 no route answered names nothing of the app: its path is the client's invention, and deriving from it would
     // let anyone add action names and resource types to the log's filter menus. Its path stays in the context.
     const operation =
-      route === undefined && status === 404 && !customDerive ? unroutedOperation(method) : derive({ method, path: request.path, route, params })
+      route === undefined && result.routed !== true && status === 404 && !customDerive
+        ? unroutedOperation(method)
+        : derive({ method, path: request.path, route, params })
     const derived = secrets === null ? operation : withoutSecrets(operation, secrets)
     const facts: RouteFacts = { method, path: request.path, route, params: params ?? {} }
     const resolveActor = (): Actor | null | undefined | Promise<Actor | null | undefined> => (o.actor === undefined ? options.actor?.(req, facts) : o.actor)

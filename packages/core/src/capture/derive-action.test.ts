@@ -57,6 +57,13 @@ describe('deriveOperation', () => {
   })
 })
 
+describe('methods outside the usual ones', () => {
+  it('gives a valid snake_case action for any token Node accepts as a method (M-SEARCH, PROPFIND)', () => {
+    expect(deriveOperation({ method: 'M-SEARCH', path: '/resources' }).action).toBe('resource_m_search_requested')
+    expect(deriveOperation({ method: 'PROPFIND', path: '/files/f1' }).action).toBe('file_propfind_requested')
+  })
+})
+
 describe('inflection', () => {
   it.each([
     ['api-keys', 'api_key'],

@@ -140,7 +140,8 @@ export function deriveOperation(input: {
   const targets: ResourceRef[] = []
   let resource: ResourceRef | null = null
   let suffix: string | null = null
-  let verb = VERB_FOR_METHOD[method] ?? `${method.toLowerCase()}_requested`
+  // Any token is a method to Node's parser (`M-SEARCH`): snake_cased, so that the action stays valid and is recorded.
+  let verb = VERB_FOR_METHOD[method] ?? `${snake(method)}_requested`
 
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]

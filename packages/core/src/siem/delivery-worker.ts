@@ -89,8 +89,9 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let limit = options.batchSize
   let smallUntilSeq = 0
   const renewEveryMs = Math.max(1, Math.floor((options.leaseTtlMs - options.requestTimeoutMs) / 2))
-  // While waiting no request is in flight: renewing every renew interval (at most a quarter of the lease) keeps it.
-  const waitSliceMs = Math.max(renewEveryMs, Math.floor(options.leaseTtlMs / 4))
+  // While waiting no request is in flight, so the request timeout does not matter: renewing whenever a quarter of the
+  // lease has passed keeps at least half of it in hand, and never spins however the options are set.
+  const waitSliceMs = Math.max(1, Math.floor(options.leaseTtlMs / 4))
   // A takeover waits no longer than this instance itself would (another instance's clock or options may differ).
   const longestWaitMs = Math.max(options.retry.maxDelayMs, options.retry.maxRetryAfterMs)
 
@@ -132,7 +133,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       if (left <= 0) return true
       await sleep(Math.min(left, waitSliceMs), false)
       if (!running) return false
-      if (Date.now() < until && Date.now() - leaseRenewedAt >= renewEveryMs) {
+      if (Date.now() < until && Date.now() - leaseRenewedAt >= waitSliceMs) {
         try {
           if (!(await renewLease())) return false
         } catch (error) {

@@ -165,7 +165,9 @@ function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: bool
     logger.report(new AuditKitError('CAPTURE_FAILED', `could not read the route or its parameters of a ${req.method} request; recorded with what was read: ${reason}`, { cause: error }))
   }
   // req.method as routed: a method override mounted after this middleware changes it.
-  return handle.end({ status: res.statusCode, route, params, aborted, method: req.method })
+  // A route whose path is a regular expression has no pattern, but it is a route: its 404 is not an unrouted one.
+  const routed = req.route !== undefined
+  return handle.end({ status: res.statusCode, route, params, aborted, method: req.method, routed })
 }
 
 /** `async` delivery: record once the response is sent, or when the client went away before that. */

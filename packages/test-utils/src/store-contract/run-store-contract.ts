@@ -479,6 +479,20 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
         expect(await expectIntactChain(fresh, 'tenant-a')).toBe(3)
         expect(await expectIntactChain(fresh, 'tenant-b')).toBe((bHead?.seq ?? 0) + 1)
       })
+
+      it("refuses with INTEGRITY_ERROR another event under an id already stored, never answering with the stored one", async () => {
+        const seal = createSealer()
+        const [stored] = fixtures.filter((event) => event.tenantId === 'tenant-a').slice(5, 6).map(unsealed) as UnsealedEvent[]
+        await fresh.append([stored as UnsealedEvent], seal)
+        const head = await fresh.chainHead('tenant-b')
+        const [other] = fixtures.filter((event) => event.tenantId === 'tenant-b').slice(40, 41).map(unsealed) as UnsealedEvent[]
+        // Another tenant's event under the same id: not the stored one come back, and nothing of it may leak across.
+        const impostor = { ...(other as UnsealedEvent), id: (stored as UnsealedEvent).id }
+        await expect(fresh.append([impostor], seal)).rejects.toMatchObject({ code: 'INTEGRITY_ERROR' })
+        expect(await fresh.chainHead('tenant-b')).toEqual(head)
+        expect(await fresh.get('tenant-b', impostor.id)).toBeNull()
+        expect(await fresh.get('tenant-a', impostor.id)).toMatchObject({ tenantId: 'tenant-a', action: (stored as UnsealedEvent).action })
+      })
     })
 
     describe('concurrent writers', () => {

@@ -5,6 +5,7 @@ import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import type { ChainHead, Sealer } from '../../integrity/hash.js'
 import type { IndexedChainReader } from '../../integrity/source.js'
 import type { AuditStore, EventCursor, EventFilter, SignedCheckpoint, StreamOptions } from '../../store/types.js'
+import { storedAsAppended } from '../../store/stored-by-id.js'
 import { documentMismatches, fromEventDocument, toEventDocument, type EventDocument } from './documents.js'
 import { insertedBeforeFailure, isDuplicateKeyError, isTransientError, toStoreError } from './errors.js'
 import { CHECKPOINT_INDEXES, EVENT_INDEXES, STATE_INDEXES, type MongoIndexSpec } from './indexes.js'
@@ -273,7 +274,10 @@ export function createMongoStore(options: MongoStoreOptions): AuditStore {
   async function sealPending(events: Collection<EventDocument>, chain: ChainWrite, seal: Sealer): Promise<AuditEvent[]> {
     const ids = chain.pending.map((event) => event.id)
     const stored = await events.find({ _id: { $in: ids } }, { readPreference: 'primary', projection: { event: 1 } }).toArray()
-    for (const document of stored) chain.written.set(document._id, fromEventDocument(document))
+    for (const document of stored) {
+      const incoming = chain.pending.find((event) => event.id === document._id)
+      chain.written.set(document._id, incoming ? storedAsAppended(fromEventDocument(document), incoming) : fromEventDocument(document))
+    }
     chain.pending = chain.pending.filter((event) => !chain.written.has(event.id))
     if (chain.pending.length === 0) return []
     return sealAfter(chain.pending, await readHead(events, chain.chainId), seal)

@@ -20,6 +20,7 @@ import type {
   SignedCheckpoint,
   StreamOptions,
 } from '../../store/types.js'
+import { storedAsAppended } from '../../store/stored-by-id.js'
 import {
   FACET_CATCH_UP_ROWS,
   FACET_CATCH_UP_SQL,
@@ -676,7 +677,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         const byId = statement('append-stored', () => `SELECT ${EVENT_BYTES} FROM events WHERE id = ?`)
         for (const event of events) {
           const row = byId.get([event.id]) as EventRow | undefined
-          if (row) stored.set(event.id, eventOf(row.event))
+          if (row) stored.set(event.id, storedAsAppended(eventOf(row.event), event))
         }
       }
       const heads = new Map<string, ChainHead | null>()
