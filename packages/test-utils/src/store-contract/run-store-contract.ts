@@ -496,9 +496,12 @@ export function runStoreContract(name: string, createStore: () => Promise<AuditS
     })
 
     describe('concurrent writers', () => {
-      it.skipIf(!options.openSecondInstance)('two instances of a new database can run init() at once', async () => {
+      // Only for a store that can be opened twice (a file, a server): an in-memory one has no second instance, and the
+      // case is left out rather than reported as skipped.
+      const openSecond = options.openSecondInstance
+      if (openSecond) it('two instances of a new database can run init() at once', async () => {
         const first = await createStore()
-        const second = await (options.openSecondInstance as NonNullable<StoreContractOptions['openSecondInstance']>)(first)
+        const second = await openSecond(first)
         try {
           await Promise.all([first.init(), second.init()])
           await second.putState('contract', 'init', 'from the second')

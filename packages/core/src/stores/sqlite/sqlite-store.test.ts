@@ -14,7 +14,7 @@ import { createAuditLogger } from '../../logger/audit-logger.js'
 import type { AuditStore, EventFilter } from '../../store/types.js'
 import { uuidv7 } from '../../ids/uuidv7.js'
 import { eventSearchText } from '../../store/search-text.js'
-import { createSqliteStore } from './sqlite-store.js'
+import { createSqliteStore, type SqliteStoreOptions } from './sqlite-store.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-sqlite-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -22,28 +22,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const paths = new WeakMap<AuditStore, string>()
 let created = 0
 
-runStoreContract(
-  'sqlite',
-  async () => {
-    const path = join(dir, `contract-${++created}.db`)
-    const store = createSqliteStore({ path })
-    paths.set(store, path)
-    return store
-  },
-  {
-    openSecondInstance: async (store) => {
-      const path = paths.get(store)
-      if (path === undefined) throw new Error('not a store of this test')
-      return createSqliteStore({ path })
+/** The contract over SQLite files made with `options`, each also opened a second time (two processes on one file). */
+function runSqliteContract(name: string, prefix: string, options: Omit<SqliteStoreOptions, 'path'> = {}): void {
+  runStoreContract(
+    name,
+    async () => {
+      const path = join(dir, `${prefix}-${++created}.db`)
+      const store = createSqliteStore({ ...options, path })
+      paths.set(store, path)
+      return store
     },
-  },
-)
+    {
+      openSecondInstance: async (store) => {
+        const path = paths.get(store)
+        if (path === undefined) throw new Error('not a store of this test')
+        return createSqliteStore({ ...options, path })
+      },
+    },
+  )
+}
 
+runSqliteContract('sqlite', 'contract')
 // The same contract writing on the calling thread (the default writes on a worker thread).
-runStoreContract('sqlite with writer inline', async () => createSqliteStore({ path: join(dir, `contract-inline-${++created}.db`), writer: 'inline' }))
-
+runSqliteContract('sqlite with writer inline', 'contract-inline', { writer: 'inline' })
 // The same contract with the trigram search index: `q` must mean exactly the same with and without it.
-runStoreContract('sqlite with searchIndex', async () => createSqliteStore({ path: join(dir, `contract-search-${++created}.db`), searchIndex: true }))
+runSqliteContract('sqlite with searchIndex', 'contract-search', { searchIndex: true })
 
 describe('sqlite facet counts and search index', () => {
   const fixtures = buildFixtureEvents({ seed: 11 })
