@@ -128,7 +128,7 @@ describe('refused admin requests, as the audit middleware records them', () => {
 describe('cross-site requests (Fetch Metadata)', () => {
   const ADMIN = { tenantId: 't1', actor: { type: 'user' as const, id: 'ada' } }
 
-  function openAdmin(): { admin: ReturnType<typeof createAuditAdmin>; authorized: string[]; exported: () => Promise<number> } {
+  function openAdmin(trustedOrigins?: string[]): { admin: ReturnType<typeof createAuditAdmin>; authorized: string[]; exported: () => Promise<number> } {
     const store = openStore()
     const logger = createAuditLogger({ store, onError: () => {} })
     cleanups.push(() => logger.close())
@@ -142,6 +142,7 @@ describe('cross-site requests (Fetch Metadata)', () => {
       logger,
       uiDir: ui,
       basePath: '/admin/audit',
+      ...(trustedOrigins ? { trustedOrigins } : {}),
       siem: { getSettings: async () => ({}), saveSettings: async (_scope, body) => body, testConnection: async () => ({ ok: true }) },
       authorize: (request) => {
         authorized.push(`${request.method} ${new URL(request.url).pathname}`)
@@ -156,8 +157,9 @@ describe('cross-site requests (Fetch Metadata)', () => {
   }
 
   /** A request as a browser sends it: `site`, `mode` and `dest` are its Sec-Fetch-* headers (undefined: not sent). */
-  const browser = (path: string, fetchMeta: { site?: string; mode?: string; dest?: string }, method = 'GET'): Request => {
+  const browser = (path: string, fetchMeta: { site?: string; mode?: string; dest?: string; origin?: string }, method = 'GET'): Request => {
     const headers = new Headers({ 'content-type': 'application/json' })
+    if (fetchMeta.origin) headers.set('origin', fetchMeta.origin)
     if (fetchMeta.site) headers.set('sec-fetch-site', fetchMeta.site)
     if (fetchMeta.mode) headers.set('sec-fetch-mode', fetchMeta.mode)
     if (fetchMeta.dest) headers.set('sec-fetch-dest', fetchMeta.dest)
@@ -190,6 +192,23 @@ describe('cross-site requests (Fetch Metadata)', () => {
     // Recorded like any refused admin request: the refused export under the action its success has.
     const refused = await admin.fetch(browser('/api/export.csv', { site: 'same-site', mode: 'no-cors', dest: 'image' }))
     expect(adminCaptureOverrides(refused)).toEqual({ action: 'audit_log_exported', resource: { type: 'audit_log' }, targets: [] })
+  })
+
+  it('serves the CORS requests of a front end on a trusted origin, and nothing else from another origin', async () => {
+    const { admin, authorized } = openAdmin(['https://app.example.com', 'http://127.0.0.1:3999/'])
+    const status = async (path: string, meta: { site?: string; mode?: string; dest?: string; origin?: string }, method = 'GET') =>
+      (await admin.fetch(browser(path, meta, method))).status
+    expect(await status('/api/events', { site: 'same-site', mode: 'cors', dest: 'empty', origin: 'https://app.example.com' })).toBe(200)
+    expect(await status('/api/settings/siem', { site: 'same-site', mode: 'cors', dest: 'empty', origin: 'http://127.0.0.1:3999' }, 'PUT')).toBe(200)
+    expect(authorized).toEqual(['GET /admin/audit/api/events', 'PUT /admin/audit/api/settings/siem'])
+    // Another origin, a look-alike, or a request that names no origin (an <img>): refused as before.
+    expect(await status('/api/events', { site: 'cross-site', mode: 'cors', dest: 'empty', origin: 'https://evil.example' })).toBe(403)
+    expect(await status('/api/events', { site: 'cross-site', mode: 'cors', dest: 'empty', origin: 'https://app.example.com.evil.example' })).toBe(403)
+    expect(await status('/api/export.csv', { site: 'same-site', mode: 'no-cors', dest: 'image' })).toBe(403)
+    for (const entry of ['app.example.com', 'https://app.example.com/admin', 'ftp://app.example.com', '*'])
+      expect(() => createAuditAdmin({ store: openStore(), uiDir: false, authorize: () => ADMIN, trustedOrigins: [entry] }), entry).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      )
   })
 
   it("serves the admin's own requests, browsers' navigations and clients that send no Fetch Metadata", async () => {

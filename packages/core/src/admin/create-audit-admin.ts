@@ -64,6 +64,13 @@ export interface AuditAdminOptions<Native = unknown> {
    */
   maxBodyBytes?: number
   /**
+   * Origins (`https://app.example.com`) whose pages may call the admin API from the browser although they are another
+   * origin of the site or another site: a front end of your own, with CORS set up by your app. Browser requests from
+   * any other origin than the admin's own are refused (`Sec-Fetch-Site`, see the docs' Security section).
+   * @default [] (only the admin's own page)
+   */
+  trustedOrigins?: readonly string[]
+  /**
    * Header whose value is recorded as `context.requestId` on the admin's own events (exports, settings changes), as
    * the audit middleware's option of the same name does for the app's.
    * @default 'x-request-id'
@@ -153,6 +160,7 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
   // Checked here: a name Headers refuses would make every admin request throw (answered 500).
   if (typeof requestIdHeader !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(requestIdHeader))
     throw new AuditKitError('INVALID_OPTIONS', '`requestIdHeader` must be an HTTP header name, such as "x-request-id".')
+  const trustedOrigins = new Set((options.trustedOrigins ?? []).map(trustedOrigin))
   const ui: StaticUi | null = options.uiDir === false ? null : createStaticUi(options.uiDir ?? defaultUiDir())
   const deps: RouteDeps = {
     store,
@@ -183,7 +191,7 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
     const base = mountOf(info)
     // A browser's request led by another site or another port of this host: refused before anything else, so that
     // neither `authorize` (with the admin's cookies) nor an export runs for it.
-    refuseCrossSite(request, url.pathname === base ? '' : pathBelow(url.pathname, base))
+    refuseCrossSite(request, url.pathname === base ? '' : pathBelow(url.pathname, base), trustedOrigins)
     // Authorization comes first, for every path and method: an outsider learns nothing, not even which routes exist.
     const principal = await authorize(request, info.native)
     // As the capture records it: an IPv4 client of a dual-stack server as `10.1.2.3`, not `::ffff:10.1.2.3`.
@@ -233,4 +241,17 @@ export function createAuditAdmin<Native = unknown>(options: AuditAdminOptions<Na
       }
     },
   }
+}
+
+/** A `trustedOrigins` entry as browsers send it in `Origin` (scheme, host and a non-default port; no path). */
+function trustedOrigin(entry: string): string {
+  let url: URL | null = null
+  try {
+    url = new URL(entry)
+  } catch {
+    // refused below
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== entry.replace(/\/$/, ''))
+    throw new AuditKitError('INVALID_OPTIONS', `trustedOrigins: ${JSON.stringify(entry)} is not an origin such as "https://app.example.com"`)
+  return url.origin
 }

@@ -29,12 +29,16 @@ export function bodyTooDeep(): AuditKitError {
  * port of this host (`same-site`: SameSite cookies go along), is not the admin's own doing. Refused with 403 `FORBIDDEN`
  * before `authorize`: on the API always (an `<img src=".../api/export.csv">` would otherwise record an export in the
  * admin's name); on the page unless it is a top-level navigation (a link to the page from elsewhere still opens it).
- * Requests without `Sec-Fetch-Site` (curl, servers, older browsers), `same-origin` (the page's own) and `none` (a typed
- * address, a bookmark) pass.
+ * Requests without `Sec-Fetch-Site` (curl, servers, older browsers), `same-origin` (the page's own), `none` (a typed
+ * address, a bookmark) and those whose `Origin` is one of `trustedOrigins` pass.
  */
-export function refuseCrossSite(request: Request, relativePath: string | null): void {
+export function refuseCrossSite(request: Request, relativePath: string | null, trustedOrigins: ReadonlySet<string> = new Set()): void {
   const site = request.headers.get('sec-fetch-site')?.trim().toLowerCase()
   if (site !== 'cross-site' && site !== 'same-site') return
+  // A front end of the app's own on another origin (`trustedOrigins`): its CORS requests carry their `Origin`, which a
+  // page cannot forge; an `<img>` or a form elsewhere sends no such origin, or another one.
+  const origin = request.headers.get('origin')
+  if (origin !== null && trustedOrigins.has(origin)) return
   const api = relativePath !== null && (relativePath === '/api' || relativePath.startsWith('/api/'))
   if (!api) {
     const method = request.method.toUpperCase()
