@@ -436,7 +436,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     // let anyone add action names and resource types to the log's filter menus. Its path stays in the context.
     const operation =
       route === undefined && result.routed !== true && status === 404 && !customDerive
-        ? unroutedOperation(method)
+        ? methodOperation(method)
         : derive({ method, path: request.path, route, params })
     const derived = secrets === null ? operation : withoutSecrets(operation, secrets)
     const facts: RouteFacts = { method, path: request.path, route, params: params ?? {} }
@@ -517,15 +517,18 @@ function uncachedDerive(derive: typeof deriveOperation, limits: EventLimits): (i
   return (input) => safeDerived(derive(input), input.method, limits)
 }
 
-const unroutedOperations = new Map<string, DerivedOperation>()
+const methodOperations = new Map<string, DerivedOperation>()
 
-/** What a request to no route of the app did, by its method alone: `resource_created` on `{ type: 'resource' }`. */
-function unroutedOperation(method: string): DerivedOperation {
-  let operation = unroutedOperations.get(method)
+/**
+ * A request's operation by its method alone, `resource_created` on `{ type: 'resource' }`: for a request no route
+ * answered, and in place of a derivation that gave no valid action.
+ */
+function methodOperation(method: string): DerivedOperation {
+  let operation = methodOperations.get(method)
   if (!operation) {
     operation = deriveOperation({ method, path: '/resources' })
     // Bounded: methods are a handful, but a client may send any token as one.
-    if (unroutedOperations.size < 64) unroutedOperations.set(method, operation)
+    if (methodOperations.size < 64) methodOperations.set(method, operation)
   }
   return operation
 }
@@ -584,7 +587,7 @@ function safeDerived(derived: DerivedOperation, method: string, limits: EventLim
   const action =
     ACTION_PATTERN.test(derived.action) && derived.action.length <= 128 && resource.type === derived.resource.type
       ? derived.action
-      : deriveOperation({ method, path: '/resources' }).action
+      : methodOperation(method).action
   return { action, resource, targets }
 }
 
