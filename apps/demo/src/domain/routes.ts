@@ -1,6 +1,6 @@
 import type { Actor, AuditRequestContext, JsonValue } from '@auditkit/core'
-import { adminCookieToken } from './admin-authorize.js'
-import { DEMO_CREDENTIALS, DEMO_WORKSPACES, ROLES, type DemoPrincipal, type Role } from './demo-data.js'
+import { adminCookieToken, bearerToken, credentialOf } from './admin-authorize.js'
+import { DEMO_WORKSPACES, ROLES, type DemoPrincipal, type Role } from './demo-data.js'
 import { DemoError, WorkspaceDirectory, isRole } from './workspaces.js'
 
 /**
@@ -30,21 +30,16 @@ export interface DemoRoute {
   handle(request: DemoRequest): DemoResponse
 }
 
-const credentialsByToken = new Map(DEMO_CREDENTIALS.map((credential) => [credential.token, credential]))
-
 /**
  * The caller: from the Authorization header (throws 401 for an unknown token), else from the admin page's cookie (sent
  * only to `/admin/audit`: it names who a refused admin request came from, `authorize` still decides); else `null`.
  */
 export function authenticate(authorization: string | null | undefined, cookie?: string | null): DemoPrincipal | null {
-  if (!authorization) {
-    const token = adminCookieToken(cookie)
-    const credential = token === undefined ? undefined : credentialsByToken.get(token)
-    return credential ? { actor: credential.actor, homeWorkspace: credential.homeWorkspace, roles: credential.roles } : null
+  const credential = credentialOf(authorization ? bearerToken(authorization) : adminCookieToken(cookie))
+  if (!credential) {
+    if (authorization) throw new DemoError(401, 'UNAUTHENTICATED', 'Unknown or malformed bearer token')
+    return null
   }
-  const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1]
-  const credential = token === undefined ? undefined : credentialsByToken.get(token)
-  if (!credential) throw new DemoError(401, 'UNAUTHENTICATED', 'Unknown or malformed bearer token')
   return { actor: credential.actor, homeWorkspace: credential.homeWorkspace, roles: credential.roles }
 }
 
