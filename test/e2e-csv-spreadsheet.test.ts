@@ -72,7 +72,7 @@ let adminServer: Server
 let apiOrigin: string
 let adminOrigin: string
 /** Ids of the events recorded with hostile values. */
-const ids = { http: '', direct: '', japanese: '' }
+const ids = { http: '', direct: '', japanese: '', separators: '' }
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {
@@ -154,6 +154,15 @@ beforeAll(async () => {
     context: { userAgent: 'Mozilla/5.0 "quoted", comma' },
     metadata: { 説明: 'プロジェクト, "引用"\n改行' },
   })
+  // 3. Formulas behind a tab, a space or leading spaces: a reader splitting on tab or space, or trimming spaces, would start a cell with them.
+  await logger.record({
+    tenantId: TENANT,
+    actor: { type: 'user', id: 'u-split', name: 'x\t=1+1', email: 'ok\t=2*21@evil.example' },
+    action: 'member_removed',
+    resource: { type: 'member', id: ' =1+1', name: 'x =HYPERLINK("http://evil.example","click")' },
+    outcome: 'success',
+    context: { userAgent: '  =SUM(1;2)', requestId: '\u3000=1+1', path: '＝1+1' },
+  })
   await logger.flush()
 
   const recorded = await store.query({ tenantId: TENANT, from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10 })
@@ -161,6 +170,7 @@ beforeAll(async () => {
   ids.http = byAction('project_updated')
   ids.direct = byAction('member_invited')
   ids.japanese = byAction('project_created')
+  ids.separators = byAction('member_removed')
   expect(Object.values(ids).every((id) => id !== '')).toBe(true)
 })
 
@@ -286,5 +296,23 @@ describe.each(['en', 'ja'] as const)('the CSV export (locale %s) opened in Libre
     expect(japanese.resourceName).toBe(JAPANESE_RESOURCE)
     expect(japanese.userAgent).toBe('Mozilla/5.0 "quoted", comma')
     expect(japanese.metadata).toBe(JSON.stringify({ 説明: 'プロジェクト, "引用"\n改行' }))
+  })
+})
+
+describe('the CSV export opened in LibreOffice Calc that also splits on tab and space and trims spaces', () => {
+  it('keeps a formula behind a tab, a space or leading spaces in its own cell, as text: nothing is computed', async () => {
+    const bytes = await download('en')
+    const exported = rowsOf(new TextDecoder().decode(bytes))
+    const calc = rowsOf(await openInCalc(bytes, 'audit-log-split', { alsoSplitOn: ['tab', 'space'], trimSpaces: true }))
+    const row = calc.find((r) => r[0] === ids.separators)
+    expect(row, 'row of the event with tabs and spaces').toBeDefined()
+    // One cell per column, each as the export wrote it (trimmed, as asked): no value split into a cell of its own.
+    // (Calc pads every row to the widest one of the sheet: other rows, such as the header, did split on spaces.)
+    const written = exported.find((r) => r[0] === ids.separators)?.map((cell) => cell.trim()) ?? []
+    expect(row?.slice(0, written.length)).toEqual(written)
+    expect(row?.slice(written.length).filter((cell) => cell !== '')).toEqual([])
+    expect(row?.slice(1, 3)).toEqual(['x\t=1+1', 'ok\t=2*21@evil.example'])
+    const computed = new Set(['2', '3', '42', 'click', 'pwned'])
+    expect(calc.flat().filter((cell) => computed.has(cell))).toEqual([])
   })
 })

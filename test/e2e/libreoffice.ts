@@ -14,6 +14,20 @@ export const SOFFICE_PATH = process.env.AUDITKIT_SOFFICE ?? '/usr/bin/soffice'
  * numbers detected (8), and 13: evaluate formulas, as Excel does when it opens a CSV.
  */
 const IMPORT_FILTER = 'CSV:44,34,76,1,,0,false,true,false,false,false,false,true'
+
+/** Import dialog choices a user may have ticked (Calc remembers them): more separators, "Trim spaces". */
+export interface CalcImportOptions {
+  /** Field separators besides `,`. */
+  alsoSplitOn?: readonly ('tab' | 'space' | 'semicolon')[]
+  /** Strip leading and trailing spaces of each cell (filter token 11). */
+  trimSpaces?: boolean
+}
+
+function importFilter(options: CalcImportOptions): string {
+  const codes = { tab: 9, space: 32, semicolon: 59 }
+  const separators = [44, ...(options.alsoSplitOn ?? []).map((name) => codes[name])].join('/')
+  return `CSV:${separators},34,76,1,,0,false,true,false,false,${options.trimSpaces === true},false,true`
+}
 /** CSV export options: the same separators and encoding, each cell written as shown (9: true), so a formula gives its value. */
 const EXPORT_FILTER = 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false'
 const TIMEOUT_MS = 90_000
@@ -24,7 +38,7 @@ const TIMEOUT_MS = 90_000
  * as its text. Each call uses its own throwaway profile, so parallel runs never share (or hand work to) one Calc.
  * Throws when LibreOffice is missing: the test must fail, not skip.
  */
-export async function openInCalc(csv: Uint8Array | string, name = 'export'): Promise<string> {
+export async function openInCalc(csv: Uint8Array | string, name = 'export', options: CalcImportOptions = {}): Promise<string> {
   if (!existsSync(SOFFICE_PATH)) {
     throw new Error(
       `LibreOffice not found at ${SOFFICE_PATH}: install it with "apt-get install -y --no-install-recommends libreoffice-calc-nogui" ` +
@@ -42,7 +56,7 @@ export async function openInCalc(csv: Uint8Array | string, name = 'export'): Pro
       '--norestore',
       '--nologo',
       '--nolockcheck',
-      `--infilter=${IMPORT_FILTER}`,
+      `--infilter=${options.alsoSplitOn === undefined && options.trimSpaces === undefined ? IMPORT_FILTER : importFilter(options)}`,
       '--convert-to',
       EXPORT_FILTER,
       '--outdir',

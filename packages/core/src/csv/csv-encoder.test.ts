@@ -31,6 +31,27 @@ describe('encodeCsvCell', () => {
     expect(parse(encodeCsvRow([value]), { delimiter: ';' })).toEqual([[value]])
   })
 
+  it('quotes a cell holding a tab or a space before a formula character, so that a reader splitting on tab or space (the import dialogs of Calc and Excel offer both) cannot start a formula cell', () => {
+    // Unquoted, LibreOffice Calc with Tab (or Space) ticked splits these and computes "=1+1" in the second cell.
+    expect(encodeCsvCell('x\t=1+1')).toBe('"x\t=1+1"')
+    expect(encodeCsvCell('ok\t-1+1')).toBe('"ok\t-1+1"')
+    expect(encodeCsvCell('x =1+1')).toBe('"x =1+1"')
+    expect(parse(encodeCsvRow(['x\t=1+1']), { delimiter: '\t' })).toEqual([['x\t=1+1']])
+    expect(parse(encodeCsvRow(['x =1+1']), { delimiter: ' ' })).toEqual([['x =1+1']])
+    // A space not before a formula character needs nothing.
+    expect(encodeCsvCell('Ada Admin')).toBe('Ada Admin')
+  })
+
+  it.each([' =1+1', '  =2+2', ' \t+1', '\n=1+1', '\u00a0=1+1', '\u3000=1+1', '＝1+1', '＋1', '－1', '＠SUM(A1)', ' ＝1+1'])(
+    'neutralises %j, which starts like a formula once leading spaces are trimmed or full-width signs read as ASCII',
+    (value) => {
+      // Calc's "Trim spaces" turns " =1+1" into a formula; Excel reads full-width ＝＋－＠ typed on a Japanese system as formulas.
+      const cell = encodeCsvCell(value)
+      expect(cell.startsWith(`"'`)).toBe(true)
+      expect(roundTrip([value])[0]?.[0]).toBe(`'${value}`)
+    },
+  )
+
   it('keeps a cell that merely contains = or - further in', () => {
     expect(encodeCsvCell('a=b')).toBe('a=b')
     expect(encodeCsvCell('2026-01-01T00:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z')

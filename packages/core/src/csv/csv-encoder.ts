@@ -1,16 +1,22 @@
-/** Leading characters a spreadsheet runs as a formula (OWASP "CSV Injection"). */
-const FORMULA_START = /^[=+\-@\t\r]/
+/**
+ * Leading characters a spreadsheet runs as a formula (OWASP "CSV Injection"), also behind leading whitespace (Calc's
+ * "Trim spaces" import option strips it) and in their full-width forms (Excel on a Japanese system reads ＝＋－＠ as
+ * the ASCII signs).
+ */
+const FORMULA_START = /^(?:[\t\r]|\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/
 /** C0 controls other than tab, LF and CR, plus DEL: they have no business in a cell and some readers choke on them. */
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g
 // eslint-disable-next-line no-control-regex
 const HAS_CONTROL_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/
 // `;` too: Excel in locales whose list separator is `;` (German, French) splits an unquoted `x;=1+1` into a second
-// cell that starts with `=` (OWASP lists the separator as a vector); quoting is harmless for every other reader.
-const NEEDS_QUOTES = /[",;\r\n]/
+// cell that starts with `=` (OWASP lists the separator as a vector); quoting is harmless for every other reader. Tab
+// and space too (the other separators Calc's and Excel's import dialogs offer): a tab anywhere, a space only before a
+// formula sign, so that `x\t=1+1` or `x =1+1` stays one cell there.
+const NEEDS_QUOTES = /[",;\t\r\n]|\s[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]/
 /** Anything that needs work below; most cells have none of it, and one test lets them through unchanged. */
 // eslint-disable-next-line no-control-regex
-const NEEDS_WORK = /^[=+\-@]|[\x00-\x1F\x7F",;]/
+const NEEDS_WORK = /^\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\x00-\x1F\x7F",;]|\s[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]/
 const CR_OR_CRLF = /\r\n?/g
 const QUOTE = /"/g
 
