@@ -58,6 +58,20 @@ describe('SIEM settings validation', () => {
     expect(maskSecret('Bearer secret-token-1234')).toBe('****1234')
     expect(maskSecret('short')).toBe('****')
   })
+
+  it('measures the credentials after an auth scheme, so that the scheme does not carry a short token past the limit', () => {
+    // "Bearer " made a six-character token long enough to show four of its six characters.
+    expect(maskSecret('Bearer abc123')).toBe('****')
+    expect(maskSecret('bearer 12345678')).toBe('****')
+    expect(maskSecret('Bearer secret-token-1234')).toBe('****1234')
+    expect(maskSecret('Splunk 3f9c2a7e-1b2c')).toBe('****1b2c')
+  })
+
+  it('never shows any part of Basic credentials: their last base64 characters spell the end of the password', () => {
+    // base64("user:pass") ends in "YXNz", which decodes to "ass".
+    expect(maskSecret(`Basic ${Buffer.from('user:pass').toString('base64')}`)).toBe('****')
+    expect(maskSecret(`BASIC ${Buffer.from('collector:a-long-password-9f3a').toString('base64')}`)).toBe('****')
+  })
 })
 
 describe('secret box', () => {

@@ -75,9 +75,19 @@ const MAX_HEADER_VALUE = 8192
 const MAX_ENDPOINT = 2048
 const KNOWN_FIELDS = new Set(['enabled', 'endpoint', 'protocol', 'headers'])
 
-/** How a secret is shown: its last four characters, the rest hidden. */
+/** `<scheme> <credentials>` of an `Authorization`-style value (RFC 9110 auth-scheme, then the credentials). */
+const AUTH_SCHEME = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\S.*)$/
+
+/**
+ * How a secret is shown: its last four characters, the rest hidden; only `****` for eight characters or fewer. After
+ * an auth scheme (`Bearer abc123`) the credentials are what is measured, not the scheme, and Basic credentials (base64
+ * of `user:password`, whose last characters spell the end of the password) are never shown in part.
+ */
 export function maskSecret(value: string): string {
-  return value.length > 8 ? `****${value.slice(-4)}` : '****'
+  const scheme = AUTH_SCHEME.exec(value)
+  if (scheme?.[1]?.toLowerCase() === 'basic') return '****'
+  const secret = scheme?.[2] ?? value
+  return secret.length > 8 ? `****${secret.slice(-4)}` : '****'
 }
 
 function invalid(details: AuditErrorDetail[]): AuditKitError {

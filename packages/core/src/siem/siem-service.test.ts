@@ -455,6 +455,28 @@ describe('SIEM settings', () => {
     }
   })
 
+  it('counts the port a URL leaves out as the one connected to: the default :443 and the protocol\'s 4317/4318 are other collectors', async () => {
+    const tenant = 'port-tenant'
+    const headers = { Authorization: 'Bearer stored-token-for-443-9f3a' }
+    const saved = await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example:443/v1/logs', protocol: 'http/protobuf', headers }, { actor: ADMIN })
+    const masked = saved.settings.headers
+    // Same URL origin ("https://collector.example"), but port 4318 instead of 443: whoever listens there must not get the token.
+    for (const moved of [
+      { enabled: false, endpoint: 'https://collector.example/v1/logs', protocol: 'http/protobuf' as const, headers: masked },
+      { enabled: false, endpoint: 'https://collector.example', protocol: 'grpc' as const, headers: masked },
+    ]) {
+      await expect(h.siem.updateSettings(tenant, moved, { actor: ADMIN })).rejects.toMatchObject({
+        code: 'INVALID_SETTINGS',
+        details: [expect.objectContaining({ path: 'headers.Authorization', reason: 'reenter_secret' })],
+      })
+    }
+    // The same collector written another way keeps the secret; so does a protocol change that keeps the port.
+    await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example:443/v1/logs/', protocol: 'http/protobuf', headers: masked }, { actor: ADMIN })
+    await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example:443', protocol: 'grpc', headers: masked }, { actor: ADMIN })
+    await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example:4317', protocol: 'grpc', headers }, { actor: ADMIN })
+    await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example', protocol: 'grpc', headers: masked }, { actor: ADMIN })
+  })
+
   it('refuses invalid settings and metadata endpoints without saving', async () => {
     await expect(h.siem.updateSettings('t2', { enabled: true, endpoint: 'collector:4317' }, { actor: ADMIN })).rejects.toMatchObject({
       code: 'INVALID_SETTINGS',

@@ -12,7 +12,7 @@ import { failure, type ExportResult } from './export-result.js'
 import { SEVERITY, encodeExportLogsRequest, type ExportRequestOptions } from './otlp-encoding.js'
 import { createOtlpTransport } from './otlp-transport.js'
 import { createSecretBox } from './secret-box.js'
-import { maskSecret, parseSiemSettings, type SiemProtocol, type SiemSettings } from './settings.js'
+import { effectiveUrl, maskSecret, parseSiemSettings, type SiemProtocol, type SiemSettings } from './settings.js'
 import { AUDITKIT_VERSION } from '../version.js'
 
 /** Settings as an admin sees them: header values masked (last four characters). */
@@ -280,8 +280,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     const details: AuditErrorDetail[] = []
     // A stored secret goes only to the collector it was entered for: pointing the form at another origin and sending
     // the mask back would otherwise hand the token to any server an admin names.
-    const origin = originOf(submitted.endpoint)
-    const sameCollector = origin !== null && origin === originOf(previous.endpoint)
+    const origin = originOf(submitted)
+    const sameCollector = origin !== null && origin === originOf(previous)
     for (const [name, value] of Object.entries(submitted.headers)) {
       const before = previous.headers.find((header) => header.name.toLowerCase() === name.toLowerCase())
       if (!before || value !== before.masked) {
@@ -560,11 +560,14 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** `scheme://host:port` of an endpoint URL, or null when there is none. */
-function originOf(endpoint: string): string | null {
-  if (endpoint === '') return null
+/**
+ * `scheme://host:port` connected to for an endpoint URL, or null when there is none: with the protocol's default port
+ * when the URL names none, so that `https://c:443` and `https://c` (port 4317 or 4318) are different collectors.
+ */
+function originOf(settings: Pick<SiemSettings, 'endpoint' | 'protocol'>): string | null {
+  if (settings.endpoint === '') return null
   try {
-    return new URL(endpoint).origin
+    return effectiveUrl(settings).origin
   } catch {
     return null
   }
