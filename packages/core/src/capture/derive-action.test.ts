@@ -23,6 +23,14 @@ describe('deriveOperation', () => {
     expect(deriveOperation({ method: 'DELETE', path: '/files/a', route: '/files/*', params: {} })).toMatchObject({ action: 'file_deleted' })
   })
 
+  it('reads the id of a parameter that shares its segment (`:invoiceId.pdf`, `:itemId-:variant`), also where the router names it after the whole segment', () => {
+    const invoice = { action: 'invoice_deleted', resource: { type: 'invoice', id: 'i1' } }
+    expect(deriveOperation({ method: 'DELETE', path: '/invoices/i1.pdf', route: '/invoices/:invoiceId.pdf', params: { invoiceId: 'i1' } })).toMatchObject(invoice)
+    expect(deriveOperation({ method: 'DELETE', path: '/invoices/i1.pdf', route: '/invoices/:invoiceId.pdf', params: { 'invoiceId.pdf': 'i1' } })).toMatchObject(invoice)
+    const item = deriveOperation({ method: 'PATCH', path: '/items/i1-red', route: '/items/:itemId-:variant', params: { itemId: 'i1', variant: 'red' } })
+    expect(item).toMatchObject({ action: 'item_updated', resource: { type: 'item', id: 'i1' } })
+  })
+
   it('keeps parent resources as targets', () => {
     const op = deriveOperation({ method: 'DELETE', path: '/x', route: '/projects/:p/members/:m', params: { p: 'p1', m: 'm1' } })
     expect(op).toEqual({ action: 'member_deleted', resource: { type: 'member', id: 'm1' }, targets: [{ type: 'project', id: 'p1' }] })

@@ -110,7 +110,9 @@ function parse(route: string | undefined, path: string, params: Record<string, s
     if (out.length === 0 && PREFIX_SEGMENT.test(segment)) continue
     if (route !== undefined && (segment.startsWith(':') || segment.startsWith('{'))) {
       const name = segment.replace(/^[:{]|[}?]$|\{.*$/g, '').replace(/\(.*$/, '')
-      out.push({ kind: 'param', value: params[name] })
+      // Express and Fastify end a name at the first character a name cannot hold (`:invoiceId.pdf`, `:itemId-:variant`);
+      // Hono names the parameter after the whole rest of the segment (`invoiceId.pdf`), so that name is tried first.
+      out.push({ kind: 'param', value: Object.hasOwn(params, name) ? params[name] : params[name.replace(/[^\w$].*$/, '')] })
     } else if (route === undefined && (ID_LIKE.test(segment) || (followsCollection(out) && (/\d/.test(segment) || betweenCollections(segment, raw[index + 1]))))) {
       out.push({ kind: 'param', value: decodedSegment(segment) })
     } else if (segment.startsWith('*')) {
