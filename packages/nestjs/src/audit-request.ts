@@ -14,11 +14,14 @@ interface PlatformRequest extends AuditHttpRequest {
   raw?: object
 }
 
-/** Translates the platform's request (Express or Fastify) into core's framework-neutral request. */
-export function toCaptureRequest(req: AuditHttpRequest, options: Pick<AuditModuleOptions, 'requestIdHeader'>): CaptureRequest {
+/**
+ * Translates the platform's request (Express or Fastify) into core's framework-neutral request. `unrouted`: no
+ * handler took the request, whatever route the platform still shows (see `AuditMiddleware.record`).
+ */
+export function toCaptureRequest(req: AuditHttpRequest, options: Pick<AuditModuleOptions, 'requestIdHeader'>, unrouted = false): CaptureRequest {
   const platform = req as PlatformRequest
   const url = platform.originalUrl ?? platform.url
-  const notFound = isNestNotFoundRoute(platform)
+  const notFound = unrouted || isNestNotFoundRoute(platform)
   const route = notFound ? undefined : routeOf(platform)
   const queryAt = url.indexOf('?')
   return {

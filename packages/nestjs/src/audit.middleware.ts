@@ -36,8 +36,10 @@ export class AuditMiddleware implements NestMiddleware {
     if (isClaimed(req)) return
     // On Fastify, Fastify's request: the route, params and `user` that guards set are on it, not on Node's.
     const request = platformRequestOf(req)
-    const handle = this.capture.begin(request, toCaptureRequest(request, this.options))
     const targets = targetsOf(req)
+    // A 404 that reached no handler is Nest's "Cannot PATCH /path": a route whose version or host did not match passed
+    // the request on, and platform-express still shows that route's pattern, which no handler served.
+    const handle = this.capture.begin(request, toCaptureRequest(request, this.options, status === 404 && !targets))
     if (handle && targets) applyAuditMetadata(this.reflector, targets.handler, targets.controller, handle.context)
     const overrides = overridesOf(req)
     if (handle && overrides) handle.context.set(overrides)

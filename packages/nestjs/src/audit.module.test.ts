@@ -25,6 +25,7 @@ import {
   Res,
   UseFilters,
   UseGuards,
+  VersioningType,
   type ArgumentsHost,
   type CanActivate,
   type DynamicModule,
@@ -317,6 +318,40 @@ describe('AuditModule (platform-express)', () => {
       const events = await eventsOf('t-root')
       expect(events.slice(before).map((e) => e.action)).toEqual(['report_exported'])
     })
+  })
+
+  it('records a 404 no handler took (a version or host that did not match) as a route that does not exist, not as the route that passed it on', async () => {
+    @Controller({ path: 'reports', version: '1' })
+    class ReportsController {
+      @Patch(':reportId')
+      update() {
+        return {}
+      }
+    }
+    @Controller({ path: 'widgets', host: 'admin.example.test' })
+    class WidgetsController {
+      @Post(':widgetId')
+      create() {
+        return {}
+      }
+    }
+    @Module({ imports: [AuditModule.forRoot(options('t-unrouted'))], controllers: [ReportsController, WidgetsController] })
+    class UnroutedModule {}
+    const app = await NestFactory.create(UnroutedModule, { logger: false })
+    app.enableVersioning({ type: VersioningType.HEADER, header: 'x-api-version' })
+    await app.listen(0, '127.0.0.1')
+    apps.push(app)
+    const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`
+    const patch = (version: string) => fetch(`${base}/reports/r-1`, { method: 'PATCH', headers: { 'x-api-version': version } })
+    expect((await patch('1')).status).toBe(200)
+    expect((await patch('9')).status).toBe(404)
+    // fetch sends Host: 127.0.0.1, which the controller's host does not match.
+    expect((await post(`${base}/widgets/w-1`)).status).toBe(404)
+    expect((await eventsOf('t-unrouted')).map((e) => [e.action, e.resource, e.outcome, e.context?.status, e.context?.route])).toEqual([
+      ['report_updated', { type: 'report', id: 'r-1' }, 'success', 200, '/reports/:reportId'],
+      ['resource_updated', { type: 'resource' }, 'failure', 404, undefined],
+      ['resource_created', { type: 'resource' }, 'failure', 404, undefined],
+    ])
   })
 
   it('on platform-fastify too, records @Res() handlers with the status sent after returning', async () => {
