@@ -628,22 +628,29 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     return { actors: actors.map(actorFacet), actions: grouped('action', 'action'), resourceTypes: grouped('resource_type', 'resource_type') }
   }
 
-  /** Facets counted from the matching events (filters beyond the window, or a file without facet counts). */
+  /**
+   * Facets counted from the matching events (filters beyond the window, or a file without facet counts). The events are
+   * read once, grouped by every facet column together (as many groups as combinations, not rows), and the three facets
+   * are summed from those groups: a statement per facet read the window three times (a year of a 1M-event tenant
+   * with `outcome=failure`: 750 ms, with an unindexed `q`: 3.8 s).
+   */
   function countedFacets(filter: EventFilter): Facets {
     const where = whereOf(filter)
-    const from = `FROM events ${where.hint} WHERE ${where.sql}`
-    const actors = statement(`facets-actors:${where.key}`, () =>
-      // The bare actor_name comes from the row holding max(): the newest name seen for that actor.
-      `SELECT actor_type AS type, CAST(actor_id AS BLOB) AS id, CAST(actor_name AS BLOB) AS name, max(occurred_at || id) AS newest, count(*) AS count ${from}
-       GROUP BY actor_type, actor_id ORDER BY count DESC, actor_id ASC, actor_type ASC`,
-    ).all(where.params) as ActorRow[]
-    const grouped = (name: string, column: string): FacetCount[] =>
-      (
-        statement(`facets-${name}:${where.key}`, () =>
-          `SELECT CAST(${column} AS BLOB) AS bytes, count(*) AS count ${from} GROUP BY ${column} ORDER BY count DESC, ${column} ASC`,
-        ).all(where.params) as CountRow[]
-      ).map((row) => ({ value: utf8.decode(row.bytes), count: row.count }))
-    return { actors: actors.map(actorFacet), actions: grouped('actions', 'action'), resourceTypes: grouped('resource-types', 'resource_type') }
+    const rows = statement(`facets:${where.key}`, () =>
+      // The bare actor_name comes from the row holding max(): the newest name seen for that actor (in its group, then
+      // of its groups). `facet` and the BLOB order keep each facet ordered as before: by count, then value bytes.
+      `WITH groups AS MATERIALIZED (
+         SELECT actor_type, actor_id, actor_name, max(occurred_at || id) AS newest, action, resource_type, count(*) AS n
+         FROM events ${where.hint} WHERE ${where.sql} GROUP BY actor_type, actor_id, action, resource_type)
+       SELECT 0 AS facet, actor_type AS type, CAST(actor_id AS BLOB) AS id, CAST(actor_name AS BLOB) AS name, max(newest) AS newest, sum(n) AS count
+         FROM groups GROUP BY actor_type, actor_id
+       UNION ALL SELECT 1, NULL, CAST(action AS BLOB), NULL, NULL, sum(n) FROM groups GROUP BY action
+       UNION ALL SELECT 2, NULL, CAST(resource_type AS BLOB), NULL, NULL, sum(n) FROM groups GROUP BY resource_type
+       ORDER BY facet, count DESC, id ASC, type ASC`,
+    ).all(where.params) as (ActorRow & { facet: 0 | 1 | 2 })[]
+    const grouped = (facet: 1 | 2): FacetCount[] =>
+      rows.filter((row) => row.facet === facet).map((row) => ({ value: utf8.decode(row.id), count: row.count }))
+    return { actors: rows.filter((row) => row.facet === 0).map(actorFacet), actions: grouped(1), resourceTypes: grouped(2) }
   }
 
   // ---- append ----------------------------------------------------------------------------------------
