@@ -357,6 +357,44 @@ describe.each([
     ])
   })
 
+  it('derives nothing from a request refused before routing (401, malformed JSON) on a path the app does not have', async () => {
+    const app = express()
+    app.use(auditMiddleware({ logger, tenant: () => 'refused' }))
+    app.use(express.json())
+    app.use((req, res, next) => (req.get('authorization') ? next() : res.status(401).json({ error: 'sign in' })))
+    app.post('/projects', (_req, res) => res.status(201).json({ ok: true }))
+    app.get('/reports', (_req, res) => res.json([]))
+    const projects = express.Router()
+    projects.patch('/:projectId', (_req, res) => res.json({ ok: true }))
+    app.use('/workspaces/:ws/projects', projects)
+    const v1 = express()
+    v1.post('/things', (_req, res) => res.status(201).end())
+    app.use('/v1', v1)
+    app.use(((error: { status?: number }, _req, res, _next) => res.status(error.status ?? 500).end()) as ErrorRequestHandler)
+    const running = await listen(app)
+    closers.push(running.close)
+    const malformed = { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer t' }, body: '{"name":' }
+    expect((await fetch(`${running.baseUrl}/nope/123`, { method: 'POST' })).status).toBe(401)
+    expect((await fetch(`${running.baseUrl}/projects`, { method: 'POST' })).status).toBe(401)
+    expect((await fetch(`${running.baseUrl}/workspaces/w_1/projects/p_1`, { method: 'PATCH' })).status).toBe(401)
+    // A path the app has, but not for this method.
+    expect((await fetch(`${running.baseUrl}/reports`, { method: 'POST' })).status).toBe(401)
+    // Behind a mounted sub-app, whose router Express hides: unknown, derived from the path.
+    expect((await fetch(`${running.baseUrl}/v1/widgets`, { method: 'POST' })).status).toBe(401)
+    expect((await fetch(`${running.baseUrl}/nope/123`, malformed)).status).toBe(400)
+    expect((await fetch(`${running.baseUrl}/projects`, malformed)).status).toBe(400)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect((await eventsOf('refused')).map((event) => [event.action, event.resource, event.outcome, event.context?.path, event.context?.status])).toEqual([
+      ['resource_created', { type: 'resource' }, 'failure', '/nope/123', 401],
+      ['project_created', { type: 'project' }, 'failure', '/projects', 401],
+      ['project_updated', { type: 'project', id: 'p_1' }, 'failure', '/workspaces/w_1/projects/p_1', 401],
+      ['resource_created', { type: 'resource' }, 'failure', '/reports', 401],
+      ['widget_created', { type: 'widget' }, 'failure', '/v1/widgets', 401],
+      ['resource_created', { type: 'resource' }, 'failure', '/nope/123', 400],
+      ['project_created', { type: 'project' }, 'failure', '/projects', 400],
+    ])
+  })
+
   it('records the path a route with several paths matched (app.post([...]) and in a mounted router)', async () => {
     const app = express()
     app.use(auditMiddleware({ logger, tenant: () => 'array_paths' }))

@@ -13,6 +13,7 @@ import { HTTPException } from 'hono/http-exception'
 import { methodOverride } from 'hono/method-override'
 import { requestId } from 'hono/request-id'
 import { stream, streamSSE } from 'hono/streaming'
+import { validator } from 'hono/validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { auditMiddleware, type AuditMiddlewareOptions } from './index.js'
 
@@ -337,6 +338,31 @@ describe('auditMiddleware (Hono on Node)', () => {
     const [event] = await eventsOf('t-404')
     expect(event).toMatchObject({ action: 'resource_updated', resource: { type: 'resource' }, outcome: 'failure', context: { path: '/widgets/12345' } })
     expect(event?.context?.route).toBeUndefined()
+  })
+
+  it('derives nothing from a request refused before routing (401, malformed JSON) on a path the app does not have', async () => {
+    const app = new Hono()
+    app.use(auditMiddleware({ logger, tenant: () => 't-refused' }))
+    app.use(async (c, next) => (c.req.header('authorization') ? next() : c.json({ error: 'sign in' }, 401)))
+    app.use(validator('json', (value) => value))
+    app.post('/projects', (c) => c.json({ ok: true }, 201))
+    app.get('/reports', (c) => c.json([]))
+    app.onError((error, c) => (error instanceof HTTPException ? error.getResponse() : c.json({ error: 'internal' }, 500)))
+    const base = await listen(app)
+    const malformed = { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer t' }, body: '{"name":' }
+    expect((await fetch(`${base}/nope/123`, { method: 'POST' })).status).toBe(401)
+    expect((await fetch(`${base}/projects`, { method: 'POST' })).status).toBe(401)
+    // A path the app has, but not for this method.
+    expect((await fetch(`${base}/reports`, { method: 'POST' })).status).toBe(401)
+    expect((await fetch(`${base}/nope/123`, malformed)).status).toBe(400)
+    expect((await fetch(`${base}/projects`, malformed)).status).toBe(400)
+    expect((await eventsOf('t-refused')).map((e) => [e.action, e.resource, e.outcome, e.context?.path, e.context?.status])).toEqual([
+      ['resource_created', { type: 'resource' }, 'failure', '/nope/123', 401],
+      ['project_created', { type: 'project' }, 'failure', '/projects', 401],
+      ['resource_created', { type: 'resource' }, 'failure', '/reports', 401],
+      ['resource_created', { type: 'resource' }, 'failure', '/nope/123', 400],
+      ['project_created', { type: 'project' }, 'failure', '/projects', 400],
+    ])
   })
 
   it('leaves out requests the skip option names, while c.get(\'audit\') keeps working in their handlers', async () => {

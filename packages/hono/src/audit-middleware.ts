@@ -137,12 +137,16 @@ function statusUnanswered<E extends Env>(c: Context<E>): number {
  * What the client got. Called after next(), when the route index points at the handler that answered: its pattern
  * and params are known only then. Still the middleware's own pattern, or another middleware's (`app.use('/api/*',
  * jwt(...))` refusing, or the last middleware before a 404): no route matched, and the event is derived from the
- * path as in the other adapters. Errors were answered by app.onError already: its status is what the client got.
+ * path as in the other adapters, unless no route takes the method and path (`routeExists`: Hono matches every handler
+ * of the request up front, so a route a middleware refused before is among them). Errors were answered by app.onError
+ * already: its status is what the client got.
  */
 function resultOf<E extends Env>(c: Context<E>, ownPattern: string, aborted: boolean, status = c.res.status): CaptureResult {
   const route = routePath(c)
-  const matched = route !== ownPattern && !isMiddleware(matchedRoutes(c)[c.req.routeIndex])
-  return { status, route: matched ? route : undefined, params: matched ? c.req.param() : undefined, aborted, requestId: requestIdOfApp(c) }
+  const routes = matchedRoutes(c)
+  const matched = route !== ownPattern && !isMiddleware(routes[c.req.routeIndex])
+  if (matched) return { status, route, params: c.req.param(), aborted, requestId: requestIdOfApp(c) }
+  return { status, route: undefined, params: undefined, aborted, requestId: requestIdOfApp(c), routeExists: routes.some((r) => !isMiddleware(r)) }
 }
 
 /**

@@ -88,6 +88,17 @@ describe('createAuditCapture', () => {
     expect(result?.event).toMatchObject({ action: 'probe_seen', resource: { type: 'probe', id: '/nope' } })
   })
 
+  it('derives nothing from a refusal on a path the adapter found no route for (routeExists: false), only from its failures', async () => {
+    const end = async (path: string, status: number, routeExists: boolean | undefined): Promise<AuditEvent | undefined> =>
+      (await capture.begin({ user: 'u1' }, { method: 'POST', path })?.end({ status, routeExists }))?.event
+    expect(await end('/nope/123', 401, false)).toMatchObject({ action: 'resource_created', resource: { type: 'resource' }, context: { path: '/nope/123', status: 401 } })
+    expect((await end('/nope/123', 401, false))?.targets).toBeUndefined()
+    // Unknown (the adapter could not tell): derived from the path, as a refusal on a real path is.
+    expect(await end('/projects', 401, undefined)).toMatchObject({ action: 'project_created', resource: { type: 'project' }, outcome: 'failure' })
+    // A success a plain middleware answered (a proxy) is the app's own: derived from its path.
+    expect(await end('/graphql/things', 201, false)).toMatchObject({ action: 'thing_created', resource: { type: 'thing' }, outcome: 'success' })
+  })
+
   it("clips to the logger's own limits when they are smaller than the defaults, so the request is still recorded", async () => {
     const strict = createAuditLogger({ store, limits: { maxTextLength: 256, maxIdLength: 64 }, onError: () => {} })
     const strictCapture = createAuditCapture<FakeRequest>({ logger: strict, delivery: 'await', tenant: () => 'capture-strict' })

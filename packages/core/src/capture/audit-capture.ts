@@ -51,6 +51,14 @@ export interface CaptureResult {
    */
   routed?: boolean
   /**
+   * Whether any route of the app takes this method and path, when no route answered: the adapter looked them up in
+   * the app's routes. `false` (no route takes them) makes a failure (status >= 400) generic, as an unrouted 404 is: a
+   * request refused before routing (authentication in `app.use`, a body parser's 400 or 413) on a path the app does
+   * not have names nothing of the app. Left undefined when the adapter cannot tell; ignored when a route answered.
+   * @default undefined
+   */
+  routeExists?: boolean
+  /**
    * The method routing used, when the app may change it after the request came in (a method override such as a
    * form's `_method`); wins over `CaptureRequest.method` for the action and `context.method`.
    */
@@ -433,9 +441,12 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
     const status = errorStatus ?? result.status
     // A 404 no route answered names nothing of the app: its path is the client's invention, and deriving from it would
-    // let anyone add action names and resource types to the log's filter menus. Its path stays in the context.
+    // let anyone add action names and resource types to the log's filter menus. Nor does a refusal before routing (401,
+    // 400, 413) on a path the adapter found no route for. Its path stays in the context. A success a plain middleware
+    // answered (a proxy) is the app's own, and a refusal on a path the app has keeps its derivation.
+    const unrouted = route === undefined && result.routed !== true && !customDerive
     const operation =
-      route === undefined && result.routed !== true && status === 404 && !customDerive
+      unrouted && (status === 404 || (result.routeExists === false && status >= 400))
         ? methodOperation(method)
         : derive({ method, path: request.path, route, params })
     const derived = secrets === null ? operation : withoutSecrets(operation, secrets)

@@ -15,7 +15,7 @@ import {
   type RouteFacts,
 } from '@auditkit/core'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { mountsSubApps, pathOnly, routeParamsOf, routePatternOf } from './route-pattern.js'
+import { mountsSubApps, pathOnly, routeExistsFor, routeParamsOf, routePatternOf } from './route-pattern.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -111,14 +111,16 @@ export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler
       return
     }
     req.audit = handle.context
+    // The app this middleware runs in: a sub-app the request enters (and answers from) replaces `req.app`.
+    const app = req.app
     // Reads are not recorded unless a handler forces them: until then they get no response listeners at all.
     handle.onRecordable(() => {
       // Only apps that mount sub-apps need to know which app routed the request (a property accessor on every request
       // would cost about 15 µs on Node 20).
       const routingApp = mountsSubApps(req.app) ? trackRoutingApp(req) : undefined
       // A read forced after its response ended cannot be held any more: holdEndUntilSettled records it once sent.
-      if (holdUntilDurable) holdEndUntilRecorded(req, res, handle, capture.logger, routingApp)
-      else recordWhenDone(req, res, handle, capture.logger, routingApp)
+      if (holdUntilDurable) holdEndUntilRecorded(req, res, handle, capture.logger, app, routingApp)
+      else recordWhenDone(req, res, handle, capture.logger, app, routingApp)
     })
     next()
   }
@@ -152,30 +154,44 @@ function trackRoutingApp(req: Request): () => Request['app'] {
   return () => app
 }
 
-function endOf(req: Request, res: Response, handle: CaptureHandle, aborted: boolean, logger: AuditLogger, routingApp: (() => Request['app']) | undefined): Promise<unknown> {
+function endOf(
+  req: Request,
+  res: Response,
+  handle: CaptureHandle,
+  aborted: boolean,
+  logger: AuditLogger,
+  app: Request['app'],
+  routingApp: (() => Request['app']) | undefined,
+): Promise<unknown> {
   let route: string | undefined
   let params: Record<string, string | undefined> | undefined
+  // A route of the app answered, although it may have no pattern to record (a regular expression): its 404 is not an
+  // unrouted one.
+  const routed = req.route !== undefined
+  let routeExists: boolean | undefined
   try {
     route = routePatternOf(req, routingApp?.() ?? req.app)
     params = routeParamsOf(req, route, pathOnly(req.originalUrl))
+    // Refused before routing (401 from `app.use(auth)`, a body parser's 400 or 413): whether the app has the path decides
+    // if core derives from it. Only such refusals pay for the walk (a 404 is unrouted already).
+    const status = res.statusCode
+    if (!routed && status >= 400 && status !== 404) routeExists = routeExistsFor(app, req.method, pathOnly(req.originalUrl))
   } catch (error) {
     // Reading Express internals (or what the app put in their place) must never crash the app: the event is still
     // recorded, from the path read when the request came in, and the failure is reported and counted.
     const reason = error instanceof Error ? error.message : String(error)
-    logger.report(new AuditKitError('CAPTURE_FAILED', `could not read the route or its parameters of a ${req.method} request; recorded with what was read: ${reason}`, { cause: error }))
+    logger.report(new AuditKitError('CAPTURE_FAILED', `could not read the route, its parameters or whether the app has one of a ${req.method} request; recorded with what was read: ${reason}`, { cause: error }))
   }
   // req.method as routed: a method override mounted after this middleware changes it.
-  // A route whose path is a regular expression has no pattern, but it is a route: its 404 is not an unrouted one.
-  const routed = req.route !== undefined
-  return handle.end({ status: res.statusCode, route, params, aborted, method: req.method, routed })
+  return handle.end({ status: res.statusCode, route, params, aborted, method: req.method, routed, ...(routeExists === undefined ? {} : { routeExists }) })
 }
 
 /** `async` delivery: record once the response is sent, or when the client went away before that. */
-function recordWhenDone(req: Request, res: Response, handle: CaptureHandle, logger: AuditLogger, routingApp: (() => Request['app']) | undefined): void {
-  whenResponseClosed(res, (aborted) => void endOf(req, res, handle, aborted, logger, routingApp))
+function recordWhenDone(req: Request, res: Response, handle: CaptureHandle, logger: AuditLogger, app: Request['app'], routingApp: (() => Request['app']) | undefined): void {
+  whenResponseClosed(res, (aborted) => void endOf(req, res, handle, aborted, logger, app, routingApp))
 }
 
 /** `await` delivery: the real `res.end` runs only after the event is durable (bounded by `awaitTimeoutMs`). */
-function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle, logger: AuditLogger, routingApp: (() => Request['app']) | undefined): void {
-  holdEndUntilSettled(res, (aborted) => endOf(req, res, handle, aborted, logger, routingApp))
+function holdEndUntilRecorded(req: Request, res: Response, handle: CaptureHandle, logger: AuditLogger, app: Request['app'], routingApp: (() => Request['app']) | undefined): void {
+  holdEndUntilSettled(res, (aborted) => endOf(req, res, handle, aborted, logger, app, routingApp))
 }

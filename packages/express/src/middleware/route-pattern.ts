@@ -207,6 +207,58 @@ export function mountsSubApps(app: object): boolean {
   return found
 }
 
+/**
+ * Whether a route of `app` takes `method` on `path`, for a request no route answered: false makes its refusal
+ * (authentication in `app.use`, a body parser's 400) generic, its path being the client's invention. Undefined when it
+ * cannot be told: `app` is itself mounted, or a mounted sub-app (whose router its wrapper hides) takes the path.
+ */
+export function routeExistsFor(app: object, method: string, path: string): boolean | undefined {
+  if ((app as AppLike).parent) return undefined
+  const root = rootStackOf(app)
+  return root === undefined ? undefined : routeIn(root, method, path, 0)
+}
+
+function routeIn(stack: readonly LayerLike[], method: string, path: string, depth: number): boolean | undefined {
+  if (depth > 16) return undefined
+  let unknown = false
+  for (const layer of stack) {
+    if (layer.route) {
+      if (handlesMethod(layer.route, method) && matchLayer(layer, path)) return true
+      continue
+    }
+    const handle = layer.handle as { name?: unknown; set?: unknown; handle?: unknown } | undefined
+    // Express wraps an app given to `app.use` in `mounted_app`, hiding its router; an app given to a router's `use` is
+    // the handle itself, its router reachable (once it has one: Express 4 creates it with the first route).
+    const wrapped = handle?.name === 'mounted_app'
+    const isApp = wrapped || (typeof handle?.set === 'function' && typeof handle.handle === 'function')
+    const child = wrapped ? undefined : isApp ? rootStackOf(handle as object) : stackOf(handle)
+    if (!isApp && child === undefined) continue // plain middleware
+    const match = matchLayer(layer, path)
+    if (!match) continue
+    if (child === undefined) {
+      unknown = true
+      continue
+    }
+    // What Express hands the router: the path past the matched prefix, with a leading slash.
+    const rest = path.slice(match.matched.length)
+    const found = routeIn(child, method, rest.startsWith('/') ? rest : `/${rest}`, depth + 1)
+    if (found === true) return true
+    if (found === undefined) unknown = true
+  }
+  return unknown ? undefined : false
+}
+
+/** Express 4's `_handles_method`, router 2's `_handlesMethod` (Express 5), else its `methods`: HEAD is handled by GET. */
+function handlesMethod(route: unknown, method: string): boolean {
+  const r = route as { _handles_method?: unknown; _handlesMethod?: unknown; methods?: unknown }
+  if (typeof r._handlesMethod === 'function') return Boolean((r._handlesMethod as (m: string) => unknown).call(route, method))
+  if (typeof r._handles_method === 'function') return Boolean((r._handles_method as (m: string) => unknown).call(route, method))
+  if (typeof r.methods !== 'object' || r.methods === null) return false
+  const methods = r.methods as Record<string, unknown>
+  const name = method.toLowerCase()
+  return Boolean(methods._all || methods[name] || (name === 'head' && methods.get))
+}
+
 function chainsTo(app: object, routes: AppRoutes, route: object): Chain[] {
   const known = routes.chains.get(route)
   if (known) return known
