@@ -37,7 +37,8 @@ it('counts the facets of a filtered window from one read of the matching events'
   await seedStore(seeding, fixtures)
   await seeding.close()
 
-  const store = createSqliteStore({ path })
+  // Read inline: the statements are prepared on this thread, where the spy sees them.
+  const store = createSqliteStore({ path, reader: 'inline' })
   await store.init()
   const filters: EventFilter[] = [
     { tenantId, ...ALL_TIME, outcome: 'failure' },

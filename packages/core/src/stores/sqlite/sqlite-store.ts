@@ -36,7 +36,7 @@ import {
   eventRow,
   indexedColumnValues,
 } from './schema.js'
-import { createWriterThread, type WriterThread } from './writer-thread.js'
+import { createReaderThread, createWriterThread, type ThreadReadArguments, type ThreadReadResults, type WriterThread } from './writer-thread.js'
 
 export interface SqliteStoreOptions {
   /**
@@ -79,6 +79,15 @@ export interface SqliteStoreOptions {
    * @default 'thread'
    */
   writer?: 'thread' | 'inline'
+  /**
+   * Where the admin's queries and facet menus are read. `'thread'`: on a worker thread with its own read-only
+   * connection, started on the first such read, so that a slow one (a `q` search or a filtered facet menu over a year
+   * of a large tenant: seconds) never holds the app's event loop; WAL lets it read while the writer writes. `'inline'`:
+   * on the calling thread's connection. `':memory:'` stores always read inline; so does a store whose thread cannot
+   * start. Looking an event up by id, streaming an export and reading chains are always inline: each step is short.
+   * @default 'thread'
+   */
+  reader?: 'thread' | 'inline'
   /**
    * The clock leases expire by.
    * @default Date.now
@@ -326,6 +335,11 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     throw new AuditKitError('INVALID_OPTIONS', `createSqliteStore: \`writer\` must be 'thread' or 'inline', not ${JSON.stringify(writer)}`)
   /** Created on the first append; null: writing inline. */
   let thread: WriterThread | null | undefined = writer === 'thread' && !readonly && path !== ':memory:' ? undefined : null
+  const reader = options.reader ?? 'thread'
+  if (reader !== 'thread' && reader !== 'inline')
+    throw new AuditKitError('INVALID_OPTIONS', `createSqliteStore: \`reader\` must be 'thread' or 'inline', not ${JSON.stringify(reader)}`)
+  /** Created on the first query or facets call; null: reading inline. */
+  let readerThread: WriterThread | null | undefined = reader === 'thread' && path !== ':memory:' ? undefined : null
 
   let db: Db | null = null
   let closed = false
@@ -388,6 +402,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       // Before version 3 the index missed what follows a NUL in a row's search text: scanning is exact.
       hasSearchIndex = version >= 3 && hasTable(connection, 'events_search')
       db = connection
+      // Tracked like a writing connection's: a reader thread would otherwise go on reading a file replaced under it.
+      opened = file === '' ? null : fileIdentity()
       return connection
     }
     // Opening can meet a SQLITE_BUSY that busy_timeout does not wait out: a new file is in rollback-journal mode until
@@ -748,6 +764,25 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     }
   }
 
+  /**
+   * A query or facets call on the reader thread, or inline (`run`) where there is none. The file is opened here first,
+   * so that the read-only thread finds it created and its schema up to date.
+   */
+  async function read<O extends keyof ThreadReadArguments>(operation: O, argument: ThreadReadArguments[O], run: () => ThreadReadResults[O]): Promise<ThreadReadResults[O]> {
+    if (readerThread === undefined && !closed) readerThread = createReaderThread({ path, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? null
+    const current = closed ? null : readerThread
+    if (!current) return guarded(operation, run)
+    await guarded(operation, () => void open())
+    try {
+      return await current.read(operation, argument)
+    } catch (error) {
+      // A thread that never came up will not: read here from now on. A thread that failed later is replaced next time.
+      if (current.usable) throw error
+      readerThread = null
+      return guarded(operation, run)
+    }
+  }
+
   // ---- the store --------------------------------------------------------------------------------------
 
   const store: AuditStore & IndexedChainReader = {
@@ -771,7 +806,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       return appendOnThread(events, seal, current, key.hmacKey)
     },
 
-    query: (query) => guarded('query', () => page(query)),
+    query: (query) => read('query', query, () => page(query)),
 
     get: (tenantId, id) =>
       guarded('get', () => {
@@ -781,7 +816,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
         return row ? eventOf(row.event) : null
       }),
 
-    facets: (filter) => guarded('facets', () => facets(filter)),
+    facets: (filter) => read('facets', filter, () => facets(filter)),
 
     async *stream(filter: EventFilter, streamOptions: StreamOptions = {}): AsyncGenerator<AuditEvent> {
       const batchSize = Math.max(1, Math.floor(streamOptions.batchSize ?? DEFAULT_STREAM_BATCH))
@@ -945,8 +980,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
       // A second call waits for the first: the thread may still be writing what was sent to it.
       closing ??= (async () => {
         closed = true
-        // Appends already sent to the thread are written before it ends.
-        await thread?.close()
+        // Appends already sent to the thread are written before it ends; reads already sent are answered.
+        await Promise.all([thread?.close(), readerThread?.close()])
         return guarded('close', () => {
           statements.clear()
           // The driver closes the file only once its statements are garbage-collected, so SQLite's own checkpoint at

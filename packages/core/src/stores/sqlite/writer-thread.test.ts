@@ -1,15 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { buildFixtureEvents, expectIntactChain, storeWithAppend, unsealed } from '@auditkit/test-utils'
+import Database from 'libsql'
+import { afterAll, describe, expect, it, vi } from 'vitest'
+import { ALL_TIME, buildFixtureEvents, expectedEvents, expectedFacets, expectIntactChain, seedStore, storeWithAppend, unsealed } from '@auditkit/test-utils'
 import { isAuditKitError } from '../../errors.js'
 import type { AuditEvent, AuditEventInput } from '../../event/schema.js'
 import { createSealer, sealerKeyOf, type Sealer } from '../../integrity/hash.js'
 import { createAuditLogger } from '../../logger/audit-logger.js'
 import type { AuditStore } from '../../store/types.js'
 import { createSqliteStore } from './sqlite-store.js'
-import { createWriterThread, type WriterThread } from './writer-thread.js'
+import { createReaderThread, createWriterThread, type WriterThread } from './writer-thread.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-writer-thread-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -177,5 +178,87 @@ describe('sqlite store writing on its writer thread', () => {
     const reopened = createSqliteStore({ path, writer: 'inline' })
     expect(await expectIntactChain(reopened, 'tenant-w')).toBe(2000)
     await reopened.close()
+  })
+})
+
+describe('sqlite store reading on its reader thread', () => {
+  /** A file with the fixture events, written and closed; the tenant most of them belong to. */
+  async function seededFile(): Promise<{ path: string; tenantId: string; fixtures: AuditEvent[] }> {
+    const path = freshPath()
+    const fixtures = buildFixtureEvents({ seed: 11 })
+    const seeding = createSqliteStore({ path, writer: 'inline', reader: 'inline' })
+    await seedStore(seeding, fixtures)
+    await seeding.close()
+    return { path, tenantId: fixtures[0]?.tenantId ?? '', fixtures }
+  }
+
+  /** Statements reading `events` that the calling thread prepares while `work` runs. */
+  async function eventStatementsPreparedHere(work: () => Promise<unknown>): Promise<string[]> {
+    const spy = vi.spyOn(Database.prototype, 'prepare')
+    try {
+      await work()
+      return spy.mock.calls.map(([sql]) => String(sql)).filter((sql) => /\bFROM events\b/.test(sql))
+    } finally {
+      spy.mockRestore()
+    }
+  }
+
+  it('answers queries and facets from its thread, as the calling thread would, and prepares none of their statements here', async () => {
+    const { path, tenantId, fixtures } = await seededFile()
+    const filter = { tenantId, ...ALL_TIME, outcome: 'failure' as const }
+    const onThread = createSqliteStore({ path })
+    const inline = createSqliteStore({ path, reader: 'inline' })
+    const answers: unknown[][] = []
+    for (const store of [onThread, inline]) {
+      const results: unknown[] = []
+      const prepared = await eventStatementsPreparedHere(async () => {
+        results.push(await store.query({ ...filter, limit: 20 }), await store.facets(filter), await store.facets({ tenantId, ...ALL_TIME }))
+      })
+      // The control: inline, the spy sees the statements; on the thread, none runs on this one.
+      expect(prepared.length > 0).toBe(store === inline)
+      answers.push(results)
+    }
+    expect(answers[0]).toEqual(answers[1])
+    const [page, facets] = answers[0] as [{ items: AuditEvent[] }, unknown]
+    expect(page.items).toEqual(expectedEvents(fixtures, filter).slice(0, 20))
+    expect(facets).toEqual(expectedFacets(fixtures, filter))
+    await onThread.close()
+    await inline.close()
+  })
+
+  it('leaves the event loop free while a read runs: other work goes on before it answers', async () => {
+    const { path, tenantId } = await seededFile()
+    for (const reader of ['thread', 'inline'] as const) {
+      const store = createSqliteStore({ path, reader })
+      let settled = false
+      const reading = store.facets({ tenantId, ...ALL_TIME, q: 'no such text anywhere' }).finally(() => (settled = true))
+      let turns = 0
+      while (!settled && turns < 1_000_000) {
+        await new Promise((resolve) => setImmediate(resolve))
+        turns++
+      }
+      await reading
+      // Inline the read runs to its end inside the call (settled by the first turn); on the thread the loop turns
+      // while it starts and runs.
+      expect(turns > 1).toBe(reader === 'thread')
+      await store.close()
+    }
+  })
+
+  it('fails the reads in flight of a thread that died with STORE_UNAVAILABLE, and the next read starts a new thread', async () => {
+    const { path, tenantId, fixtures } = await seededFile()
+    const thread = createReaderThread(settingsOf(path)) as WriterThread
+    expect(thread).not.toBeNull()
+    const inFlight = thread.read('query', { tenantId, ...ALL_TIME, limit: 5 })
+    await thread.terminate()
+    const failure: unknown = await inFlight.then(() => null, (error: unknown) => error)
+    expect(isAuditKitError(failure) && failure.code).toBe('STORE_UNAVAILABLE')
+    const page = await thread.read('query', { tenantId, ...ALL_TIME, limit: 5 })
+    expect(page.items).toEqual(expectedEvents(fixtures, { tenantId, ...ALL_TIME }).slice(0, 5))
+    await thread.close()
+  })
+
+  it('refuses an unknown reader with INVALID_OPTIONS', () => {
+    expect(() => createSqliteStore({ path: freshPath(), reader: 'worker' as never })).toThrow(/reader/)
   })
 })

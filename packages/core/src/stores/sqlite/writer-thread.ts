@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { AuditKitError, type AuditErrorCode } from '../../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
+import type { EventFilter, EventPage, EventQuery, Facets } from '../../store/types.js'
 
 /** What the writer thread needs to open the same file the way the store does. */
 export interface WriterSettings {
@@ -9,6 +10,24 @@ export interface WriterSettings {
   busyTimeoutMs: number
   cacheSizeKiB: number
   searchIndex: boolean
+}
+
+/** What a thread of the store does: write (append) or read (the admin's queries and facets). */
+export type ThreadRole = 'writer' | 'reader'
+
+/** The store reads a reader thread runs (those whose time grows with the events they match), with their argument. */
+export interface ThreadReadArguments {
+  query: EventQuery
+  facets: EventFilter
+}
+
+/** A read as it crosses to the thread. */
+export type ThreadRead = { operation: 'query'; argument: EventQuery } | { operation: 'facets'; argument: EventFilter }
+
+/** What a thread read answers, by operation. */
+export interface ThreadReadResults {
+  query: EventPage
+  facets: Facets
 }
 
 /** Main thread -> writer thread. */
@@ -26,6 +45,7 @@ export type WriterRequest =
       /** Events of a batch whose commit may have happened before the previous writer thread died: look them up first. */
       uncertainIds: string[]
     }
+  | ({ type: 'read'; id: number } & ThreadRead)
   | { type: 'close' }
 
 /** `[seq, prevHash, hash]`: all a sealed event adds to the event that was sent. */
@@ -35,11 +55,14 @@ export type Seal = [number, string, string]
 export type WriterReply =
   | { type: 'ready' }
   | { type: 'appended'; id: number; seals: Seal[] }
+  | { type: 'read'; id: number; result: ThreadReadResults[keyof ThreadReadResults] }
   | { type: 'failed'; id: number; code: AuditErrorCode; message: string }
 
 export interface WriterThread {
   /** Seals and writes `events` on the writer thread; resolves with them sealed, in the same order. */
   append(events: readonly UnsealedEvent[], hmacKey: string | Buffer | undefined): Promise<AuditEvent[]>
+  /** Runs a read on a reader thread (`createReaderThread`); resolves with what the store answers. */
+  read<O extends keyof ThreadReadArguments>(operation: O, argument: ThreadReadArguments[O]): Promise<ThreadReadResults[O]>
   /** Starts the thread if it is not running; resolves once it is up, or failed to start (then `usable` is false). */
   start(): Promise<void>
   /** False once the thread failed to start: the store then writes on the main thread. */
@@ -51,8 +74,9 @@ export interface WriterThread {
 }
 
 interface InFlight {
+  /** The events of an append (none for a read): their outcome is uncertain if the thread dies. */
   events: readonly UnsealedEvent[]
-  resolve: (events: AuditEvent[]) => void
+  settle: (reply: Extract<WriterReply, { type: 'appended' | 'read' }>) => void
   reject: (error: AuditKitError) => void
 }
 
@@ -82,8 +106,24 @@ function writerEntry(): { code: string; eval: boolean } | null {
  * Returns null when the worker entry cannot be found (an app bundled without AuditKit's files).
  */
 export function createWriterThread(settings: WriterSettings): WriterThread | null {
-  const entry = writerEntry()
-  if (entry === null) return null
+  return createStoreThread(settings, 'writer')
+}
+
+/**
+ * The reads of a store whose time grows with the events they match (the admin's queries and facet menus: a `q` search
+ * of a year of a large tenant scans for seconds), on a worker thread with its own read-only connection: the app's
+ * requests are not held up meanwhile (WAL: a reader and the writer do not block each other). A thread that dies fails
+ * the reads in flight with `STORE_UNAVAILABLE`; the next read starts a new one.
+ * Returns null when the worker entry cannot be found.
+ */
+export function createReaderThread(settings: WriterSettings): WriterThread | null {
+  return createStoreThread(settings, 'reader')
+}
+
+function createStoreThread(settings: WriterSettings, role: ThreadRole): WriterThread | null {
+  const found = writerEntry()
+  if (found === null) return null
+  const entry = found
   let worker: Worker | null = null
   let ready = false
   /** Resolves once the current thread is up or failed to start. */
@@ -105,7 +145,7 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
   }
 
   function start(source: { code: string; eval: boolean }): Worker {
-    const started = new Worker(source.code, { eval: source.eval, workerData: settings })
+    const started = new Worker(source.code, { eval: source.eval, workerData: { ...settings, role } })
     ready = false
     startup = new Promise((resolve) => (startupSettled = resolve))
     // The thread keeps the process alive only while it has work (see `append`).
@@ -124,26 +164,46 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
         pending.reject(new AuditKitError(reply.code, reply.message))
         return
       }
-      for (const event of pending.events) uncertain.delete(event.id)
-      pending.resolve(
-        pending.events.map((event, i) => {
-          const [seq, prevHash, hash] = reply.seals[i] as Seal
-          return Object.assign({}, event, { seq, prevHash, hash }) // not a spread: see the logger's enqueue
-        }),
-      )
+      pending.settle(reply)
     })
     started.on('error', (error) => {
       if (!ready) usable = false
       startupSettled()
-      failAll(`The sqlite writer thread ${ready ? 'failed' : 'could not start'}: ${error.message}`)
+      failAll(`The sqlite ${role} thread ${ready ? 'failed' : 'could not start'}: ${error.message}`)
     })
     started.on('exit', (code) => {
       if (worker === started) worker = null
       if (!ready && closing === null) usable = false
       startupSettled()
-      if (inFlight.size > 0) failAll(`The sqlite writer thread exited (code ${code}) with writes in flight`)
+      if (inFlight.size > 0) failAll(`The sqlite ${role} thread exited (code ${code}) with ${role === 'writer' ? 'writes' : 'reads'} in flight`)
     })
     return started
+  }
+
+  /** Sends one request to the thread (started if need be) and settles with its reply, mapped by `answer`. */
+  function send<T>(request: (id: number) => WriterRequest, events: readonly UnsealedEvent[], answer: (reply: Extract<WriterReply, { type: 'appended' | 'read' }>) => T): Promise<T> {
+    if (closing) return Promise.reject(new AuditKitError('STORE_UNAVAILABLE', `The sqlite store at ${settings.path} is closed`))
+    worker ??= start(entry)
+    const id = nextId++
+    const current = worker
+    return new Promise<T>((resolve, reject) => {
+      try {
+        current.postMessage(request(id))
+      } catch (error) {
+        // Only a value that is not JSON data (a function, a symbol) cannot be cloned; the logger never passes one.
+        reject(new AuditKitError('INVALID_EVENT', `An event cannot be passed to the sqlite ${role} thread: ${error instanceof Error ? error.message : String(error)}`))
+        return
+      }
+      const settle = (reply: Extract<WriterReply, { type: 'appended' | 'read' }>): void => {
+        try {
+          resolve(answer(reply))
+        } catch (error) {
+          reject(error as AuditKitError)
+        }
+      }
+      inFlight.set(id, { events, settle, reject })
+      current.ref()
+    })
   }
 
   return {
@@ -156,23 +216,29 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
       return startup
     },
     append(events, hmacKey) {
-      if (closing) return Promise.reject(new AuditKitError('STORE_UNAVAILABLE', `The sqlite store at ${settings.path} is closed`))
-      worker ??= start(entry)
-      const id = nextId++
       const uncertainIds = uncertain.size === 0 ? [] : events.filter((event) => uncertain.has(event.id)).map((event) => event.id)
-      const request: WriterRequest = { type: 'append', id, events, hmacKey, uncertainIds }
-      const current = worker
-      return new Promise<AuditEvent[]>((resolve, reject) => {
-        try {
-          current.postMessage(request)
-        } catch (error) {
-          // Only a value that is not JSON data (a function, a symbol) cannot be cloned; the logger never passes one.
-          reject(new AuditKitError('INVALID_EVENT', `An event cannot be passed to the sqlite writer thread: ${error instanceof Error ? error.message : String(error)}`))
-          return
-        }
-        inFlight.set(id, { events, resolve, reject })
-        current.ref()
-      })
+      return send<AuditEvent[]>(
+        (id) => ({ type: 'append', id, events, hmacKey, uncertainIds }),
+        events,
+        (reply) => {
+          if (reply.type !== 'appended') throw new AuditKitError('STORE_UNAVAILABLE', 'The sqlite writer thread answered an append with a read')
+          for (const event of events) uncertain.delete(event.id)
+          return events.map((event, i) => {
+            const [seq, prevHash, hash] = reply.seals[i] as Seal
+            return Object.assign({}, event, { seq, prevHash, hash }) // not a spread: see the logger's enqueue
+          })
+        },
+      )
+    },
+    read(operation, argument) {
+      return send(
+        (id) => ({ type: 'read', id, operation, argument }) as WriterRequest,
+        [],
+        (reply) => {
+          if (reply.type !== 'read') throw new AuditKitError('STORE_UNAVAILABLE', 'The sqlite reader thread answered a read with an append')
+          return reply.result as ThreadReadResults[typeof operation]
+        },
+      )
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -1,20 +1,22 @@
 /**
  * The writer thread of a SQLite store (`writer: 'thread'`), started by `createWriterThread`. It opens its own connection
  * to the store's file and runs the store's own `append`: the same transaction, sealing and facet counting as on the
- * main thread, so both ways of writing produce the same rows.
+ * main thread, so both ways of writing produce the same rows. Started by `createReaderThread` (`reader: 'thread'`),
+ * the same entry opens the file read-only and runs the store's own `query` and `facets` instead.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { AUDIT_ERROR_CODES, type AuditErrorCode } from '../../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import { createSealer, type Sealer } from '../../integrity/hash.js'
 import { createSqliteStore } from './sqlite-store.js'
-import type { Seal, WriterReply, WriterRequest, WriterSettings } from './writer-thread.js'
+import type { Seal, ThreadRole, WriterReply, WriterRequest, WriterSettings } from './writer-thread.js'
 
 const port = parentPort
 if (port === null) throw new Error('writer-worker runs as a worker thread of createSqliteStore({ writer: "thread" })')
 
-const settings = workerData as WriterSettings
-const store = createSqliteStore({ ...settings, writer: 'inline' })
+const { role = 'writer', ...settings } = workerData as WriterSettings & { role?: ThreadRole }
+// A reader never writes: read-only, it cannot change the file even by mistake (no schema work, no facet catch-up).
+const store = createSqliteStore({ ...settings, writer: 'inline', reader: 'inline', readonly: role === 'reader' })
 const sealers = new Map<string, Sealer>()
 
 function sealerFor(hmacKey: string | Buffer | undefined): Sealer {
@@ -73,6 +75,11 @@ port.on('message', (request: WriterRequest) => {
       return
     }
     try {
+      if (request.type === 'read') {
+        const result = request.operation === 'query' ? await store.query(request.argument) : await store.facets(request.argument)
+        post({ type: 'read', id: request.id, result })
+        return
+      }
       post({ type: 'appended', id: request.id, seals: await appendOnce(request.events, sealerFor(request.hmacKey), request.uncertainIds) })
     } catch (error) {
       post(failureOf(request.id, error))
