@@ -25,8 +25,12 @@ export function signCheckpoint(checkpoint: UnsignedCheckpoint, privateKey: KeyOb
 /** True when `signature` is a valid Ed25519 signature of the checkpoint's fields by `publicKey`. */
 export function verifyCheckpointSignature(checkpoint: SignedCheckpoint, publicKey: KeyObject): boolean {
   if (typeof checkpoint.signature !== 'string' || checkpoint.signature === '') return false
+  // Only the encoding signCheckpoint writes: Node's decoder would also take base64url, missing padding and stray
+  // characters, so one checkpoint could be stored and sent in many spellings (other verifiers refuse them).
+  const signature = Buffer.from(checkpoint.signature, 'base64')
+  if (signature.toString('base64') !== checkpoint.signature) return false
   try {
-    return verify(null, checkpointPayload(checkpoint), publicKey, Buffer.from(checkpoint.signature, 'base64'))
+    return verify(null, checkpointPayload(checkpoint), publicKey, signature)
   } catch {
     // Malformed fields (e.g. a non-numeric seq edited into the database) are a failed check, not a crash.
     return false
