@@ -958,6 +958,113 @@ describe('admin page in a time zone with daylight saving', () => {
   })
 })
 
+describe('admin page and names that hide characters (bidi overrides, zero-width spaces)', () => {
+  // A name that a right-to-left override would show as "adminexe.png", and a look-alike of a real actor "acme".
+  const OVERRIDE_NAME = 'admin\u202Egnp.exe'
+  const ZERO_WIDTH_NAME = 'acme\u200B'
+  const ACTORS = [
+    { type: 'user', id: 'u_evil', name: OVERRIDE_NAME, email: 'evil\u2066@evil.example' },
+    { type: 'user', id: 'u_acme\u200B', name: ZERO_WIDTH_NAME },
+    { type: 'user', id: 'u_acme', name: 'acme' },
+    { type: 'user', id: 'u_sato', name: '佐藤 綾香' },
+  ] as const
+  let store: ReturnType<typeof createSqliteStore>
+  let server: ReturnType<typeof createServer>
+  let url: string
+  let drafts: UnsealedEvent[]
+
+  beforeAll(async () => {
+    store = createSqliteStore({ path: ':memory:' })
+    await store.init()
+    drafts = ACTORS.map((actor, i): UnsealedEvent => ({
+      id: uuidv7(NOW - (ACTORS.length - i) * 60_000),
+      occurredAt: new Date(NOW - (ACTORS.length - i) * 60_000).toISOString(),
+      chainId: 't-bidi',
+      tenantId: 't-bidi',
+      actor: { ...actor },
+      action: 'document_shared',
+      resource: { type: 'document', id: `doc_${i}`, name: i === 0 ? 'invoice\u202Efdp.exe' : i === 3 ? 'تقرير الربع' : 'Roadmap' },
+      outcome: 'success',
+      metadata: i === 0 ? { 'no\u200Bte': 'va\u2067lue', by: '👩‍💻 dev' } : { by: '👩‍💻 dev' },
+      ...(i === 0 ? { changes: { before: { title: 'Q3' }, after: { title: 'Q3\u202E' } } } : {}),
+      context: { ip: '203.0.113.9', userAgent: `agent\u202E/${i}`, requestId: `req\u200B${i}`, path: '/documents' },
+    }))
+    await store.append(drafts, createSealer())
+    const admin = createAuditAdmin({ store, basePath: '/audit', authorize: () => ({ tenantId: 't-bidi', actor: { type: 'user', id: 'u_ops' } }) })
+    server = createServer((req, res) => void serveNodeRequest(admin, req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/audit/`
+  })
+
+  afterAll(async () => {
+    server?.closeAllConnections()
+    await new Promise<void>((resolve) => server?.close(() => resolve()))
+    await store?.close()
+  })
+
+  /** Bidi embeddings, overrides and isolates, zero-width characters: none may reach the screen as they are. */
+  const HIDDEN = /[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/
+
+  it('shows the hidden characters as marked tokens in the table, the menus and the panel, and filters by the exact stored value', async () => {
+    const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE, viewport: { width: 1280, height: 860 } })
+    try {
+      const page = await context.newPage()
+      const problems: string[] = []
+      page.on('pageerror', (error) => problems.push(error.message))
+      await page.goto(url)
+      await poll(() => rows(page).count()).toBe(4)
+      // Newest first: Sato, acme, acme + ZWSP, the override.
+      // (The name, isolated in its <bdi>, after the actor type's icon.)
+      const actors = await page.locator('tr.log-row td[data-column="actor"] .stack__main bdi').allInnerTexts()
+      expect(actors).toEqual(['佐藤 綾香', 'acme', 'acme⟨U+200B⟩', 'admin⟨U+202E⟩gnp.exe'])
+      const resources = await page.locator('tr.log-row td[data-column="resourceName"]').allInnerTexts()
+      expect(resources).toEqual(['تقرير الربع', 'Roadmap', 'Roadmap', 'invoice⟨U+202E⟩fdp.exe'])
+      expect(await page.locator('[data-testid="log-table"] tbody').innerText()).not.toMatch(HIDDEN)
+
+      // Each token names the character for assistive technology, and each untrusted run is isolated.
+      const marker = page.locator('tr.log-row td[data-column="actor"] [aria-label="invisible character U+202E"]')
+      expect(await marker.count()).toBe(1)
+      expect(await page.locator('tr.log-row td[data-column="resourceName"] bdi').count()).toBe(4)
+      // The Arabic name keeps its own direction inside its isolate, without reversing the row.
+      expect(await page.locator('tr.log-row td[data-column="resourceName"] bdi').first().evaluate((el) => getComputedStyle(el).direction)).toBe('rtl')
+
+      // The menu shows the look-alike marked, and choosing it filters by the stored id, to exactly that event.
+      const menu = page.locator('#filter-actor')
+      await menu.locator('option', { hasText: 'acme⟨U+200B⟩' }).waitFor({ state: 'attached' })
+      const labels = await menu.locator('option').allTextContents()
+      expect(labels.filter((label) => label.includes('acme'))).toHaveLength(2)
+      expect(labels.join('\n')).not.toMatch(/[\u200B-\u200F\u202A-\u202E\u2060-\u2065\uFEFF]/)
+      await page.selectOption('#filter-actor', '\u001factor:user\u001fu_acme\u200B')
+      const ids = () => rows(page).evaluateAll((elements) => elements.map((element) => element.getAttribute('data-event-id')))
+      await poll(ids).toEqual([drafts[1]?.id])
+      await page.selectOption('#filter-actor', '\u001factor:user\u001fu_acme')
+      await poll(ids).toEqual([drafts[2]?.id])
+      await page.selectOption('#filter-actor', '\u001factor:user\u001fu_evil')
+      await poll(ids).toEqual([drafts[0]?.id])
+      expect(await menu.evaluate((select) => (select as HTMLSelectElement).selectedOptions[0]?.textContent ?? '')).toContain('admin⟨U+202E⟩gnp.exe')
+
+      // The panel: actor, resource, request, metadata key and value, the diff and the raw JSON, all marked.
+      await rows(page).first().click()
+      const panel = page.getByTestId('event-detail')
+      await panel.getByTestId('diff').waitFor()
+      const text = await panel.innerText()
+      for (const shown of ['admin⟨U+202E⟩gnp.exe', 'evil⟨U+2066⟩@evil.example', 'invoice⟨U+202E⟩fdp.exe', 'agent⟨U+202E⟩/0', 'req⟨U+200B⟩0', 'no⟨U+200B⟩te', 'va⟨U+2067⟩lue', 'Q3⟨U+202E⟩']) {
+        expect(text).toContain(shown)
+      }
+      await panel.locator('details.detail__raw summary').click()
+      expect(await panel.locator('pre').innerText()).toContain('"name": "admin⟨U+202E⟩gnp.exe"')
+      // None applied; the only zero-width joiner left is the one inside the emoji sequence, which stays one emoji.
+      expect(text).not.toMatch(/[\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/)
+      expect(text.replaceAll('👩‍💻', '')).not.toContain('\u200D')
+      expect(text).toContain('👩‍💻 dev')
+      expect(await axeViolations(page)).toEqual([])
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
 describe('admin page under another mount path', () => {
   it('finds its API from its own URL under any base, and {base} without the slash redirects to {base}/', async () => {
     const store = createSqliteStore({ path: ':memory:' })

@@ -6,6 +6,7 @@ import { VERIFY_REASON_NAMES } from '../i18n/messages.js'
 import { endOfLocalDay, startOfLocalDay } from '../lib/time.js'
 import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
+import { Untrusted } from '../ui/Untrusted.js'
 import { localizeWarning, reasonTitle } from './verdicts.js'
 
 /** Runs the chain verification over a period and shows ok or the first broken link. */
@@ -91,11 +92,15 @@ function VerifyReport({ result }: { result: VerifyResult }) {
         <>
           {broken.message !== null &&
             (locale === 'en' ? (
-              <p data-testid="verify-message">{broken.message}</p>
+              <p data-testid="verify-message">
+                <Untrusted text={broken.message} />
+              </p>
             ) : (
               <p data-testid="verify-message">
                 <span class="muted">{t.integrityApiDetail}: </span>
-                <span lang="en">{broken.message}</span>
+                <span lang="en">
+                  <Untrusted text={broken.message} />
+                </span>
               </p>
             ))}
           <dl class="props">
@@ -114,7 +119,10 @@ function VerifyReport({ result }: { result: VerifyResult }) {
             {broken.id !== null && (
               <div class="props__row">
                 <dt>{t.fieldId}</dt>
-                <dd class="mono">{broken.id}</dd>
+                {/* The id of the row as found in the store: a tampered row's id can hold anything. */}
+                <dd class="mono">
+                  <Untrusted text={broken.id} />
+                </dd>
               </div>
             )}
           </dl>

@@ -7,6 +7,7 @@ import type { Messages } from '../i18n/messages.js'
 import { Dialog } from '../ui/Dialog.js'
 import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
+import { Untrusted } from '../ui/Untrusted.js'
 import { ActorCell, OutcomeBadge, ResourceCell, TimeCell } from './columns.js'
 import { type DiffKind, diffChanges, formatSides, formatValue } from './diff.js'
 
@@ -47,7 +48,9 @@ export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailPr
     <Dialog title={t.detailTitle} onClose={onClose} variant="panel" testId="event-detail" returnFocus={returnFocus}>
       <div class="detail">
         <div class="detail__headline">
-          <code class="action action--large">{shown.action}</code>
+          <code class="action action--large">
+            <Untrusted text={shown.action} />
+          </code>
           <OutcomeBadge outcome={shown.outcome} t={t} />
           <span class="spacer" />
           <CopyButton text={() => window.location.href} label={t.copyLink} t={t} />
@@ -63,7 +66,7 @@ export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailPr
             <ResourceCell resource={shown.resource} />
           </Prop>
           <Prop label={t.fieldIp}>
-            <span class="mono">{shown.context?.ip ?? '—'}</span>
+            <Untrusted class="mono" text={shown.context?.ip ?? '—'} />
           </Prop>
         </dl>
 
@@ -80,12 +83,12 @@ export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailPr
               <section class="detail__section" aria-labelledby="detail-request">
                 <h3 id="detail-request">{t.detailRequest}</h3>
                 <dl class="props">
-                  <Prop label={t.fieldMethod}>{event.context.method}</Prop>
-                  <Prop label={t.fieldPath}>{event.context.path}</Prop>
-                  <Prop label={t.fieldRoute}>{event.context.route}</Prop>
+                  <Prop label={t.fieldMethod}>{untrusted(event.context.method)}</Prop>
+                  <Prop label={t.fieldPath}>{untrusted(event.context.path)}</Prop>
+                  <Prop label={t.fieldRoute}>{untrusted(event.context.route)}</Prop>
                   <Prop label={t.fieldStatus}>{event.context.status}</Prop>
-                  <Prop label={t.fieldUserAgent}>{event.context.userAgent}</Prop>
-                  <Prop label={t.fieldRequestId}>{event.context.requestId}</Prop>
+                  <Prop label={t.fieldUserAgent}>{untrusted(event.context.userAgent)}</Prop>
+                  <Prop label={t.fieldRequestId}>{untrusted(event.context.requestId)}</Prop>
                 </dl>
               </section>
             )}
@@ -106,8 +109,8 @@ export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailPr
                 <h3 id="detail-metadata">{t.detailMetadata}</h3>
                 <dl class="props">
                   {Object.entries(event.metadata).map(([key, value]) => (
-                    <Prop key={key} label={key}>
-                      <span class="mono">{formatValue(value)}</span>
+                    <Prop key={key} label={<Untrusted text={key} />}>
+                      <Untrusted class="mono multiline" text={formatValue(value)} lineBreaks />
                     </Prop>
                   ))}
                 </dl>
@@ -116,9 +119,9 @@ export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailPr
             <section class="detail__section" aria-labelledby="detail-integrity">
               <h3 id="detail-integrity">{t.detailIntegrity}</h3>
               <dl class="props props--mono">
-                <Prop label={t.fieldId}>{event.id}</Prop>
-                <Prop label={t.fieldTenant}>{event.tenantId}</Prop>
-                <Prop label={t.fieldChain}>{event.chainId}</Prop>
+                <Prop label={t.fieldId}>{untrusted(event.id)}</Prop>
+                <Prop label={t.fieldTenant}>{untrusted(event.tenantId)}</Prop>
+                <Prop label={t.fieldChain}>{untrusted(event.chainId)}</Prop>
                 <Prop label={t.fieldSeq}>{event.seq}</Prop>
                 <Prop label={t.fieldHash}>{event.hash}</Prop>
                 <Prop label={t.fieldPrevHash}>{event.prevHash}</Prop>
@@ -127,7 +130,11 @@ export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailPr
             <details class="detail__raw">
               <summary>{t.detailRaw}</summary>
               <CopyButton text={JSON.stringify(event, null, 2)} label={t.copyJson} t={t} />
-              <pre class="code-block">{JSON.stringify(event, null, 2)}</pre>
+              {/* Copied as stored; drawn left to right with hidden characters marked (JSON escapes controls, not format characters). */}
+              {/* Long lines scroll sideways: a tab stop lets keyboard users scroll it too. */}
+              <pre class="code-block" tabIndex={0} role="region" aria-label={t.detailRaw}>
+                <Untrusted text={JSON.stringify(event, null, 2)} lineBreaks dir="ltr" />
+              </pre>
             </details>
           </>
         )}
@@ -136,7 +143,12 @@ export function EventDetail({ id, summary, onClose, returnFocus }: EventDetailPr
   )
 }
 
-function Prop({ label, children }: { label: string; children: ComponentChildren }) {
+/** An optional event value for a Prop: absent stays absent (the row is left out). */
+function untrusted(value: string | undefined) {
+  return value === undefined || value === '' ? undefined : <Untrusted text={value} />
+}
+
+function Prop({ label, children }: { label: ComponentChildren; children: ComponentChildren }) {
   if (children === undefined || children === null || children === '') return null
   return (
     <div class="props__row">
@@ -263,11 +275,11 @@ function ChangesDiff({ event, t }: { event: AuditEvent; t: Messages }) {
               // A removed array item and the item now at its index share a path: the key needs the kind and position.
               <tr key={`${index}:${row.kind}:${row.path}`} class={`diff__row diff__row--${row.kind}`} data-kind={row.kind} data-path={row.path}>
                 <th scope="row">
-                  <span class="mono">{row.path === '' ? '—' : row.path}</span>
+                  <Untrusted class="mono" text={row.path === '' ? '—' : row.path} dir="ltr" />
                   <span class={`diff__kind diff__kind--${row.kind}`}>{kindLabel(row.kind, t)}</span>
                 </th>
-                <td class="diff__before">{row.before !== undefined && (row.kind === 'unchanged' ? <span class="mono">{sides.before}</span> : <del class="mono">{sides.before}</del>)}</td>
-                <td class="diff__after">{row.after !== undefined && (row.kind === 'unchanged' ? <span class="mono">{sides.after}</span> : <ins class="mono">{sides.after}</ins>)}</td>
+                <td class="diff__before">{row.before !== undefined && <DiffSide text={sides.before} marked={row.kind !== 'unchanged'} tag="del" />}</td>
+                <td class="diff__after">{row.after !== undefined && <DiffSide text={sides.after} marked={row.kind !== 'unchanged'} tag="ins" />}</td>
               </tr>
               )
             })}
@@ -281,4 +293,11 @@ function ChangesDiff({ event, t }: { event: AuditEvent; t: Messages }) {
       )}
     </div>
   )
+}
+
+/** One side of a diff row: a changed value is struck out (before) or underlined (after); text from the event is revealed. */
+function DiffSide({ text, marked, tag }: { text: string; marked: boolean; tag: 'del' | 'ins' }) {
+  const value = <Untrusted class="multiline" text={text} lineBreaks />
+  if (!marked) return <span class="mono">{value}</span>
+  return tag === 'del' ? <del class="mono">{value}</del> : <ins class="mono">{value}</ins>
 }

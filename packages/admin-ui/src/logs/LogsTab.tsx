@@ -2,6 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import { ApiError, fetchColumns, fetchEvents, fetchFacets } from '../api/client.js'
 import type { AuditEvent, ColumnDef, Facets } from '../api/types.js'
 import { useI18n } from '../i18n/i18n.js'
+import { isolated } from '../lib/reveal.js'
 import { localZoneLabel, localZoneNote } from '../lib/time.js'
 import { ErrorNotice } from '../ui/ErrorNotice.js'
 import { Spinner } from '../ui/Spinner.js'
@@ -284,11 +285,11 @@ export function LogsTab() {
           // Every actor of a type (the API's actorType), then the individual actors of the period.
           groups={[
             { label: t.filterActorTypes, options: ACTOR_TYPES.map((type) => ({ value: actorTypeMenuValue(type), label: actorTypeLabel(type, t), count: null })) },
-            { label: t.filterActors, options: facets?.actors.map((actor) => ({ value: actorOptionValue(actor.type, actor.id), label: `${actor.name ?? actor.id} · ${actorTypeLabel(actor.type, t)}`, count: actor.count })) },
+            { label: t.filterActors, options: facets?.actors.map((actor) => ({ value: actorOptionValue(actor.type, actor.id), label: `${isolated(actor.name ?? actor.id)} · ${actorTypeLabel(actor.type, t)}`, count: actor.count })) },
           ]}
           describe={(value) => {
             const choice = fromActorMenu(value)
-            return choice.actorType === '' ? choice.actor : `${choice.actor} · ${actorTypeLabel(choice.actorType, t)}`
+            return choice.actorType === '' ? isolated(choice.actor) : `${isolated(choice.actor)} · ${actorTypeLabel(choice.actorType, t)}`
           }}
           onChange={(value) => setForm((previous) => ({ ...previous, ...fromActorMenu(value) }))}
         />
@@ -297,7 +298,7 @@ export function LogsTab() {
           label={t.filterAction}
           allLabel={t.filterAll}
           value={form.action}
-          options={facets?.actions.map((facet) => ({ value: facet.value, label: facet.value, count: facet.count }))}
+          options={facets?.actions.map((facet) => ({ value: facet.value, label: isolated(facet.value), count: facet.count }))}
           onChange={(value) => update('action', value)}
         />
         <FacetSelect
@@ -305,7 +306,7 @@ export function LogsTab() {
           label={t.filterResource}
           allLabel={t.filterAll}
           value={form.resourceType}
-          options={facets?.resourceTypes.map((facet) => ({ value: facet.value, label: facet.value, count: facet.count }))}
+          options={facets?.resourceTypes.map((facet) => ({ value: facet.value, label: isolated(facet.value), count: facet.count }))}
           onChange={(value) => update('resourceType', value)}
         />
         <div class="field">
@@ -516,7 +517,9 @@ function rowElement(id: string): HTMLElement | null {
 }
 
 interface FacetOption {
+  /** The stored value, exactly: what the filter sends. */
   value: string
+  /** What the menu shows: event text goes through isolated(), so hidden characters are marked, never applied. */
   label: string
   /** null: not a value of the period (an actor type), shown without a count. */
   count: number | null
@@ -547,11 +550,11 @@ function FacetSelect(props: {
   value: string
   options?: FacetOption[] | undefined
   groups?: FacetGroup[]
-  /** The label of a chosen value that is not among the options (default: the value itself). */
+  /** The label of a chosen value that is not among the options (default: the value itself, revealed and isolated). */
   describe?: (value: string) => string
   onChange: (value: string) => void
 }) {
-  const { id, label, allLabel, value, options = [], groups, describe = (chosen) => chosen, onChange } = props
+  const { id, label, allLabel, value, options = [], groups, describe = isolated, onChange } = props
   const all = groups === undefined ? options : groups.flatMap((group) => group.options ?? [])
   return (
     <div class="field">

@@ -2,7 +2,9 @@ import type { AuditEvent, ColumnDef, JsonValue, ResourceRef } from '../api/types
 import { useI18n } from '../i18n/i18n.js'
 import type { Messages } from '../i18n/messages.js'
 import { readStored, removeStored, writeStored } from '../lib/storage.js'
+import { revealText } from '../lib/reveal.js'
 import { formatLocal, formatUtc } from '../lib/time.js'
+import { Untrusted } from '../ui/Untrusted.js'
 
 const VISIBLE_KEY = 'auditkit.admin.columns'
 
@@ -55,7 +57,8 @@ export function actorTypeLabel(type: string, t: Messages): string {
   if (type === 'user') return t.actorUser
   if (type === 'api_key') return t.actorApiKey
   if (type === 'system') return t.actorSystem
-  return type
+  // A type this page does not know is the app's own string: shown, with any hidden character marked.
+  return revealText(type)
 }
 
 export function TimeCell({ iso }: { iso: string }) {
@@ -69,7 +72,7 @@ export function TimeCell({ iso }: { iso: string }) {
 
 export function OutcomeBadge({ outcome, t }: { outcome: string; t: Messages }) {
   const success = outcome === 'success'
-  return <span class={`badge ${success ? 'badge--success' : 'badge--failure'}`}>{success ? t.outcomeSuccess : outcome === 'failure' ? t.outcomeFailure : outcome}</span>
+  return <span class={`badge ${success ? 'badge--success' : 'badge--failure'}`}>{success ? t.outcomeSuccess : outcome === 'failure' ? t.outcomeFailure : <Untrusted text={outcome} />}</span>
 }
 
 export function ActorCell({ actor, t, compact = false }: { actor: AuditEvent['actor']; t: Messages; compact?: boolean }) {
@@ -77,15 +80,15 @@ export function ActorCell({ actor, t, compact = false }: { actor: AuditEvent['ac
   const primary = actor.name ?? actor.email ?? actor.id
   const secondary = compact ? null : actor.name !== undefined ? (actor.email ?? actor.id) : actor.email !== undefined ? actor.id : null
   return (
-    <span class="stack" title={[`${actorTypeLabel(actor.type, t)}: ${actor.id}`, actor.email].filter(Boolean).join('\n')}>
+    <span class="stack" title={[`${actorTypeLabel(actor.type, t)}: ${revealText(actor.id)}`, actor.email === undefined ? '' : revealText(actor.email)].filter(Boolean).join('\n')}>
       <span class="stack__main">
         <span class={`actor-type actor-type--${actor.type}`} aria-hidden="true">
           {actor.type === 'api_key' ? 'K' : actor.type === 'system' ? 'S' : 'U'}
         </span>
         <span class="visually-hidden">{actorTypeLabel(actor.type, t)}: </span>
-        {primary}
+        <Untrusted text={primary} />
       </span>
-      {secondary !== null && <span class="stack__sub">{secondary}</span>}
+      {secondary !== null && <Untrusted class="stack__sub" text={secondary} />}
     </span>
   )
 }
@@ -96,15 +99,31 @@ export function ResourceCell({ resource }: { resource: AuditEvent['resource'] | 
   return (
     <span class="stack">
       <span class="stack__main">
-        <span class="tag">{resource.type}</span> {label ?? ''}
+        <Untrusted class="tag" text={resource.type} /> <Untrusted text={label ?? ''} />
       </span>
-      {resource.name !== undefined && resource.id !== undefined && <span class="stack__sub mono">{resource.id}</span>}
+      {resource.name !== undefined && resource.id !== undefined && <Untrusted class="stack__sub mono" text={resource.id} />}
     </span>
   )
 }
 
 function refLabel(ref: ResourceRef): string {
   return `${ref.type}: ${ref.name ?? ref.id ?? ''}`
+}
+
+/** Other targets, each type and name in its own isolate: one right-to-left name cannot reorder the list. */
+function TargetsCell({ targets }: { targets: ResourceRef[] | undefined }) {
+  if (targets === undefined || targets.length === 0) return <span class="empty-cell">—</span>
+  const all = targets.map(refLabel).join(', ')
+  return (
+    <span title={all.length > 32 ? revealText(all) : undefined}>
+      {targets.map((ref, index) => (
+        <span key={index}>
+          {index > 0 && ', '}
+          <Untrusted text={ref.type} />: <Untrusted text={ref.name ?? ref.id ?? ''} />
+        </span>
+      ))}
+    </span>
+  )
 }
 
 function json(value: JsonValue | undefined): string {
@@ -115,8 +134,8 @@ function Text({ value, mono = false }: { value: string | number | undefined; mon
   if (value === undefined || value === '') return <span class="empty-cell">—</span>
   const text = String(value)
   return (
-    <span class={mono ? 'mono' : undefined} title={text.length > 32 ? text : undefined}>
-      {text}
+    <span class={mono ? 'mono' : undefined} title={text.length > 32 ? revealText(text) : undefined}>
+      <Untrusted text={text} />
     </span>
   )
 }
@@ -141,21 +160,25 @@ export function Cell({ event, column, t, shown }: { event: AuditEvent; column: s
     case 'actorType':
       return <Text value={actorTypeLabel(event.actor?.type ?? '', t)} />
     case 'action':
-      return <code class="action">{event.action}</code>
+      return (
+        <code class="action">
+          <Untrusted text={event.action} />
+        </code>
+      )
     case 'resourceType':
-      return <span class="tag">{event.resource?.type}</span>
+      return <Untrusted class="tag" text={event.resource?.type ?? ''} />
     case 'resourceId':
       return <Text value={event.resource?.id} mono />
     case 'resourceName':
       return <Text value={event.resource?.name} />
     case 'targets':
-      return <Text value={event.targets?.map(refLabel).join(', ')} />
+      return <TargetsCell targets={event.targets} />
     case 'outcome':
       return <OutcomeBadge outcome={event.outcome} t={t} />
     case 'metadata':
-      return <span class="json-cell">{json(event.metadata) || '—'}</span>
+      return <Untrusted class="json-cell" text={json(event.metadata) || '—'} />
     case 'changes':
-      return <span class="json-cell">{json(event.changes) || '—'}</span>
+      return <Untrusted class="json-cell" text={json(event.changes) || '—'} />
     case 'id':
       return <Text value={event.id} mono />
     case 'userAgent':
