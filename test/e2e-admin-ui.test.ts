@@ -8,7 +8,7 @@ import { parse } from 'csv-parse/sync'
 import Database from 'libsql'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuditAdmin, createAuditLogger, createSealer, serveNodeRequest, uuidv7, type UnsealedEvent } from '@auditkit/core'
+import { createAuditAdmin, createAuditLogger, createSealer, serveNodeRequest, uuidv7, type AuditStore, type UnsealedEvent } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { startOtlpReceiver, type OtlpReceiver } from '@auditkit/test-utils'
 import { startAdminUiDemo, type AdminUiDemo } from './e2e/admin-ui-backend.js'
@@ -104,6 +104,20 @@ async function done(session: Session): Promise<void> {
 }
 
 const rows = (page: Page) => page.locator('tr.log-row')
+
+/** The admin page of `store` for one tenant, on its own server (for tests that need their own events). */
+async function serveAdminPage(store: AuditStore, tenantId: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const admin = createAuditAdmin({ store, basePath: '/audit', authorize: () => ({ tenantId, actor: { type: 'user', id: 'u_ops' } }) })
+  const server = createServer((req, res) => void serveNodeRequest(admin, req, res))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/audit/`,
+    stop: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
 
 /** `expect.poll` with room for a loaded machine (the default gives up after 1 s). */
 const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 })
@@ -927,13 +941,11 @@ describe('admin page in a time zone with daylight saving', () => {
     await store.init()
     // New York leaves daylight saving on 2026-11-01: rows on both sides, UTC-04:00 and UTC-05:00.
     await seedAdminUiLog(store, { tenantId: 'tenant-ny', count: 30, spanDays: 20, now: Date.parse('2026-11-10T12:00:00.000Z') })
-    const admin = createAuditAdmin({ store, basePath: '/audit', authorize: () => ({ tenantId: 'tenant-ny', actor: { type: 'user', id: 'u_ops' } }) })
-    const server = createServer((req, res) => void serveNodeRequest(admin, req, res))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const served = await serveAdminPage(store, 'tenant-ny')
     const context = await browser.newContext({ locale: 'en-US', timezoneId: 'America/New_York' })
     try {
       const page = await context.newPage()
-      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/audit/`)
+      await page.goto(served.url)
       await poll(() => rows(page).count()).toBe(31)
       // Each row's offset: its local time (cell) minus its UTC instant (datetime).
       const offsets = await page.locator('tr.log-row time').evaluateAll((times) =>
@@ -951,8 +963,7 @@ describe('admin page in a time zone with daylight saving', () => {
       expect(note).toContain('America/New_York')
     } finally {
       await context.close()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await served.stop()
       await store.close()
     }
   })
@@ -969,8 +980,8 @@ describe('admin page and names that hide characters (bidi overrides, zero-width 
     { type: 'user', id: 'u_sato', name: '佐藤 綾香' },
   ] as const
   let store: ReturnType<typeof createSqliteStore>
-  let server: ReturnType<typeof createServer>
   let url: string
+  let stop: (() => Promise<void>) | undefined
   let drafts: UnsealedEvent[]
 
   beforeAll(async () => {
@@ -990,15 +1001,11 @@ describe('admin page and names that hide characters (bidi overrides, zero-width 
       context: { ip: '203.0.113.9', userAgent: `agent\u202E/${i}`, requestId: `req\u200B${i}`, path: '/documents' },
     }))
     await store.append(drafts, createSealer())
-    const admin = createAuditAdmin({ store, basePath: '/audit', authorize: () => ({ tenantId: 't-bidi', actor: { type: 'user', id: 'u_ops' } }) })
-    server = createServer((req, res) => void serveNodeRequest(admin, req, res))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/audit/`
+    ;({ url, stop } = await serveAdminPage(store, 't-bidi'))
   })
 
   afterAll(async () => {
-    server?.closeAllConnections()
-    await new Promise<void>((resolve) => server?.close(() => resolve()))
+    await stop?.()
     await store?.close()
   })
 
@@ -1202,8 +1209,8 @@ describe('admin page for Japanese users', () => {
   const LONG_ACTION = 'コンテンツの公開日時を更新しました_複数コンテンツの作成者を一括で更新_予約設定の更新'
   const TRICKY_NAME = '「新製品発表会のお知らせ, 東京・大阪」"特別版"\n2行目の説明文がここに入ります。'
   let store: ReturnType<typeof createSqliteStore>
-  let server: ReturnType<typeof createServer>
   let url: string
+  let stop: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
     store = createSqliteStore({ path: ':memory:' })
@@ -1222,15 +1229,11 @@ describe('admin page for Japanese users', () => {
       context: { ip: '203.0.113.5' },
     }))
     await store.append(drafts, createSealer())
-    const admin = createAuditAdmin({ store, basePath: '/audit', authorize: () => ({ tenantId: 't-ja', actor: { type: 'user', id: 'u_ops' } }) })
-    server = createServer((req, res) => void serveNodeRequest(admin, req, res))
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/audit/`
+    ;({ url, stop } = await serveAdminPage(store, 't-ja'))
   })
 
   afterAll(async () => {
-    server?.closeAllConnections()
-    await new Promise<void>((resolve) => server?.close(() => resolve()))
+    await stop?.()
     await store?.close()
   })
 
