@@ -83,8 +83,8 @@ export interface SqliteStoreOptions {
    * Where the admin's queries and facet menus are read. `'thread'`: on a worker thread with its own read-only
    * connection, started on the first such read, so that a slow one (a `q` search or a filtered facet menu over a year
    * of a large tenant: seconds) never holds the app's event loop; WAL lets it read while the writer writes. `'inline'`:
-   * on the calling thread's connection. `':memory:'` stores always read inline; so does a store whose thread cannot
-   * start. Looking an event up by id, streaming an export and reading chains are always inline: each step is short.
+   * on the calling thread's connection. `':memory:'` and `file:` URI stores always read inline; so does a store whose
+   * thread cannot start. Looking an event up by id, streaming an export and reading chains are always inline: each step is short.
    * @default 'thread'
    */
   reader?: 'thread' | 'inline'
@@ -339,7 +339,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   if (reader !== 'thread' && reader !== 'inline')
     throw new AuditKitError('INVALID_OPTIONS', `createSqliteStore: \`reader\` must be 'thread' or 'inline', not ${JSON.stringify(reader)}`)
   /** Created on the first query or facets call; null: reading inline. */
-  let readerThread: WriterThread | null | undefined = reader === 'thread' && path !== ':memory:' ? undefined : null
+  let readerThread: WriterThread | null | undefined = reader === 'thread' && path !== ':memory:' && !path.startsWith('file:') ? undefined : null
 
   let db: Db | null = null
   let closed = false
@@ -749,7 +749,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   }
 
   function writerThread(): WriterThread | null {
-    if (thread === undefined) thread = createWriterThread({ path, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? writeInlineFromNowOn('the writer thread entry (@auditkit/core/sqlite-writer) cannot be resolved')
+    if (thread === undefined) thread = createWriterThread({ path: file === '' ? path : file, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? writeInlineFromNowOn('the writer thread entry (@auditkit/core/sqlite-writer) cannot be resolved')
     return thread
   }
 
@@ -769,7 +769,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
    * so that the read-only thread finds it created and its schema up to date.
    */
   async function read<O extends keyof ThreadReadArguments>(operation: O, argument: ThreadReadArguments[O], run: () => ThreadReadResults[O]): Promise<ThreadReadResults[O]> {
-    if (readerThread === undefined && !closed) readerThread = createReaderThread({ path, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? null
+    // The path resolved when the store was made: the thread may start after the process changed its working directory.
+    if (readerThread === undefined && !closed) readerThread = createReaderThread({ path: file, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? null
     const current = closed ? null : readerThread
     if (!current) return guarded(operation, run)
     await guarded(operation, () => void open())

@@ -258,6 +258,22 @@ describe('sqlite store reading on its reader thread', () => {
     await thread.close()
   })
 
+  it('reads the file the store was made for, even after the process changed its working directory', async () => {
+    const { path, tenantId, fixtures } = await seededFile()
+    const cwd = process.cwd()
+    process.chdir(dir)
+    try {
+      // A relative path, resolved when the store is made; the thread starts on the first read, after the change.
+      const store = createSqliteStore({ path: path.slice(dir.length + 1) })
+      process.chdir(tmpdir())
+      const page = await store.query({ tenantId, ...ALL_TIME, limit: 3 })
+      expect(page.items).toEqual(expectedEvents(fixtures, { tenantId, ...ALL_TIME }).slice(0, 3))
+      await store.close()
+    } finally {
+      process.chdir(cwd)
+    }
+  })
+
   it('refuses an unknown reader with INVALID_OPTIONS', () => {
     expect(() => createSqliteStore({ path: freshPath(), reader: 'worker' as never })).toThrow(/reader/)
   })
