@@ -60,6 +60,9 @@ export interface DeliveryWorker {
   readonly leader: boolean
 }
 
+/** How long `stop()` lets a request in flight finish before abandoning it (sent again later: at least once). */
+const STOP_GRACE_MS = 1000
+
 /** How often an idle exporter looks for checkpoints signed after the events they cover were sent. */
 const IDLE_CHECKPOINT_SCAN_MS = 5000
 
@@ -77,6 +80,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const { store, tenantId } = options
   const leaseName = `siem:${tenantId}`
   let running = true
+  // Abandons the request in flight when the exporter stops: a hanging collector must not hold shutdown.
+  const stopping = new AbortController()
   let leader = false
   let wakeSleeper: (() => void) | null = null
   let wakeRequested = false
@@ -179,7 +184,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     if (events.length === 0 && checkpoints.length === 0) return false
     const records: OtlpLogRecord[] = events.map(eventToLogRecord)
     for (const checkpoint of checkpoints) records.push(checkpointToLogRecord(checkpoint))
-    const result = await options.transport.send(encodeExportLogsRequest(records, options.request), options.requestTimeoutMs)
+    const result = await options.transport.send(encodeExportLogsRequest(records, options.request), options.requestTimeoutMs, stopping.signal)
+    // Stopped while the request was in flight: a failure (the request abandoned) is no news for the status, and the
+    // batch is sent again by whoever exports next. An accepted batch still moves the cursor below.
+    if (!running && !result.ok) return true
     // Only the lease holder writes, and only over the cursor this request started from: a process that stalled past
     // its lease (another instance took the tenant over, delivered, maybe moved on) must neither move the cursor
     // back nor leave its failure in the status. Its records are duplicates at the collector (at least once).
@@ -228,7 +236,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         // Renew only when needed (a store write): early enough that a request in flight never outlives the lease.
         if (!leader || Date.now() - leaseRenewedAt >= renewEveryMs) leader = await renewLease()
         if (!leader) {
-          await sleep(options.pollIntervalMs, false)
+          // Another instance holds the lease: asking for it is a store write, so not at every poll (with N tenants,
+          // N writes per poll interval on the shared file). It is renewed every renewEveryMs while held, so a quarter
+          // of the lease (at most half a request timeout) still notices a crashed or stopped holder soon after.
+          await sleep(Math.max(options.pollIntervalMs, Math.min(waitSliceMs, Math.floor(options.requestTimeoutMs / 2))), false)
           continue
         }
         if (takingOver) {
@@ -283,6 +294,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     async stop() {
       running = false
       wakeSleeper?.()
+      // A request in flight usually ends within moments (and an accepted batch then moves the cursor): wait that long,
+      // then abandon it, so that a collector that never answers holds no shutdown for the whole request timeout.
+      let graceTimer: NodeJS.Timeout | undefined
+      await Promise.race([finished, new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, STOP_GRACE_MS)))])
+      clearTimeout(graceTimer)
+      stopping.abort()
       await finished
       options.transport.close()
       if (leader) await store.releaseLease(leaseName, options.owner).catch(options.onError)

@@ -21,7 +21,8 @@ import { effectiveUrl, type SiemSettings } from './settings.js'
  * `OTEL_EXPORTER_OTLP_*` environment variable, no proxy variable and no redirect can change where or what it sends.
  */
 export interface OtlpTransport {
-  send(body: Uint8Array, timeoutMs: number): Promise<ExportResult>
+  /** `signal` abandons the request (the exporter stops): it then answers `unavailable` at once. */
+  send(body: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<ExportResult>
   close(): void
 }
 
@@ -98,7 +99,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
   const where = `${url.hostname}:${url.port === '' ? (secure ? 443 : 80) : url.port}`
 
   return {
-    async send(body, timeoutMs) {
+    async send(body, timeoutMs, signal) {
       const target = await resolveTarget(options.guard, hostname)
       if (isResult(target)) return target
       // Connect to the address that passed the policy, whatever a second DNS answer would say.
@@ -107,7 +108,7 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
           ;(callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target])
         } else callback(null, target.address, target.family)
       }
-      return settleWithin(timeoutMs, where, (settle) => {
+      return settleWithin(timeoutMs, where, signal, (settle) => {
         const send = secure ? httpsRequest : httpRequest
         const request = send(
           {
@@ -176,14 +177,25 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
  * Runs one export that answers through `settle` (first answer wins) and returns how to abort it; after `limitMs`
  * it is aborted and answers `timeout`.
  */
-function settleWithin(limitMs: number, where: string, start: (settle: (result: ExportResult) => void) => () => void): Promise<ExportResult> {
+function settleWithin(
+  limitMs: number,
+  where: string,
+  signal: AbortSignal | undefined,
+  start: (settle: (result: ExportResult) => void) => () => void,
+): Promise<ExportResult> {
   return new Promise((resolve) => {
     let settled = false
     const settle = (result: ExportResult): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
+      signal?.removeEventListener('abort', abandon)
       resolve(result)
+    }
+    // The exporter stops: a collector that never answers must not hold shutdown for the whole request timeout.
+    const abandon = (): void => {
+      settle(failure('unavailable', `The request to ${where} was abandoned: the exporter stopped`))
+      abort()
     }
     let abort: () => void = () => {}
     // Armed before `start`: an 'error' event of a request that threw while being built still settles, and clears it.
@@ -191,6 +203,8 @@ function settleWithin(limitMs: number, where: string, start: (settle: (result: E
       settle(failure('timeout', `No answer from ${where} within ${limitMs} ms`))
       abort()
     }, limitMs)
+    if (signal?.aborted) return abandon()
+    signal?.addEventListener('abort', abandon, { once: true })
     try {
       abort = start(settle)
     } catch (error) {
@@ -248,12 +262,12 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
   }
 
   return {
-    async send(body, timeoutMs) {
+    async send(body, timeoutMs, signal) {
       const target = await resolveTarget(options.guard, hostname)
       if (isResult(target)) return target
       const channel = clientFor(target.address, target.family)
       // The deadline is grpc-js's; the outer limit makes sure a lost answer can never stall the exporter.
-      return settleWithin(timeoutMs + 1000, where, (settle) => {
+      return settleWithin(timeoutMs + 1000, where, signal, (settle) => {
         const call = channel.makeUnaryRequest(
           EXPORT_PATH,
           (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),

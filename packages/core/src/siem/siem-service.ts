@@ -171,7 +171,7 @@ export interface SiemService {
   status(tenantId: string): Promise<SiemStatus>
   /** Starts an exporter for every enabled tenant and follows the logger's appends. */
   start(): Promise<void>
-  /** Stops every exporter after its request in flight; releases leases. */
+  /** Stops every exporter, abandoning a request still in flight after 1 s (sent again later: at least once); releases leases. */
   stop(): Promise<void>
 }
 
