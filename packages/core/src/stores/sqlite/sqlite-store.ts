@@ -36,7 +36,7 @@ import {
   eventRow,
   indexedColumnValues,
 } from './schema.js'
-import { createReaderThread, createWriterThread, type ThreadReadArguments, type ThreadReadResults, type WriterThread } from './writer-thread.js'
+import { createReaderThread, createWriterThread, type ThreadReadArguments, type ThreadReadResults, type StoreThread } from './writer-thread.js'
 
 export interface SqliteStoreOptions {
   /**
@@ -358,12 +358,12 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   if (writer !== 'thread' && writer !== 'inline')
     throw new AuditKitError('INVALID_OPTIONS', `createSqliteStore: \`writer\` must be 'thread' or 'inline', not ${JSON.stringify(writer)}`)
   /** Created on the first append; null: writing inline. */
-  let thread: WriterThread | null | undefined = writer === 'thread' && !readonly && path !== ':memory:' ? undefined : null
+  let thread: StoreThread | null | undefined = writer === 'thread' && !readonly && path !== ':memory:' ? undefined : null
   const reader = options.reader ?? 'thread'
   if (reader !== 'thread' && reader !== 'inline')
     throw new AuditKitError('INVALID_OPTIONS', `createSqliteStore: \`reader\` must be 'thread' or 'inline', not ${JSON.stringify(reader)}`)
   /** Created on the first query or facets call; null: reading inline. */
-  let readerThread: WriterThread | null | undefined = reader === 'thread' && path !== ':memory:' && !path.startsWith('file:') ? undefined : null
+  let readerThread: StoreThread | null | undefined = reader === 'thread' && path !== ':memory:' && !path.startsWith('file:') ? undefined : null
 
   let db: Db | null = null
   let closed = false
@@ -780,12 +780,12 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     return null
   }
 
-  function writerThread(): WriterThread | null {
+  function writerThread(): StoreThread | null {
     if (thread === undefined) thread = createWriterThread({ path: file === '' ? path : file, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? writeInlineFromNowOn('the writer thread entry (@auditkit/core/sqlite-writer) cannot be resolved')
     return thread
   }
 
-  async function appendOnThread(events: readonly UnsealedEvent[], seal: Sealer, current: WriterThread, hmacKey: string | Buffer | undefined): Promise<AuditEvent[]> {
+  async function appendOnThread(events: readonly UnsealedEvent[], seal: Sealer, current: StoreThread, hmacKey: string | Buffer | undefined): Promise<AuditEvent[]> {
     try {
       return await current.append(events, hmacKey)
     } catch (error) {

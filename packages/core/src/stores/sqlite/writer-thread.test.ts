@@ -10,7 +10,7 @@ import { createSealer, sealerKeyOf, type Sealer } from '../../integrity/hash.js'
 import { createAuditLogger } from '../../logger/audit-logger.js'
 import type { AuditStore } from '../../store/types.js'
 import { createSqliteStore } from './sqlite-store.js'
-import { createReaderThread, createWriterThread, type WriterThread } from './writer-thread.js'
+import { createReaderThread, createWriterThread, type StoreThread } from './writer-thread.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-writer-thread-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -90,7 +90,7 @@ describe('sqlite store writing on its writer thread', () => {
 
   it('refuses a batch that is not JSON data with INVALID_EVENT, writes nothing of it, and goes on writing', async () => {
     const path = freshPath()
-    const thread = createWriterThread(settingsOf(path)) as WriterThread
+    const thread = createWriterThread(settingsOf(path)) as StoreThread
     const [good, other] = buildFixtureEvents({ seed: 4, tenants: [{ tenantId: 'tenant-j', count: 2 }] }).map(unsealed)
     if (!good || !other) throw new Error('fixture events missing')
     // The store's append is typed for JSON data; a caller bypassing the types must get a coded error, not a crash.
@@ -107,7 +107,7 @@ describe('sqlite store writing on its writer thread', () => {
 
   it('does not write twice a batch committed just before its thread died', async () => {
     const path = freshPath()
-    const thread = createWriterThread(settingsOf(path)) as WriterThread
+    const thread = createWriterThread(settingsOf(path)) as StoreThread
     expect(thread).not.toBeNull()
     const batch = buildFixtureEvents({ seed: 2, tenants: [{ tenantId: 'tenant-c', count: 40 }] }).map(unsealed)
     // The thread dies with the batch in flight: its outcome is unknown to the caller.
@@ -134,7 +134,7 @@ describe('sqlite store writing on its writer thread', () => {
 
   it('loses and duplicates nothing when its thread dies again and again under a logger', async () => {
     const path = freshPath()
-    const thread = createWriterThread(settingsOf(path)) as WriterThread
+    const thread = createWriterThread(settingsOf(path)) as StoreThread
     const inline = createSqliteStore({ path, writer: 'inline' })
     let inFlight = 0
     const onThread = storeWithAppend(inline, async (events, seal) => {
@@ -247,7 +247,7 @@ describe('sqlite store reading on its reader thread', () => {
 
   it('fails the reads in flight of a thread that died with STORE_UNAVAILABLE, and the next read starts a new thread', async () => {
     const { path, tenantId, fixtures } = await seededFile()
-    const thread = createReaderThread(settingsOf(path)) as WriterThread
+    const thread = createReaderThread(settingsOf(path)) as StoreThread
     expect(thread).not.toBeNull()
     const inFlight = thread.read('query', { tenantId, ...ALL_TIME, limit: 5 })
     await thread.terminate()

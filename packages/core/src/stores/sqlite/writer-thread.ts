@@ -1,11 +1,13 @@
+// The worker threads of a SQLite store: the writer (`createWriterThread`: appends) and the reader (`createReaderThread`:
+// queries and facets). Both run the same entry, writer-worker.ts, which its `role` tells what to open and serve.
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { AuditKitError, type AuditErrorCode } from '../../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import type { EventFilter, EventPage, EventQuery, Facets } from '../../store/types.js'
 
-/** What the writer thread needs to open the same file the way the store does. */
-export interface WriterSettings {
+/** What a store thread needs to open the same file the way the store does. */
+export interface StoreThreadSettings {
   path: string
   busyTimeoutMs: number
   cacheSizeKiB: number
@@ -30,8 +32,8 @@ export interface ThreadReadResults {
   facets: Facets
 }
 
-/** Main thread -> writer thread. */
-export type WriterRequest =
+/** Main thread -> store thread. */
+export type ThreadRequest =
   | {
       type: 'append'
       id: number
@@ -51,14 +53,14 @@ export type WriterRequest =
 /** `[seq, prevHash, hash]`: all a sealed event adds to the event that was sent. */
 export type Seal = [number, string, string]
 
-/** Writer thread -> main thread. */
-export type WriterReply =
+/** Store thread -> main thread. */
+export type ThreadReply =
   | { type: 'ready' }
   | { type: 'appended'; id: number; seals: Seal[] }
   | { type: 'read'; id: number; result: ThreadReadResults[keyof ThreadReadResults] }
   | { type: 'failed'; id: number; code: AuditErrorCode; message: string }
 
-export interface WriterThread {
+export interface StoreThread {
   /** Seals and writes `events` on the writer thread; resolves with them sealed, in the same order. */
   append(events: readonly UnsealedEvent[], hmacKey: string | Buffer | undefined): Promise<AuditEvent[]>
   /** Runs a read on a reader thread (`createReaderThread`); resolves with what the store answers. */
@@ -76,7 +78,7 @@ export interface WriterThread {
 interface InFlight {
   /** The events of an append (none for a read): their outcome is uncertain if the thread dies. */
   events: readonly UnsealedEvent[]
-  settle: (reply: Extract<WriterReply, { type: 'appended' | 'read' }>) => void
+  settle: (reply: Extract<ThreadReply, { type: 'appended' | 'read' }>) => void
   reject: (error: AuditKitError) => void
 }
 
@@ -105,7 +107,7 @@ function writerEntry(): { code: string; eval: boolean } | null {
  * so that a batch committed just before the crash is neither lost nor written twice.
  * Returns null when the worker entry cannot be found (an app bundled without AuditKit's files).
  */
-export function createWriterThread(settings: WriterSettings): WriterThread | null {
+export function createWriterThread(settings: StoreThreadSettings): StoreThread | null {
   return createStoreThread(settings, 'writer')
 }
 
@@ -116,11 +118,11 @@ export function createWriterThread(settings: WriterSettings): WriterThread | nul
  * the reads in flight with `STORE_UNAVAILABLE`; the next read starts a new one.
  * Returns null when the worker entry cannot be found.
  */
-export function createReaderThread(settings: WriterSettings): WriterThread | null {
+export function createReaderThread(settings: StoreThreadSettings): StoreThread | null {
   return createStoreThread(settings, 'reader')
 }
 
-function createStoreThread(settings: WriterSettings, role: ThreadRole): WriterThread | null {
+function createStoreThread(settings: StoreThreadSettings, role: ThreadRole): StoreThread | null {
   const found = writerEntry()
   if (found === null) return null
   const entry = found
@@ -150,7 +152,7 @@ function createStoreThread(settings: WriterSettings, role: ThreadRole): WriterTh
     startup = new Promise((resolve) => (startupSettled = resolve))
     // The thread keeps the process alive only while it has work (see `append`).
     started.unref()
-    started.on('message', (reply: WriterReply) => {
+    started.on('message', (reply: ThreadReply) => {
       if (reply.type === 'ready') {
         ready = true
         startupSettled()
@@ -181,7 +183,7 @@ function createStoreThread(settings: WriterSettings, role: ThreadRole): WriterTh
   }
 
   /** Sends one request to the thread (started if need be) and settles with its reply, mapped by `answer`. */
-  function send<T>(request: (id: number) => WriterRequest, events: readonly UnsealedEvent[], answer: (reply: Extract<WriterReply, { type: 'appended' | 'read' }>) => T): Promise<T> {
+  function send<T>(request: (id: number) => ThreadRequest, events: readonly UnsealedEvent[], answer: (reply: Extract<ThreadReply, { type: 'appended' | 'read' }>) => T): Promise<T> {
     if (closing) return Promise.reject(new AuditKitError('STORE_UNAVAILABLE', `The sqlite store at ${settings.path} is closed`))
     worker ??= start(entry)
     const id = nextId++
@@ -194,7 +196,7 @@ function createStoreThread(settings: WriterSettings, role: ThreadRole): WriterTh
         reject(new AuditKitError('INVALID_EVENT', `An event cannot be passed to the sqlite ${role} thread: ${error instanceof Error ? error.message : String(error)}`))
         return
       }
-      const settle = (reply: Extract<WriterReply, { type: 'appended' | 'read' }>): void => {
+      const settle = (reply: Extract<ThreadReply, { type: 'appended' | 'read' }>): void => {
         try {
           resolve(answer(reply))
         } catch (error) {
@@ -232,7 +234,7 @@ function createStoreThread(settings: WriterSettings, role: ThreadRole): WriterTh
     },
     read(operation, argument) {
       return send(
-        (id) => ({ type: 'read', id, operation, argument }) as WriterRequest,
+        (id) => ({ type: 'read', id, operation, argument }) as ThreadRequest,
         [],
         (reply) => {
           if (reply.type !== 'read') throw new AuditKitError('STORE_UNAVAILABLE', 'The sqlite reader thread answered a read with an append')
@@ -247,7 +249,7 @@ function createStoreThread(settings: WriterSettings, role: ThreadRole): WriterTh
         current.once('exit', () => resolve())
         current.ref()
         // Messages are handled in order: every append sent before this one is written first.
-        current.postMessage({ type: 'close' } satisfies WriterRequest)
+        current.postMessage({ type: 'close' } satisfies ThreadRequest)
       })
       return closing
     },

@@ -9,12 +9,12 @@ import { AUDIT_ERROR_CODES, type AuditErrorCode } from '../../errors.js'
 import type { AuditEvent, UnsealedEvent } from '../../event/schema.js'
 import { createSealer, type Sealer } from '../../integrity/hash.js'
 import { createSqliteStore } from './sqlite-store.js'
-import type { Seal, ThreadRole, WriterReply, WriterRequest, WriterSettings } from './writer-thread.js'
+import type { Seal, ThreadRole, ThreadReply, ThreadRequest, StoreThreadSettings } from './writer-thread.js'
 
 const port = parentPort
 if (port === null) throw new Error('writer-worker runs as a worker thread of createSqliteStore({ writer: "thread" })')
 
-const { role = 'writer', ...settings } = workerData as WriterSettings & { role?: ThreadRole }
+const { role = 'writer', ...settings } = workerData as StoreThreadSettings & { role?: ThreadRole }
 // A reader never writes: read-only, it cannot change the file even by mistake (no schema work, no facet catch-up).
 const store = createSqliteStore({ ...settings, writer: 'inline', reader: 'inline', readonly: role === 'reader' })
 const sealers = new Map<string, Sealer>()
@@ -51,14 +51,14 @@ async function appendOnce(events: readonly UnsealedEvent[], seal: Sealer, uncert
 }
 
 /** Carries an error across the thread boundary with its code. */
-function failureOf(id: number, error: unknown): WriterReply {
+function failureOf(id: number, error: unknown): ThreadReply {
   // The store's own errors keep their code (CHAIN_CONFLICT, STORE_UNAVAILABLE); anything else is the store being unavailable.
   const code = (error as { code?: unknown } | null)?.code
   if (error instanceof Error && (AUDIT_ERROR_CODES as readonly unknown[]).includes(code)) return { type: 'failed', id, code: code as AuditErrorCode, message: error.message }
   return { type: 'failed', id, code: 'STORE_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) }
 }
 
-function post(reply: WriterReply): void {
+function post(reply: ThreadReply): void {
   port?.postMessage(reply)
 }
 
@@ -66,7 +66,7 @@ function post(reply: WriterReply): void {
 post({ type: 'ready' })
 // Requests are handled one at a time, in the order they were sent (each step catches its own errors).
 let work: Promise<void> = Promise.resolve()
-port.on('message', (request: WriterRequest) => {
+port.on('message', (request: ThreadRequest) => {
   work = work.then(async () => {
     if (request.type === 'close') {
       await store.close().catch(() => undefined)
