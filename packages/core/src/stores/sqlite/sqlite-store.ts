@@ -417,8 +417,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     }
     if (db) return db
     if (readonly) {
-      if (path === ':memory:' || !existsSync(path)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
-      const connection = openReadOnly(path)
+      if (path === ':memory:' || !existsSync(file === '' ? path : file)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
+      const connection = openReadOnly(file === '' ? path : file)
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
       const version = schemaVersion(connection)
       // A file of an older version has no facet counts: its facets are counted from the events.
@@ -459,8 +459,10 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   /** A new connection with the store's settings, and the schema created or brought up to date. */
   function openForWriting(): Db {
     // `data/audit.db` in a fresh checkout: SQLite creates the file but not its folder, and would fail on every retry.
-    if (file !== '') mkdirSync(dirname(resolve(path)), { recursive: true })
-    const connection = new Database(path)
+    if (file !== '') mkdirSync(dirname(file), { recursive: true })
+    // The path resolved when the store was made, as the threads open it: a later change of working directory must not
+    // split the store's reads and writes across two files.
+    const connection = new Database(file === '' ? path : file)
     try {
       for (const pragma of connectionPragmas({ busyTimeoutMs, cacheSizeKiB })) connection.exec(pragma)
       connection.exec('BEGIN IMMEDIATE')

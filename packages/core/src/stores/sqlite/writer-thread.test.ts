@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'libsql'
@@ -271,6 +271,30 @@ describe('sqlite store reading on its reader thread', () => {
       await store.close()
     } finally {
       process.chdir(cwd)
+    }
+  })
+
+  it('opens the file the store was made for on the calling thread too, after a change of working directory: get and query read the same file', async () => {
+    const { path, tenantId, fixtures } = await seededFile()
+    const elsewhere = mkdtempSync(join(tmpdir(), 'auditkit-elsewhere-'))
+    const cwd = process.cwd()
+    process.chdir(dir)
+    try {
+      const name = path.slice(dir.length + 1)
+      for (const options of [{}, { readonly: true }]) {
+        const store = createSqliteStore({ path: name, ...options })
+        process.chdir(elsewhere)
+        const first = expectedEvents(fixtures, { tenantId, ...ALL_TIME })[0] as AuditEvent
+        expect((await store.query({ tenantId, ...ALL_TIME, limit: 1 })).items).toEqual([first])
+        // `get` runs on this thread's connection: the same file as the reader thread's, not a new one in the new cwd.
+        expect(await store.get(tenantId, first.id)).toEqual(first)
+        expect(existsSync(join(elsewhere, name))).toBe(false)
+        await store.close()
+        process.chdir(dir)
+      }
+    } finally {
+      process.chdir(cwd)
+      rmSync(elsewhere, { recursive: true, force: true })
     }
   })
 
