@@ -61,6 +61,10 @@ describe('revealText: legitimate text untouched', () => {
     // Tag characters outside a flag sequence (hidden text) are marked.
     expect(revealText('acme\u{E0068}\u{E0069}')).toBe('acme⟨U+E0068⟩⟨U+E0069⟩')
     expect(revealText('🏴\u{E0067}\u{E0062}')).toBe('🏴⟨U+E0067⟩⟨U+E0062⟩')
+    // A black flag and a cancel tag around any other tag run is no subdivision flag (a region and 1-4 letters or
+    // digits, lowercase): text hidden in it is marked, or a whole sentence could ride invisibly behind a 🏴.
+    const smuggled = '🏴' + [...'Hi there'].map((c) => String.fromCodePoint(0xe0000 + c.codePointAt(0)!)).join('') + '\u{E007F}'
+    expect(revealText(smuggled)).toBe('🏴⟨U+E0048⟩⟨U+E0069⟩⟨U+E0020⟩⟨U+E0074⟩⟨U+E0068⟩⟨U+E0065⟩⟨U+E0072⟩⟨U+E0065⟩⟨U+E007F⟩')
   })
 })
 

@@ -56,13 +56,17 @@ function legitimate(code: number, previous: string | undefined, next: string | u
   return false
 }
 
-/** The length (in code points) of a subdivision flag's tag run after 🏴 at `start` (🏴󠁧󠁢󠁳󠁣󠁴󠁿), or 0 when there is none. */
+/**
+ * The length (in code points) of a subdivision flag's tag run after 🏴 at `start` (🏴󠁧󠁢󠁳󠁣󠁴󠁿), or 0 when there is none. A
+ * subdivision id is a region and 1-4 letters or digits, in tag lowercase letters and digits (3-6 tags): any other run
+ * between 🏴 and the cancel tag is text hidden behind the flag, and is marked.
+ */
 function flagTagRun(chars: readonly string[], start: number): number {
   let end = start
-  while (end < chars.length) {
+  while (end < chars.length && end - start <= 6) {
     const code = chars[end]?.codePointAt(0) ?? 0
-    if (code === CANCEL_TAG) return end > start ? end - start + 1 : 0
-    if (code < 0xe0020 || code > 0xe007e) return 0
+    if (code === CANCEL_TAG) return end - start >= 3 ? end - start + 1 : 0
+    if (!((code >= 0xe0030 && code <= 0xe0039) || (code >= 0xe0061 && code <= 0xe007a))) return 0
     end++
   }
   return 0
