@@ -106,7 +106,10 @@ describe.each<SiemProtocol>(['http/protobuf', 'grpc'])('stop() with a request in
       await a.siem.start()
       await waitFor(() => sockets.length >= 1, 'the connection')
       await new Promise((resolve) => setTimeout(resolve, 100))
+      const stopping = Date.now()
       await a.siem.stop()
+      // The 1 s grace, not the 20 s request timeout (which would also leave no status and no cursor behind).
+      expect(Date.now() - stopping).toBeLessThan(5000)
       expect(a.errors).toEqual([])
       expect(await a.store.getState(SIEM_STATE.status, 'hung')).toBeNull()
       expect(await a.store.getState(SIEM_STATE.cursor, 'hung')).toBeNull()
