@@ -155,6 +155,26 @@ describe('NDJSON export', () => {
     expect(result.chains[0]?.firstBreak).toMatchObject({ reason: 'modified', seq: 6 })
   })
 
+  it('refuses a line that holds a key twice in one object, whichever value the verifier would have used', async () => {
+    const path = await writeExport('repeated.ndjson', exportNdjson({ store, chainIds: ['acme'] }))
+    const genuine = readFileSync(path, 'utf8')
+    expect((await verifyAll({ source: createNdjsonSource({ path }), publicKey })).ok).toBe(true)
+    // JSON.parse keeps the last value, so the hash still matches; a tool that keeps the first shows the other one.
+    for (const [original, repeated] of [
+      ['"action":"member_invited"', '"action":"project_deleted","action":"member_invited"'],
+      ['"resource":{"type":"member","id":"m7"}', '"resource":{"type":"member","id":"m999","id":"m7"}'],
+      ['"action":"member_invited"', '"\\u0061ction":"project_deleted","action":"member_invited"'],
+    ] as const) {
+      const forged = genuine.replace(original, repeated)
+      expect(forged).not.toBe(genuine)
+      writeFileSync(path, forged)
+      await expect(verifyAll({ source: createNdjsonSource({ path }), publicKey })).rejects.toMatchObject({
+        code: 'INTEGRITY_ERROR',
+        message: expect.stringMatching(/^Line \d+ holds the key "(action|id)" twice/),
+      })
+    }
+  })
+
   it('refuses files that are not chain exports', async () => {
     const notJson = join(dir, 'not-json.ndjson')
     writeFileSync(notJson, '{"kind":"auditkit-chain","version":1}\n{oops\n')

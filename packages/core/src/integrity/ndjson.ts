@@ -98,6 +98,8 @@ export interface NdjsonSourceOptions {
 
 /** Reads an export for `verifyChain`/`verifyAll` (and `auditkit verify --ndjson`); the file is not loaded whole. */
 export function createNdjsonSource({ path }: NdjsonSourceOptions): NdjsonSource {
+  // Every pass reads the file from its start: each line's keys are checked for repeats once, by the first pass to reach it.
+  let keysCheckedThrough = 0
   async function* lines(): AsyncGenerator<NdjsonLine> {
     const input = createReadStream(path, { encoding: 'utf8' })
     const reader = createInterface({ input, crlfDelay: Infinity })
@@ -109,7 +111,8 @@ export function createNdjsonSource({ path }: NdjsonSourceOptions): NdjsonSource 
       for await (const text of reader) {
         number++
         if (text.trim() === '') continue
-        const line = parseLine(text, number)
+        const line = parseLine(text, number, number > keysCheckedThrough)
+        keysCheckedThrough = Math.max(keysCheckedThrough, number)
         // The first line that is not blank: an empty file, or blank lines before events, is not an export either.
         if (!headerSeen) {
           if (line.kind !== NDJSON_FORMAT) throw notAnExport()
@@ -162,17 +165,64 @@ export function createNdjsonSource({ path }: NdjsonSourceOptions): NdjsonSource 
   }
 }
 
-function parseLine(text: string, number: number): NdjsonLine {
+function parseLine(text: string, number: number, checkKeys: boolean): NdjsonLine {
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
     throw new AuditKitError('INTEGRITY_ERROR', `Line ${number} is not JSON`)
   }
+  const repeated = checkKeys ? repeatedKey(text) : null
+  if (repeated !== null)
+    throw new AuditKitError(
+      'INTEGRITY_ERROR',
+      `Line ${number} holds the key ${JSON.stringify(repeated)} twice in one object: JSON readers differ on which value counts (this verifier would check the last), so the file is refused`,
+    )
   const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined
   if (kind !== NDJSON_FORMAT && kind !== 'chain' && kind !== 'checkpoint' && kind !== 'event')
     throw new AuditKitError('INTEGRITY_ERROR', `Line ${number} has no known "kind" (${NDJSON_FORMAT}, chain, checkpoint or event)`)
   return value as NdjsonLine
+}
+
+/** Space, tab, line feed, carriage return: the whitespace JSON allows between tokens. */
+const isJsonSpace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COLON = 0x3a
+
+/**
+ * The first key that one object of `text` (valid JSON) holds twice, or null. JSON.parse keeps the last value, as jq and
+ * Python do; a reader that keeps the first would show a value other than the one whose hash was verified. Keys are
+ * compared decoded (`"\u0061ction"` is `"action"`). One pass over the text, a set per open object.
+ */
+function repeatedKey(text: string): string | null {
+  // One entry per open bracket: the keys seen so far in an object, null for an array.
+  const open: (Set<string> | null)[] = []
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      const start = i
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i)
+        if (d === BACKSLASH) i++
+        else if (d === QUOTE) break
+      }
+      const keys = open[open.length - 1]
+      if (!keys) continue
+      // In valid JSON a string inside an object is a key exactly when a colon follows it.
+      let next = i + 1
+      while (next < text.length && isJsonSpace(text.charCodeAt(next))) next++
+      if (text.charCodeAt(next) !== COLON) continue
+      const raw = text.slice(start, i + 1)
+      const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1)
+      if (keys.has(key)) return key
+      keys.add(key)
+    } else if (c === 0x7b /* { */) open.push(new Set())
+    else if (c === 0x5b /* [ */) open.push(null)
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) open.pop()
+  }
+  return null
 }
 
 /**
