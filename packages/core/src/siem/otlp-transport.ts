@@ -61,6 +61,33 @@ async function resolveTarget(guard: EndpointGuard, hostname: string): Promise<{ 
   }
 }
 
+/**
+ * `resolveTarget` within the export's time limit: a resolver that never answers (a DNS server dropping queries) must not
+ * hold an export, or Test Connection, past `limitMs`, and a stopping exporter abandons it at once.
+ */
+function resolveWithin(
+  guard: EndpointGuard,
+  hostname: string,
+  limitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ address: string; family: 4 | 6 } | ExportResult> {
+  return new Promise((resolve) => {
+    let done = false
+    const finish = (value: { address: string; family: 4 | 6 } | ExportResult): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', abandon)
+      resolve(value)
+    }
+    const abandon = (): void => finish(failure('unavailable', `Resolving ${hostname} was abandoned: the exporter stopped`))
+    const timer = setTimeout(() => finish(failure('timeout', `Resolving ${hostname} took longer than ${limitMs} ms`)), limitMs)
+    if (signal?.aborted) return abandon()
+    signal?.addEventListener('abort', abandon, { once: true })
+    void resolveTarget(guard, hostname).then(finish)
+  })
+}
+
 function isResult(value: { address: string } | ExportResult): value is ExportResult {
   return 'ok' in value
 }
@@ -100,15 +127,18 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
 
   return {
     async send(body, timeoutMs, signal) {
-      const target = await resolveTarget(options.guard, hostname)
+      const started = Date.now()
+      const target = await resolveWithin(options.guard, hostname, timeoutMs, signal)
       if (isResult(target)) return target
+      // The time limit is the whole export's, name resolution included.
+      const remainingMs = Math.max(1, timeoutMs - (Date.now() - started))
       // Connect to the address that passed the policy, whatever a second DNS answer would say.
       const pinnedLookup: LookupFunction = (_host, lookupOptions, callback) => {
         if ((lookupOptions as { all?: boolean }).all) {
           ;(callback as unknown as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target])
         } else callback(null, target.address, target.family)
       }
-      return settleWithin(timeoutMs, where, signal, (settle) => {
+      return settleWithin(remainingMs, where, signal, (settle) => {
         const send = secure ? httpsRequest : httpRequest
         const request = send(
           {
@@ -263,18 +293,21 @@ function createGrpcTransport(options: OtlpTransportOptions): OtlpTransport {
 
   return {
     async send(body, timeoutMs, signal) {
-      const target = await resolveTarget(options.guard, hostname)
+      const started = Date.now()
+      const target = await resolveWithin(options.guard, hostname, timeoutMs, signal)
       if (isResult(target)) return target
+      // The time limit is the whole export's, name resolution included.
+      const remainingMs = Math.max(1, timeoutMs - (Date.now() - started))
       const channel = clientFor(target.address, target.family)
       // The deadline is grpc-js's; the outer limit makes sure a lost answer can never stall the exporter.
-      return settleWithin(timeoutMs + 1000, where, signal, (settle) => {
+      return settleWithin(remainingMs + 1000, where, signal, (settle) => {
         const call = channel.makeUnaryRequest(
           EXPORT_PATH,
           (value: Uint8Array) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
           (value: Buffer) => value,
           body,
           metadata,
-          { deadline: Date.now() + timeoutMs },
+          { deadline: Date.now() + remainingMs },
           (error, response) => {
             if (!error) return settle(accepted(Buffer.isBuffer(response) ? rejectedLogRecords(response) : 0))
             const code = error.code ?? grpc.status.UNKNOWN
