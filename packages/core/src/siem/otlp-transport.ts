@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { isIP, type LookupFunction, type Socket } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import { AuditKitError, isAuditKitError } from '../errors.js'
-import type { EndpointGuard } from './endpoint-policy.js'
+import type { EndpointGuard, ResolvedAddress } from './endpoint-policy.js'
 import {
   accepted,
   classifyErrorCode,
@@ -51,7 +51,7 @@ const GRPC_CLASSES: Partial<Record<grpc.status, ExportFailure['result']>> = {
 }
 
 /** Resolves and checks the host (endpoint policy) before every connection; DNS and policy failures are classified. */
-async function resolveTarget(guard: EndpointGuard, hostname: string): Promise<{ address: string; family: 4 | 6 } | ExportResult> {
+async function resolveTarget(guard: EndpointGuard, hostname: string): Promise<ResolvedAddress | ExportResult> {
   try {
     return await guard.resolve(hostname)
   } catch (error) {
@@ -65,26 +65,10 @@ async function resolveTarget(guard: EndpointGuard, hostname: string): Promise<{ 
  * `resolveTarget` within the export's time limit: a resolver that never answers (a DNS server dropping queries) must not
  * hold an export, or Test Connection, past `limitMs`, and a stopping exporter abandons it at once.
  */
-function resolveWithin(
-  guard: EndpointGuard,
-  hostname: string,
-  limitMs: number,
-  signal: AbortSignal | undefined,
-): Promise<{ address: string; family: 4 | 6 } | ExportResult> {
-  return new Promise((resolve) => {
-    let done = false
-    const finish = (value: { address: string; family: 4 | 6 } | ExportResult): void => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', abandon)
-      resolve(value)
-    }
-    const abandon = (): void => finish(failure('unavailable', `Resolving ${hostname} was abandoned: the exporter stopped`))
-    const timer = setTimeout(() => finish(failure('timeout', `Resolving ${hostname} took longer than ${limitMs} ms`)), limitMs)
-    if (signal?.aborted) return abandon()
-    signal?.addEventListener('abort', abandon, { once: true })
-    void resolveTarget(guard, hostname).then(finish)
+function resolveWithin(guard: EndpointGuard, hostname: string, limitMs: number, signal: AbortSignal | undefined): Promise<ResolvedAddress | ExportResult> {
+  return settleWithin<ResolvedAddress>(limitMs, `${hostname} (resolving its name)`, signal, (settle) => {
+    void resolveTarget(guard, hostname).then(settle)
+    return () => {} // a lookup cannot be cancelled: its late answer is ignored
   })
 }
 
@@ -207,15 +191,15 @@ function createHttpTransport(options: OtlpTransportOptions): OtlpTransport {
  * Runs one export that answers through `settle` (first answer wins) and returns how to abort it; after `limitMs`
  * it is aborted and answers `timeout`.
  */
-function settleWithin(
+function settleWithin<T = never>(
   limitMs: number,
   where: string,
   signal: AbortSignal | undefined,
-  start: (settle: (result: ExportResult) => void) => () => void,
-): Promise<ExportResult> {
+  start: (settle: (result: T | ExportResult) => void) => () => void,
+): Promise<T | ExportResult> {
   return new Promise((resolve) => {
     let settled = false
-    const settle = (result: ExportResult): void => {
+    const settle = (result: T | ExportResult): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
