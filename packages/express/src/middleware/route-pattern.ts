@@ -183,6 +183,16 @@ function rootStackOf(app: object): LayerLike[] | undefined {
 const subAppsByStack = new WeakMap<object, { layers: number; found: boolean }>()
 
 /**
+ * How a layer's handle holds a sub-app: Express wraps an app given to `app.use` in `mounted_app` (`'wrapped'`, its
+ * router hidden); an app given to a router's `use` is the handle itself (`'app'`, its router reachable). Null: no app.
+ */
+function subAppIn(handle: unknown): 'wrapped' | 'app' | null {
+  const candidate = handle as { name?: unknown; set?: unknown; handle?: unknown } | null | undefined
+  if (candidate?.name === 'mounted_app') return 'wrapped'
+  return typeof candidate?.set === 'function' && typeof candidate.handle === 'function' ? 'app' : null
+}
+
+/**
  * Whether `app` mounts another app anywhere in its router stack (`app.use('/orgs/:org', orgApp)`): only then can an
  * error leaving a sub-app reset `req.app` to a parent whose stack does not reach the matched route. Cached per stack
  * and its length (a later `app.use` is seen).
@@ -196,10 +206,8 @@ export function mountsSubApps(app: object): boolean {
     depth <= 16 &&
     stack.some((layer) => {
       if (layer.route) return false
-      const handle = layer.handle as { name?: unknown; set?: unknown; handle?: unknown } | undefined
-      // Express wraps a mounted app in `mounted_app`; an app given to a router's `use` is the handle itself.
-      if (handle?.name === 'mounted_app' || (typeof handle?.set === 'function' && typeof handle.handle === 'function')) return true
-      const child = stackOf(handle)
+      if (subAppIn(layer.handle) !== null) return true
+      const child = stackOf(layer.handle)
       return child !== undefined && visit(child, depth + 1)
     })
   const found = visit(root, 0)
@@ -226,13 +234,11 @@ function routeIn(stack: readonly LayerLike[], method: string, path: string, dept
       if (handlesMethod(layer.route, method) && matchLayer(layer, path)) return true
       continue
     }
-    const handle = layer.handle as { name?: unknown; set?: unknown; handle?: unknown } | undefined
-    // Express wraps an app given to `app.use` in `mounted_app`, hiding its router; an app given to a router's `use` is
-    // the handle itself, its router reachable (once it has one: Express 4 creates it with the first route).
-    const wrapped = handle?.name === 'mounted_app'
-    const isApp = wrapped || (typeof handle?.set === 'function' && typeof handle.handle === 'function')
-    const child = wrapped ? undefined : isApp ? rootStackOf(handle as object) : stackOf(handle)
-    if (!isApp && child === undefined) continue // plain middleware
+    const subApp = subAppIn(layer.handle)
+    // A wrapped sub-app's routes are hidden; an app's router is reachable once it has one (Express 4 creates it with the
+    // first route).
+    const child = subApp === 'wrapped' ? undefined : subApp === 'app' ? rootStackOf(layer.handle as object) : stackOf(layer.handle)
+    if (subApp === null && child === undefined) continue // plain middleware
     const match = matchLayer(layer, path)
     if (!match) continue
     if (child === undefined) {
