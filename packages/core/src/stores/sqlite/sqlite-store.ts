@@ -381,6 +381,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   let opened: string | null = null
   // Resolved now: the file opened is the one at this path, even if the process changes its working directory later.
   const file = path === ':memory:' || path.startsWith('file:') ? '' : resolve(path)
+  /** What every connection of the store, on any thread, opens: the resolved file, or the path where it names none. */
+  const location = file === '' ? path : file
   const identityOf = (target: string): string => {
     const stats = statSync(target, { throwIfNoEntry: false })
     return stats ? `${stats.dev}:${stats.ino}` : 'missing'
@@ -417,8 +419,8 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     }
     if (db) return db
     if (readonly) {
-      if (path === ':memory:' || !existsSync(file === '' ? path : file)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
-      const connection = openReadOnly(file === '' ? path : file)
+      if (path === ':memory:' || !existsSync(location)) throw new AuditKitError('STORE_UNAVAILABLE', `No sqlite database at ${path} to open read-only`)
+      const connection = openReadOnly(location)
       connection.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
       const version = schemaVersion(connection)
       // A file of an older version has no facet counts: its facets are counted from the events.
@@ -462,7 +464,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
     if (file !== '') mkdirSync(dirname(file), { recursive: true })
     // The path resolved when the store was made, as the threads open it: a later change of working directory must not
     // split the store's reads and writes across two files.
-    const connection = new Database(file === '' ? path : file)
+    const connection = new Database(location)
     try {
       for (const pragma of connectionPragmas({ busyTimeoutMs, cacheSizeKiB })) connection.exec(pragma)
       connection.exec('BEGIN IMMEDIATE')
@@ -501,9 +503,10 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   /** Runs `work` and turns driver errors into `STORE_UNAVAILABLE` (AuditKit's own errors pass through). */
   function guarded<T>(operation: string, work: () => T): Promise<T> {
     try {
-      // Statements are cached: without this a file replaced under a reading connection (the SIEM exporter's, the
-      // admin's) would be read stale forever, while the writer thread writes into the new one. `append` checks itself.
-      if (operation !== 'append' && db && opened !== null && !closed) open()
+      // Opened before the work: what the file holds (facet summary, search index) is known only then. And statements
+      // are cached: without this a file replaced under a reading connection (the SIEM exporter's, the admin's) would be
+      // read stale forever, while the writer thread writes into the new one. `append` checks itself.
+      if (operation !== 'append' && !closed) open()
       return Promise.resolve(work())
     } catch (error) {
       return Promise.reject(toStoreError(error, operation))
@@ -527,7 +530,6 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
    * in order finds a page sooner than reading and sorting every candidate.
    */
   function searchCandidates(term: string, filter: EventFilter): string | null {
-    if (!db) open() // hasSearchIndex is known once the file is open
     if (!hasSearchIndex) return null
     const chars = [...term]
     if (chars.length < 3) return null
@@ -636,8 +638,6 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   }
 
   function facets(filter: EventFilter): Facets {
-    // Opened first: hasFacetCounts is known only then (a new instance's first call counted every event of the window).
-    if (!db) open()
     const spans = hasFacetCounts && EQUALITY_FILTERS.every(([field]) => filter[field] === undefined || filter[field] === null) && !filter.q
       ? facetSpans(instant(filter.from, 'from'), instant(filter.to, 'to'))
       : null
@@ -783,7 +783,7 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
   }
 
   function writerThread(): StoreThread | null {
-    if (thread === undefined) thread = createWriterThread({ path: file === '' ? path : file, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? writeInlineFromNowOn('the writer thread entry (@auditkit/core/sqlite-writer) cannot be resolved')
+    if (thread === undefined) thread = createWriterThread({ path: location, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? writeInlineFromNowOn('the writer thread entry (@auditkit/core/sqlite-writer) cannot be resolved')
     return thread
   }
 
@@ -803,11 +803,11 @@ export function createSqliteStore(options: SqliteStoreOptions): AuditStore {
    * so that the read-only thread finds it created and its schema up to date.
    */
   async function read<O extends keyof ThreadReadArguments>(operation: O, argument: ThreadReadArguments[O], run: () => ThreadReadResults[O]): Promise<ThreadReadResults[O]> {
-    // The path resolved when the store was made: the thread may start after the process changed its working directory.
-    if (readerThread === undefined && !closed) readerThread = createReaderThread({ path: file, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? null
+    // The location resolved when the store was made: the thread may start after the process changed its working directory.
+    if (readerThread === undefined && !closed) readerThread = createReaderThread({ path: location, busyTimeoutMs, cacheSizeKiB, searchIndex }) ?? null
     const current = closed ? null : readerThread
     if (!current) return guarded(operation, run)
-    await guarded(operation, () => void open())
+    await guarded(operation, () => undefined) // guarded opens the file first
     try {
       return await current.read(operation, argument)
     } catch (error) {
