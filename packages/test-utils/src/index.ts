@@ -14,6 +14,7 @@ export { expectIntactChain, readAllPages, runStoreContract } from './store-contr
 export type { StoreContractOptions } from './store-contract/run-store-contract.js'
 export { runAdapterContract } from './adapter-contract/run-adapter-contract.js'
 export { storeWithAppend } from './store-contract/store-with-append.js'
+export { storeWithCalls } from './store-contract/store-with-calls.js'
 export { waitFor } from './wait-for.js'
 export type { AdapterAppOptions, AdapterHarness, RunningAdapterApp } from './adapter-contract/run-adapter-contract.js'
 export {

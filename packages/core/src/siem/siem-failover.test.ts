@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver, waitFor } from '@auditkit/test-utils'
+import { decodeExportLogsRequest, expectCompleteDelivery, startOtlpReceiver, storeWithCalls, waitFor } from '@auditkit/test-utils'
 import type { AuditEventInput } from '../event/schema.js'
 import { createAuditLogger, type AuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
@@ -42,14 +42,7 @@ async function instance(path: string, id: string, overrides: Partial<SiemService
   let crashed = false
   // A crashed process writes nothing more and renews nothing: its lease stays in the store until it expires. Every
   // store call of its exporter fails from then on, so it cannot touch the shared file (nor, without a cursor, send).
-  const exporterStore = new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver)
-      if (typeof value !== 'function') return value
-      return (...args: unknown[]) =>
-        crashed ? Promise.reject(new Error(`instance ${id} crashed`)) : (value as (...a: unknown[]) => unknown).apply(target, args)
-    },
-  })
+  const exporterStore = storeWithCalls(store, (_method, call) => (crashed ? Promise.reject(new Error(`instance ${id} crashed`)) : call()))
   const siem = createSiemService({
     logger,
     store: exporterStore,

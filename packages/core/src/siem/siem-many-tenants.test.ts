@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startOtlpReceiver, waitFor } from '@auditkit/test-utils'
+import { startOtlpReceiver, storeWithCalls, waitFor } from '@auditkit/test-utils'
 import { createAuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
-import type { AuditStore } from '../store/types.js'
 import { SIEM_STATE } from './delivery-worker.js'
 import { createSiemService, type SiemServiceOptions } from './siem-service.js'
 import type { SiemProtocol } from './settings.js'
@@ -24,16 +23,10 @@ async function instance(path: string, id: string, overrides: Partial<SiemService
   await store.init()
   const logger = createAuditLogger({ store, onError: () => {} })
   const calls: Record<string, number> = {}
-  const counted = new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver)
-      if (typeof value !== 'function') return value
-      return (...args: unknown[]) => {
-        calls[String(property)] = (calls[String(property)] ?? 0) + 1
-        return (value as (...a: unknown[]) => unknown).apply(target, args)
-      }
-    },
-  }) as AuditStore
+  const counted = storeWithCalls(store, (method, call) => {
+    calls[method] = (calls[method] ?? 0) + 1
+    return call()
+  })
   const errors: unknown[] = []
   const siem = createSiemService({
     logger,
