@@ -272,20 +272,24 @@ function removeNulFromSearchText(connection: Db): void {
 function repairFacetCounts(connection: Db): void {
   const counted = countedRowid(connection)
   // All events (counted on the smallest index) less the few newer ones (a rowid range), not a walk of the table itself.
-  const count = (sql: string, params: number[]): number => (connection.prepare(sql).get(params) as { n: number }).n
-  const held = count('SELECT count(*) AS n FROM events', []) - count('SELECT count(*) AS n FROM events WHERE rowid > ?', [counted])
-  const summed = count("SELECT coalesce(sum(n), 0) AS n FROM facet_counts WHERE facet = 'action' AND grain = 'm'", [])
+  const held = numberFrom(connection, 'SELECT count(*) AS n FROM events') - numberFrom(connection, 'SELECT count(*) AS n FROM events WHERE rowid > ?', [counted])
+  const summed = numberFrom(connection, "SELECT coalesce(sum(n), 0) AS n FROM facet_counts WHERE facet = 'action' AND grain = 'm'")
   if (summed === held) return
   connection.exec('DELETE FROM facet_counts')
   catchUpFacets(connection, 0, counted)
 }
 
+/** The number `n` that a one-row query answers. */
+function numberFrom(connection: Db, sql: string, params: SqlValue[] = []): number {
+  return (connection.prepare(sql).get(params) as { n: number }).n
+}
+
 function countedRowid(connection: Db): number {
-  return (connection.prepare('SELECT counted_rowid AS n FROM facet_progress').get([]) as { n: number }).n
+  return numberFrom(connection, 'SELECT counted_rowid AS n FROM facet_progress')
 }
 
 function lastRowid(connection: Db): number {
-  return (connection.prepare('SELECT coalesce(max(rowid), 0) AS n FROM events').get([]) as { n: number }).n
+  return numberFrom(connection, 'SELECT coalesce(max(rowid), 0) AS n FROM events')
 }
 
 /** Counts the events with rowid in `(after, upTo]` into `facet_counts` (inside the caller's write transaction). */
