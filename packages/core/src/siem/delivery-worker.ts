@@ -97,6 +97,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   // While waiting no request is in flight, so the request timeout does not matter: renewing whenever a quarter of the
   // lease has passed keeps at least half of it in hand, and never spins however the options are set.
   const waitSliceMs = Math.max(1, Math.floor(options.leaseTtlMs / 4))
+  // While another instance holds the lease: asking for it is a store write, so not at every poll (with N tenants, N
+  // writes per poll interval on the shared file). It is renewed every renewEveryMs while held, so a quarter of the
+  // lease (at most half a request timeout) still notices a crashed or stopped holder soon after.
+  const followerAskMs = Math.max(options.pollIntervalMs, Math.min(waitSliceMs, Math.floor(options.requestTimeoutMs / 2)))
   // A takeover waits no longer than this instance itself would (another instance's clock or options may differ).
   const longestWaitMs = Math.max(options.retry.maxDelayMs, options.retry.maxRetryAfterMs)
 
@@ -236,10 +240,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         // Renew only when needed (a store write): early enough that a request in flight never outlives the lease.
         if (!leader || Date.now() - leaseRenewedAt >= renewEveryMs) leader = await renewLease()
         if (!leader) {
-          // Another instance holds the lease: asking for it is a store write, so not at every poll (with N tenants,
-          // N writes per poll interval on the shared file). It is renewed every renewEveryMs while held, so a quarter
-          // of the lease (at most half a request timeout) still notices a crashed or stopped holder soon after.
-          await sleep(Math.max(options.pollIntervalMs, Math.min(waitSliceMs, Math.floor(options.requestTimeoutMs / 2))), false)
+          await sleep(followerAskMs, false)
           continue
         }
         if (takingOver) {
