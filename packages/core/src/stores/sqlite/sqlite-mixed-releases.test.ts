@@ -116,7 +116,7 @@ describe('sqlite file shared with older releases', () => {
     raw.close()
     written.push(...appendAsOlderRelease(path, events(10)))
 
-    // Read inline, on the connection that opened the file: the summary answers (a reader thread's first call counts the events).
+    // Read inline, on the connection that opened the file: the summary answers.
     const again = createSqliteStore({ path, writer: 'inline', reader: 'inline' })
     await again.init()
     expect(await again.facets(window)).toEqual(expectedFacets(written, window))
