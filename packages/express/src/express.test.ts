@@ -44,11 +44,11 @@ const quietErrors: ErrorRequestHandler = (_error, _req, res, _next) => {
 }
 
 const harnessFor = (createApp: typeof express): AdapterHarness => ({
-  async startApp({ logger, delivery, trustProxy, recordReads }) {
+  async startApp({ logger, delivery, trustProxy, recordReads, deriveOperation }) {
     const app = createApp()
     app.set('trust proxy', trustProxy)
     app.use(createApp.json())
-    app.use(auditMiddleware({ logger, delivery, recordReads, tenant: (req) => fixtureTenant(req.get(FIXTURE_TENANT_HEADER), principalOf(req)) }))
+    app.use(auditMiddleware({ logger, delivery, recordReads, deriveOperation, tenant: (req) => fixtureTenant(req.get(FIXTURE_TENANT_HEADER), principalOf(req)) }))
     app.use((req, res, next) => {
       const principal = authenticateFixture(req.get('authorization'))
       if (principal === 'invalid') {

@@ -17,13 +17,14 @@ import { auditMiddleware } from '../src/index.js'
 type Env = { Variables: { principal: FixturePrincipal | null } }
 
 const harness: AdapterHarness = {
-  async startApp({ logger, delivery, trustProxy, recordReads }) {
+  async startApp({ logger, delivery, trustProxy, recordReads, deriveOperation }) {
     const app = new Hono<Env>()
     app.use(
       auditMiddleware<Env>({
         logger,
         delivery,
         recordReads,
+        deriveOperation,
         trustProxy,
         actor: (c) => fixtureActor(c.get('principal')),
         tenant: (c) => fixtureTenant(c.req.header(FIXTURE_TENANT_HEADER), c.get('principal')),

@@ -13,16 +13,16 @@ async function serve(app: INestApplication): Promise<{ baseUrl: string; close():
 }
 
 const onExpress: AdapterHarness = {
-  async startApp({ logger, delivery, trustProxy, recordReads }) {
-    const app = await NestFactory.create<NestExpressApplication>(fixtureAppModule({ logger, delivery, recordReads }), { logger: false })
+  async startApp({ logger, delivery, trustProxy, recordReads, deriveOperation }) {
+    const app = await NestFactory.create<NestExpressApplication>(fixtureAppModule({ logger, delivery, recordReads, deriveOperation }), { logger: false })
     app.set('trust proxy', trustProxy)
     return serve(app)
   },
 }
 
 const onFastify: AdapterHarness = {
-  async startApp({ logger, delivery, trustProxy, recordReads }) {
-    const app = await NestFactory.create(fixtureAppModule({ logger, delivery, recordReads }), new FastifyAdapter({ trustProxy }), { logger: false })
+  async startApp({ logger, delivery, trustProxy, recordReads, deriveOperation }) {
+    const app = await NestFactory.create(fixtureAppModule({ logger, delivery, recordReads, deriveOperation }), new FastifyAdapter({ trustProxy }), { logger: false })
     return serve(app)
   },
 }

@@ -22,7 +22,7 @@ export type ExportResultClass = (typeof EXPORT_RESULT_CLASSES)[number]
 export interface ExportFailure {
   ok: false
   result: Exclude<ExportResultClass, 'ok'>
-  /** What happened, e.g. `HTTP 401` or `gRPC status 16 (UNAUTHENTICATED) while sending to collector:4317`. */
+  /** What happened, e.g. `HTTP 401 from collector:4318` or `gRPC status 16 (UNAUTHENTICATED) while sending to collector:4317`. */
   message: string
   /** What to check, after the manual's troubleshooting list. */
   hint: string

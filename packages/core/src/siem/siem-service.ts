@@ -76,7 +76,8 @@ export interface SiemServiceOptions {
    */
   secretKey?: string | Buffer
   /**
-   * Which endpoints may be used; link-local and cloud metadata addresses are always refused, loopback is allowed.
+   * Which endpoints may be used; the unspecified, link-local and cloud metadata addresses (`DEFAULT_DENIED_ENDPOINTS`)
+   * are always refused, loopback is allowed.
    * @default {}
    */
   endpointPolicy?: EndpointPolicy

@@ -8,6 +8,7 @@ import {
   holdEndUntilSettled,
   whenResponseClosed,
   type Actor,
+  type AuditCaptureOptions,
   type AuditLogger,
   type AuditRequestContext,
   type CaptureHandle,
@@ -31,7 +32,8 @@ declare global {
   }
 }
 
-export interface AuditMiddlewareOptions {
+/** Core's capture options (`deriveOperation` among them), with what they mean in Express. */
+export interface AuditMiddlewareOptions extends AuditCaptureOptions<Request> {
   /** The logger events are recorded through (`createAuditLogger({ store })`). Required. */
   logger: AuditLogger
   /**
@@ -66,8 +68,9 @@ export interface AuditMiddlewareOptions {
    */
   delivery?: DeliveryMode
   /**
-   * Return true to leave a request out entirely (health checks, the admin routes themselves). `req.audit` is still
-   * set, so handlers need no checks, but nothing is recorded.
+   * Return true to leave a request out entirely (health checks). `req.audit` is still set, so handlers need no
+   * checks, but nothing is recorded. Not the admin routes: `auditAdminRouter` already leaves its successful answers
+   * out, and a refused admin change is recorded only through this middleware.
    * @default () => false
    */
   skip?: (req: Request) => boolean
@@ -86,15 +89,9 @@ const defaultActor = (req: Request): Actor | undefined => actorFromUser((req as 
  * and the request's user agent and id. Mount it before your routes: `app.use(auditMiddleware({ logger }))`.
  */
 export function auditMiddleware(options: AuditMiddlewareOptions): RequestHandler {
-  const capture = createAuditCapture<Request>({
-    logger: options.logger,
-    actor: options.actor ?? defaultActor,
-    tenant: options.tenant,
-    recordReads: options.recordReads,
-    delivery: options.delivery,
-    skip: options.skip,
-  })
-  const requestIdHeader = (options.requestIdHeader ?? DEFAULT_REQUEST_ID_HEADER).toLowerCase()
+  const { requestIdHeader: requestIdHeaderOption = DEFAULT_REQUEST_ID_HEADER, actor = defaultActor, ...captureOptions } = options
+  const capture = createAuditCapture<Request>({ ...captureOptions, actor })
+  const requestIdHeader = requestIdHeaderOption.toLowerCase()
   const holdUntilDurable = capture.delivery === 'await'
 
   return function auditKit(req: Request, res: Response, next: NextFunction): void {

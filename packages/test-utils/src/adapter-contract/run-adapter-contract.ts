@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createAuditLogger, type AuditEvent, type AuditLogger, type AuditStore, type DeliveryMode } from '@auditkit/core'
+import { createAuditLogger, type AuditCaptureOptions, type AuditEvent, type AuditLogger, type AuditStore, type DeliveryMode } from '@auditkit/core'
 import { createSqliteStore } from '@auditkit/core/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_TIME } from '../fixtures/contract-queries.js'
@@ -21,6 +21,8 @@ export interface AdapterAppOptions {
   trustProxy: boolean
   /** The adapter's `recordReads` option. */
   recordReads: boolean
+  /** The adapter's `deriveOperation` option (unset: core's). */
+  deriveOperation?: AuditCaptureOptions<unknown>['deriveOperation']
 }
 
 export interface RunningAdapterApp {
@@ -85,6 +87,7 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
         delivery: options.delivery ?? 'async',
         trustProxy: options.trustProxy ?? false,
         recordReads: options.recordReads ?? false,
+        ...(options.deriveOperation ? { deriveOperation: options.deriveOperation } : {}),
       })
       const fixture: Fixture = {
         app,
@@ -339,6 +342,20 @@ export function runAdapterContract(name: string, harness: AdapterHarness): void 
         ['OPTIONS', '/projects'],
         ['GET', '/projects'],
       ])
+    })
+
+    it("names the action and resource with the app's deriveOperation, from the route pattern and its parameters", async () => {
+      const f = await start({
+        deriveOperation: ({ method, route, params }) => ({
+          action: `${method}_${route ?? 'unrouted'}`.toLowerCase().replace(/[^a-z]+/g, '_'),
+          resource: { type: 'widget', id: params?.projectId ?? 'none' },
+          targets: [],
+        }),
+      })
+      const tenant = freshTenant('derive')
+      expect((await f.send('/projects/p_7', { method: 'PATCH', tenant, token: FIXTURE_TOKENS.user, body: { name: 'x' } })).status).toBe(200)
+      const [event] = await f.events(tenant)
+      expect(event).toMatchObject({ action: 'patch_projects_projectid', resource: { type: 'widget', id: 'p_7' } })
     })
 
     it('takes the client address from X-Forwarded-For behind a trusted proxy', async () => {
