@@ -439,7 +439,7 @@ export const TEST_RESULT_HINTS_JA: Record<string, string> = {
   unauthorized: 'コレクターが認証情報を拒否しました (401)。Authorization ヘッダーの値と、bearer token が有効であることを確認してください。',
   forbidden: 'コレクターがアクセスを拒否しました (403)。Authorization ヘッダーの値と、トークンにログの書き込み権限があることを確認してください。',
   path_mismatch: 'この URL にログのエンドポイントがありません (404/405)。HTTP/Protobuf では完全なパス（例: https://collector.example.com:4318/v1/logs）が必要です。gRPC ではベース URL のみを使います。',
-  unavailable: 'コレクターが過負荷か利用できません (429/503)。送信はバックオフしながら再試行します。コレクターの状態と制限を確認してください。',
+  unavailable: 'コレクターが過負荷か利用できません (429, 502, 503, 504)。送信はバックオフしながら再試行します。コレクターの状態と制限を確認してください。',
   invalid_config: '設定が正しくありません。各項目の詳細を確認してください。',
   endpoint_not_allowed: 'このエンドポイントはサーバーのエンドポイントポリシーで拒否されています（0.0.0.0 などの未指定アドレス、リンクローカル、クラウドのメタデータのアドレスは許可されません）。',
   network_error: '接続が切断されました。プロトコル（gRPC か HTTP/Protobuf か）がポートと合っていること、URL のスキーム（https:// か http://）が受信側の TLS 設定と合っていること、途中のプロキシやファイアウォールを確認してください。',

@@ -58,10 +58,10 @@ export const HINTS: Record<ExportResultClass, string> = {
   forbidden: 'The collector refused access (403): check the Authorization header value and that the token may write logs.',
   path_mismatch:
     'The collector has no logs endpoint at this URL (404/405): HTTP/Protobuf needs the full logs path (e.g. https://collector.example.com:4318/v1/logs); gRPC uses the base URL only.',
-  unavailable: 'The collector is overloaded or unavailable (429/503): delivery retries with backoff; check the collector\'s health and limits.',
+  unavailable: 'The collector is overloaded or unavailable (429, 502, 503, 504): delivery retries with backoff; check the collector\'s health and limits.',
   invalid_config: 'The settings are invalid: see the details for each field.',
   endpoint_not_allowed:
-    'This endpoint is refused by the server\'s endpoint policy (link-local and cloud metadata addresses are never allowed).',
+    'This endpoint is refused by the server\'s endpoint policy (unspecified addresses such as 0.0.0.0, link-local and cloud metadata addresses are never allowed).',
   network_error:
     'The connection broke: check that the protocol (gRPC vs HTTP/Protobuf) matches the port, that the scheme matches the collector (https:// for a collector with TLS, http:// for one without), and any proxy or firewall in between.',
   unexpected_response:
