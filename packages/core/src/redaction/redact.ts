@@ -61,7 +61,12 @@ export function createRedaction(options: RedactionOptions = {}): Redaction {
     if (Array.isArray(value)) return value.map(walk)
     if (value !== null && typeof value === 'object') {
       const out: { [key: string]: JsonValue } = {}
-      for (const [key, child] of Object.entries(value)) out[key] = isSecret(key) ? replacement : walk(child)
+      for (const [key, child] of Object.entries(value)) {
+        const copy = isSecret(key) ? replacement : walk(child)
+        // An own "__proto__" key (JSON.parse makes one) stays a key: assignment would set the copy's prototype instead.
+        if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true })
+        else out[key] = copy
+      }
       return out
     }
     return value

@@ -125,6 +125,12 @@ function parseHeaders(raw: unknown, protocol: unknown, details: AuditErrorDetail
       details.push({ path, reason: 'invalid_header_name', message: `"${name}" is not a valid header name (letters, digits and !#$%&'*+-.^_\`|~ only)` })
       continue
     }
+    // A valid token, but `headers[name] = value` (here and in the service) would set a prototype, not a header: the
+    // header was accepted and silently left out. No collector needs it: refused, so that nothing is lost unsaid.
+    if (name === '__proto__') {
+      details.push({ path, reason: 'invalid_header_name', message: `"${name}" cannot be used as a header name` })
+      continue
+    }
     if (RESERVED_HEADERS.has(lower) || lower.startsWith('grpc-') || lower.endsWith('-bin')) {
       details.push({ path, reason: 'reserved_header', message: `The header "${name}" is set by AuditKit or by the protocol and cannot be configured` })
       continue
