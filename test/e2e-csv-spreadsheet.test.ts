@@ -60,7 +60,9 @@ const COLUMNS = [
  * than taken from the encoder, so that a broken encoder cannot agree with itself.
  */
 function shown(value: string): string {
-  const text = value.replace(/\r\n?/g, '\n')
+  // Also a `'` after a `;`, tab or line break that a sign follows: a reader splitting only on `;` (Excel in German or
+  // French) or tab would start a field there, inside the quoted cell.
+  const text = value.replace(/\r\n?/g, '\n').replace(/([;\t\n])(?=[\s"]*[=+\-@])/g, "$1'")
   return /^[=+\-@\t\r]/.test(value) ? `'${text}` : text
 }
 
@@ -72,7 +74,7 @@ let adminServer: Server
 let apiOrigin: string
 let adminOrigin: string
 /** Ids of the events recorded with hostile values. */
-const ids = { http: '', direct: '', japanese: '', separators: '' }
+const ids = { http: '', direct: '', japanese: '', separators: '', semicolons: '' }
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {
@@ -163,6 +165,17 @@ beforeAll(async () => {
     outcome: 'success',
     context: { userAgent: '  =SUM(1;2)', requestId: '\u3000=1+1', path: '＝1+1' },
   })
+  // 4. Formulas after a `;` or a line break in later columns: a reader splitting only on `;` (Excel in German or
+  // French) reads the quote opening such a cell as text and starts a field, or a row, inside it.
+  await logger.record({
+    tenantId: TENANT,
+    actor: { type: 'user', id: 'u-semicolon', name: 'x;=1+1', email: 'a;-1+1@evil.example' },
+    action: 'member_role_updated',
+    resource: { type: 'member', id: 'r;@SUM(1,2)', name: 'line\n=2*21;""=1+1' },
+    outcome: 'success',
+    context: { userAgent: 'Mozilla;=CONCATENATE("pw","ned")' },
+    metadata: { note: 'a;=1+1' },
+  })
   await logger.flush()
 
   const recorded = await store.query({ tenantId: TENANT, from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z', limit: 10 })
@@ -171,6 +184,7 @@ beforeAll(async () => {
   ids.direct = byAction('member_invited')
   ids.japanese = byAction('project_created')
   ids.separators = byAction('member_removed')
+  ids.semicolons = byAction('member_role_updated')
   expect(Object.values(ids).every((id) => id !== '')).toBe(true)
 })
 
@@ -273,12 +287,12 @@ describe.each(['en', 'ja'] as const)('the CSV export (locale %s) opened in Libre
     // Recorded by the app itself: a leading tab, a leading CR, and `=` in every free field.
     const direct = row(ids.direct)
     expect(direct.actor).toBe(shown('\t=1+1'))
-    expect(direct.actor).toBe("'\t=1+1")
+    expect(direct.actor).toBe("'\t'=1+1")
     expect(direct.actorEmail).toBe(shown('-1+1@evil.example'))
     expect(direct.actorId).toBe(shown('=1+1'))
     expect(direct.resourceId).toBe(shown('@SUM(1,2)'))
     expect(direct.resourceName).toBe(shown('\r=SUM(1;2)'))
-    expect(direct.resourceName).toBe("'\n=SUM(1;2)")
+    expect(direct.resourceName).toBe("'\n'=SUM(1;2)")
     expect(direct.targets).toBe('project:=1+1 (=1+1)')
     expect(direct.userAgent).toBe(shown(DDE))
     expect(direct.path).toBe(shown('=1+1'))
@@ -311,8 +325,30 @@ describe('the CSV export opened in LibreOffice Calc that also splits on tab and 
     const written = exported.find((r) => r[0] === ids.separators)?.map((cell) => cell.trim()) ?? []
     expect(row?.slice(0, written.length)).toEqual(written)
     expect(row?.slice(written.length).filter((cell) => cell !== '')).toEqual([])
-    expect(row?.slice(1, 3)).toEqual(['x\t=1+1', 'ok\t=2*21@evil.example'])
+    expect(row?.slice(1, 3)).toEqual(["x\t'=1+1", "ok\t'=2*21@evil.example"])
     const computed = new Set(['2', '3', '42', 'click', 'pwned'])
     expect(calc.flat().filter((cell) => computed.has(cell))).toEqual([])
+  })
+})
+
+describe('the CSV export opened in LibreOffice Calc that splits on ";" only (Excel in German or French locales)', () => {
+  /** What a formula shows in Calc: a computed value of the control's, or an error (so it was run). */
+  const computedOrError = (cell: string): boolean => ['2', '3', '42', 'click', 'pwned'].includes(cell) || /^(Err:\d+|#[A-Z/0!?]+)$/.test(cell)
+
+  it('computes a raw formula after ";" (the control)', async () => {
+    const rows = rowsOf(await openInCalc('\uFEFFid,name\r\nev1,x;=1+1\r\nev2,y;=2*21\r\n', 'control-semicolon', { splitOnComma: false, alsoSplitOn: ['semicolon'] }))
+    expect(rows.slice(1).map((row) => row[1])).toEqual(['2', '42'])
+  })
+
+  it('runs nothing: a sign after ";" or a line break inside a later column is neutralised', async () => {
+    const bytes = await download('en')
+    const exported = rowsOf(new TextDecoder().decode(bytes))
+    const written = exported.find((r) => r[0] === ids.semicolons)
+    expect(written?.slice(1, 3)).toEqual([shown('x;=1+1'), shown('a;-1+1@evil.example')])
+    expect(written?.slice(1, 3)).toEqual(["x;'=1+1", "a;'-1+1@evil.example"])
+    const calc = rowsOf(await openInCalc(bytes, 'audit-log-semicolon', { splitOnComma: false, alsoSplitOn: ['semicolon'] }))
+    // The sheet is a mess of fields cut at every ";" (as such a reader makes of any comma-separated file), but no field ran.
+    expect(calc.flat().filter(computedOrError)).toEqual([])
+    expect(calc.flat().filter((cell) => /^\s*[=+\-@]/.test(cell))).toEqual([])
   })
 })

@@ -19,13 +19,15 @@ const IMPORT_FILTER = 'CSV:44,34,76,1,,0,false,true,false,false,false,false,true
 export interface CalcImportOptions {
   /** Field separators besides `,`. */
   alsoSplitOn?: readonly ('tab' | 'space' | 'semicolon')[]
+  /** `false`: `,` is no separator (Excel in a locale whose list separator is `;`, with `alsoSplitOn: ['semicolon']`). */
+  splitOnComma?: boolean
   /** Strip leading and trailing spaces of each cell (filter token 11). */
   trimSpaces?: boolean
 }
 
 function importFilter(options: CalcImportOptions): string {
   const codes = { tab: 9, space: 32, semicolon: 59 }
-  const separators = [44, ...(options.alsoSplitOn ?? []).map((name) => codes[name])].join('/')
+  const separators = [...(options.splitOnComma === false ? [] : [44]), ...(options.alsoSplitOn ?? []).map((name) => codes[name])].join('/')
   return `CSV:${separators},34,76,1,,0,false,true,false,false,${options.trimSpaces === true},false,true`
 }
 /** CSV export options: the same separators and encoding, each cell written as shown (9: true), so a formula gives its value. */
@@ -56,7 +58,7 @@ export async function openInCalc(csv: Uint8Array | string, name = 'export', opti
       '--norestore',
       '--nologo',
       '--nolockcheck',
-      `--infilter=${options.alsoSplitOn === undefined && options.trimSpaces === undefined ? IMPORT_FILTER : importFilter(options)}`,
+      `--infilter=${options.alsoSplitOn === undefined && options.trimSpaces === undefined && options.splitOnComma === undefined ? IMPORT_FILTER : importFilter(options)}`,
       '--convert-to',
       EXPORT_FILTER,
       '--outdir',

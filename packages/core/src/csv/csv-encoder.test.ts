@@ -24,25 +24,48 @@ describe('encodeCsvCell', () => {
     },
   )
 
-  it('quotes a cell holding ";", so that a reader splitting on ";" (Excel in German or French) cannot start a formula cell', () => {
+  it('doubles the quotes inside a neutralised formula cell, so the value reads back whole', () => {
+    const value = '=HYPERLINK("http://x","y")'
+    expect(encodeCsvCell(value)).toBe('"\'=HYPERLINK(""http://x"",""y"")"')
+    expect(roundTrip([value])).toEqual([[`'${value}`]])
+  })
+
+  it('quotes a cell holding ";", and neutralises a formula sign after it, so that a reader splitting on ";" (Excel in German or French) cannot start a formula cell', () => {
     const value = 'x;=HYPERLINK("http://evil.example","open")'
-    expect(encodeCsvCell(value)).toBe('"x;=HYPERLINK(""http://evil.example"",""open"")"')
+    expect(encodeCsvCell(value)).toBe(`"x;'=HYPERLINK(""http://evil.example"",""open"")"`)
     // Read as such a reader would: the value stays one cell, no cell starts with "=".
-    expect(parse(encodeCsvRow([value]), { delimiter: ';' })).toEqual([[value]])
+    expect(parse(encodeCsvRow([value]), { delimiter: ';' })).toEqual([[`x;'=HYPERLINK("http://evil.example","open")`]])
   })
 
-  it('quotes a cell holding a tab or a space before a formula character, so that a reader splitting on tab or space (the import dialogs of Calc and Excel offer both) cannot start a formula cell', () => {
+  it('neutralises a formula sign after a ";", tab or line break in a later column, where quoting cannot help a reader splitting only on them', () => {
+    // Such a reader takes the quote opening the second cell for text and splits inside it: the sign must not start a field.
+    const row = encodeCsvRow(['2026-01-31T09:00:00.000Z', "a;=cmd|' /C calc'!A0;b", 'c\t=1+1', 'line\n=2*21', 'd; \t-3', 'e\r\n@SUM(1,2)'])
+    expect(row).toBe(`2026-01-31T09:00:00.000Z,"a;'=cmd|' /C calc'!A0;b","c\t'=1+1","line\n'=2*21","d;' \t'-3","e\n'@SUM(1,2)"\r\n`)
+    for (const delimiter of [';', '\t'])
+      for (const field of (parse(row, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][]).flat())
+        expect(field.trimStart(), JSON.stringify(field)).not.toMatch(/^[=+\-@]/)
+    // A quote between the separator and the sign does not help: such a field starts with an empty quoted string.
+    expect(encodeCsvCell('a\n"=1+1')).toBe(`"a\n'""=1+1"`)
+    // A sign further in after other characters is left alone: only one right after the separator starts a field.
+    expect(encodeCsvCell('a;b=c')).toBe('"a;b=c"')
+    expect(encodeCsvCell('a;b-c')).toBe('"a;b-c"')
+  })
+
+  it('quotes a cell holding a tab or a space before a formula character, so that a reader splitting on tab or space and on "," (the import dialogs of Calc and Excel offer both) cannot start a formula cell', () => {
     // Unquoted, LibreOffice Calc with Tab (or Space) ticked splits these and computes "=1+1" in the second cell.
-    expect(encodeCsvCell('x\t=1+1')).toBe('"x\t=1+1"')
-    expect(encodeCsvCell('ok\t-1+1')).toBe('"ok\t-1+1"')
+    expect(encodeCsvCell('x\t=1+1')).toBe(`"x\t'=1+1"`)
+    expect(encodeCsvCell('ok\t-1+1')).toBe(`"ok\t'-1+1"`)
     expect(encodeCsvCell('x =1+1')).toBe('"x =1+1"')
-    expect(parse(encodeCsvRow(['x\t=1+1']), { delimiter: '\t' })).toEqual([['x\t=1+1']])
+    expect(encodeCsvCell('x =A1')).toBe('"x =A1"')
+    expect(parse(encodeCsvRow(['x\t=1+1']), { delimiter: '\t' })).toEqual([[`x\t'=1+1`]])
     expect(parse(encodeCsvRow(['x =1+1']), { delimiter: ' ' })).toEqual([['x =1+1']])
-    // A space not before a formula character needs nothing.
+    // A space not before a formula character needs nothing; one before it, in text such as "Phase 1 - Phase 2", is
+    // kept as written (a reader splitting only on spaces is not worth changing such common text).
     expect(encodeCsvCell('Ada Admin')).toBe('Ada Admin')
+    expect(encodeCsvCell('Phase 1 - Phase 2')).toBe('"Phase 1 - Phase 2"')
   })
 
-  it.each([' =1+1', '  =2+2', ' \t+1', '\n=1+1', '\u00a0=1+1', '\u3000=1+1', '＝1+1', '＋1', '－1', '＠SUM(A1)', ' ＝1+1'])(
+  it.each([' =1+1', '  =2+2', '\u00a0=1+1', '\u3000=1+1', '＝1+1', '＋1', '－1', '＠SUM(A1)', ' ＝1+1'])(
     'neutralises %j, which starts like a formula once leading spaces are trimmed or full-width signs read as ASCII',
     (value) => {
       // Calc's "Trim spaces" turns " =1+1" into a formula; Excel reads full-width ＝＋－＠ typed on a Japanese system as formulas.
@@ -52,6 +75,14 @@ describe('encodeCsvCell', () => {
     },
   )
 
+  it.each([
+    [' \t+1', "' \t'+1"],
+    ['\n=1+1', "'\n'=1+1"],
+  ])('neutralises %j at its start and after its tab or line break', (value, shown) => {
+    expect(encodeCsvCell(value).startsWith(`"'`)).toBe(true)
+    expect(roundTrip([value])[0]?.[0]).toBe(shown)
+  })
+
   it('keeps a cell that merely contains = or - further in', () => {
     expect(encodeCsvCell('a=b')).toBe('a=b')
     expect(encodeCsvCell('2026-01-01T00:00:00.000Z')).toBe('2026-01-01T00:00:00.000Z')
@@ -59,6 +90,7 @@ describe('encodeCsvCell', () => {
 
   it('replaces control characters and normalises CR so no value can break a row', () => {
     expect(encodeCsvCell('a\u0000b\u001bc\u007f')).toBe('a\uFFFDb\uFFFDc\uFFFD')
+    expect(encodeCsvCell('\u0000\u0001')).toBe('\uFFFD\uFFFD')
     expect(encodeCsvCell('a\rb')).toBe('"a\nb"')
     expect(encodeCsvCell('a\r\nb')).toBe('"a\nb"')
   })
