@@ -40,31 +40,7 @@ export function createFastAccept(
     return copyDefined(v)
   }
 
-  // Copies a JSON value while checking it; undefined when it is not plain JSON or nests deeper than the limit allows.
-  const json = (v: unknown, depth: number): JsonValue | undefined => {
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v
-    if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
-    if (depth > limits.maxDepth) return undefined
-    if (Array.isArray(v)) {
-      const out: JsonValue[] = []
-      for (let i = 0; i < v.length; i++) {
-        const item = json(v[i], depth + 1)
-        if (item === undefined) return undefined
-        out.push(item)
-      }
-      return out
-    }
-    // for...in skips symbol keys, which the schema's records refuse: leave such objects to zod.
-    if (!plain(v, null) || Object.getOwnPropertySymbols(v).length > 0) return undefined
-    const out: { [key: string]: JsonValue } = {}
-    for (const key in v) {
-      if (key === '__proto__') return undefined
-      const item = json(v[key], depth + 1)
-      if (item === undefined) return undefined
-      out[key] = item
-    }
-    return out
-  }
+  const json = (v: unknown, depth: number): JsonValue | undefined => copyJsonValue(v, depth, limits.maxDepth)
 
   return (input) => {
     if (!plain(input, EVENT_KEYS)) return undefined
@@ -115,6 +91,36 @@ export function createFastAccept(
     }
     return event as unknown as AuditEventInput
   }
+}
+
+/**
+ * Copies a JSON value while checking it; undefined when it is not plain JSON or nests deeper than `maxDepth` (counted
+ * from `depth`). An own `__proto__` key (JSON.parse makes one from a request body) stays a key: assignment would set
+ * the copy's prototype instead, and the key would be gone from the event.
+ */
+export function copyJsonValue(v: unknown, depth: number, maxDepth: number): JsonValue | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
+  if (depth > maxDepth) return undefined
+  if (Array.isArray(v)) {
+    const out: JsonValue[] = []
+    for (let i = 0; i < v.length; i++) {
+      const item = copyJsonValue(v[i], depth + 1, maxDepth)
+      if (item === undefined) return undefined
+      out.push(item)
+    }
+    return out
+  }
+  // for...in skips symbol keys, which the schema's records refuse: leave such objects to zod.
+  if (!plain(v, null) || Object.getOwnPropertySymbols(v).length > 0) return undefined
+  const out: { [key: string]: JsonValue } = {}
+  for (const key in v) {
+    const item = copyJsonValue(v[key], depth + 1, maxDepth)
+    if (item === undefined) return undefined
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true })
+    else out[key] = item
+  }
+  return out
 }
 
 function copyDefined(value: Plain): Plain {

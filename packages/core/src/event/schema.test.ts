@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { AuditKitError } from '../errors.js'
+import { verifyChain } from '../integrity/verify.js'
 import { createAuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
 import type { AuditEventInput, JsonValue } from './schema.js'
@@ -92,6 +93,17 @@ describe.each(Object.entries(validators))('event validator (%s)', (_, validate) 
     expect(error.code).toBe('INVALID_EVENT')
     expect(error.message).toContain('lazy value failed')
   })
+
+  it('keeps an own "__proto__" key in metadata and changes as a key, at any depth (JSON.parse makes one from a request body)', () => {
+    const metadata = JSON.parse('{"__proto__": {"isAdmin": true}, "a": 1, "list": [{"__proto__": "s"}]}') as JsonValue
+    const after = JSON.parse('{"__proto__": null, "name": "x"}') as JsonValue
+    const event = validate({ ...base, metadata, changes: { after } }) as AuditEventInput
+    expect(JSON.stringify(event.metadata)).toBe('{"__proto__":{"isAdmin":true},"a":1,"list":[{"__proto__":"s"}]}')
+    expect(JSON.stringify(event.changes)).toBe('{"after":{"__proto__":null,"name":"x"}}')
+    // As a key, never as a prototype: nothing leaks into property lookups of the copy.
+    expect((event.metadata as { isAdmin?: unknown }).isAdmin).toBeUndefined()
+    expect(Object.getPrototypeOf(event.metadata)).toBe(Object.prototype)
+  })
 })
 
 describe('event limits', () => {
@@ -158,6 +170,23 @@ describe('through the logger', () => {
       await store.close()
     }
   })
+  it('stores a request body\'s own "__proto__" key as written, hashed into the chain, and reads it back as a key', async () => {
+    const store = createSqliteStore({ path: join(dir, 'proto.db') })
+    const audit = createAuditLogger({ store, onError: () => {} })
+    try {
+      // What `express.json()` makes of a prototype-pollution attempt: who tried it is what a security team wants to see.
+      const body = JSON.parse('{"__proto__": {"isAdmin": true}, "name": "x"}') as JsonValue
+      const { id } = await audit.record({ ...base, changes: { after: body }, metadata: JSON.parse('{"__proto__": "m"}') as JsonValue }, { delivery: 'await' })
+      const stored = await store.get('acme', id)
+      expect(JSON.stringify(stored?.changes)).toBe('{"after":{"__proto__":{"isAdmin":true},"name":"x"}}')
+      expect(JSON.stringify(stored?.metadata)).toBe('{"__proto__":"m"}')
+      expect(await verifyChain({ source: store, chainId: 'acme' })).toMatchObject({ ok: true, eventsChecked: 1 })
+    } finally {
+      await audit.close()
+      await store.close()
+    }
+  })
+
   it('tells a wrong type from a missing field in the stable reason, and says what a non-JSON value was and what is allowed', async () => {
     const store = createSqliteStore({ path: join(dir, 'reasons.db') })
     const audit = createAuditLogger({ store, onError: () => {} })

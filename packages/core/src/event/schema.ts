@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { AuditKitError, isAuditKitError, type AuditErrorDetail } from '../errors.js'
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from './limits.js'
-import { createFastAccept } from './fast-accept.js'
+import { copyJsonValue, createFastAccept } from './fast-accept.js'
 
 /** Who did it: a person, an API key, or the system itself (jobs, schedules). */
 export const ACTOR_TYPES = ['user', 'api_key', 'system'] as const
@@ -252,7 +252,7 @@ export function createEventValidator(
       })
       throw new AuditKitError('INVALID_EVENT', `Invalid audit event: ${details.map((d) => `${d.path || '(event)'} ${d.message}`).join('; ')}`, { details })
     }
-    const event = parsed.data
+    const event = accepted ?? jsonFromInput(parsed.data, input, resolved.maxDepth)
     const oversized: AuditErrorDetail[] = []
     if (event.changes !== undefined && jsonBytes(event.changes) > resolved.maxChangesBytes) oversized.push(tooLarge('changes', resolved.maxChangesBytes))
     if (event.metadata !== undefined && jsonBytes(event.metadata) > resolved.maxMetadataBytes) oversized.push(tooLarge('metadata', resolved.maxMetadataBytes))
@@ -262,6 +262,36 @@ export function createEventValidator(
     if (oversized.length > 0) throw tooLargeError(oversized)
     return event
   }
+}
+
+/**
+ * zod rebuilds records by assignment, which makes an own `__proto__` key (JSON.parse makes one from a request body)
+ * the copy's prototype, or drops it: the key was gone from the event, silently. `changes` and `metadata` are taken
+ * from the input instead, copied and checked again (a getter may answer differently the second time; the bounds are
+ * checked after this).
+ */
+function jsonFromInput(event: AuditEventInput, input: unknown, maxDepth: number): AuditEventInput {
+  if (event.changes === undefined && event.metadata === undefined) return event
+  const { changes, metadata } = input as { changes?: { before?: unknown; after?: unknown }; metadata?: unknown }
+  const copy: AuditEventInput = { ...event }
+  const unstable = (path: string): AuditKitError =>
+    new AuditKitError('INVALID_EVENT', `Invalid audit event: ${path} changed while it was read`, { details: [{ path, reason: 'invalid_type', message: `${path} changed while it was read` }] })
+  if (event.metadata !== undefined) {
+    const value = copyJsonValue(metadata, 0, maxDepth)
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw unstable('metadata')
+    copy.metadata = value
+  }
+  if (event.changes !== undefined) {
+    const copied: { before?: JsonValue; after?: JsonValue } = {}
+    for (const key of ['before', 'after'] as const) {
+      if (event.changes[key] === undefined) continue
+      const value = copyJsonValue(changes?.[key], 1, maxDepth)
+      if (value === undefined) throw unstable(`changes.${key}`)
+      copied[key] = value
+    }
+    copy.changes = copied
+  }
+  return copy
 }
 
 /**
