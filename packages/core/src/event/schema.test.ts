@@ -92,6 +92,8 @@ describe.each(Object.entries(validators))('event validator (%s)', (_, validate) 
     const error = refusal(validate, { ...base, metadata })
     expect(error.code).toBe('INVALID_EVENT')
     expect(error.message).toContain('lazy value failed')
+    // Like every refused event, one detail per problem (the admin API and onError show them).
+    expect(error.details).toEqual([{ path: '', reason: 'unreadable', message: expect.stringContaining('lazy value failed') as string }])
   })
 
   it('keeps an own "__proto__" key in metadata and changes as a key, at any depth (JSON.parse makes one from a request body)', () => {
@@ -104,6 +106,22 @@ describe.each(Object.entries(validators))('event validator (%s)', (_, validate) 
     expect((event.metadata as { isAdmin?: unknown }).isAdmin).toBeUndefined()
     expect(Object.getPrototypeOf(event.metadata)).toBe(Object.prototype)
   })
+})
+
+it('refuses a value that changes between the schema\'s read and the copy kept (a getter), never keeping what was not checked', () => {
+  const validate = validators['schema alone']
+  // How often an accepted validation reads the value: the last read is the copy kept.
+  let reads = 0
+  validate({ ...base, metadata: { get note(): unknown { reads++; return 'ok' } } })
+  let seen = 0
+  const metadata = {
+    get note(): unknown {
+      return ++seen < reads ? 'ok' : () => 'not JSON'
+    },
+  }
+  const error = refusal(validate, { ...base, metadata })
+  expect(error.code).toBe('INVALID_EVENT')
+  expect(error.details).toEqual([expect.objectContaining({ path: 'metadata', reason: 'unreadable' })])
 })
 
 describe('event limits', () => {
@@ -176,7 +194,8 @@ describe('through the logger', () => {
     try {
       // What `express.json()` makes of a prototype-pollution attempt: who tried it is what a security team wants to see.
       const body = JSON.parse('{"__proto__": {"isAdmin": true}, "name": "x"}') as JsonValue
-      const { id } = await audit.record({ ...base, changes: { after: body }, metadata: JSON.parse('{"__proto__": "m"}') as JsonValue }, { delivery: 'await' })
+      const metadata = JSON.parse('{"__proto__": "m"}') as Record<string, JsonValue>
+      const { id } = await audit.record({ ...base, changes: { after: body }, metadata }, { delivery: 'await' })
       const stored = await store.get('acme', id)
       expect(JSON.stringify(stored?.changes)).toBe('{"after":{"__proto__":{"isAdmin":true},"name":"x"}}')
       expect(JSON.stringify(stored?.metadata)).toBe('{"__proto__":"m"}')

@@ -225,7 +225,8 @@ export function createEventValidator(
     } catch (error) {
       if (isAuditKitError(error)) throw error
       // A getter or proxy in the input that throws: still a refused event with a code, not a bare error.
-      throw new AuditKitError('INVALID_EVENT', `Invalid audit event: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+      const message = `Reading the event failed: ${error instanceof Error ? error.message : String(error)}`
+      throw new AuditKitError('INVALID_EVENT', `Invalid audit event: ${message}`, { cause: error, details: [{ path: '', reason: 'unreadable', message }] })
     }
   }
   return (input) => {
@@ -275,7 +276,7 @@ function jsonFromInput(event: AuditEventInput, input: unknown, maxDepth: number)
   const { changes, metadata } = input as { changes?: { before?: unknown; after?: unknown }; metadata?: unknown }
   const copy: AuditEventInput = { ...event }
   const unstable = (path: string): AuditKitError =>
-    new AuditKitError('INVALID_EVENT', `Invalid audit event: ${path} changed while it was read`, { details: [{ path, reason: 'invalid_type', message: `${path} changed while it was read` }] })
+    new AuditKitError('INVALID_EVENT', `Invalid audit event: ${path} changed while it was read`, { details: [{ path, reason: 'unreadable', message: `${path} changed while it was read` }] })
   if (event.metadata !== undefined) {
     const value = copyJsonValue(metadata, 0, maxDepth)
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw unstable('metadata')
