@@ -74,7 +74,8 @@ function addToBlockList(list: BlockList, entry: string): void {
     list.addAddress(ip, type)
     return
   }
-  const prefix = Number(prefixText)
+  // Decimal digits only: Number('') and Number(' ') are 0, which would trust every address of the family.
+  const prefix = /^\d+$/.test(prefixText) ? Number(prefixText) : Number.NaN
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128))
     throw new AuditKitError('INVALID_OPTIONS', `trustProxy entry "${entry}" has an invalid prefix length`)
   list.addSubnet(ip, prefix, type)

@@ -63,6 +63,16 @@ describe('canonicalize (RFC 8785)', () => {
     expect(canonicalize({ b: undefined, a: { d: [1, 'x', null, false], c: {} } })).toBe('{"a":{"c":{},"d":[1,"x",null,false]}}')
   })
 
+  it('writes an undefined array item as null, as JSON.stringify does', () => {
+    expect(canonicalize([1, undefined, 'x'])).toBe('[1,null,"x"]')
+    expect(canonicalize({ list: [undefined] })).toBe('{"list":[null]}')
+  })
+
+  it('writes each member once, a member named "undefined" included', () => {
+    expect(canonicalize({ undefined: 1 })).toBe('{"undefined":1}')
+    expect(canonicalize({ b: 2, undefined: 1, a: 0 })).toBe('{"a":0,"b":2,"undefined":1}')
+  })
+
   it('gives the same text after a JSON round trip (what a store does)', () => {
     const value = { z: -0, y: 1e21, x: 0.1, 'ü': 'naïve', nested: { '\u00e9': [2e-7, 123456789012345680000] } }
     expect(canonicalize(JSON.parse(JSON.stringify(value)))).toBe(canonicalize(value))

@@ -3,7 +3,7 @@ import { fixtureSealer } from '@auditkit/test-utils'
 import { describe, expect, it } from 'vitest'
 import { EVENT_FIELDS, type AuditEvent } from '../event/schema.js'
 import { canonicalize } from './canonical.js'
-import { GENESIS_HASH, computeEventHash, createSealer, hashedContent } from './hash.js'
+import { GENESIS_HASH, computeEventHash, createSealer, hashedContent, sealerKeyOf, type Sealer } from './hash.js'
 
 const unsealed = {
   id: '0190f0b4-0000-7000-8000-000000000001',
@@ -36,6 +36,13 @@ describe('event hash', () => {
   it('is HMAC-SHA-256 with a key', () => {
     expect(createSealer('test-hmac-key')(unsealed, null).hash).toBe(HMAC_SHA256)
     expect(computeEventHash({ ...unsealed, seq: 1, prevHash: GENESIS_HASH }, Buffer.from('test-hmac-key'))).toBe(HMAC_SHA256)
+  })
+
+  it('remembers the HMAC key of each sealer it made, so that another thread can remake it, and knows no other sealer', () => {
+    expect(sealerKeyOf(createSealer('test-hmac-key'))).toEqual({ hmacKey: 'test-hmac-key' })
+    expect(sealerKeyOf(createSealer())).toEqual({ hmacKey: undefined })
+    const foreign: Sealer = (event, head) => createSealer()(event, head)
+    expect(sealerKeyOf(foreign)).toBeNull()
   })
 
   it('refuses a head whose seq is not a safe integer (a driver returning a 64-bit column as a string)', () => {

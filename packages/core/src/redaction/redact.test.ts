@@ -52,6 +52,30 @@ describe('createRedactor', () => {
     expect(createRedactor({ replacement: '***' })(value)).toEqual({ password: '***', iban: 'DE00', ssn: '123' })
   })
 
+  it('writes [REDACTED] by default', () => {
+    expect(createRedactor()({ password: 'p' })).toEqual({ password: '[REDACTED]' })
+  })
+
+  it('keeps null, numbers and booleans as they are, at any depth', () => {
+    const value: JsonValue = { note: null, count: 3, active: false, list: [null, 0, true, { deleted: null }] }
+    expect(createRedactor()(value)).toEqual(value)
+  })
+
+  it('ignores key names that normalise to nothing, which would otherwise match every key', () => {
+    const value: JsonValue = { name: 'kept', password: 'p' }
+    expect(createRedactor({ extraKeys: ['', '-_. '] })(value)).toEqual({ name: 'kept', password: REDACTED })
+    expect(createRedactor({ keys: [''] })(value)).toEqual(value)
+  })
+
+  it('keeps an own "__proto__" key (as JSON.parse makes one) as a key, redacted inside, without touching the copy\'s prototype', () => {
+    const value = JSON.parse('{"__proto__":{"token":"t","name":"n"},"id":1}') as JsonValue
+    const redacted = createRedactor()(value) as { [key: string]: JsonValue }
+    expect(Object.getPrototypeOf(redacted)).toBe(Object.prototype)
+    expect(Object.keys(redacted)).toEqual(['__proto__', 'id'])
+    expect(JSON.stringify(redacted)).toBe(`{"__proto__":{"token":"${REDACTED}","name":"n"},"id":1}`)
+    expect(Object.getOwnPropertyDescriptor(redacted, '__proto__')).toMatchObject({ enumerable: true, writable: true, configurable: true })
+  })
+
   it('returns a copy and leaves the input untouched', () => {
     const value = { nested: { token: 't' }, list: [{ password: 'p' }] }
     const redacted = createRedactor()(value)
