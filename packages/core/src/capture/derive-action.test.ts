@@ -11,6 +11,17 @@ describe('deriveOperation', () => {
     ['POST', '/members/invite', {}, 'member_invited', { type: 'member' }],
     ['POST', '/workspaces/:ws/projects', { ws: 'w1' }, 'project_created', { type: 'project' }],
     ['GET', '/projects', {}, 'project_viewed', { type: 'project' }],
+    ['PUT', '/projects/:projectId', { projectId: 'p1' }, 'project_updated', { type: 'project', id: 'p1' }],
+    ['HEAD', '/projects', {}, 'project_viewed', { type: 'project' }],
+    ['OPTIONS', '/projects', {}, 'project_viewed', { type: 'project' }],
+    ['POST', '/projects/:projectId', { projectId: 'p1' }, 'project_updated', { type: 'project', id: 'p1' }],
+    ['PATCH', '/projects/{projectId}', { projectId: 'p1' }, 'project_updated', { type: 'project', id: 'p1' }],
+    ['PATCH', '/projects/:projectId(\\d+)', { projectId: '7' }, 'project_updated', { type: 'project', id: '7' }],
+    ['PUT', '/account/password', {}, 'account_password_updated', { type: 'account' }],
+    ['GET', '/health', {}, 'health_viewed', { type: 'health' }],
+    ['POST', '/users/:userId/reset', { userId: 'u1' }, 'user_reset', { type: 'user', id: 'u1' }],
+    ['GET', '/users/:userId/sessions', { userId: 'u1' }, 'session_viewed', { type: 'session' }],
+    ['GET', '/keys/ed25519', {}, 'key_ed25519_viewed', { type: 'key' }],
   ]
   it.each(cases)('%s %s → %s', (method, route, params, action, resource) => {
     const op = deriveOperation({ method, path: route, route, params })
@@ -29,6 +40,30 @@ describe('deriveOperation', () => {
     expect(deriveOperation({ method: 'DELETE', path: '/invoices/i1.pdf', route: '/invoices/:invoiceId.pdf', params: { 'invoiceId.pdf': 'i1' } })).toMatchObject(invoice)
     const item = deriveOperation({ method: 'PATCH', path: '/items/i1-red', route: '/items/:itemId-:variant', params: { itemId: 'i1', variant: 'red' } })
     expect(item).toMatchObject({ action: 'item_updated', resource: { type: 'item', id: 'i1' } })
+  })
+
+  it('drops an api or version prefix only at the start, and never keeps it as a target', () => {
+    expect(deriveOperation({ method: 'DELETE', path: '/x', route: '/api/v1/projects/:id', params: { id: 'p2' } }).targets).toEqual([])
+    expect(deriveOperation({ method: 'GET', path: '/x', route: '/v10/projects', params: {} })).toEqual({ action: 'project_viewed', resource: { type: 'project' }, targets: [] })
+    expect(deriveOperation({ method: 'GET', path: '/x', route: '/vx/projects', params: {} }).targets).toEqual([{ type: 'vx' }])
+    expect(deriveOperation({ method: 'GET', path: '/x', route: '/openapi', params: {} }).action).toBe('openapi_viewed')
+    expect(deriveOperation({ method: 'PATCH', path: '/x', route: '/integrations/:id/api', params: { id: 'i1' } }).action).toBe('integration_api_updated')
+  })
+
+  it('skips a route parameter that does not follow a collection (a tenant prefix)', () => {
+    const op = deriveOperation({ method: 'GET', path: '/acme/projects', route: '/:tenantId/projects', params: { tenantId: 'acme' } })
+    expect(op).toEqual({ action: 'project_viewed', resource: { type: 'project' }, targets: [] })
+  })
+
+  it('names a singular segment in the middle of a route as a resource, not as an attribute', () => {
+    const op = deriveOperation({ method: 'GET', path: '/x', route: '/projects/:projectId/board/columns', params: { projectId: 'p1' } })
+    expect(op).toEqual({ action: 'column_viewed', resource: { type: 'column' }, targets: [{ type: 'project', id: 'p1' }, { type: 'board' }] })
+  })
+
+  it('leaves out the id key of a resource without one, and falls back to "resource" for a path without a usable name', () => {
+    expect(deriveOperation({ method: 'POST', path: '/projects', route: '/projects', params: {} })).toStrictEqual({ action: 'project_created', resource: { type: 'project' }, targets: [] })
+    expect(deriveOperation({ method: 'GET', path: '/' })).toStrictEqual({ action: 'resource_viewed', resource: { type: 'resource' }, targets: [] })
+    expect(deriveOperation({ method: 'GET', path: '/日本' })).toStrictEqual({ action: 'resource_viewed', resource: { type: 'resource' }, targets: [] })
   })
 
   it('keeps parent resources as targets', () => {
@@ -60,6 +95,21 @@ describe('deriveOperation', () => {
     // Verbs and attributes have no digit; a digit elsewhere (not after a collection) stays a name.
     expect(deriveOperation({ method: 'POST', path: '/projects/import' }).action).toBe('project_imported')
     expect(deriveOperation({ method: 'POST', path: '/oauth2/token' }).resource.id).toBeUndefined()
+    // Without a route, numbers and long tokens are ids after a singular segment too; a short word or a word that merely
+    // starts or ends with digits is a name.
+    expect(deriveOperation({ method: 'PATCH', path: '/team/12345' })).toEqual({ action: 'team_updated', resource: { type: 'team', id: '12345' }, targets: [] })
+    expect(deriveOperation({ method: 'PATCH', path: '/team/b' })).toEqual({ action: 'team_b_updated', resource: { type: 'team' }, targets: [] })
+    expect(deriveOperation({ method: 'PATCH', path: '/team/p1' })).toEqual({ action: 'team_p1_updated', resource: { type: 'team' }, targets: [] })
+    expect(deriveOperation({ method: 'GET', path: '/3d-models' }).resource).toEqual({ type: '3d_model' })
+    expect(deriveOperation({ method: 'POST', path: '/oauth2/token' }).resource).toEqual({ type: 'oauth2' })
+    // A colon is only a parameter in a route pattern; in a request path it is part of the name.
+    expect(deriveOperation({ method: 'GET', path: '/notes/:draft' })).toEqual({ action: 'note_draft_viewed', resource: { type: 'note' }, targets: [] })
+    // Two collections in a row: the second is not an item of the first.
+    expect(deriveOperation({ method: 'GET', path: '/users/roles/permissions' })).toEqual({
+      action: 'permission_viewed',
+      resource: { type: 'permission' },
+      targets: [{ type: 'user' }, { type: 'role' }],
+    })
     // Not valid percent-encoding: kept as written rather than failing the request's event.
     expect(deriveOperation({ method: 'PATCH', path: '/projects/%E0%A4' }).resource).toEqual({ type: 'project', id: '%E0%A4' })
   })
@@ -79,6 +129,35 @@ describe('inflection', () => {
     ['statuses', 'status'],
     ['boxes', 'box'],
     ['media', 'media'],
+    ['status', 'status'],
+    ['address', 'address'],
+    ['analysis', 'analysis'],
+    ['chests', 'chest'],
+    ['diesel-engines', 'diesel_engine'],
+    ['apiKeys', 'api_key'],
+    ['api--keys', 'api_key'],
+    ['-api-keys-', 'api_key'],
+    // Words ending in e before -s, and plurals the rules alone would cut wrong.
+    ['warehouses', 'warehouse'],
+    ['houses', 'house'],
+    ['clauses', 'clause'],
+    ['sizes', 'size'],
+    ['prizes', 'prize'],
+    ['buses', 'bus'],
+    ['buzzes', 'buzz'],
+    ['focuses', 'focus'],
+    ['aliases', 'alias'],
+    ['analyses', 'analysis'],
+    ['caches', 'cache'],
+    ['product-caches', 'product_cache'],
+    ['matches', 'match'],
+    ['quizzes', 'quiz'],
+    ['uses', 'use'],
+    ['menus', 'menu'],
+    ['people', 'person'],
+    ['licenses', 'license'],
+    ['databases', 'database'],
+    ['addresses', 'address'],
   ])('singularize(%s) = %s', (plural, singular) => expect(singularize(plural)).toBe(singular))
   it.each([
     ['rotate', 'rotated'],
@@ -116,5 +195,7 @@ describe('inflection', () => {
     ['resubmit', 'resubmitted'],
     ['render', 'rendered'],
     ['unlock', 'unlocked'],
+    ['edit', 'edited'],
+    ['archived', 'archived'],
   ])('pastTense(%s) = %s', (verb, past) => expect(pastTense(verb)).toBe(past))
 })

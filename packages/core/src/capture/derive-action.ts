@@ -49,12 +49,23 @@ const DOUBLES_FINAL = /^[^aeiou]*[aeiou][bdgklmnprt]$/
 const PREFIX_SEGMENT = /^(?:api|v\d+)$/i
 const ID_LIKE = /^(?:\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{24}|[A-Za-z0-9_-]{20,})$/
 
-/** `api-keys` → `api_key`; `categories` → `category`; `statuses` → `status`. */
+/** Plurals, by their last word, that the rules of `singularize` would cut wrong. */
+const IRREGULAR_PLURALS: Record<string, string> = {
+  people: 'person', children: 'child', caches: 'cache', niches: 'niche', quizzes: 'quiz', uses: 'use', menus: 'menu',
+}
+
+/** `api-keys` → `api_key`; `categories` → `category`; `statuses` → `status`; `warehouses` → `warehouse`. */
 export function singularize(noun: string): string {
   const n = snake(noun)
+  const last = n.slice(n.lastIndexOf('_') + 1)
+  const irregular = IRREGULAR_PLURALS[last]
+  if (irregular !== undefined) return `${n.slice(0, n.length - last.length)}${irregular}`
   if (/ies$/.test(n)) return `${n.slice(0, -3)}y`
+  if (/yses$/.test(n)) return `${n.slice(0, -3)}sis` // analyses
   if (/(?:ss|us|is)$/.test(n)) return n
-  if (/(?:sses|uses|xes|ches|shes|zes)$/.test(n)) return n.slice(0, -2)
+  // A vowel before `-uses`/`-zes` belongs to a word ending in e: houses, clauses, sizes, prizes (not statuses, buzzes).
+  if (/[aeiou](?:us|z)es$/.test(n)) return n.slice(0, -1)
+  if (/(?:sses|uses|xes|ches|shes|zes|iases)$/.test(n)) return n.slice(0, -2)
   if (n.endsWith('s')) return n.slice(0, -1)
   return n
 }
