@@ -203,6 +203,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   const flushWaiters: { target: number; resolve: () => void; reject: (error: AuditKitError) => void }[] = []
   const stats: AuditLoggerStats = { accepted: 0, written: 0, queued: 0, invalid: 0, rejected: 0, writeFailures: 0, captureFailures: 0, awaitTimeouts: 0, lastError: null }
   let writing = false
+  /** Events of the store write in flight (the head of the queue), 0 while none is: all it can still make durable. */
+  let inFlight = 0
   let scheduled = false
   let closed = false
   /** The error close() gave up with (nothing more is written): what flush() and waiting `await` deliveries are told. */
@@ -290,10 +292,16 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     while (queue.length > 0 && !gaveUp) {
       const batch = queue.slice(0, batchSize)
       try {
-        const sealed = await store.append(
-          batch.map((p) => p.event),
-          seal,
-        )
+        inFlight = batch.length
+        let sealed: AuditEvent[]
+        try {
+          sealed = await store.append(
+            batch.map((p) => p.event),
+            seal,
+          )
+        } finally {
+          inFlight = 0
+        }
         queue.splice(0, batch.length)
         stats.written += sealed.length
         stats.queued = queue.length
@@ -429,9 +437,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     if (stats.written >= target) return Promise.resolve()
     const promise = new Promise<void>((resolve, reject) => {
       flushWaiters.push({ target, resolve, reject })
-      // Once close() gave up, nothing more is written: waiting would never end.
+      // Once close() gave up, nothing more is written: waiting would never end (but for what the write in flight holds).
       if (!gaveUp) schedule()
-      else if (!writing) failWaiters()
+      else failWaiters()
     })
     promise.catch(noop) // rejects only when close() gives up: not an unhandled rejection for a caller who did not await
     return promise
@@ -442,15 +450,25 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     gaveUp = error
     stopRetrying.abort()
     clearTimeout(drainTimer)
-    // A write in flight may still land: its waiters are settled when it ends (drain calls failWaiters).
-    if (!writing) failWaiters()
+    failWaiters()
   }
 
-  /** Rejects, with the error close() gave up with, whoever waits for events that will now never be written. */
+  /**
+   * Rejects, with the error close() gave up with, whoever waits for events that will now never be written. A write in
+   * flight may still land: the waiters it can serve are settled when it ends (drain calls this again), the others now,
+   * so that a store call that never returns cannot keep them waiting.
+   */
   function failWaiters(): void {
     if (!gaveUp) return
-    for (const waiter of flushWaiters.splice(0)) waiter.reject(gaveUp)
-    for (const pending of queue) pending.reject?.(gaveUp)
+    const reachable = stats.written + inFlight
+    for (let i = flushWaiters.length - 1; i >= 0; i--) {
+      const waiter = flushWaiters[i]
+      if (waiter && waiter.target > reachable) {
+        flushWaiters.splice(i, 1)
+        waiter.reject(gaveUp)
+      }
+    }
+    for (const pending of queue.slice(inFlight)) pending.reject?.(gaveUp)
   }
 
   async function close({ timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<void> {
