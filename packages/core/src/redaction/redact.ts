@@ -1,6 +1,6 @@
 import type { JsonValue } from '../event/schema.js'
 
-/** Key names redacted by default, matched case-insensitively ignoring `-` and `_`, anywhere in a key. */
+/** Key names redacted by default, matched case-insensitively ignoring `-`, `_`, `.` and whitespace, anywhere in a key. */
 export const DEFAULT_REDACT_KEYS = ['password', 'passwd', 'token', 'secret', 'apiKey', 'authorization', 'cookie', 'set-cookie'] as const
 
 export const REDACTED = '[REDACTED]'
@@ -8,7 +8,7 @@ export const REDACTED = '[REDACTED]'
 export interface RedactionOptions {
   /**
    * Key names whose values are replaced at any depth. A key matches when its normalised form
-   * (lower case, without `-`, `_`, `.`) contains a normalised entry, so `apiKey` also catches `x-api-key`.
+   * (lower case, without `-`, `_`, `.` and whitespace) contains a normalised entry, so `apiKey` also catches `x-api-key`.
    * @default DEFAULT_REDACT_KEYS
    */
   keys?: readonly string[]
