@@ -14,6 +14,12 @@ export interface NdjsonHeaderLine {
   kind: typeof NDJSON_FORMAT
   version: typeof NDJSON_VERSION
   exportedAt: string
+  /**
+   * The chains the file holds, each in a section of its own that starts with its `chain` line: a file cut at a line
+   * boundary before a chain's section would otherwise verify as an intact export of fewer chains (or of none).
+   * Absent in files written before it was added: those declare nothing.
+   */
+  chains?: string[]
 }
 /** Starts a chain's section: its checkpoints, then its events in seq order. */
 export interface NdjsonChainLine extends SeqRange {
@@ -61,9 +67,11 @@ export interface NdjsonExportOptions {
 export async function* exportNdjson(options: NdjsonExportOptions): AsyncGenerator<string> {
   const { store } = options
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1000))
-  const header: NdjsonHeaderLine = { kind: NDJSON_FORMAT, version: NDJSON_VERSION, exportedAt: (options.clock?.() ?? new Date()).toISOString() }
+  const exportedAt = (options.clock?.() ?? new Date()).toISOString()
+  const chainIds = options.chainIds ?? (await store.listChains())
+  const header: NdjsonHeaderLine = { kind: NDJSON_FORMAT, version: NDJSON_VERSION, exportedAt, chains: chainIds }
   yield `${JSON.stringify(header)}\n`
-  for (const chainId of options.chainIds ?? (await store.listChains())) {
+  for (const chainId of chainIds) {
     // Head before checkpoints: every checkpoint read afterwards is covered by events up to the head.
     const head = await store.chainHead(chainId)
     const range = options.range ? await options.range(chainId, head) : { fromSeq: 1, toSeq: head?.seq ?? 0 }
@@ -136,14 +144,34 @@ export function createNdjsonSource({ path }: NdjsonSourceOptions): NdjsonSource 
       // not leave its (possibly edited) events out of a verification of the whole file.
       const chains = new Set<string>()
       for await (const line of lines()) {
-        if (line.kind === NDJSON_FORMAT) continue
+        if (line.kind === NDJSON_FORMAT) {
+          // Declared chains too: a chain whose whole section was cut off is then found missing (see `range`).
+          for (const chainId of line.chains ?? []) chains.add(chainId)
+          continue
+        }
         const chainId: unknown = line.chainId
         if (typeof chainId === 'string') chains.add(chainId)
       }
       return [...chains]
     },
     async range(chainId) {
-      for await (const line of lines()) if (line.kind === 'chain' && line.chainId === chainId) return { fromSeq: line.fromSeq, toSeq: line.toSeq }
+      let declared = false
+      let named = false
+      for await (const line of lines()) {
+        if (line.kind === NDJSON_FORMAT) {
+          if (line.chains?.includes(chainId)) declared = true
+          continue
+        }
+        if (line.kind === 'chain' && line.chainId === chainId) return { fromSeq: line.fromSeq, toSeq: line.toSeq }
+        if (line.chainId === chainId) named = true
+      }
+      // A declared chain of which no line is left: its section was cut off (a chain line removed alone, with the
+      // chain's other lines still there, is verified by those lines, as before).
+      if (declared && !named)
+        throw new AuditKitError(
+          'INTEGRITY_ERROR',
+          `${path} declares chain ${JSON.stringify(chainId)} in its first line but holds no "chain" line for it: the file was cut short or edited`,
+        )
       return null
     },
     async listCheckpoints(chainId) {
@@ -181,6 +209,12 @@ function parseLine(text: string, number: number, checkKeys: boolean): NdjsonLine
   const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined
   if (kind !== NDJSON_FORMAT && kind !== 'chain' && kind !== 'checkpoint' && kind !== 'event')
     throw new AuditKitError('INTEGRITY_ERROR', `Line ${number} has no known "kind" (${NDJSON_FORMAT}, chain, checkpoint or event)`)
+  // A line of no chain would be left out of every chain's verification unseen: the newest checkpoint could go that way.
+  if (kind !== NDJSON_FORMAT && typeof (value as { chainId?: unknown }).chainId !== 'string')
+    throw new AuditKitError('INTEGRITY_ERROR', `Line ${number} (a ${kind} line) has no "chainId" string`)
+  const chains = kind === NDJSON_FORMAT ? (value as { chains?: unknown }).chains : undefined
+  if (chains !== undefined && !(Array.isArray(chains) && chains.every((chainId) => typeof chainId === 'string')))
+    throw new AuditKitError('INTEGRITY_ERROR', `Line ${number} declares "chains" that are not a list of chain ids`)
   return value as NdjsonLine
 }
 
