@@ -27,6 +27,7 @@ const NEEDS_WORK = /^\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\x00-\x1F\x7F",;]|\s[=+
  * covers readers that also split on `,`).
  */
 const INNER_FORMULA = /([;\t\n])(?=[\s"]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/g
+const INNER_SEPARATOR = /[;\t\n]/
 const CR_OR_CRLF = /\r\n?/g
 const QUOTE = /"/g
 
@@ -47,7 +48,7 @@ export function encodeCsvCell(value: string): string {
   if (HAS_CONTROL_CHAR.test(text)) text = text.replace(CONTROL_CHARS, '\uFFFD')
   // A bare CR starts a new row in some readers even inside quotes; LF alone is a line break within a cell.
   if (text.includes('\r')) text = text.replace(CR_OR_CRLF, '\n')
-  text = text.replace(INNER_FORMULA, "$1'")
+  if (INNER_SEPARATOR.test(text)) text = text.replace(INNER_FORMULA, "$1'")
   if (formula) return `"'${text.replace(QUOTE, '""')}"`
   if (NEEDS_QUOTES.test(text)) return `"${text.replace(QUOTE, '""')}"`
   return text
