@@ -175,6 +175,12 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
   }
 
+  /** Clears a stored failure awaiting its retry that was stored before `at` (a partial success stays shown). */
+  async function clearFailureBefore(at: string): Promise<void> {
+    const stored = await store.getState<DeliveryError>(SIEM_STATE.status, tenantId)
+    if (stored && awaitsRetry(stored) && stored.at <= at) await store.putState(SIEM_STATE.status, tenantId, null)
+  }
+
   /** Sends the next batch; answers whether anything was sent. Throws the classified failure. */
   async function step(): Promise<boolean> {
     const cursor = (await store.getState<DeliveryCursor>(SIEM_STATE.cursor, tenantId)) ?? EMPTY_CURSOR
@@ -188,6 +194,9 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     if (events.length === 0 && checkpoints.length === 0) return false
     const records: OtlpLogRecord[] = events.map(eventToLogRecord)
     for (const checkpoint of checkpoints) records.push(checkpointToLogRecord(checkpoint))
+    // The reads above may have taken long (a store lock wait, a paused process): no request goes out on a lease that
+    // could expire while it is in flight, or that another instance has taken meanwhile (it may be sending this batch).
+    if (Date.now() - leaseRenewedAt >= renewEveryMs && !(await renewLease())) return true
     const result = await options.transport.send(encodeExportLogsRequest(records, options.request), options.requestTimeoutMs, stopping.signal)
     // Stopped while the request was in flight: a failure (the request abandoned) is no news for the status, and the
     // batch is sent again by whoever exports next. An accepted batch still moves the cursor below.
@@ -206,6 +215,9 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         smallUntilSeq = Math.max(smallUntilSeq, lastSeq)
         return true
       }
+      // The retry looks for checkpoints again: a batch of checkpoints alone must be sent again too (and is what tells
+      // the loop that this failure was the collector's, not the store's).
+      checkpointsScannedAt = 0
       throw result
     }
     const acceptedAt = new Date().toISOString()
@@ -218,8 +230,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     failures = 0
     // Any failure stored before this delivery is resolved by it, whoever stored it (this instance, the previous holder,
     // a start that failed). A partial success is dated like its delivery (nothing to retry) and stays shown.
-    const stored = await store.getState<DeliveryError>(SIEM_STATE.status, tenantId)
-    if (stored && awaitsRetry(stored) && stored.at <= acceptedAt) await store.putState(SIEM_STATE.status, tenantId, null)
+    await clearFailureBefore(acceptedAt)
     if (result.rejectedRecords) {
       // OTLP forbids retrying a partial success: the records are lost to the SIEM, so say so where admins look.
       const rejected = failure(
@@ -249,6 +260,16 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         }
         wakeRequested = false
         const sent = await step()
+        if (!sent && failures > 0) {
+          // The failure counted was the store's (a failed export is sent again, so something would have been sent):
+          // the store answers again and nothing is left to send, so no batch will come to clear the stored status.
+          // Cleared now, by the holder only, or an idle tenant would show "retrying" until its next event.
+          const checkedAt = new Date().toISOString()
+          if (await renewLease()) {
+            failures = 0
+            await clearFailureBefore(checkedAt)
+          }
+        }
         if (!sent && !wakeRequested && running) await sleep(options.pollIntervalMs, true)
       } catch (error) {
         const exportFailure = isExportFailure(error) ? error : null
