@@ -55,4 +55,26 @@ describe('parseCheckpoints', () => {
     expect(() => parseCheckpoints(JSON.stringify({ eventName: 'audit_checkpoint_signed', attributes: 'x' }))).toThrow(/attributes/)
     expect(() => parseCheckpoints(JSON.stringify({ resourceLogs: [] }))).toThrow(/whole OTLP request/)
   })
+
+  it('accepts a checkpoint at seq 1, blank lines of spaces, an empty event name and seq as an OTLP doubleValue', () => {
+    expect(parseCheckpoints(JSON.stringify({ ...checkpoint, seq: 1 }))).toEqual([{ ...checkpoint, seq: 1 }])
+    expect(parseCheckpoints(`${JSON.stringify(checkpoint)}\n   \n${JSON.stringify(checkpoint)}`)).toEqual([checkpoint, checkpoint])
+    expect(parseCheckpoints(JSON.stringify({ eventName: '', attributes: siemRecord }))).toEqual([checkpoint])
+    const attributes = Object.entries(siemRecord).map(([key, value]) => (key === 'audit.seq' ? { key, value: { doubleValue: 42 } } : { key, value: { stringValue: value } }))
+    // Entries an OTLP exporter would not write are skipped, not read as fields.
+    const junk = [null, 7, { key: 1, value: { stringValue: 'x' } }, { key: 'audit.hash', value: null }, { key: 'audit.hash', value: 'raw' }, { key: 'x', value: { arrayValue: {} } }]
+    expect(parseCheckpoints(JSON.stringify({ eventName: 'audit_checkpoint_signed', attributes: [...junk, ...attributes] }))).toEqual([checkpoint])
+  })
+
+  it('refuses malformed records with INVALID_OPTIONS, naming the record or line', () => {
+    const invalid = expect.objectContaining({ code: 'INVALID_OPTIONS' })
+    expect(() => parseCheckpoints(`${JSON.stringify(checkpoint)}\n{oops`)).toThrow(/Checkpoint line 2 is not JSON/)
+    for (const text of ['null', '[1]', JSON.stringify({ ...checkpoint, seq: 0 }), JSON.stringify({ ...checkpoint, hash: 1 }), JSON.stringify({ attributes: null }), JSON.stringify({ resourceLogs: [] })])
+      expect(() => parseCheckpoints(text)).toThrow(invalid)
+    // The event name alone says what a record is when its attributes carry no audit.action.
+    const { 'audit.action': _action, ...withoutAction } = siemRecord
+    for (const name of ['eventName', 'event_name'])
+      expect(() => parseCheckpoints(JSON.stringify({ [name]: 'project_updated', attributes: withoutAction }))).toThrow(/"project_updated" record/)
+    expect(() => parseCheckpoints(JSON.stringify({ ...siemRecord, 'audit.action': 'project_updated' }))).toThrow(invalid)
+  })
 })

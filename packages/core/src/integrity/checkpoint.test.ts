@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { signCheckpoint, verifyCheckpointSignature } from './checkpoint.js'
+import { checkpointPayload, signCheckpoint, verifyCheckpointSignature } from './checkpoint.js'
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519')
 const signed = signCheckpoint(
@@ -25,5 +25,18 @@ describe('verifyCheckpointSignature', () => {
     const signature = recode(signed.signature)
     if (signature === signed.signature) return // the random signature had no character to re-encode
     expect(verifyCheckpointSignature({ ...signed, signature }, publicKey)).toBe(false)
+  })
+
+  it('signs exactly the domain-separated JCS form of the fields, so that other verifiers can check it', () => {
+    const { signature: _signature, ...fields } = signed
+    expect(checkpointPayload(fields).toString('utf8')).toBe(
+      'auditkit-checkpoint-v1\n' +
+        `{"chainId":"acme","createdAt":"2026-01-01T00:00:00.000Z","hash":"${'a'.repeat(64)}","keyId":"k1","prevSignature":"","seq":50}`,
+    )
+  })
+
+  it('returns false, without throwing, for a signature or fields edited into something malformed', () => {
+    for (const signature of [null, 42, '', undefined]) expect(verifyCheckpointSignature({ ...signed, signature } as unknown as typeof signed, publicKey)).toBe(false)
+    expect(verifyCheckpointSignature({ ...signed, seq: Number.NaN }, publicKey)).toBe(false)
   })
 })

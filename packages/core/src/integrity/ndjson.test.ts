@@ -140,6 +140,18 @@ describe('NDJSON export', () => {
     expect((await verifyChain({ source, chainId: 'acme', publicKey, anchors })).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 16 })
   })
 
+  it('detects a cut tail inside the range asked for with toSeq, from the range the file declares', async () => {
+    const window = { from: '2026-03-01T00:05:00.000Z', to: '2026-03-01T00:15:00.000Z' }
+    const path = await writeExport('cut-to-seq.ndjson', createIntegrityService({ store, publicKey }).exportNdjson({ tenantId: 'acme' }, window))
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n')
+    // The window 5..12 with seq 12 cut off, verified up to seq 12 (`auditkit verify --to-seq 12`) or past it.
+    writeFileSync(path, `${lines.slice(0, -1).join('\n')}\n`)
+    for (const toSeq of [12, 40])
+      expect((await verifyChain({ source: createNdjsonSource({ path }), chainId: 'acme', publicKey, toSeq })).firstBreak).toMatchObject({ reason: 'tail_truncated', seq: 12 })
+    // A range that ends before the cut is intact.
+    expect(await verifyChain({ source: createNdjsonSource({ path }), chainId: 'acme', publicKey, toSeq: 11 })).toMatchObject({ ok: true, range: { from: 5, to: 11 } })
+  })
+
   it('verifies the events of a chain whose chain line was removed from the file', async () => {
     const path = await writeExport('hidden-chain.ndjson', exportNdjson({ store }))
     // Without acme's `chain` line, an edit of its events must not go unverified (it used to answer ok for globex only).

@@ -148,7 +148,8 @@ export async function verifyChain(options: VerifyChainOptions): Promise<ChainVer
   // A range the source declares (an export's `chain` line) is not a bound of the walk: the file says it, not the
   // person verifying, and an edited `toSeq` must not hide a cut tail. What is declared must be there (see the end).
   const toSeq = options.toSeq === undefined ? undefined : nonNegativeInteger(options.toSeq, 'toSeq')
-  const declaredTo = options.toSeq === undefined ? declared?.toSeq : undefined
+  // Checked whether toSeq is given or not: a given toSeq must not hide a cut tail inside the range it asks for.
+  const declaredTo = declared?.toSeq
   // toSeq = fromSeq - 1 is an empty range (a time window with no events): only the checkpoints are checked.
   if (toSeq !== undefined && toSeq < fromSeq - 1) throw new AuditKitError('INVALID_RANGE', `toSeq (${toSeq}) is before fromSeq (${fromSeq})`)
 
