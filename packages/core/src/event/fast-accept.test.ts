@@ -127,6 +127,68 @@ describe('fast accept', () => {
     expect(fastAccepted).toBeGreaterThan(500)
   })
 
+  // Stricter than the schema is safe (zod decides), but the fast path is for the common case: it must take every bound.
+  it('takes values at every bound the schema allows, and leaves those past it to the schema', () => {
+    const agree = (input: unknown, accepted: boolean): void => {
+      const label = inspect(input, { depth: 3 }).slice(0, 200)
+      expect(fast(input) !== undefined, label).toBe(accepted)
+      expect(() => validate(input), label).toSatisfy((run: () => unknown) => {
+        try {
+          run()
+          return true
+        } catch {
+          return !accepted
+        }
+      })
+    }
+    const { maxIdLength, maxTextLength, maxTargets, maxDepth } = DEFAULT_EVENT_LIMITS
+    const minimal = { tenantId: 'a', actor: { type: 'system', id: 'x' }, action: 'a_b', resource: { type: 'r' }, outcome: 'failure' }
+    agree(minimal, true)
+    agree({ ...minimal, tenantId: 'x'.repeat(maxIdLength) }, true)
+    agree({ ...minimal, tenantId: 'x'.repeat(maxIdLength + 1) }, false)
+    agree({ ...minimal, actor: { type: 'user', id: 'x'.repeat(maxIdLength), name: 'n'.repeat(maxTextLength), email: '' } }, true)
+    agree({ ...minimal, actor: { type: 'user', id: 'x', name: 'n'.repeat(maxTextLength + 1) } }, false)
+    agree({ ...minimal, action: `a_${'b'.repeat(126)}` }, true)
+    agree({ ...minimal, action: `a_${'b'.repeat(127)}` }, false)
+    agree({ ...minimal, targets: Array.from({ length: maxTargets }, () => ({ type: 'user' })) }, true)
+    agree({ ...minimal, targets: [] }, true)
+    const context = { ip: 'i'.repeat(64), method: 'M'.repeat(16), status: 100, requestId: 'r'.repeat(maxIdLength), path: 'p'.repeat(maxTextLength) }
+    agree({ ...minimal, context }, true)
+    agree({ ...minimal, context: { status: 599 } }, true)
+    agree({ ...minimal, context: {} }, true)
+    for (const bad of [{ ip: 'i'.repeat(65) }, { method: 'M'.repeat(17) }, { status: 99 }, { status: 600 }, { requestId: '' }]) agree({ ...minimal, context: bad }, false)
+    agree({ ...minimal, changes: {} }, true)
+    agree({ ...minimal, metadata: {} }, true)
+    // Depth: metadata's members count from 1, changes' values from 2; arrays nest like objects.
+    const nest = (depth: number, wrap: (inner: unknown) => unknown): unknown => {
+      let value: unknown = 1
+      for (let i = 0; i < depth; i++) value = wrap(value)
+      return value
+    }
+    for (const wrap of [(inner: unknown) => ({ d: inner }), (inner: unknown) => [inner]]) {
+      agree({ ...minimal, metadata: { m: nest(maxDepth - 1, wrap) } }, true)
+      agree({ ...minimal, metadata: { m: nest(maxDepth, wrap) } }, false)
+      agree({ ...minimal, changes: { after: nest(maxDepth - 1, wrap) } }, true)
+      agree({ ...minimal, changes: { after: nest(maxDepth, wrap) } }, false)
+      agree({ ...minimal, changes: { before: { deep: nest(40, wrap) } } }, false)
+    }
+    // An object without a prototype is as plain as one with Object.prototype.
+    agree({ ...minimal, metadata: Object.assign(Object.create(null) as object, { k: 'v' }) }, true)
+    agree({ ...minimal, actor: Object.assign(Object.create(null) as object, { type: 'user', id: 'u' }) }, true)
+  })
+
+  it('copies arrays and objects exactly, leaving out undefined members and keeping an own "__proto__" key as a key', () => {
+    const event = fast({ ...base, actor: { type: 'user', id: 'u1', name: undefined }, context: { ip: '::1', status: undefined }, changes: { before: undefined, after: [1, [2, 'x'], { a: null }] } })
+    expect(event?.actor).toStrictEqual({ type: 'user', id: 'u1' })
+    expect(event?.context).toStrictEqual({ ip: '::1' })
+    expect(event?.changes).toStrictEqual({ after: [1, [2, 'x'], { a: null }] })
+    const metadata = fast({ ...base, metadata: JSON.parse('{"__proto__": {"x": 1}, "y": 2}') as unknown })?.metadata as Record<string, unknown>
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype)
+    expect(Object.keys(metadata)).toEqual(['__proto__', 'y'])
+    expect(Object.getOwnPropertyDescriptor(metadata, '__proto__')).toEqual({ value: { x: 1 }, enumerable: true, writable: true, configurable: true })
+    expect((metadata as { x?: unknown }).x).toBeUndefined()
+  })
+
   it('copies the input, so later changes by the caller do not reach the queued event', () => {
     const input = structuredClone(base)
     const event = fast(input)

@@ -40,6 +40,7 @@ export function createFastAccept(
     return copyDefined(v)
   }
 
+  // `depth` is the level of `v` as the schema's depth check counts it (the event's `metadata` or `changes` is level 1).
   const json = (v: unknown, depth: number): JsonValue | undefined => copyJsonValue(v, depth, limits.maxDepth)
 
   return (input) => {
@@ -77,7 +78,7 @@ export function createFastAccept(
       const copy: Plain = {}
       for (const key of ['before', 'after'] as const) {
         if (changes[key] === undefined) continue
-        const value = json(changes[key], 1)
+        const value = json(changes[key], 2)
         if (value === undefined) return undefined
         copy[key] = value
       }
@@ -85,7 +86,7 @@ export function createFastAccept(
     }
     if (metadata !== undefined) {
       if (!plain(metadata, null)) return undefined
-      const copy = json(metadata, 0)
+      const copy = json(metadata, 1)
       if (copy === undefined) return undefined
       event.metadata = copy
     }

@@ -56,6 +56,49 @@ describe('endpoint policy', () => {
   it('rejects malformed entries as options errors', () => {
     expect(() => createEndpointGuard({ deny: ['10.0.0.0/99'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
     expect(() => createEndpointGuard({ allow: ['https://x'] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    expect(() => createEndpointGuard({ deny: ['10.0.0.0/99'] })).toThrow('endpointPolicy.deny: "10.0.0.0/99" has an invalid prefix length')
+    expect(() => createEndpointGuard({ allow: ['https://x'] })).toThrow('endpointPolicy.allow: "https://x" is not a host name, IP address or CIDR range')
+    for (const entry of ['10.0.0.0/-1', '10.0.0.0/8.5', '10.0.0.0/x', '10.0.0.0/33', '::/129', 'fd00::/-8', '*.', '*', 'a b']) {
+      expect(() => createEndpointGuard({ allow: [entry] }), entry).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+      expect(() => createEndpointGuard({ deny: [entry] }), entry).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    }
+  })
+
+  // An empty prefix ("10.0.0.0/") was read as Number('') = 0, that is 0.0.0.0/0: on an allow list, every IPv4 address.
+  it('rejects a CIDR entry with an empty or extra prefix instead of reading it as /0', () => {
+    for (const entry of ['10.0.0.0/', '::/', '10.0.0.0/8/16', '10.0.0.0/ 8', '10.0.0.0/0x8']) {
+      expect(() => createEndpointGuard({ allow: [entry] }), entry).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+      expect(() => createEndpointGuard({ deny: [entry] }), entry).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    }
+  })
+
+  it('reads entries case- and space-insensitively, and an address without a prefix as that one address', () => {
+    const deny = createEndpointGuard({ deny: [' Internal.Example.COM ', '*.Corp.Example.COM', ' 10.0.0.0/8 ', 'FD00::/8'] })
+    for (const host of ['internal.example.com', 'db.corp.example.com', '10.1.2.3', '[fd00::1]']) expect(() => deny.checkHost(host), host).toThrow(refused)
+    const allow = createEndpointGuard({ allow: ['2001:DB8::1', '192.0.2.1'] })
+    for (const host of ['[2001:db8::1]', '192.0.2.1']) expect(() => allow.checkHost(host), host).not.toThrow()
+    for (const host of ['[2001:db8::2]', '[2001:db8:0:1::1]', '192.0.2.2']) expect(() => allow.checkHost(host), host).toThrow(/not on the allow list/)
+  })
+
+  it('checks the host as the connection sees it: spaces and brackets trimmed, no user part, IPv6 compressed', async () => {
+    const guard = createEndpointGuard()
+    for (const host of [' 169.254.169.254 ', '\t169.254.169.254\n', ' [fe80::1] ', ' 0x0 ']) expect(() => guard.checkHost(host), JSON.stringify(host)).toThrow(refused)
+    // The URL parser would cut a name at "@": the guard must not (the name given is not collector.example.com).
+    const allow = createEndpointGuard({ allow: ['collector.example.com'] })
+    for (const host of ['deadbeef@collector.example.com', 'attacker.example.net@collector.example.com', 'collector.example.com/x', '1.2.3.4.5', '::g']) {
+      expect(() => allow.checkHost(host), host).toThrow(refused)
+    }
+    expect(await guard.resolve('2001:DB8:0:0:0:0:0:1')).toEqual({ address: '2001:db8::1', family: 6 })
+    expect(await guard.resolve('[2001:db8::1]')).toEqual({ address: '2001:db8::1', family: 6 })
+    // Eight groups, nothing to compress.
+    expect(() => guard.checkHost('[2001:db8:1:2:3:4:5:6]')).not.toThrow()
+    expect(() => createEndpointGuard({ deny: ['2001:db8::/32'] }).checkHost('[2001:db8:1:2:3:4:5:6]')).toThrow(refused)
+  })
+
+  it('answers ENOTFOUND for a name without addresses, and asks the resolver for every address in its own order', async () => {
+    dnsAnswers()
+    await expect(createEndpointGuard().resolve('empty.example.com')).rejects.toMatchObject({ code: 'ENOTFOUND', message: 'empty.example.com has no addresses' })
+    expect(lookup).toHaveBeenCalledWith('empty.example.com', { all: true, verbatim: true })
   })
 
   // On Linux a connection to 0.0.0.0 or :: reaches the machine itself: loopback by another name, and never a collector.
@@ -145,6 +188,9 @@ describe('endpoint policy', () => {
     '[0:0:0:0:0:0:a9fe:a9fe]',
     '[::100.100.100.200]',
     '[::0.1.2.3]',
+    '[::a9fe:0]', // 169.254.0.0: the low group zero
+    '[::1:0]', // 0.1.0.0
+    '[::2]', // 0.0.0.2: only :: and ::1 are IPv6's own
   ]
 
   it('checks the IPv4 address a NAT64 (64:ff9b::/96) or IPv4-compatible (::a.b.c.d) address embeds, as a literal and as a DNS answer', async () => {
@@ -179,6 +225,37 @@ describe('endpoint policy', () => {
     expect(await guard.resolve('collector.example.com')).toEqual({ address: '64:ff9b::203.0.113.7', family: 6 })
     expect(await guard.resolve('::1')).toEqual({ address: '::1', family: 6 })
     await expect(createEndpointGuard({ deny: ['127.0.0.0/8'] }).resolve('::127.0.0.1')).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+  })
+
+  it('embeds an IPv4 address only in 64:ff9b::/96 and ::/96: one group off is an ordinary IPv6 address', () => {
+    const allow = createEndpointGuard({ allow: ['10.0.0.0/8'] })
+    for (const host of ['[64:ff9b::a00:1]', '[64:ff9b::10.0.0.1]', '[::a00:1]', '[::10.0.0.1]']) expect(() => allow.checkHost(host), host).not.toThrow()
+    const nearMisses = [
+      '[65:ff9b::a00:1]',
+      '[64:ff9a::a00:1]',
+      '[64:ff9b:1::a00:1]',
+      '[64:ff9b:0:1::a00:1]',
+      '[64:ff9b::1:0:a00:1]',
+      '[64:ff9b::1:a00:1]',
+      '[1::a00:1]',
+      '[0:1::a00:1]',
+      '[0:0:1::a00:1]',
+      '[::1:0:0:a00:1]',
+      '[::1:0:a00:1]',
+      '[::1:a00:1]',
+    ]
+    for (const host of nearMisses) expect(() => allow.checkHost(urlHost(host)), host).toThrow(/not on the allow list/)
+  })
+
+  // A scope (zone) id: Node's isIP and the connection accept it, the URL parser does not; it must not hide the embedded IPv4.
+  it('refuses embedded, link-local and unspecified addresses written with a zone id', async () => {
+    const guard = createEndpointGuard()
+    for (const host of ['64:ff9b::a9fe:a9fe%eth0', '::a9fe:a9fe%eth0', '64:ff9b::169.254.169.254%1', '::ffff:169.254.169.254%eth0', 'fe80::1%eth0', '::%eth0']) {
+      expect(() => guard.checkHost(host), host).toThrow(refused)
+      await expect(guard.resolve(host), host).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+    }
+    dnsAnswers('64:ff9b::a9fe:a9fe%eth0')
+    await expect(guard.resolve('metadata.example.com')).rejects.toThrow(/169\.254\.169\.254/)
   })
 
   it('matches a host name written with a trailing dot (the same DNS name) against the deny and allow lists', () => {

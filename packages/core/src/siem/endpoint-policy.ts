@@ -50,12 +50,13 @@ function compile(entries: readonly string[], label: string): CompiledRules {
   const rules: CompiledRules = { hosts: [], suffixes: [], ranges: new BlockList(), empty: entries.length === 0 }
   for (const raw of entries) {
     const entry = raw.trim().toLowerCase()
-    const [network, prefix] = entry.split('/')
+    const [network, prefix, extra] = entry.split('/')
     const family = isIP(network ?? '')
     if (family !== 0 && network) {
       const type = family === 4 ? 'ipv4' : 'ipv6'
-      const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix)
-      if (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) {
+      // Digits only: Number('') is 0, and "10.0.0.0/" must not become 0.0.0.0/0 (on an allow list, everything).
+      const bits = prefix === undefined ? (family === 4 ? 32 : 128) : /^\d+$/.test(prefix) ? Number(prefix) : Number.NaN
+      if (extra !== undefined || !Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) {
         throw new AuditKitError('INVALID_OPTIONS', `endpointPolicy.${label}: "${raw}" has an invalid prefix length`)
       }
       rules.ranges.addSubnet(network, bits, type)
@@ -100,8 +101,9 @@ function canonicalHost(hostname: string): string {
 function ipv6Groups(address: string): number[] | null {
   let host: string
   try {
-    // The URL parser writes it compressed, in hex only (`::169.254.169.254` becomes `::a9fe:a9fe`).
-    host = new URL(`http://[${address}]/`).hostname.replace(/^\[|\]$/g, '')
+    // The URL parser writes it compressed, in hex only (`::169.254.169.254` becomes `::a9fe:a9fe`). It refuses a zone id
+    // (`%eth0`), which Node's isIP and the connection accept: the groups are those of the address before it.
+    host = new URL(`http://[${address.replace(/%.*$/s, '')}]/`).hostname.replace(/^\[|\]$/g, '')
   } catch {
     return null
   }
