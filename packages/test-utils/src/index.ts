@@ -16,6 +16,8 @@ export { runAdapterContract } from './adapter-contract/run-adapter-contract.js'
 export { storeWithAppend } from './store-contract/store-with-append.js'
 export { storeWithCalls } from './store-contract/store-with-calls.js'
 export { waitFor } from './wait-for.js'
+export { chaosSeeds, seedLabel, seededRandom } from './chaos/seeded-random.js'
+export type { SeededRandom } from './chaos/seeded-random.js'
 export type { AdapterAppOptions, AdapterHarness, RunningAdapterApp } from './adapter-contract/run-adapter-contract.js'
 export {
   FIXTURE_DEFAULT_TENANT,

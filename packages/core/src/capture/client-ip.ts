@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net'
 import { AuditKitError } from '../errors.js'
+import { parseIpRange } from '../net/ip-range.js'
 import { normalizeIp } from './request-facts.js'
 
 /**
@@ -65,20 +66,12 @@ export function compileTrustProxy(trust: TrustProxy | undefined): (address: stri
 }
 
 function addToBlockList(list: BlockList, entry: string): void {
-  const [address = '', prefixText] = entry.split('/')
-  const ip = unmapIpv4(address)
-  const family = isIP(ip)
-  if (family === 0) throw new AuditKitError('INVALID_OPTIONS', `trustProxy entry "${entry}" is not an IP address, CIDR or preset`)
-  const type = family === 4 ? 'ipv4' : 'ipv6'
-  if (prefixText === undefined) {
-    list.addAddress(ip, type)
-    return
-  }
-  // Decimal digits only: Number('') and Number(' ') are 0, which would trust every address of the family.
-  const prefix = /^\d+$/.test(prefixText) ? Number(prefixText) : Number.NaN
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128))
-    throw new AuditKitError('INVALID_OPTIONS', `trustProxy entry "${entry}" has an invalid prefix length`)
-  list.addSubnet(ip, prefix, type)
+  const [address = '', ...prefix] = entry.split('/')
+  // A trusted proxy written as an IPv4-mapped IPv6 address is the IPv4 one.
+  const range = parseIpRange([unmapIpv4(address), ...prefix].join('/'))
+  if (range === undefined) throw new AuditKitError('INVALID_OPTIONS', `trustProxy entry "${entry}" is not an IP address, CIDR or preset`)
+  if (range === 'invalid_prefix') throw new AuditKitError('INVALID_OPTIONS', `trustProxy entry "${entry}" has an invalid prefix length`)
+  list.addSubnet(range.address, range.prefix, range.type)
 }
 
 /**

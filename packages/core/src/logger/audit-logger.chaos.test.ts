@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'libsql'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { expectIntactChain, storeWithAppend, storeWithCalls } from '@auditkit/test-utils'
+import { chaosSeeds, expectIntactChain, seedLabel, seededRandom, storeWithAppend, storeWithCalls, type SeededRandom } from '@auditkit/test-utils'
 import { isAuditKitError, type AuditKitError } from '../errors.js'
 import type { AuditEvent, AuditEventInput } from '../event/schema.js'
 import { sealerKeyOf } from '../integrity/hash.js'
@@ -29,40 +29,11 @@ const dir = mkdtempSync(join(tmpdir(), 'auditkit-chaos-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let files = 0
 
-// ---- seeds -------------------------------------------------------------------------------------------------------
+// ---- seeds: the fixed ones and one random seed per run (replay: AUDITKIT_CHAOS_SEED=<seed>) ----------------------
 
-const replay = process.env.AUDITKIT_CHAOS_SEED
-const RANDOM_SEED = replay !== undefined && replay !== '' ? Number(replay) >>> 0 : (Math.floor(Math.random() * 2 ** 32) >>> 0)
-const seedsOf = (fixed: readonly number[]): number[] => (replay !== undefined && replay !== '' ? [RANDOM_SEED] : [...fixed, RANDOM_SEED])
-const labelOf = (seed: number): string => `seed ${seed}${seed === RANDOM_SEED && (replay === undefined || replay === '') ? ' (random)' : ''}`
-
-// ---- a small seeded PRNG (mulberry32) ----------------------------------------------------------------------------
-
-interface Rng {
-  (): number
-  int(lo: number, hi: number): number
-  chance(p: number): boolean
-  pick<T>(items: readonly T[]): T
-  /** An independent stream for one actor: its draws do not depend on how other actors' calls interleave. */
-  fork(label: number): Rng
-}
-
-function rngOf(seed: number): Rng {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const rng = next as Rng
-  rng.int = (lo, hi) => lo + Math.floor(next() * (hi - lo + 1))
-  rng.chance = (p) => next() < p
-  rng.pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T
-  rng.fork = (label) => rngOf(Math.imul(seed ^ 0x9e3779b9, 31) + Math.imul(label + 1, 0x85ebca6b))
-  return rng
-}
+type Rng = SeededRandom
+const seedsOf = chaosSeeds
+const labelOf = seedLabel
 
 // ---- unhandled rejections ----------------------------------------------------------------------------------------
 
@@ -108,7 +79,7 @@ function newChaos(rng: Rng, hangMs: number, uncertain: Set<string>): Chaos {
 type AppendFault = 'ok' | 'before' | 'after' | 'delay' | 'slow-answer' | 'hang' | 'crash'
 
 function appendFault(chaos: Chaos, canCrash: boolean): AppendFault {
-  const r = chaos.rng()
+  const r = chaos.rng.next()
   switch (chaos.mode) {
     case 'healthy':
       return r < 0.1 ? 'delay' : 'ok'
@@ -168,7 +139,7 @@ function chaoticStore(real: AuditStore, chaos: Chaos, crash?: () => Promise<void
   return storeWithCalls(storeWithAppend(real, append), (method, call) => {
     if (method !== 'init') return call()
     return (async () => {
-      const r = chaos.rng()
+      const r = chaos.rng.next()
       // The first open always fails: every logger that records meets at least one failure, whatever the phases.
       const before = inits++ === 0 || (chaos.mode === 'down' || chaos.mode === 'hang' ? r < 0.9 : chaos.mode === 'flaky' ? r < 0.25 : false)
       const after = !before && chaos.mode === 'flaky' && r < 0.4
@@ -210,7 +181,7 @@ interface Plan {
 }
 
 function planOf(seed: number, shape: { loggers: 1 | 2; giveUp: boolean; ops: number }): Plan {
-  const rng = rngOf(seed).fork(1000)
+  const rng = seededRandom(seed).fork(1000)
   return {
     seed,
     loggers: shape.loggers,
@@ -351,7 +322,7 @@ interface RunResult {
 
 async function runChaos(plan: Plan): Promise<RunResult> {
   const path = join(dir, `chaos-${plan.seed}-${++files}.db`)
-  const root = rngOf(plan.seed)
+  const root = seededRandom(plan.seed)
   const { fixture, make } = await openStores(plan, path)
 
   // The checking connection: what is durable, read straight from the file.
@@ -405,7 +376,7 @@ async function runChaos(plan: Plan): Promise<RunResult> {
         const self = loggers[index]
         if (info.attempt !== undefined && self && errorRng.chance(0.2)) void record(self, errorRng, 'async')
         // A misbehaving onError: it throws, or is async and rejects. Neither may break anything.
-        const r = errorRng()
+        const r = errorRng.next()
         if (r < 0.15) throw new Error('chaos: onError throws')
         if (r < 0.3) return Promise.reject(new Error('chaos: async onError rejects'))
         return undefined
@@ -424,7 +395,7 @@ async function runChaos(plan: Plan): Promise<RunResult> {
       const self = loggers[index]
       if (self && listenerRng.chance(0.05)) void record(self, listenerRng, 'await')
       if (self && listenerRng.chance(0.05)) void flush(self)
-      const r = listenerRng()
+      const r = listenerRng.next()
       if (r < 0.1) {
         seen.listenerFailures++
         throw new Error('chaos: listener throws')
@@ -528,7 +499,7 @@ async function runChaos(plan: Plan): Promise<RunResult> {
     const rng = root.fork(p)
     for (let op = 0; op < plan.opsPerProducer; op++) {
       const under = rng.pick(loggers)
-      const r = rng()
+      const r = rng.next()
       if (r < 0.45) {
         const settled = record(under, rng, 'async', rng.chance(0.75))
         if (rng.chance(0.3)) await settled
@@ -757,7 +728,7 @@ describe('audit logger chaos: two loggers on one file', () => {
 describe('audit logger chaos: close() gives up while the store is down', () => {
   for (const seed of seedsOf([21, 22, 23])) {
     it(`settles every promise, writes nothing after, loses nothing silently (${labelOf(seed)})`, async () => {
-      await runChaos(planOf(seed, { loggers: rngOf(seed)() < 0.5 ? 1 : 2, giveUp: true, ops: 25 }))
+      await runChaos(planOf(seed, { loggers: seededRandom(seed).next() < 0.5 ? 1 : 2, giveUp: true, ops: 25 }))
     })
   }
 })

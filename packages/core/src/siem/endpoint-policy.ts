@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import { BlockList, isIP } from 'node:net'
 import { AuditKitError } from '../errors.js'
+import { parseIpRange } from '../net/ip-range.js'
 
 /**
  * Which SIEM endpoints a tenant admin may point AuditKit at. Entries are host names (`collector.example.com`,
@@ -50,17 +51,10 @@ function compile(entries: readonly string[], label: string): CompiledRules {
   const rules: CompiledRules = { hosts: [], suffixes: [], ranges: new BlockList(), empty: entries.length === 0 }
   for (const raw of entries) {
     const entry = raw.trim().toLowerCase()
-    const [network, prefix, extra] = entry.split('/')
-    const family = isIP(network ?? '')
-    if (family !== 0 && network) {
-      const type = family === 4 ? 'ipv4' : 'ipv6'
-      // Digits only: Number('') is 0, and "10.0.0.0/" must not become 0.0.0.0/0 (on an allow list, everything).
-      const bits = prefix === undefined ? (family === 4 ? 32 : 128) : /^\d+$/.test(prefix) ? Number(prefix) : Number.NaN
-      if (extra !== undefined || !Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) {
-        throw new AuditKitError('INVALID_OPTIONS', `endpointPolicy.${label}: "${raw}" has an invalid prefix length`)
-      }
-      rules.ranges.addSubnet(network, bits, type)
-    } else if (entry.startsWith('*.') && entry.length > 2) rules.suffixes.push(entry.slice(1))
+    const range = parseIpRange(entry)
+    if (range === 'invalid_prefix') throw new AuditKitError('INVALID_OPTIONS', `endpointPolicy.${label}: "${raw}" has an invalid prefix length`)
+    if (range) rules.ranges.addSubnet(range.address, range.prefix, range.type)
+    else if (entry.startsWith('*.') && entry.length > 2) rules.suffixes.push(entry.slice(1))
     else if (/^[a-z0-9.-]+$/.test(entry)) rules.hosts.push(entry)
     else throw new AuditKitError('INVALID_OPTIONS', `endpointPolicy.${label}: "${raw}" is not a host name, IP address or CIDR range`)
   }

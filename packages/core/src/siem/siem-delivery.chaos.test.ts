@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  chaosSeeds,
   decodeExportLogsRequest,
+  seedLabel,
+  seededRandom,
+  type SeededRandom,
   startOtlpReceiver,
   waitFor,
   type OtlpReceiver,
@@ -27,7 +31,7 @@ import type { SiemProtocol } from './settings.js'
 // in seq order without a gap, checkpoints after the events they cover, cursors at the head, statuses cleared, never two
 // instances exporting one tenant at once, every stop() bounded, no unhandled rejection.
 //
-// Replay a failure with CHAOS_SEED=<seed printed in the test name or on stderr>.
+// Replay a failure with AUDITKIT_CHAOS_SEED=<seed named in the test's name>.
 
 /** What each exporter sends, seen from the client side: the interval of every request, and who sent it. */
 interface SendRecord {
@@ -70,41 +74,9 @@ vi.mock('./otlp-transport.js', async (importOriginal) => {
   }
 })
 
-// ---------------------------------------------------------------------------------------------------------------------
-// Seeded PRNG (mulberry32): the whole schedule of a run follows from its seed.
-
-interface Rng {
-  next(): number
-  int(min: number, max: number): number
-  pick<T>(items: readonly T[]): T
-  chance(p: number): boolean
-}
-
-function rng(seed: number): Rng {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => {
-      const item = items[Math.floor(next() * items.length)]
-      if (item === undefined) throw new Error('pick from an empty list')
-      return item
-    },
-    chance: (p) => next() < p,
-  }
-}
-
-const FIXED_SEEDS = [1, 42, 20_240_611]
-const randomSeed = Number(process.env['CHAOS_SEED'] ?? Math.floor(Math.random() * 2 ** 31))
-if (process.env['CHAOS_SEED'] === undefined) process.stderr.write(`[siem chaos] random seed this run: ${randomSeed} (replay: CHAOS_SEED=${randomSeed})\n`)
-const SEEDS = process.env['CHAOS_SEED'] !== undefined ? [randomSeed] : [...FIXED_SEEDS, randomSeed]
+// Seeds: the fixed ones and one random seed per run (replay: AUDITKIT_CHAOS_SEED=<seed>).
+type Rng = SeededRandom
+const SEEDS = chaosSeeds([1, 42, 20_240_611])
 
 // ---------------------------------------------------------------------------------------------------------------------
 
@@ -275,7 +247,7 @@ interface RunSummary {
 }
 
 async function runChaos(seed: number): Promise<RunSummary> {
-  const random = rng(seed)
+  const random = seededRandom(seed)
   const log: ChaosLog = { disturbed: [], stops: [], actions: [], leases: [] }
   const path = join(dir, `chaos-${seed}.db`)
   // The app that records (its own handle): the producer is never disturbed, the exporters are.
@@ -313,7 +285,7 @@ async function runChaos(seed: number): Promise<RunSummary> {
     // Producer: events in small bursts to random tenants, checkpoints now and then.
     let producing = true
     const producer = (async () => {
-      const produceRandom = rng(seed ^ 0x5eed)
+      const produceRandom = seededRandom(seed ^ 0x5eed)
       let n = 0
       while (producing) {
         const burst = produceRandom.int(1, 6)
@@ -747,8 +719,8 @@ describe('a holder whose store stalls past its lease between renewing and sendin
   })
 })
 
-describe('SIEM delivery under chaos (seeded; replay with CHAOS_SEED)', () => {
-  it.each(SEEDS)('seed %i: every event delivered in order, one exporter per tenant, statuses cleared, stops bounded', { timeout: 40_000 }, async (seed) => {
+describe('SIEM delivery under chaos (seeded; replay with AUDITKIT_CHAOS_SEED)', () => {
+  it.each(SEEDS.map((seed) => [seedLabel(seed), seed] as const))('%s: every event delivered in order, one exporter per tenant, statuses cleared, stops bounded', { timeout: 40_000 }, async (_label, seed) => {
     const started = Date.now()
     const summary = await runChaos(seed)
     process.stderr.write(`[siem chaos] seed ${seed}: ${JSON.stringify(summary)} in ${Date.now() - started} ms\n`)
