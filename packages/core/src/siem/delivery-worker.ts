@@ -198,9 +198,10 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     // could expire while it is in flight, or that another instance has taken meanwhile (it may be sending this batch).
     if (Date.now() - leaseRenewedAt >= renewEveryMs && !(await renewLease())) return true
     const result = await options.transport.send(encodeExportLogsRequest(records, options.request), options.requestTimeoutMs, stopping.signal)
-    // Stopped while the request was in flight: a failure (the request abandoned) is no news for the status, and the
-    // batch is sent again by whoever exports next. An accepted batch still moves the cursor below.
-    if (!running && !result.ok) return true
+    // Abandoned because the exporter stops: no news for the status, and the batch is sent again by whoever exports
+    // next. A real answer that came within the stop's grace (a 429 with Retry-After, say) is stored as any other, so
+    // that the instance taking over honours it. An accepted batch still moves the cursor below.
+    if (stopping.signal.aborted && !result.ok) return true
     // Only the lease holder writes, and only over the cursor this request started from: a process that stalled past
     // its lease (another instance took the tenant over, delivered, maybe moved on) must neither move the cursor
     // back nor leave its failure in the status. Its records are duplicates at the collector (at least once).

@@ -194,7 +194,7 @@ async function startGateCollector(): Promise<{
   requests: { service: unknown; seqs: number[] }[]
   holdNext(): void
   held(): boolean
-  release(status: number): void
+  release(status: number, headers?: Record<string, string>): void
   close(): Promise<void>
 }> {
   const requests: { service: unknown; seqs: number[] }[] = []
@@ -223,10 +223,10 @@ async function startGateCollector(): Promise<{
       holdNext = true
     },
     held: () => held !== null,
-    release(status) {
+    release(status, headers = {}) {
       const response = held
       held = null
-      if (response && !response.headersSent && !response.destroyed) response.writeHead(status, { 'content-type': 'application/x-protobuf' }).end()
+      if (response && !response.headersSent && !response.destroyed) response.writeHead(status, { 'content-type': 'application/x-protobuf', ...headers }).end()
     },
     close() {
       server.closeAllConnections()
@@ -234,6 +234,37 @@ async function startGateCollector(): Promise<{
     },
   }
 }
+
+describe('a holder stopped while its request is in flight', () => {
+  it("keeps the Retry-After of an answer that comes within the stop's grace: the instance taking over waits for it", async () => {
+    const collector = await startGateCollector()
+    const path = join(dir, `stopped-in-flight-${++files}.db`)
+    const a = await instance(path, 'a')
+    const b = await instance(path, 'b')
+    try {
+      await a.siem.start()
+      await a.siem.updateSettings(TENANT, { enabled: true, endpoint: collector.endpoint, protocol: 'http/protobuf' }, ADMIN)
+      await waitFor(async () => (await cursorOf(a.store))?.seq === 1 || undefined, 'seq 1 delivered by a')
+      collector.holdNext()
+      await a.logger.record(event(2), { delivery: 'await' })
+      await waitFor(() => collector.held() || undefined, 'a\'s request held by the collector')
+      // A rolling deploy stops a while the collector is answering: a real 429, not the stop abandoning the request.
+      const stopped = a.siem.stop()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      collector.release(429, { 'retry-after': '30' })
+      await stopped
+      expect(await statusOf(a.store)).toMatchObject({ result: 'unavailable', attempts: 1 })
+      await b.siem.start()
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      expect(collector.requests.map((request) => request.service)).toEqual(['instance-a', 'instance-a'])
+      expect((await b.siem.status(TENANT)).state).toBe('retrying')
+    } finally {
+      await a.close()
+      await b.close()
+      await collector.close()
+    }
+  })
+})
 
 describe('an instance that lost its lease while its request was in flight', () => {
   it.each(['times out', 'is accepted'])(
