@@ -244,6 +244,28 @@ describe('cross-site requests (Fetch Metadata)', () => {
     expect(await status(browser('/', { site: 'cross-site', mode: 'navigate', dest: 'document' }, 'POST'))).toBe(403)
     expect(authorized).toEqual([])
   })
+
+  it('judges a cross-site request by each Fetch Metadata header it sends, on every path, with 403 and never a 500', async () => {
+    const { admin, authorized } = openAdmin()
+    const status = async (request: Request): Promise<number> => {
+      const response = await admin.fetch(request)
+      await response.arrayBuffer()
+      return response.status
+    }
+    // Only a navigation opens the page: a GET without Sec-Fetch-Mode, or in another mode, is refused even without Sec-Fetch-Dest.
+    expect(await status(browser('/', { site: 'cross-site' }))).toBe(403)
+    expect(await status(browser('/', { site: 'cross-site', mode: 'no-cors' }))).toBe(403)
+    expect(await status(browser('/', { site: 'same-site', dest: 'document' }))).toBe(403)
+    // The API path itself (no trailing slash) is the API: even a navigation to it is refused.
+    expect(await status(browser('/api', { site: 'cross-site', mode: 'navigate', dest: 'document' }))).toBe(403)
+    // A path outside the mount (a bare `fetch` handed any request): refused like the page, not a 500.
+    const outside = new Request('http://127.0.0.1:3917/elsewhere', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } })
+    expect(await status(outside)).toBe(403)
+    expect(authorized).toEqual([])
+    // A navigation that names no destination is still a link to the page.
+    expect(await status(browser('/', { site: 'cross-site', mode: 'navigate' }))).toBe(200)
+    expect(authorized).toEqual(['GET /admin/audit/'])
+  })
 })
 
 describe('deeply nested JSON bodies', () => {
@@ -280,6 +302,12 @@ describe('deeply nested JSON bodies', () => {
     const nested = `${'['.repeat(64)}${']'.repeat(64)}`
     const ok = await post(nested)
     expect([ok.status, JSON.stringify(((await ok.json()) as { tried: unknown }).tried)]).toEqual([200, nested])
+    // A body that nests nothing at all (JSON `null`, a number, a string) is the service's to judge, not a 500.
+    for (const flat of ['null', '7', '"text"']) {
+      const answer = await post(flat)
+      expect([flat, answer.status, JSON.stringify(((await answer.json()) as { tried: unknown }).tried)]).toEqual([flat, 200, flat])
+    }
+    expect(onError).not.toHaveBeenCalled()
   })
 
   it('serveNodeRequest: refuses a deep body a framework parser already read with 400 INVALID_BODY after authorize, never a 500 or a stack overflow', async () => {
@@ -317,5 +345,107 @@ describe('deeply nested JSON bodies', () => {
     expect([flat.status, await flat.json()]).toEqual([200, { ok: false, tried: { endpoint: 'https://x.example' } }])
     expect(frameworkErrors).toEqual([])
     expect(onError).not.toHaveBeenCalled()
+  })
+})
+
+describe('authorize and the mount', () => {
+  const ADMIN = { tenantId: 't1', actor: { type: 'user' as const, id: 'ada' } }
+  type Options = Parameters<typeof createAuditAdmin>[0]
+
+  it('cannot be created without an authorize function', () => {
+    const store = openStore()
+    const cases: [string, unknown][] = [
+      ['no options', undefined],
+      ['no authorize', { store, uiDir: false }],
+      ['authorize not a function', { store, uiDir: false, authorize: true }],
+    ]
+    for (const [label, options] of cases) expect(() => createAuditAdmin(options as Options), label).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+
+  it('admits only a principal with a string tenant and an actor an event can carry; undefined is no credentials', async () => {
+    const onError = vi.fn()
+    let decision: unknown = ADMIN
+    const admin = createAuditAdmin({ store: openStore(), uiDir: false, onError, authorize: () => decision as typeof ADMIN })
+    const answer = async (): Promise<[number, string, string | null]> => {
+      const response = await admin.fetch(new Request('http://app.test/api/columns'))
+      const body = (await response.json()) as { error?: { code: string } }
+      return [response.status, body.error?.code ?? 'ok', response.headers.get('allow')]
+    }
+    expect(await answer()).toEqual([200, 'ok', null])
+    // No credentials (null or undefined) and a refusal: no Allow header on these answers.
+    for (const [value, expected] of [
+      [null, [401, 'UNAUTHENTICATED', null]],
+      [undefined, [401, 'UNAUTHENTICATED', null]],
+      ['forbidden', [403, 'FORBIDDEN', null]],
+    ] as const) {
+      decision = value
+      expect([value, ...(await answer())]).toEqual([value, ...expected])
+    }
+    expect(onError).not.toHaveBeenCalled()
+    // Anything else is the host app's bug: a 500, never an admission (a list of tenants, or none, would scope nothing).
+    const actorFn = Object.assign(() => {}, { type: 'user', id: 'ada' })
+    const malformed: [string, unknown][] = [
+      ['true', true],
+      ['a string', 'yes'],
+      ['a number', 1],
+      ['an empty object', {}],
+      ['a tenant list', { tenantId: ['t1', 't2'], actor: ADMIN.actor }],
+      ['a numeric tenant', { tenantId: 7, actor: ADMIN.actor }],
+      ['an empty tenant', { tenantId: '', actor: ADMIN.actor }],
+      ['no actor', { tenantId: 't1' }],
+      ['a null actor', { tenantId: 't1', actor: null }],
+      ['a function actor', { tenantId: 't1', actor: actorFn }],
+      ['an actor id list', { tenantId: 't1', actor: { type: 'user', id: ['ada'] } }],
+      ['an empty actor id', { tenantId: 't1', actor: { type: 'user', id: '' } }],
+      ['an actor type events cannot carry', { tenantId: 't1', actor: { type: 'admin', id: 'ada' } }],
+    ]
+    for (const [label, value] of malformed) {
+      decision = value
+      expect([label, ...(await answer())]).toEqual([label, 500, 'INTERNAL', null])
+    }
+    expect(onError).toHaveBeenCalledTimes(malformed.length)
+  })
+
+  it('refuses a cursor under other explicit bounds than the first page was asked with', async () => {
+    const store = openStore()
+    const logger = createAuditLogger({ store, onError: () => {} })
+    cleanups.push(() => logger.close())
+    for (const id of ['p1', 'p2', 'p3']) await logger.record({ tenantId: 't1', actor: ADMIN.actor, action: 'project_created', resource: { type: 'project', id }, outcome: 'success' })
+    await logger.flush()
+    const admin = createAuditAdmin({ logger, uiDir: false, authorize: () => ADMIN })
+    const from = new Date(Date.now() - 86_400_000).toISOString()
+    const to = new Date(Date.now() + 60_000).toISOString()
+    const page = async (query: string): Promise<[number, string, string | null]> => {
+      const response = await admin.fetch(new Request(`http://app.test/api/events?limit=1&${query}`))
+      const body = (await response.json()) as { error?: { code: string }; nextCursor?: string | null }
+      return [response.status, body.error?.code ?? 'ok', body.nextCursor ?? null]
+    }
+    const [status, , cursor] = await page(`from=${from}&to=${to}`)
+    expect([status, typeof cursor]).toEqual([200, 'string'])
+    const next = `cursor=${encodeURIComponent(cursor as string)}`
+    expect((await page(`from=${from}&to=${to}&${next}`)).slice(0, 2)).toEqual([200, 'ok'])
+    const otherFrom = new Date(Date.now() - 2 * 86_400_000).toISOString()
+    const otherTo = new Date(Date.now() + 120_000).toISOString()
+    for (const query of [`from=${otherFrom}&to=${to}`, `from=${from}&to=${otherTo}`, `to=${to}`, `from=${from}`])
+      expect([query, ...(await page(`${query}&${next}`)).slice(0, 2)]).toEqual([query, 400, 'INVALID_CURSOR'])
+  })
+
+  it('serves only below its mount, the one the adapter names or else the basePath option', async () => {
+    const store = openStore()
+    const status = async (admin: ReturnType<typeof createAuditAdmin>, url: string, basePath?: string): Promise<[number, string]> => {
+      const response = await admin.fetch(new Request(url), basePath === undefined ? {} : { basePath })
+      const body = (await response.json()) as { error?: { code: string } }
+      return [response.status, body.error?.code ?? 'ok']
+    }
+    const mounted = createAuditAdmin({ store, uiDir: false, basePath: '/admin/audit', authorize: () => ADMIN })
+    expect(await status(mounted, 'http://app.test/admin/audit/api/columns')).toEqual([200, 'ok'])
+    // Same length as the mount, or the mount's route without it: not below the mount.
+    expect(await status(mounted, 'http://app.test/admin/audiX/api/columns')).toEqual([404, 'NOT_FOUND'])
+    expect(await status(mounted, 'http://app.test/api/columns')).toEqual([404, 'NOT_FOUND'])
+    // The adapter's mount wins over the option.
+    expect(await status(mounted, 'http://app.test/ops/audit/api/columns', '/ops/audit')).toEqual([200, 'ok'])
+    const bare = createAuditAdmin({ store, uiDir: false, authorize: () => ADMIN })
+    expect(await status(bare, 'http://app.test/mnt/api/columns', '/mnt')).toEqual([200, 'ok'])
+    expect(await status(bare, 'http://app.test/api/columns', '/mnt')).toEqual([404, 'NOT_FOUND'])
   })
 })

@@ -312,3 +312,51 @@ describe('createAuditCapture', () => {
     await ownLogger.close()
   })
 })
+
+describe('what a request records, by default and as the handler overrides it', () => {
+  it('takes the tenant and actor a handler sets over the resolvers, and adds its targets to the derived ones', async () => {
+    const asked: string[] = []
+    const resolving = createAuditCapture<FakeRequest>({
+      logger,
+      delivery: 'await',
+      tenant: () => (asked.push('tenant'), 'capture-resolved'),
+      actor: () => (asked.push('actor'), { type: 'user', id: 'resolved' }),
+    })
+    const handle = resolving.begin({}, { method: 'POST', path: '/workspaces/w1/projects' })
+    handle?.context.set({ tenantId: 'capture-override', actor: { type: 'api_key', id: 'k1' } }).addTarget({ type: 'member', id: 'm1' })
+    const event = (await handle?.end({ status: 201, route: '/workspaces/:ws/projects', params: { ws: 'w1' } }))?.event
+    expect(event).toMatchObject({ tenantId: 'capture-override', actor: { type: 'api_key', id: 'k1' } })
+    expect(event?.targets).toEqual([{ type: 'workspace', id: 'w1' }, { type: 'member', id: 'm1' }])
+    expect(asked).toEqual([])
+    // Without overrides the resolvers decide; without resolvers, 'default' and the anonymous user.
+    expect((await resolving.begin({}, { method: 'POST', path: '/projects' })?.end({ status: 201 }))?.event).toMatchObject({
+      tenantId: 'capture-resolved',
+      actor: { type: 'user', id: 'resolved' },
+    })
+    const bare = createAuditCapture<FakeRequest>({ logger, delivery: 'await' })
+    expect((await bare.begin({}, { method: 'POST', path: '/projects' })?.end({ status: 201 }))?.event).toMatchObject({
+      tenantId: 'default',
+      actor: { type: 'user', id: 'anonymous' },
+    })
+  })
+
+  it('records 400 and above as a failure, 399 as a success, and the request id the app settled on', async () => {
+    const end = async (status: number, requestIds: { header?: string; settled?: string } = {}): Promise<AuditEvent | undefined> =>
+      (
+        await capture
+          .begin({ user: 'u1' }, { method: 'POST', path: '/projects', requestId: requestIds.header })
+          ?.end({ status, route: '/projects', params: {}, requestId: requestIds.settled })
+      )?.event
+    expect((await end(400))?.outcome).toBe('failure')
+    expect((await end(399))?.outcome).toBe('success')
+    expect((await end(201, { header: 'from-header', settled: 'settled' }))?.context?.requestId).toBe('settled')
+    expect((await end(201, { header: 'from-header' }))?.context?.requestId).toBe('from-header')
+  })
+
+  it('refuses a delivery mode other than async or await', () => {
+    const unknownMode: string = 'later'
+    expect(() => createAuditCapture({ logger, delivery: unknownMode as 'async' })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    expect(createAuditCapture({ logger }).delivery).toBe('async')
+    expect(createAuditCapture({ logger, delivery: 'await' }).delivery).toBe('await')
+  })
+})
