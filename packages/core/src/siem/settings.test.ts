@@ -72,6 +72,17 @@ describe('SIEM settings validation', () => {
     expect(maskSecret(`Basic ${Buffer.from('user:pass').toString('base64')}`)).toBe('****')
     expect(maskSecret(`BASIC ${Buffer.from('collector:a-long-password-9f3a').toString('base64')}`)).toBe('****')
   })
+
+  it('finds the auth scheme also after leading whitespace or several spaces, which the settings accept as they are', () => {
+    const basic = Buffer.from('collector:a-long-password-9f3a').toString('base64')
+    for (const value of [` Basic ${basic}`, `  Basic ${basic}`, `Basic   ${basic}`]) {
+      // Accepted unchanged (an HTTP client sends it trimmed, so it works): its mask must not show the password's end.
+      expect(parseSiemSettings({ ...valid, headers: { Authorization: value } }).headers['Authorization']).toBe(value)
+      expect(maskSecret(value), JSON.stringify(value)).toBe('****')
+    }
+    expect(maskSecret(' Bearer abc123')).toBe('****')
+    expect(maskSecret(' Bearer secret-token-1234')).toBe('****1234')
+  })
 })
 
 describe('secret box', () => {
@@ -90,5 +101,32 @@ describe('secret box', () => {
     expect(() => parseSecretKey('too short')).toThrow(/32 bytes/)
     expect(parseSecretKey('ab'.repeat(32))).toHaveLength(32)
     expect(() => createSecretBox(undefined).seal('x', 'c')).toThrow(/secretKey/)
+  })
+
+  it('reads a key as 64 hex characters in either case, or base64 of 32 bytes, and a Buffer as its own bytes only', () => {
+    const bytes = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex')
+    expect(parseSecretKey(bytes.toString('hex').toUpperCase())).toEqual(bytes)
+    expect(parseSecretKey(bytes.toString('base64'))).toEqual(bytes)
+    // Text of 64 hex characters with more after it is no hex key (hex decoding would stop at the first non-hex pair).
+    expect(() => parseSecretKey(`${bytes.toString('hex')}zz`)).toThrow(/32 bytes/)
+    // A Buffer holding the text of a hex key is 64 bytes, not that key.
+    expect(() => parseSecretKey(Buffer.from(bytes.toString('hex')))).toThrow(/32 bytes/)
+    const sealed = createSecretBox(bytes.toString('hex')).seal('Bearer abc', 't1\nAuthorization')
+    expect(createSecretBox(bytes).open(sealed, 't1\nAuthorization')).toBe('Bearer abc')
+  })
+
+  it('opens only the v1 form it writes, never a value of another version or with a tampered tag or ciphertext', () => {
+    const box = createSecretBox(key)
+    const sealed = box.seal('Bearer abc', 't1\nAuthorization')
+    const [version, iv, tag, ciphertext] = sealed.split('.') as [string, string, string, string]
+    expect(version).toBe('v1')
+    expect(() => box.open(['v2', iv, tag, ciphertext].join('.'), 't1\nAuthorization')).toThrow(expect.objectContaining({ code: 'SECRET_KEY_ERROR' }))
+    // The SIEM service tells "enter the value again" from any other failure by this code; the cause says what failed.
+    expect(() => box.open(sealed, 't2\nAuthorization')).toThrow(expect.objectContaining({ code: 'SECRET_KEY_ERROR', cause: expect.any(Error) }))
+    const flip = (part: string): string => Buffer.from(Buffer.from(part, 'base64url').map((byte, i) => (i === 0 ? byte ^ 1 : byte))).toString('base64url')
+    for (const tampered of [[version, iv, flip(tag), ciphertext], [version, iv, tag, flip(ciphertext)], [version, flip(iv), tag, ciphertext]])
+      expect(() => box.open(tampered.join('.'), 't1\nAuthorization')).toThrow(expect.objectContaining({ code: 'SECRET_KEY_ERROR' }))
+    // Sealing twice never repeats the IV (AES-GCM with a repeated IV leaks both values).
+    expect(box.seal('Bearer abc', 't1\nAuthorization').split('.')[1]).not.toBe(iv)
   })
 })

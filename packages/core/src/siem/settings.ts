@@ -75,8 +75,12 @@ const MAX_HEADER_VALUE = 8192
 const MAX_ENDPOINT = 2048
 const KNOWN_FIELDS = new Set(['enabled', 'endpoint', 'protocol', 'headers'])
 
-/** `<scheme> <credentials>` of an `Authorization`-style value (RFC 9110 auth-scheme, then the credentials). */
-const AUTH_SCHEME = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(\S.*)$/
+/**
+ * `<scheme> <credentials>` of an `Authorization`-style value (RFC 9110 auth-scheme, then the credentials). Leading
+ * spaces and tabs are allowed: a value is saved as entered, and a server drops the whitespace around a field value
+ * (RFC 9110), so ` Basic <base64>` authenticates and must be masked as Basic credentials.
+ */
+const AUTH_SCHEME = /^[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+(\S.*)$/
 
 /**
  * How a secret is shown: its last four characters, the rest hidden; only `****` for eight characters or fewer. After
