@@ -14,6 +14,7 @@ import { SIEM_STATE } from './delivery-worker.js'
 import { createEndpointGuard } from './endpoint-policy.js'
 import { encodeExportLogsRequest } from './otlp-encoding.js'
 import { createOtlpTransport } from './otlp-transport.js'
+import { createSecretBox } from './secret-box.js'
 import { createSiemService, type SiemService, type SiemServiceOptions } from './siem-service.js'
 import { parseSiemSettings, type SiemProtocol } from './settings.js'
 
@@ -475,6 +476,48 @@ describe('SIEM settings', () => {
     await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example:443', protocol: 'grpc', headers: masked }, { actor: ADMIN })
     await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example:4317', protocol: 'grpc', headers }, { actor: ADMIN })
     await h.siem.updateSettings(tenant, { enabled: false, endpoint: 'https://collector.example', protocol: 'grpc', headers: masked }, { actor: ADMIN })
+  })
+
+  it('keeps each header\'s secret sealed to its tenant and name: two headers keep their own values, a sealed value copied elsewhere does not open', async () => {
+    const tenant = 'two-headers-tenant'
+    const endpoint = 'https://collector.example:4318/v1/logs'
+    const secrets = { Authorization: 'Bearer first-secret-value-1111', 'X-Api-Key': 'second-secret-value-2222' }
+    const saved = await h.siem.updateSettings(tenant, { enabled: false, endpoint, protocol: 'http/protobuf', headers: secrets }, { actor: ADMIN })
+    expect(saved.settings.headers).toEqual({ Authorization: '****1111', 'X-Api-Key': '****2222' })
+    // Both masks sent back: each header keeps its own stored value, sealed to this tenant and that header's name.
+    await h.siem.updateSettings(tenant, { enabled: false, endpoint, protocol: 'http/protobuf', headers: saved.settings.headers }, { actor: ADMIN })
+    type Stored = { headers: { name: string; sealed: string; masked: string }[] }
+    const stored = (await h.store.getState<Stored>(SIEM_STATE.settings, tenant)) as Stored
+    const box = createSecretBox(SECRET_KEY)
+    expect(Object.fromEntries(stored.headers.map(({ name, sealed }) => [name, box.open(sealed, `${tenant}\n${name}`)]))).toEqual(secrets)
+    expect(JSON.stringify(stored)).not.toContain('secret-value')
+
+    // The stored record copied to another tenant, or its sealed values swapped between the names: nothing opens, and
+    // sending the masks back asks for the values again (reads still show the masks, which need no key).
+    const swapped = { ...stored, headers: stored.headers.map((header, i, all) => ({ ...header, sealed: (all[all.length - 1 - i] as Stored['headers'][number]).sealed })) }
+    for (const [target, record] of [['copied-tenant', stored], [tenant, swapped]] as const) {
+      await h.store.putState(SIEM_STATE.settings, target, record)
+      const { settings } = await h.siem.getSettings(target)
+      expect(settings.headers).toEqual({ Authorization: '****1111', 'X-Api-Key': '****2222' })
+      await expect(h.siem.updateSettings(target, { enabled: false, endpoint, protocol: 'http/protobuf', headers: settings.headers }, { actor: ADMIN })).rejects.toMatchObject({
+        code: 'INVALID_SETTINGS',
+        details: [
+          expect.objectContaining({ path: 'headers.Authorization', reason: 'undecryptable' }),
+          expect.objectContaining({ path: 'headers.X-Api-Key', reason: 'undecryptable' }),
+        ],
+      })
+    }
+  })
+
+  it('reads a tenant without settings as a disabled integration, saves one without an endpoint, and tests that as invalid_config', async () => {
+    const tenant = 'unconfigured-tenant'
+    expect((await h.siem.getSettings(tenant)).settings).toEqual({ enabled: false, endpoint: '', protocol: 'grpc', headers: {}, updatedAt: null })
+    expect((await h.siem.updateSettings(tenant, { enabled: false }, { actor: ADMIN })).settings).toMatchObject({ enabled: false, endpoint: '', headers: {} })
+    expect(await h.siem.testConnection(tenant, { enabled: false }, { actor: { type: 'user', id: 'admin_unconfigured' } })).toMatchObject({
+      ok: false,
+      result: 'invalid_config',
+      details: [{ path: 'endpoint', reason: 'required', message: expect.any(String) }],
+    })
   })
 
   it('refuses invalid settings and metadata endpoints without saving', async () => {

@@ -229,6 +229,70 @@ describe('sqlite facet counts and search index', () => {
   })
 })
 
+describe('sqlite window bounds with a keyset cursor', () => {
+  // Events one hour apart, several of them exactly at the window's end and before its start: a bound dropped in favour
+  // of the cursor (a cursor is the tighter bound only inside the window) would let them in.
+  const tenantId = 'tenant-window'
+  const base = Date.parse('2026-03-01T00:00:00.000Z')
+  const hour = 3_600_000
+  const from = new Date(base + 3 * hour).toISOString()
+  const to = new Date(base + 9 * hour).toISOString()
+  const events = Array.from({ length: 36 }, (_, n) => {
+    // Appended out of time order (rowid order is not time order), three events at each hour; few name the keeper, so
+    // that a `q` for it is answered from the trigram index.
+    const at = base + ((n * 7) % 12) * hour
+    return {
+      id: uuidv7(at),
+      occurredAt: new Date(at).toISOString(),
+      tenantId,
+      chainId: tenantId,
+      actor: { type: 'user' as const, id: `user-${n % 4}`, name: n % 9 === 4 ? 'Zebra "Keeper"' : 'Someone' },
+      action: 'project_updated',
+      resource: { type: 'project', id: `p-${n}` },
+      outcome: 'success' as const,
+    }
+  })
+
+  it('never lets a cursor at or after the window end widen the window, whichever query ran before on the connection', async () => {
+    for (const options of [{}, { reader: 'inline' as const, writer: 'inline' as const }, { searchIndex: true }]) {
+      const store = createSqliteStore({ path: join(dir, `window-${++created}.db`), ...options })
+      const written = await store.append(events, createSealer())
+      const filter: EventFilter = { tenantId, from, to }
+      const expected = expectedEvents(written, filter).map((event) => event.id)
+      expect(expected.length).toBeGreaterThan(0)
+      expect(written.some((event) => event.occurredAt === to)).toBe(true)
+      // At the window's end with the greatest id, and past it: every event of the window is still to come, none at or after `to`.
+      for (const occurredAt of [to, new Date(base + 11 * hour).toISOString()]) {
+        const page = await store.query({ ...filter, limit: 100, after: { occurredAt, id: 'ffffffff-ffff-7fff-bfff-ffffffffffff' } })
+        expect(page.items.map((event) => event.id), occurredAt).toEqual(expected)
+        // The same filter without a cursor, after one with a cursor outside the window.
+        expect((await store.query({ ...filter, limit: 100 })).items.map((event) => event.id), occurredAt).toEqual(expected)
+      }
+      // A `q` means the same with and without the search index, also with a `"` (FTS5 quoting) in the term.
+      for (const q of ['zebra "keeper"', '"keeper"']) {
+        const searched = { ...filter, ...ALL_TIME, q }
+        expect((await store.query({ ...searched, limit: 100 })).items.map((event) => event.id), q).toEqual(expectedEvents(written, searched).map((event) => event.id))
+      }
+      await store.close()
+    }
+  })
+
+  it('streams only the window, oldest first, in batches, also for a q the search index answers', async () => {
+    const store = createSqliteStore({ path: join(dir, `window-stream-${++created}.db`), searchIndex: true, writer: 'inline', reader: 'inline' })
+    const written = await store.append(events, createSealer())
+    for (const filter of [{ tenantId, from, to }, { tenantId, from, to, q: 'zebra "keeper"' }, { tenantId, ...ALL_TIME, q: '"keeper"' }] as EventFilter[]) {
+      const expected = expectedEvents(written, filter).reverse().map((event) => event.id)
+      expect(expected.length).toBeGreaterThan(1)
+      for (const batchSize of [2, 1000]) {
+        const streamed: string[] = []
+        for await (const event of store.stream(filter, { batchSize })) streamed.push(event.id)
+        expect(streamed, `${JSON.stringify(filter)} by ${batchSize}`).toEqual(expected)
+      }
+    }
+    await store.close()
+  })
+})
+
 /** Read-only bind mounts (root on Linux), standing for write-protected media. */
 const readOnlyMount = (() => {
   const run = (args: string[]): boolean => spawnSync('mount', args, { stdio: 'ignore' }).status === 0
