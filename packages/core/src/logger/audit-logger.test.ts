@@ -262,6 +262,67 @@ describe('createAuditLogger with the SQLite store', () => {
     expect(await countStored(store)).toBe(11)
   })
 
+  it('lets onError record the problem itself without looping while the queue is full, also after an await', async () => {
+    // `onError: (error) => logger.record({ action: 'audit_failed', ... })` is a natural way to keep failures in the log;
+    // with the queue full, each refusal called onError again: a stack overflow, or (after an await) a loop forever.
+    const failure = (error: AuditKitError): AuditEventInput => ({ ...input(0), action: 'audit_failed', metadata: { code: error.code } })
+    for (const asyncOnError of [false, true]) {
+      const seen: string[] = []
+      const audit: ReturnType<typeof logger> = logger({
+        maxQueueSize: 3,
+        onError: async (error) => {
+          seen.push(error.code)
+          if (asyncOnError) await new Promise((resolve) => setImmediate(resolve))
+          await audit.record(failure(error)).catch(() => {})
+        },
+      })
+      const lock = lockWrites(path)
+      const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, n) => audit.record(input(n))))
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected'])
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // Each refusal of a caller's event reached onError once; the refusals of onError's own records were only counted.
+      expect(seen.filter((code) => code === 'QUEUE_FULL'), `async: ${asyncOnError}`).toEqual(['QUEUE_FULL', 'QUEUE_FULL'])
+      // Two refused callers' events, two refused records of those refusals, and one for each write failure meanwhile.
+      const { accepted, rejected } = audit.stats()
+      expect({ accepted, rejected: rejected - seen.filter((code) => code === 'STORE_UNAVAILABLE').length }).toEqual({ accepted: 3, rejected: 4 })
+      lock.release()
+      await audit.flush()
+      // Write failures while locked still reached onError (the write loop does not inherit onError's context).
+      expect(seen, `async: ${asyncOnError}`).toContain('STORE_UNAVAILABLE')
+      // With room in the queue, what onError records is written.
+      await expect(audit.record({ ...input(9), action: 'bad action' })).rejects.toMatchObject({ code: 'INVALID_EVENT' })
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await audit.close()
+    }
+    const stored = await store.query({ tenantId: 'tenant-1', ...ALL_TIME, limit: 100 })
+    expect(stored.items.filter((event) => event.action === 'project_updated')).toHaveLength(6)
+    expect(stored.items.filter((event) => event.action === 'audit_failed').map((event) => event.metadata)).toEqual([{ code: 'INVALID_EVENT' }, { code: 'INVALID_EVENT' }])
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(stored.items.length)
+  })
+
+  it('does not pass onError\'s context on to the write loop it started: refusals of records made there are reported', async () => {
+    const seen: string[] = []
+    const audit = logger({
+      onError: (error) => {
+        seen.push(error.code)
+        // Queue has room: this record is accepted and schedules the write (from inside onError).
+        if (error.code === 'INVALID_EVENT' && seen.length === 1) void audit.record({ ...input(1), action: 'audit_failed' })
+      },
+    })
+    let listenerCalls = 0
+    audit.onAppend(() => {
+      // Code run by the write loop, e.g. an exporter woken by it: its refused records are its own, not onError's.
+      if (++listenerCalls === 1) void audit.record({ ...input(2), action: 'bad action' })
+    })
+    await expect(audit.record({ ...input(3), action: 'bad action' })).rejects.toMatchObject({ code: 'INVALID_EVENT' })
+    await audit.flush()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(listenerCalls).toBeGreaterThan(0)
+    expect(seen).toEqual(['INVALID_EVENT', 'INVALID_EVENT'])
+    expect(audit.stats()).toMatchObject({ invalid: 2, written: 1 })
+    await audit.close()
+  })
+
   it('close() writes everything queued, then refuses new events with LOGGER_CLOSED', async () => {
     const audit = logger({ batchSize: 100 })
     for (let n = 0; n < 3000; n++) void audit.record(input(n, { tenantId: `tenant-${n % 3}` }))

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AuditKitError, isAuditKitError } from '../errors.js'
 import type { AuditEvent, AuditEventInput, UnsealedEvent } from '../event/schema.js'
@@ -82,7 +83,9 @@ export interface AuditLoggerOptions {
    */
   clock?: () => Date
   /**
-   * Told about every problem: invalid events, full queue, failed writes (with the attempt number).
+   * Told about every problem: invalid events, full queue, failed writes (with the attempt number). A `record()` made
+   * from inside `onError` (also after an `await` there) that is refused is counted in `stats()` but not reported again,
+   * so that recording the problem itself cannot loop while, say, the queue is full.
    * @default logs to console.error
    */
   onError?: (error: AuditKitError, info: AuditLoggerErrorInfo) => void
@@ -220,10 +223,16 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   let writeError: AuditKitError | null = null
   let lastWriteEndedAt = 0
 
-  const report = (error: AuditKitError, attempt?: number): void => {
+  /** Set while `onError` runs, through its awaits: a refusal of a record() it makes is not reported back to it. */
+  const insideOnError = new AsyncLocalStorage<true>()
+  const noteLastError = (error: AuditKitError): void => {
     stats.lastError = { code: error.code, message: error.message, at: new Date().toISOString() }
+  }
+  const report = (error: AuditKitError, attempt?: number): void => {
+    noteLastError(error)
     try {
-      const result: unknown = onError(error, attempt === undefined ? { queued: queue.length } : { attempt, queued: queue.length })
+      const info = attempt === undefined ? { queued: queue.length } : { attempt, queued: queue.length }
+      const result: unknown = insideOnError.run(true, () => onError(error, info))
       // An async onError (`async (error) => alerting.send(error)`) that rejects must not crash the process either.
       if (isThenable(result)) Promise.resolve(result).catch(noop)
     } catch {
@@ -249,6 +258,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
 
   const schedule = (): void => {
     if (writing) return
+    // The write loop (and what its listeners start) must not run as part of an onError that happened to schedule it.
+    if (insideOnError.getStore()) return insideOnError.exit(schedule)
     // A flush() or close() waiting is written at once, not after flushIntervalMs (which may exceed close's timeout).
     const urgent = flushWaiters.length > 0
     if (scheduled) {
@@ -351,30 +362,30 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     return promise
   }
 
+  /** Reports why record() refused an event, unless the record() came from `onError` (which would loop). */
+  const refuse = (error: AuditKitError): Promise<never> => {
+    if (insideOnError.getStore()) noteLastError(error)
+    else report(error)
+    return Promise.reject(error)
+  }
+
   function enqueue(input: AuditEventInput, delivery: DeliveryMode): Promise<RecordResult> {
     if (closed) {
       stats.rejected++ // a lost event (e.g. a job still running at shutdown) shows in the counters, not only in onError
-      const error = new AuditKitError('LOGGER_CLOSED', 'The audit logger is closed; the event was not recorded')
-      report(error)
-      return Promise.reject(error)
+      return refuse(new AuditKitError('LOGGER_CLOSED', 'The audit logger is closed; the event was not recorded'))
     }
     let valid: AuditEventInput
     try {
       valid = validate(input)
     } catch (error) {
       stats.invalid++
-      const auditError = isAuditKitError(error) ? error : new AuditKitError('INVALID_EVENT', messageOf(error))
-      report(auditError)
-      return Promise.reject(auditError)
+      return refuse(isAuditKitError(error) ? error : new AuditKitError('INVALID_EVENT', messageOf(error)))
     }
     if (queue.length >= maxQueueSize) {
       stats.rejected++
-      const error = new AuditKitError(
-        'QUEUE_FULL',
-        `The audit queue holds ${maxQueueSize} unwritten events (is the store down?); the new event was refused`,
+      return refuse(
+        new AuditKitError('QUEUE_FULL', `The audit queue holds ${maxQueueSize} unwritten events (is the store down?); the new event was refused`),
       )
-      report(error)
-      return Promise.reject(error)
     }
     let event: UnsealedEvent
     try {
@@ -390,9 +401,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     } catch (error) {
       // A `clock` option that fails must not make record() throw (its callers rely on a promise that may reject).
       stats.rejected++
-      const clockError = new AuditKitError('INVALID_OPTIONS', `The logger's clock failed (${messageOf(error)}); the event was not recorded`, { cause: error })
-      report(clockError)
-      return Promise.reject(clockError)
+      return refuse(new AuditKitError('INVALID_OPTIONS', `The logger's clock failed (${messageOf(error)}); the event was not recorded`, { cause: error }))
     }
     if (valid.changes !== undefined) event.changes = redact(valid.changes)
     if (valid.metadata !== undefined) event.metadata = redact(valid.metadata)
