@@ -897,6 +897,29 @@ describe('admin page: focus after actions, recovery after a network failure', ()
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Refresh')
     await done(session)
   })
+
+  it('shows the collector\'s pending error beside a store failure in the delivery status', async () => {
+    const session = await open({ hash: '#siem', locale: 'ja-JP' })
+    const { page } = session
+    // The server's real answer, with the status a store failure after a refused batch leaves (core's tests make it).
+    await page.route('**/api/settings/siem', async (route) => {
+      const answer = (await (await route.fetch()).json()) as { status: Record<string, unknown> | null }
+      const at = new Date(NOW).toISOString()
+      const lastError = {
+        result: 'unavailable', message: 'The store failed: SQLITE_BUSY: database is locked', at, attempts: 3, nextAttemptAt: at,
+        exportError: { result: 'unauthorized', message: 'HTTP 401 from collector:4318', at },
+      }
+      await route.fulfill({ json: { ...answer, status: { ...answer.status, state: 'retrying', lastError } } })
+    })
+    await page.reload()
+    const collector = page.getByTestId('siem-collector-error')
+    await collector.waitFor()
+    const text = await collector.innerText()
+    expect(text).toContain('コレクターの直近のエラー')
+    expect(text).toContain('HTTP 401 from collector:4318')
+    expect(await page.getByTestId('siem-status').innerText()).toContain('The store failed: SQLITE_BUSY')
+    await done(session)
+  })
 })
 
 describe('admin page: accessibility', () => {

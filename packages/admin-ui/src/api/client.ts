@@ -152,6 +152,9 @@ function normalizeStatus(value: unknown): SiemStatus | null {
           result: str(lastError.result) ?? undefined,
           attempts: num(lastError.attempts) ?? undefined,
           nextAttemptAt: str(lastError.nextAttemptAt) ?? undefined,
+          exportError: isObject(lastError.exportError)
+            ? { message: str(lastError.exportError.message) ?? '', at: str(lastError.exportError.at) ?? undefined, result: str(lastError.exportError.result) ?? undefined }
+            : undefined,
         }
       : null,
   }

@@ -87,7 +87,15 @@ export interface SiemStatus {
   state: string
   eventsBehind: number | null
   lastSuccessAt: string | null
-  lastError: { at?: string; message: string; result?: string; attempts?: number; nextAttemptAt?: string } | null
+  lastError: {
+    at?: string
+    message: string
+    result?: string
+    attempts?: number
+    nextAttemptAt?: string
+    /** Beside a store failure: the collector's failure before it, still unresolved. */
+    exportError?: { at?: string; message: string; result?: string }
+  } | null
 }
 
 export interface SiemSettingsAnswer {

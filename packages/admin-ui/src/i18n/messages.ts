@@ -154,6 +154,7 @@ const en = {
   siemNoStatus: 'No delivery yet.',
   siemAttempts: (n: number) => `${n} failed attempt${n === 1 ? '' : 's'} in a row`,
   siemNextAttempt: 'Next attempt',
+  siemCollectorError: "The collector's last error",
   skipToContent: 'Skip to content',
   refresh: 'Refresh',
   // Integrity
@@ -336,6 +337,7 @@ const ja: Messages = {
   siemNoStatus: 'まだ送信していません。',
   siemAttempts: (n: number) => `${n} 回連続で失敗`,
   siemNextAttempt: '次の試行',
+  siemCollectorError: 'コレクターの直近のエラー',
   skipToContent: '本文へ移動',
   refresh: '更新',
   integrityTitle: '整合性の検証',

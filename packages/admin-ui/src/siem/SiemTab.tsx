@@ -344,6 +344,20 @@ function DeliveryStatus({ status, t, locale, refreshing, onRefresh }: { status: 
                       </time>
                     </span>
                   )}
+                  {status.lastError.exportError !== undefined && (
+                    <span class="stack__sub" data-testid="siem-collector-error">
+                      {t.siemCollectorError}: <span class="error-text">{status.lastError.exportError.message}</span>
+                      {status.lastError.exportError.result !== undefined && ` (${TEST_RESULT_NAMES[locale][status.lastError.exportError.result] ?? status.lastError.exportError.result})`}
+                      {status.lastError.exportError.at !== undefined && (
+                        <>
+                          {' '}
+                          <time class="mono" dateTime={status.lastError.exportError.at} title={formatUtc(status.lastError.exportError.at, locale)}>
+                            {formatLocal(status.lastError.exportError.at, locale)}
+                          </time>
+                        </>
+                      )}
+                    </span>
+                  )}
                 </span>
               )}
             </dd>

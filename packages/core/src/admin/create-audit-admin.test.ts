@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { startOtlpReceiver } from '@auditkit/test-utils'
 import { createAuditLogger } from '../logger/audit-logger.js'
+import { SIEM_STATE } from '../siem/delivery-worker.js'
 import { createSiemAdminService } from '../siem/siem-admin-service.js'
 import { createSiemService } from '../siem/siem-service.js'
 import { createSqliteStore } from '../stores/sqlite/index.js'
@@ -265,6 +267,57 @@ describe('cross-site requests (Fetch Metadata)', () => {
     // A navigation that names no destination is still a link to the page.
     expect(await status(browser('/', { site: 'cross-site', mode: 'navigate' }))).toBe(200)
     expect(authorized).toEqual(['GET /admin/audit/'])
+  })
+})
+
+describe('SIEM settings bodies that are not a JSON object', () => {
+  // Review finding: a JSON string body (settings JSON-encoded twice, a common client bug) was parsed a second time and
+  // saved (or tested against the collector it named), while an array, null or a number was refused.
+  it('PUT refuses a JSON string, array, null or number with 400 INVALID_SETTINGS and saves nothing; Test Connection answers invalid_config and sends nothing', async () => {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf' })
+    cleanups.push(() => receiver.close())
+    const store = openStore()
+    const logger = createAuditLogger({ store, onError: () => {} })
+    cleanups.push(() => logger.close())
+    const siem = createSiemService({ logger, secretKey: Buffer.alloc(32, 3).toString('base64'), testRateLimit: { max: 100 }, onError: () => {} })
+    cleanups.push(() => siem.stop())
+    const admin = createAuditAdmin({ logger, siem: createSiemAdminService(siem), uiDir: false, authorize: () => ({ tenantId: 't1', actor: { type: 'user', id: 'ada' } }) })
+    const send = async (method: 'PUT' | 'POST', path: string, body: string): Promise<{ status: number; json: unknown }> => {
+      const response = await admin.fetch(new Request(`http://app.test/api/settings/siem${path}`, { method, headers: { 'content-type': 'application/json' }, body }))
+      return { status: response.status, json: await response.json() }
+    }
+    const seeded = { enabled: false, endpoint: receiver.endpoint, protocol: 'http/protobuf', headers: {} }
+    expect((await send('PUT', '', JSON.stringify(seeded))).status).toBe(200)
+    const snapshot = async (): Promise<unknown> => ({ settings: await store.getState(SIEM_STATE.settings, 't1'), head: await store.chainHead('t1') })
+    const before = await snapshot()
+    const twice = (value: unknown): string => JSON.stringify(JSON.stringify(value))
+    const bodies = [
+      twice({ enabled: false }),
+      twice({ enabled: true, endpoint: receiver.endpoint, protocol: 'http/protobuf' }),
+      '"not json"',
+      '""',
+      '[]',
+      JSON.stringify([seeded]),
+      'null',
+      '7',
+      'true',
+    ]
+    for (const body of bodies) {
+      const saved = await send('PUT', '', body)
+      expect([body, saved.status, saved.json]).toEqual([
+        body,
+        400,
+        { error: expect.objectContaining({ code: 'INVALID_SETTINGS', details: [expect.objectContaining({ path: '', reason: 'invalid_type' })] }) as unknown },
+      ])
+      const tested = await send('POST', '/test', body)
+      expect([body, tested.status, tested.json]).toEqual([
+        body,
+        200,
+        expect.objectContaining({ ok: false, result: 'invalid_config', details: [expect.objectContaining({ path: '', reason: 'invalid_type' })] }) as unknown,
+      ])
+    }
+    expect(await snapshot()).toEqual(before)
+    expect(receiver.requests).toEqual([])
   })
 })
 

@@ -27,7 +27,15 @@ export interface DeliveryError {
   /** Consecutive failed attempts, counted on by an instance that takes the tenant over. */
   attempts: number
   nextAttemptAt: string
+  /**
+   * On a store failure only: the collector's failure it came after, which no accepted batch has resolved yet. Kept so
+   * that a failing store does not hide that the collector was refusing (a wrong token, say); cleared with the status.
+   */
+  exportError?: { result: ExportFailure['result']; message: string; at: string }
 }
+
+/** How a store failure's `message` starts, which tells it from a collector's failure in a stored status. */
+const STORE_FAILED = 'The store failed: '
 
 export interface DeliveryWorkerOptions {
   tenantId: string
@@ -86,6 +94,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   let wakeSleeper: (() => void) | null = null
   let wakeRequested = false
   let failures = 0
+  // The collector's last failure not yet resolved by an accepted batch, stored beside a later store failure.
+  let exportError: DeliveryError['exportError'] | null = null
   // Set when this instance (again) takes the lease: the stored status tells whether a retry time is to be honoured.
   let takingOver = true
   let leaseRenewedAt = 0
@@ -125,6 +135,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     } else {
       leader = false
       failures = 0
+      exportError = null
       takingOver = true
     }
     return ours
@@ -161,10 +172,13 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
    */
   async function takeOver(): Promise<void> {
     failures = 0
+    exportError = null
     const stored = await store.getState<DeliveryError>(SIEM_STATE.status, tenantId)
     takingOver = false
     if (!stored || !awaitsRetry(stored) || stored.result === 'invalid_config') return
     if (options.settingsUpdatedAt !== undefined && stored.at < options.settingsUpdatedAt) return
+    // The previous holder's collector failure, still pending: a store failure of this instance must keep showing it.
+    exportError = stored.message.startsWith(STORE_FAILED) ? (stored.exportError ?? null) : { result: stored.result, message: stored.message, at: stored.at }
     failures = Number.isSafeInteger(stored.attempts) && stored.attempts > 0 ? stored.attempts : 0
     const until = Math.min(Date.parse(stored.nextAttemptAt), Date.now() + longestWaitMs)
     if (until > Date.now()) await waitHoldingLease(until)
@@ -221,6 +235,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       checkpointsScannedAt = 0
       throw result
     }
+    // The collector accepts again: its earlier failure is resolved, even if the cursor write below fails.
+    exportError = null
     const acceptedAt = new Date().toISOString()
     await store.putState(SIEM_STATE.cursor, tenantId, {
       seq: lastSeq,
@@ -268,6 +284,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
           const checkedAt = new Date().toISOString()
           if (await renewLease()) {
             failures = 0
+            exportError = null
             await clearFailureBefore(checkedAt)
           }
         }
@@ -295,11 +312,14 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         )
         const status: DeliveryError = {
           result: exportFailure?.result ?? 'unavailable',
-          message: exportFailure ? exportFailure.message : `The store failed: ${error instanceof Error ? error.message : String(error)}`,
+          message: exportFailure ? exportFailure.message : `${STORE_FAILED}${error instanceof Error ? error.message : String(error)}`,
           at: new Date().toISOString(),
           attempts: failures,
           nextAttemptAt: new Date(Date.now() + delay).toISOString(),
+          // A store failure replaces the stored status: the collector's pending failure goes along, not lost.
+          ...(!exportFailure && exportError ? { exportError } : {}),
         }
+        if (exportFailure) exportError = { result: status.result, message: status.message, at: status.at }
         await store.putState(SIEM_STATE.status, tenantId, status).catch(options.onError)
         if (running) await waitHoldingLease(Date.now() + delay)
       }

@@ -39,8 +39,14 @@ describe('SIEM settings validation', () => {
     expect(problems({ ...valid, protocol: 'http/json' })).toEqual([{ path: 'protocol', reason: 'invalid_value' }])
     expect(problems({ ...valid, endpoint: '' })).toEqual([{ path: 'endpoint', reason: 'required' }])
     expect(problems({ ...valid, color: 'red' })).toEqual([{ path: 'color', reason: 'unknown_field' }])
-    expect(problems('not json')).toEqual([{ path: '', reason: 'invalid_json' }])
     expect(problems([1])).toEqual([{ path: '', reason: 'invalid_type' }])
+  })
+
+  // Review finding: a string was parsed as JSON a second time, so settings JSON-encoded twice (a client bug) were saved.
+  it('refuses a body that is not an object, JSON text of settings included (only headers may be JSON text)', () => {
+    for (const input of ['{"enabled":false}', JSON.stringify({ ...valid, headers: {} }), 'not json', '', '[]', null, undefined, 7, true, [1], [valid]]) {
+      expect([input, problems(input)]).toEqual([input, [{ path: '', reason: 'invalid_type' }]])
+    }
   })
 
   it('allows saving a disabled integration without an endpoint', () => {

@@ -209,20 +209,20 @@ function checkEndpoint(endpoint: string, protocol: SiemProtocol, details: AuditE
   }
 }
 
-/** Validates settings from a client; throws `INVALID_SETTINGS` listing every problem. */
+/**
+ * Validates settings from a client (the parsed JSON body: an object); throws `INVALID_SETTINGS` listing every problem.
+ * A string is refused, not parsed: it is settings JSON-encoded twice (a client bug), which must not be saved as if sent
+ * right. Only `headers` may be JSON text (the form's text area).
+ */
 export function parseSiemSettings(input: unknown): SiemSettings {
-  let body = input
-  if (typeof input === 'string') {
-    try {
-      body = JSON.parse(input)
-    } catch {
-      throw invalid([{ path: '', reason: 'invalid_json', message: 'The SIEM settings must be a JSON object' }])
-    }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    const message =
+      typeof input === 'string'
+        ? 'The SIEM settings must be a JSON object, not a JSON string (was the body JSON-encoded twice?)'
+        : 'The SIEM settings must be a JSON object'
+    throw invalid([{ path: '', reason: 'invalid_type', message }])
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalid([{ path: '', reason: 'invalid_type', message: 'The SIEM settings must be a JSON object' }])
-  }
-  const record = body as Record<string, unknown>
+  const record = input as Record<string, unknown>
   const details: AuditErrorDetail[] = []
   for (const key of Object.keys(record)) {
     if (!KNOWN_FIELDS.has(key)) details.push({ path: key, reason: 'unknown_field', message: `Unknown field "${key}" (expected enabled, endpoint, protocol, headers)` })

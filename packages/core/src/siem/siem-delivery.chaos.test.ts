@@ -628,6 +628,123 @@ describe('a store failure while the tenant is idle', () => {
   })
 })
 
+// Review finding: the collector refused a batch (a wrong token), then the exporter's next store call failed, and the
+// store failure was stored over the collector's error: an admin saw only "The store failed", never that the SIEM was
+// refusing. The store failure now keeps the export error beside it until a batch is accepted.
+describe('a store failure after the collector refused a batch', () => {
+  const TOKEN = 'collector-token-1234'
+  const SECRET_KEY = Buffer.alloc(32, 5).toString('base64')
+  /** Which store call fails: the event read, the cursor read, the checkpoint scan. */
+  const FAILING = [
+    ['readChain', (method: string) => method === 'readChain'],
+    ['getState of the cursor', (method: string, args: readonly unknown[]) => method === 'getState' && args[0] === SIEM_STATE.cursor],
+    ['listCheckpoints', (method: string) => method === 'listCheckpoints'],
+  ] as const
+
+  async function setup(tenant: string, fails: (method: string, args: readonly unknown[]) => boolean) {
+    const receiver = await startOtlpReceiver({ protocol: 'http/protobuf', bearerToken: TOKEN })
+    const store = createSqliteStore({ path: join(dir, `export-then-store-${tenant}.db`) })
+    await store.init()
+    const logger = createAuditLogger({ store, onError: () => {} })
+    const faults = { on: false, storeFailuresStored: 0 }
+    const faulty = new Proxy(store, {
+      get(target, property, receiver2) {
+        const value: unknown = Reflect.get(target, property, receiver2)
+        if (typeof value !== 'function') return value
+        return (...args: unknown[]): unknown => {
+          if (faults.on && fails(String(property), args)) return Promise.reject(new Error(`chaos: ${String(property)} failed`))
+          const written = args[2] as Partial<DeliveryError> | null | undefined
+          if (property === 'putState' && args[0] === SIEM_STATE.status && written?.message?.includes('The store failed')) faults.storeFailuresStored++
+          return (value as (...a: unknown[]) => unknown).apply(target, args)
+        }
+      },
+    })
+    const open = (id: string): SiemService => createSiemService({ logger, store: faulty, secretKey: SECRET_KEY, instanceId: id, onError: () => {}, ...OPTIONS })
+    // The admin's view, as another instance (or this one's admin route, whose store calls answer) computes it.
+    const viewer = createSiemService({ logger, store, secretKey: SECRET_KEY, onError: () => {}, ...OPTIONS })
+    const record = (n: number): Promise<unknown> =>
+      logger.record({ tenantId: tenant, actor: { type: 'system', id: 's' }, action: 'item_changed', resource: { type: 'item', id: `i${n}` }, outcome: 'success' }, { delivery: 'await' })
+    const close = async (): Promise<void> => {
+      await logger.close()
+      await store.close()
+      await receiver.close()
+    }
+    return { receiver, faults, open, viewer, record, close }
+  }
+
+  const settings = (endpoint: string): Record<string, unknown> => ({ enabled: true, endpoint, protocol: 'http/protobuf', headers: { Authorization: `Bearer ${TOKEN}` } })
+
+  it.each(FAILING)('when %s fails, the status shows the store failure and still the collector\'s error; an accepted batch clears both', async (label, fails) => {
+    const tenant = `refused-then-${label.replace(/\W+/g, '-')}`
+    const t = await setup(tenant, fails)
+    const a = t.open('a')
+    try {
+      await a.updateSettings(tenant, settings(t.receiver.endpoint), ADMIN)
+      await a.start()
+      await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'seq 1 delivered')
+      t.receiver.failWith({ kind: 'status', status: 401 })
+      await t.record(2)
+      const refused = await waitFor(async () => {
+        const error = (await t.viewer.status(tenant)).lastError
+        return error?.result === 'unauthorized' ? error : undefined
+      }, 'the 401 in the status')
+      t.faults.on = true
+      // Two store failures in a row: the second must keep the collector's error too.
+      await waitFor(() => t.faults.storeFailuresStored >= 2 || undefined, 'two store failures stored')
+      const during = await t.viewer.status(tenant)
+      expect(during.state).toBe('retrying')
+      expect(during.lastError?.message).toMatch(/^The store failed: chaos: /)
+      // The last refusal before the store failed (the 401 may have been retried meanwhile).
+      expect(during.lastError?.exportError).toEqual({ result: 'unauthorized', message: refused.message, at: expect.any(String) })
+      expect(during.lastError?.exportError?.at.localeCompare(refused.at)).toBeGreaterThanOrEqual(0)
+      t.faults.on = false
+      t.receiver.failWith(null)
+      await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'the status cleared')
+      expect((await t.viewer.status(tenant)).lastError).toBeNull()
+      expect(t.receiver.records.map((r) => r.eventName)).toEqual(['siem_config_updated', 'item_changed'])
+    } finally {
+      await a.stop()
+      await t.close()
+    }
+  })
+
+  it("an instance taking the tenant over keeps the stored collector's error when its store then fails", async () => {
+    const tenant = 'refused-then-takeover'
+    const t = await setup(tenant, (method) => method === 'readChain')
+    const a = t.open('a')
+    const b = t.open('b')
+    try {
+      await a.updateSettings(tenant, settings(t.receiver.endpoint), ADMIN)
+      await a.start()
+      await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'seq 1 delivered')
+      t.receiver.failWith({ kind: 'status', status: 401 })
+      await t.record(2)
+      const refused = await waitFor(async () => {
+        const error = (await t.viewer.status(tenant)).lastError
+        return error?.result === 'unauthorized' ? error : undefined
+      }, 'the 401 in the status')
+      // a stops (releasing the lease) and b, whose reads fail, takes over from the stored status.
+      await a.stop()
+      t.faults.on = true
+      await b.start()
+      await waitFor(() => t.faults.storeFailuresStored >= 1 || undefined, 'a store failure stored by b')
+      const during = await t.viewer.status(tenant)
+      expect(during.lastError?.message).toMatch(/^The store failed: chaos: readChain failed/)
+      // The last refusal before the store failed (the 401 may have been retried meanwhile).
+      expect(during.lastError?.exportError).toEqual({ result: 'unauthorized', message: refused.message, at: expect.any(String) })
+      expect(during.lastError?.exportError?.at.localeCompare(refused.at)).toBeGreaterThanOrEqual(0)
+      t.faults.on = false
+      t.receiver.failWith(null)
+      await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'the status cleared')
+      expect((await t.viewer.status(tenant)).lastError).toBeNull()
+    } finally {
+      await a.stop()
+      await b.stop()
+      await t.close()
+    }
+  })
+})
+
 // Found on review of the fix above: a refused batch of checkpoints alone was looked for again only at the next idle
 // checkpoint scan (5 s), and meanwhile the loop, seeing nothing to send after a failure, took it for the store's and
 // cleared the status.
