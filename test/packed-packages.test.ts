@@ -3,10 +3,12 @@
 // Third-party dependencies are linked from the workspace, so that nothing is downloaded.
 import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { publint } from 'publint'
+import { formatMessage } from 'publint/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -94,6 +96,18 @@ describe('the tarballs', () => {
     // The workspace's `source` condition points at src/, which is not shipped: a consumer running Node with
     // `--conditions=source` (a common name for live types in monorepos) would fail to load the package.
     expect(JSON.stringify(pkg.exports ?? {})).not.toContain('"source"')
+  })
+
+  // publint as the registry sees the package: the unpacked tarball, every file in it published (`pack: false`).
+  // It catches what TypeScript and bundlers trip over (`types` not first in a condition, `default` not last, an
+  // export or typesVersions target missing from the tarball, a file whose syntax does not match its extension or
+  // the package's `type`, a bin without its shebang), and its suggestions (such as `engines.node`) too.
+  // @arethetypeswrong/cli, which also reads the declarations, is a manual check (docs in the report of the change):
+  // it brings a TypeScript of its own. The TypeScript apps below check the same resolution with this repo's compiler.
+  it.each(PUBLISHED)('publint finds nothing to fix in @auditkit/%s as packed', async (name) => {
+    const pkgDir = join(app, 'node_modules', '@auditkit', name)
+    const { messages, pkg } = await publint({ pkgDir, pack: false, strict: true })
+    expect(messages.map((message) => `${message.type} ${message.code}: ${formatMessage(message, pkg) ?? ''}`)).toEqual([])
   })
 
   it('@auditkit/admin-ui ships the built page with its assets', () => {
@@ -260,18 +274,41 @@ createSqliteStore({ path: 1 })
 createAuditLogger({})
 `
 
+/** Runs `task`s at most `limit` at a time: the compilers below are single-threaded and each takes seconds. */
+function limited(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0
+  const waiting: Array<() => void> = []
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve))
+    else running++
+    try {
+      return await task()
+    } finally {
+      const next = waiting.shift()
+      if (next) next()
+      else running--
+    }
+  }
+}
+
 describe('TypeScript apps type-check against the installed declarations', () => {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
   const strict = { target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], experimentalDecorators: true, emitDecoratorMetadata: true }
+  const slot = limited(Math.max(2, availableParallelism()))
 
-  it.each([
+  // `for`, not `each`: concurrent tests assert through their own context's `expect`.
+  it.concurrent.for([
     // TypeScript 5's default for `module: commonjs` (NestJS 10's starter): subpaths resolve through typesVersions.
     { kind: 'CommonJS, moduleResolution node10', type: undefined, options: { module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' } },
     { kind: 'CommonJS, module nodenext', type: undefined, options: { module: 'nodenext' } },
     { kind: 'ES module, module nodenext', type: 'module', options: { module: 'nodenext' } },
+    { kind: 'ES module, module node16', type: 'module', options: { module: 'node16' } },
     // node16 cannot require ES modules, and NestJS 12 is one: this app leaves @auditkit/nestjs out (Nest's own error).
+    // It also fails on a `require` condition whose declarations are ES module ones (.d.ts in a `type: module` package).
     { kind: 'CommonJS, module node16, without NestJS', type: undefined, options: { module: 'node16' }, withoutNest: true },
-  ])('$kind', async ({ kind, type, options, withoutNest }) => {
+    // A bundled app (Vite, esbuild, webpack 5): the `import` conditions, declarations included.
+    { kind: 'bundler, moduleResolution bundler', type: 'module', options: { module: 'esnext', moduleResolution: 'bundler' } },
+  ])('$kind', { timeout: 300_000 }, async ({ kind, type, options, withoutNest }, { expect }) => {
     const project = join(dir, `ts-${kind.replace(/\W+/g, '-')}`)
     mkdirSync(project)
     symlinkSync(join(app, 'node_modules'), join(project, 'node_modules'), 'dir')
@@ -281,7 +318,7 @@ describe('TypeScript apps type-check against the installed declarations', () => 
       ? TS_CONSUMER.replace(/^import .*'@auditkit\/nestjs'\n/m, '').replace(/^ {2}(AuditModule\.forRoot|Audit\(|AuditService).*\n/gm, '')
       : TS_CONSUMER
     writeFileSync(join(project, 'app.ts'), source)
-    const result = await promisify(execFile)(process.execPath, [tsc, '-p', project], { cwd: project, env: userEnv() }).then(
+    const result = await slot(() => promisify(execFile)(process.execPath, [tsc, '-p', project], { cwd: project, env: userEnv() })).then(
       () => '',
       (error: { stdout?: string; message: string }) => error.stdout || error.message,
     )
