@@ -102,7 +102,7 @@ describe('the tarballs', () => {
   // It catches what TypeScript and bundlers trip over (`types` not first in a condition, `default` not last, an
   // export or typesVersions target missing from the tarball, a file whose syntax does not match its extension or
   // the package's `type`, a bin without its shebang), and its suggestions (such as `engines.node`) too.
-  // @arethetypeswrong/cli, which also reads the declarations, is a manual check (docs in the report of the change):
+  // @arethetypeswrong/cli, which also reads the declarations, is a manual check before a release (README, Development):
   // it brings a TypeScript of its own. The TypeScript apps below check the same resolution with this repo's compiler.
   it.each(PUBLISHED)('publint finds nothing to fix in @auditkit/%s as packed', async (name) => {
     const pkgDir = join(app, 'node_modules', '@auditkit', name)
