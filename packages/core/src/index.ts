@@ -138,6 +138,7 @@ export type {
   SiemServiceOptions,
   SiemSettingsView,
   SiemStatus,
+  SiemStopOptions,
   TestConnectionResult,
 } from './siem/siem-service.js'
 export { createSiemAdminService } from './siem/siem-admin-service.js'

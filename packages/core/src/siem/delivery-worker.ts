@@ -1,3 +1,4 @@
+import { AuditKitError } from '../errors.js'
 import type { AuditStore } from '../store/types.js'
 import { failure, type ExportFailure } from './export-result.js'
 import { checkpointToLogRecord, encodeExportLogsRequest, eventToLogRecord, type ExportRequestOptions, type OtlpLogRecord } from './otlp-encoding.js'
@@ -62,14 +63,21 @@ export interface DeliveryWorker {
    * Never cuts a backoff short.
    */
   wake(options?: { checkpoints?: boolean }): void
-  /** Finishes the request in flight, then stops and releases the lease. */
-  stop(): Promise<void>
+  /**
+   * Finishes the request in flight (abandoning it after 1 s), then stops and releases the lease. Gives up after
+   * `timeoutMs` (`Infinity`: never) when a store call does not settle: reported through `onError`, the lease is left
+   * to expire and delivery resumes from the stored cursor. Answers whether it stopped cleanly.
+   */
+  stop(timeoutMs: number): Promise<boolean>
   /** Whether this instance holds the tenant's lease. */
   readonly leader: boolean
 }
 
 /** How long `stop()` lets a request in flight finish before abandoning it (sent again later: at least once). */
 const STOP_GRACE_MS = 1000
+
+/** setTimeout's longest delay; a longer timeout is treated as no timeout (Node would fire it at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** How often an idle exporter looks for checkpoints signed after the events they cover were sent. */
 const IDLE_CHECKPOINT_SCAN_MS = 5000
@@ -88,6 +96,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const { store, tenantId } = options
   const leaseName = `siem:${tenantId}`
   let running = true
+  // Set when stop() gave up on a store call that never settled: whatever that call does later is no one's business.
+  let abandoned = false
   // Abandons the request in flight when the exporter stops: a hanging collector must not hold shutdown.
   const stopping = new AbortController()
   let leader = false
@@ -290,6 +300,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         }
         if (!sent && !wakeRequested && running) await sleep(options.pollIntervalMs, true)
       } catch (error) {
+        // A stuck call that failed after stop() gave up on it: stop() reported it, and the status is the next holder's.
+        if (abandoned) return
         const exportFailure = isExportFailure(error) ? error : null
         options.onError(error)
         // An export failure was checked against the lease before it was thrown; a store failure is written only by a
@@ -334,19 +346,36 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       wakeRequested = true
       wakeSleeper?.()
     },
-    async stop() {
+    async stop(timeoutMs) {
       running = false
       wakeSleeper?.()
+      const startedAt = Date.now()
+      const left = (): number => timeoutMs - (Date.now() - startedAt)
       // A request in flight usually ends within moments (and an accepted batch then moves the cursor): wait that long,
       // then abandon it, so that a collector that never answers holds no shutdown for the whole request timeout.
-      let graceTimer: NodeJS.Timeout | undefined
-      await Promise.race([finished, new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, STOP_GRACE_MS)))])
-      clearTimeout(graceTimer)
+      await settlesWithin(finished, Math.min(STOP_GRACE_MS, timeoutMs))
       stopping.abort()
-      await finished
+      // A store call that never settles (a driver stuck on a dead primary) must not hold the host's shutdown either.
+      const ended = await settlesWithin(finished, left())
+      // Closed in any case: a keep-alive socket left open would keep the process alive after shutdown.
       options.transport.close()
-      if (leader) await store.releaseLease(leaseName, options.owner).catch(options.onError)
+      let stuck = !ended
+      if (ended && leader) {
+        const released = store.releaseLease(leaseName, options.owner).catch((error: unknown) => {
+          if (!abandoned) options.onError(error)
+        })
+        stuck = !(await settlesWithin(released, left()))
+      }
       leader = false
+      if (!stuck) return true
+      abandoned = true
+      options.onError(
+        new AuditKitError(
+          'STORE_UNAVAILABLE',
+          `stop() gave up after ${Date.now() - startedAt} ms: a store call of the exporter did not settle; its lease is left to expire (leaseTtlMs), and delivery resumes from the stored cursor (at least once)`,
+        ),
+      )
+      return false
     },
     get leader() {
       return leader
@@ -370,6 +399,27 @@ function awaitsRetry(status: DeliveryError): boolean {
 function sameCursor(before: DeliveryCursor, now: DeliveryCursor | null): boolean {
   const current = now ?? EMPTY_CURSOR
   return current.seq === before.seq && current.checkpointSeq === before.checkpointSeq
+}
+
+/**
+ * Whether `promise` settled (either way) within `ms` (beyond setTimeout's range, `Infinity`: as long as it takes); its
+ * timer is cleared, and a later rejection is handled.
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        if (ms <= MAX_TIMER_MS) timer = setTimeout(() => resolve(false), Math.max(0, ms))
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function isExportFailure(value: unknown): value is ExportFailure {

@@ -227,13 +227,60 @@ describe('endpoint policy', () => {
     await expect(createEndpointGuard({ deny: ['127.0.0.0/8'] }).resolve('::127.0.0.1')).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
   })
 
-  it('embeds an IPv4 address only in 64:ff9b::/96 and ::/96: one group off is an ordinary IPv6 address', () => {
+  // Review finding: the local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215) passed unchecked, so 64:ff9b:1::a9fe:a9fe
+  // reached 169.254.169.254 through a local NAT64 gateway. Its common deployment is a /96 within it, the IPv4 address
+  // in the last 32 bits, as in the well-known prefix: any address of the /48 is checked as that IPv4 address too.
+  const localUse = [
+    '[64:ff9b:1::a9fe:a9fe]',
+    '[64:ff9b:1::169.254.169.254]',
+    '[64:FF9B:1:0:0:0:A9FE:A9FE]',
+    '[64:ff9b:1:abcd:0:12:a9fe:a9fe]', // another /96 within the /48
+    '[64:ff9b:1:ffff:ffff:ffff:a9fe:a9fe]',
+    '[64:ff9b:1::6464:64c8]', // 100.100.100.200
+    '[64:ff9b:1::0.0.0.0]',
+  ]
+
+  it('checks the IPv4 address a local-use NAT64 address (64:ff9b:1::/48, RFC 8215) embeds in its last 32 bits, as a literal and as a DNS answer', async () => {
+    for (const policy of [{}, { allow: ['169.254.0.0/16', '100.100.100.200', '0.0.0.0/8', '64:ff9b:1::/48', '2001:db8::/32'] }]) {
+      const guard = createEndpointGuard(policy)
+      for (const host of localUse) {
+        expect(() => guard.checkHost(urlHost(host)), `${host} as ${urlHost(host)}`).toThrow(refused)
+        expect(() => guard.checkHost(host), host).toThrow(refused)
+        await expect(guard.resolve(urlHost(host).replace(/^\[|\]$/g, '')), host).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED' })
+      }
+      for (const answer of [['64:ff9b:1::a9fe:a9fe'], ['64:ff9b:1::169.254.169.254'], ['2001:db8::1', '64:ff9b:1::6464:64c8']]) {
+        dnsAnswers(...answer)
+        await expect(guard.resolve('metadata.example.com'), answer.join()).rejects.toMatchObject({ code: 'ENDPOINT_NOT_ALLOWED', message: expect.stringMatching(/169\.254\.169\.254|100\.100\.100\.200/) })
+      }
+    }
+    // The policy's own deny list too: a local NAT64 gateway reaching loopback or a private range.
+    const deny = createEndpointGuard({ deny: ['127.0.0.0/8', '10.0.0.0/8'] })
+    for (const host of ['[64:ff9b:1::7f00:1]', '[64:ff9b:1::127.0.0.1]', '[64:ff9b:1::a00:1]']) expect(() => deny.checkHost(urlHost(host)), host).toThrow(/127\.0\.0\.1|10\.0\.0\.1/)
+    dnsAnswers('64:ff9b:1::10.0.0.1')
+    await expect(deny.resolve('internal.example.com')).rejects.toThrow(/10\.0\.0\.1/)
+    // On an allow list either form admits it, as for the well-known prefix.
+    const allow = createEndpointGuard({ allow: ['203.0.113.0/24'] })
+    expect(() => allow.checkHost(urlHost('[64:ff9b:1::203.0.113.7]'))).not.toThrow()
+    expect(() => allow.checkHost(urlHost('[64:ff9b:1::10.0.0.1]'))).toThrow(/not on the allow list/)
+    // Allowing all of the local-use prefix does not re-open what is always refused.
+    expect(() => createEndpointGuard({ allow: ['64:ff9b:1::/48'] }).checkHost(urlHost('[64:ff9b:1::a9fe:a9fe]'))).toThrow(/169\.254\.169\.254/)
+    // Ordinary addresses through a local NAT64 gateway stay allowed.
+    const guard = createEndpointGuard()
+    for (const host of ['[64:ff9b:1::cb00:7107]', '[64:ff9b:1::1.2.3.4]']) expect(() => guard.checkHost(urlHost(host)), host).not.toThrow()
+    dnsAnswers('64:ff9b:1::203.0.113.7')
+    expect(await guard.resolve('collector.example.com')).toEqual({ address: '64:ff9b:1::203.0.113.7', family: 6 })
+  })
+
+  it('embeds an IPv4 address only in 64:ff9b::/96, 64:ff9b:1::/48 and ::/96: one group off is an ordinary IPv6 address', () => {
     const allow = createEndpointGuard({ allow: ['10.0.0.0/8'] })
-    for (const host of ['[64:ff9b::a00:1]', '[64:ff9b::10.0.0.1]', '[::a00:1]', '[::10.0.0.1]']) expect(() => allow.checkHost(host), host).not.toThrow()
+    for (const host of ['[64:ff9b::a00:1]', '[64:ff9b::10.0.0.1]', '[64:ff9b:1::a00:1]', '[64:ff9b:1:2:3:4:a00:1]', '[::a00:1]', '[::10.0.0.1]']) {
+      expect(() => allow.checkHost(host), host).not.toThrow()
+    }
     const nearMisses = [
       '[65:ff9b::a00:1]',
       '[64:ff9a::a00:1]',
-      '[64:ff9b:1::a00:1]',
+      '[64:ff9a:1::a00:1]',
+      '[64:ff9b:2::a00:1]',
       '[64:ff9b:0:1::a00:1]',
       '[64:ff9b::1:0:a00:1]',
       '[64:ff9b::1:a00:1]',

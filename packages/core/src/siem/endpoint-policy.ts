@@ -28,8 +28,9 @@ export interface EndpointPolicy {
  * - link-local, where cloud metadata services live (`169.254.169.254`), and the metadata addresses outside it:
  *   AWS's IPv6 one and Alibaba Cloud's `100.100.100.200`.
  * IPv4-mapped IPv6 spellings (`::ffff:0.0.0.0`) are refused with their IPv4 address, and so are the IPv6 addresses
- * that embed one: NAT64's `64:ff9b::/96` (`64:ff9b::a9fe:a9fe` is `169.254.169.254` through the NAT64 gateway) and the
- * deprecated IPv4-compatible `::a.b.c.d` (`::` and `::1` excepted: they are IPv6's own unspecified and loopback).
+ * that embed one: NAT64's `64:ff9b::/96` (`64:ff9b::a9fe:a9fe` is `169.254.169.254` through the NAT64 gateway), the
+ * local-use NAT64 prefix `64:ff9b:1::/48` (RFC 8215; the IPv4 address in the last 32 bits, as a /96 within it holds
+ * it) and the deprecated IPv4-compatible `::a.b.c.d` (`::` and `::1` excepted: IPv6's own unspecified and loopback).
  */
 export const DEFAULT_DENIED_ENDPOINTS: readonly string[] = [
   '0.0.0.0/8',
@@ -110,9 +111,10 @@ function ipv6Groups(address: string): number[] | null {
 }
 
 /**
- * The IPv4 address an IPv6 address reaches: the last 32 bits of a NAT64 address (`64:ff9b::/96`, RFC 6052) or of a
- * deprecated IPv4-compatible one (`::a.b.c.d`; not `::` nor `::1`, IPv6's own). IPv4-mapped `::ffff:a.b.c.d` is left to
- * the BlockList, which checks it as its IPv4 address already.
+ * The IPv4 address an IPv6 address reaches: the last 32 bits of a NAT64 address (`64:ff9b::/96`, RFC 6052; or the
+ * local-use `64:ff9b:1::/48`, RFC 8215, whose usual deployment is a /96 within it) or of a deprecated IPv4-compatible
+ * one (`::a.b.c.d`; not `::` nor `::1`, IPv6's own). IPv4-mapped `::ffff:a.b.c.d` is left to the BlockList, which checks
+ * it as its IPv4 address already.
  */
 function embeddedIpv4(address: string): string | null {
   if (isIP(address) !== 6) return null
@@ -120,8 +122,10 @@ function embeddedIpv4(address: string): string | null {
   if (!groups) return null
   const [a, b, c, d, e, f, high = 0, low = 0] = groups
   const nat64 = a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0
+  // Any /96 of the local-use /48: the operator picks groups 4-6, so they are not checked (refusing more, never less).
+  const localNat64 = a === 0x64 && b === 0xff9b && c === 1
   const compatible = a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0 && (high !== 0 || low > 1)
-  return nat64 || compatible ? `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}` : null
+  return nat64 || localNat64 || compatible ? `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}` : null
 }
 
 function matchesAddress(rules: CompiledRules, address: string): boolean {

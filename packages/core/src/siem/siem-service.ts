@@ -6,7 +6,7 @@ import type { Actor, RequestContext } from '../event/schema.js'
 import { uuidv7 } from '../ids/uuidv7.js'
 import type { AuditLogger } from '../logger/audit-logger.js'
 import type { AuditStore, SignedCheckpoint } from '../store/types.js'
-import { EMPTY_CURSOR, SIEM_STATE, startDeliveryWorker, type DeliveryCursor, type DeliveryError, type DeliveryWorker } from './delivery-worker.js'
+import { EMPTY_CURSOR, SIEM_STATE, settlesWithin, startDeliveryWorker, type DeliveryCursor, type DeliveryError, type DeliveryWorker } from './delivery-worker.js'
 import { createEndpointGuard, type EndpointPolicy } from './endpoint-policy.js'
 import { failure, type ExportResult } from './export-result.js'
 import { SEVERITY, encodeExportLogsRequest, type ExportRequestOptions } from './otlp-encoding.js'
@@ -172,9 +172,26 @@ export interface SiemService {
   status(tenantId: string): Promise<SiemStatus>
   /** Starts an exporter for every enabled tenant and follows the logger's appends. */
   start(): Promise<void>
-  /** Stops every exporter, abandoning a request still in flight after 1 s (sent again later: at least once); releases leases. */
-  stop(): Promise<void>
+  /**
+   * Stops every exporter, abandoning a request still in flight after 1 s (sent again later: at least once); releases
+   * leases. Resolves within `timeoutMs` even when a store call never settles (a driver stuck on a dead primary): what
+   * it gave up on is reported through `onError` (`STORE_UNAVAILABLE`), its leases are left to expire, and a later
+   * `start()` resumes from the stored cursors. Rejects with `INVALID_OPTIONS` for a `timeoutMs` that is not positive.
+   */
+  stop(options?: SiemStopOptions): Promise<void>
 }
+
+export interface SiemStopOptions {
+  /**
+   * How long `stop()` waits for the exporters' store calls before giving up on them; `Infinity` waits as long as it
+   * takes. Giving up loses nothing (the cursor only moves after the collector accepted), it may resend a batch.
+   * @default 5000
+   */
+  timeoutMs?: number
+}
+
+/** Short of a typical orchestrator's shutdown grace (30 s), leaving time to close the logger after it. */
+const DEFAULT_STOP_TIMEOUT_MS = 5000
 
 interface StoredSiemSettings {
   version: 1
@@ -241,6 +258,8 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
   let unsubscribeCheckpoints: (() => void) | null = null
   let refreshTimer: NodeJS.Timeout | null = null
   let started = false
+  // Bumped by start() and stop(): a refresh stuck on a store call that stop() gave up on must do nothing once it wakes.
+  let generation = 0
   let refreshing: Promise<void> = Promise.resolve()
 
   const readStored = (tenantId: string): Promise<StoredSiemSettings | null> => store.getState<StoredSiemSettings>(SIEM_STATE.settings, tenantId)
@@ -328,14 +347,14 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     return { state, eventsBehind, exportedSeq: position.seq, lastSuccessAt: position.lastSuccessAt, lastError: lastError ?? null }
   }
 
-  async function startWorker(tenantId: string, stored: StoredSiemSettings): Promise<void> {
+  async function startWorker(tenantId: string, stored: StoredSiemSettings, run: number): Promise<void> {
     const current = workers.get(tenantId)
     if (current && current.updatedAt === stored.updatedAt) return
     if (current) {
       workers.delete(tenantId)
-      await current.worker.stop()
+      await current.worker.stop(DEFAULT_STOP_TIMEOUT_MS)
     }
-    if (!stored.enabled || !started) return
+    if (!stored.enabled || !started || run !== generation) return
     const settings = decrypt(tenantId, stored)
     const transport = createOtlpTransport({ settings, guard, keepAlive: true, userAgent: USER_AGENT, ...(options.ca ? { ca: options.ca } : {}) })
     const worker = startDeliveryWorker({
@@ -357,16 +376,19 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
 
   /** Brings the set of running exporters in line with the stored settings (serialised: one refresh at a time). */
   function refresh(): Promise<void> {
+    const run = generation
+    const current = (): boolean => started && run === generation
     refreshing = refreshing.then(async () => {
-      if (!started) return
+      if (!current()) return
       try {
         const all = await store.listState<StoredSiemSettings>(SIEM_STATE.settings)
         const enabled = new Set<string>()
         for (const { key, value } of all) {
+          if (!current()) return
           if (!value?.enabled) continue
           enabled.add(key)
           try {
-            await startWorker(key, value)
+            await startWorker(key, value, run)
           } catch (error) {
             // Typically stored headers that the current secretKey cannot decrypt: show it in the status.
             onError(error, { tenantId: key })
@@ -381,9 +403,10 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
           }
         }
         for (const [tenantId, { worker }] of workers) {
+          if (!current()) return
           if (!enabled.has(tenantId)) {
             workers.delete(tenantId)
-            await worker.stop()
+            await worker.stop(DEFAULT_STOP_TIMEOUT_MS)
           }
         }
       } catch (error) {
@@ -520,6 +543,7 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
     async start() {
       if (started) return
       started = true
+      generation++
       await store.init()
       unsubscribe = logger.onAppend((events) => {
         const tenants = new Set(events.map((event) => event.tenantId))
@@ -532,17 +556,31 @@ export function createSiemService(options: SiemServiceOptions): SiemService {
       await refresh()
     },
 
-    async stop() {
+    async stop({ timeoutMs = DEFAULT_STOP_TIMEOUT_MS }: SiemStopOptions = {}) {
+      if (!(timeoutMs > 0)) throw new AuditKitError('INVALID_OPTIONS', 'siem.stop(): timeoutMs must be a positive number (or Infinity)')
       if (!started) return
       started = false
+      generation++
       unsubscribe?.()
       unsubscribe = null
       unsubscribeCheckpoints?.()
       unsubscribeCheckpoints = null
       if (refreshTimer) clearInterval(refreshTimer)
       refreshTimer = null
-      await refreshing
-      const running = [...workers.values()].map(({ worker }) => worker.stop())
+      const startedAt = Date.now()
+      if (!(await settlesWithin(refreshing, timeoutMs))) {
+        onError(
+          new AuditKitError(
+            'STORE_UNAVAILABLE',
+            `stop() gave up after ${Date.now() - startedAt} ms on the settings refresh: a store call did not settle; exporters it was starting or stopping are left to their leases' expiry`,
+          ),
+          {},
+        )
+        // A later start() must not queue behind the stuck refresh (which does nothing once it wakes: the generation moved).
+        refreshing = Promise.resolve()
+      }
+      const left = Math.max(0, timeoutMs - (Date.now() - startedAt))
+      const running = [...workers.values()].map(({ worker }) => worker.stop(left))
       workers.clear()
       await Promise.all(running)
     },
