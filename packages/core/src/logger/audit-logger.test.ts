@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'libsql'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { expectIntactChain } from '@auditkit/test-utils'
+import { expectIntactChain, startSourceScript } from '@auditkit/test-utils'
 import { AuditKitError } from '../errors.js'
 import type { AuditEvent, AuditEventInput } from '../event/schema.js'
 import { verifyChain } from '../integrity/verify.js'
@@ -401,23 +400,13 @@ describe('createAuditLogger with the SQLite store', () => {
        await store.close()`,
     )
     const lock = lockWrites(path)
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=source', script, new URL('./audit-logger.ts', import.meta.url).href, new URL('../stores/sqlite/sqlite-store.ts', import.meta.url).href, path],
-      { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-    const gaveUpAt = await new Promise<number>((resolve) => {
-      const check = (): void => (output.includes('\n') ? resolve(Date.now()) : void child.stdout.once('data', check))
-      check()
-      void exited.then(() => resolve(Date.now()))
+    const child = startSourceScript(script, [new URL('./audit-logger.ts', import.meta.url).href, new URL('../stores/sqlite/sqlite-store.ts', import.meta.url).href, path], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
     })
+    const gaveUpAt = await child.firstLine()
     lock.release()
-    const ended = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000))])
-    if (!ended) child.kill()
-    expect(output).toBe('STORE_UNAVAILABLE\n')
+    const ended = await child.exitsWithin(10_000)
+    expect(child.stdout).toBe('STORE_UNAVAILABLE\n')
     expect(ended).toBe(true)
     expect(Date.now() - gaveUpAt).toBeLessThan(10_000)
   }, 30_000)

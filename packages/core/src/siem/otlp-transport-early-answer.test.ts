@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startSourceScript } from '@auditkit/test-utils'
 import { createEndpointGuard } from './endpoint-policy.js'
 import { createOtlpTransport } from './otlp-transport.js'
 
@@ -140,29 +140,15 @@ describe('an HTTP collector that answers before the request body was sent', () =
        process.stdout.write(JSON.stringify(results) + '\\n')`,
     )
     try {
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '--conditions=source',
-          script,
-          new URL('./otlp-transport.ts', import.meta.url).href,
-          new URL('./endpoint-policy.ts', import.meta.url).href,
-          `${server.endpoint}/v1/logs`,
-          String(keepAlive),
-          String(BODY_BYTES),
-        ],
-        { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] },
+      const child = startSourceScript(
+        script,
+        [new URL('./otlp-transport.ts', import.meta.url).href, new URL('./endpoint-policy.ts', import.meta.url).href, `${server.endpoint}/v1/logs`, String(keepAlive), String(BODY_BYTES)],
+        { cwd: fileURLToPath(new URL('.', import.meta.url)), stderr: 'pipe' },
       )
-      let stdout = ''
-      let stderr = ''
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-      expect(stderr).not.toMatch(/EPIPE|ECONNRESET|Unhandled/)
+      const code = await child.exited
+      expect(child.stderr).not.toMatch(/EPIPE|ECONNRESET|Unhandled/)
       expect(code).toBe(0)
-      const results = JSON.parse(stdout) as unknown[]
+      const results = JSON.parse(child.stdout) as unknown[]
       expect(results).toHaveLength(2)
       for (const result of results) {
         expect(result).toMatchObject({ ok: false, result: 'path_mismatch', httpStatus: 404 })

@@ -674,20 +674,25 @@ describe('a store failure after the collector refused a batch', () => {
 
   const settings = (endpoint: string): Record<string, unknown> => ({ enabled: true, endpoint, protocol: 'http/protobuf', headers: { Authorization: `Bearer ${TOKEN}` } })
 
+  /** Enables delivery through `exporter`, waits for seq 1 to arrive, then has the collector answer 401 to seq 2. */
+  async function deliverThenRefuse(t: Awaited<ReturnType<typeof setup>>, exporter: ReturnType<Awaited<ReturnType<typeof setup>>['open']>, tenant: string) {
+    await exporter.updateSettings(tenant, settings(t.receiver.endpoint), ADMIN)
+    await exporter.start()
+    await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'seq 1 delivered')
+    t.receiver.failWith({ kind: 'status', status: 401 })
+    await t.record(2)
+    return waitFor(async () => {
+      const error = (await t.viewer.status(tenant)).lastError
+      return error?.result === 'unauthorized' ? error : undefined
+    }, 'the 401 in the status')
+  }
+
   it.each(FAILING)('when %s fails, the status shows the store failure and still the collector\'s error; an accepted batch clears both', async (label, fails) => {
     const tenant = `refused-then-${label.replace(/\W+/g, '-')}`
     const t = await setup(tenant, fails)
     const a = t.open('a')
     try {
-      await a.updateSettings(tenant, settings(t.receiver.endpoint), ADMIN)
-      await a.start()
-      await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'seq 1 delivered')
-      t.receiver.failWith({ kind: 'status', status: 401 })
-      await t.record(2)
-      const refused = await waitFor(async () => {
-        const error = (await t.viewer.status(tenant)).lastError
-        return error?.result === 'unauthorized' ? error : undefined
-      }, 'the 401 in the status')
+      const refused = await deliverThenRefuse(t, a, tenant)
       t.faults.on = true
       // Two store failures in a row: the second must keep the collector's error too.
       await waitFor(() => t.faults.storeFailuresStored >= 2 || undefined, 'two store failures stored')
@@ -714,15 +719,7 @@ describe('a store failure after the collector refused a batch', () => {
     const a = t.open('a')
     const b = t.open('b')
     try {
-      await a.updateSettings(tenant, settings(t.receiver.endpoint), ADMIN)
-      await a.start()
-      await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'seq 1 delivered')
-      t.receiver.failWith({ kind: 'status', status: 401 })
-      await t.record(2)
-      const refused = await waitFor(async () => {
-        const error = (await t.viewer.status(tenant)).lastError
-        return error?.result === 'unauthorized' ? error : undefined
-      }, 'the 401 in the status')
+      const refused = await deliverThenRefuse(t, a, tenant)
       // a stops (releasing the lease) and b, whose reads fail, takes over from the stored status.
       await a.stop()
       t.faults.on = true

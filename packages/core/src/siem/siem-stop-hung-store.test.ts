@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { startOtlpReceiver, waitFor } from '@auditkit/test-utils'
+import { startOtlpReceiver, startSourceScript, waitFor } from '@auditkit/test-utils'
 import type { AuditEventInput } from '../event/schema.js'
 import { createAuditLogger } from '../logger/audit-logger.js'
 import type { AuditStore } from '../store/types.js'
@@ -232,26 +231,18 @@ describe('siem.stop() while a store call never settles', () => {
        await logger.close()
        await sqlite.close()`,
     )
-    const child = spawn(
-      process.execPath,
+    const child = startSourceScript(
+      script,
       [
-        '--import',
-        'tsx',
-        '--conditions=source',
-        script,
         new URL('./siem-service.ts', import.meta.url).href,
         new URL('../logger/audit-logger.ts', import.meta.url).href,
         new URL('../stores/sqlite/sqlite-store.ts', import.meta.url).href,
         join(dir, 'gives-up.db'),
       ],
-      { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
+      { cwd: fileURLToPath(new URL('.', import.meta.url)) },
     )
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-    const ended = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000))])
-    if (!ended) child.kill()
-    expect(output).toBe('gave up\n')
+    const ended = await child.exitsWithin(15_000)
+    expect(child.stdout).toBe('gave up\n')
     expect(ended).toBe(true)
   }, 30_000)
 })
