@@ -675,7 +675,7 @@ describe('a store failure after the collector refused a batch', () => {
   const settings = (endpoint: string): Record<string, unknown> => ({ enabled: true, endpoint, protocol: 'http/protobuf', headers: { Authorization: `Bearer ${TOKEN}` } })
 
   /** Enables delivery through `exporter`, waits for seq 1 to arrive, then has the collector answer 401 to seq 2. */
-  async function deliverThenRefuse(t: Awaited<ReturnType<typeof setup>>, exporter: ReturnType<Awaited<ReturnType<typeof setup>>['open']>, tenant: string) {
+  async function deliverThenRefuse(t: Awaited<ReturnType<typeof setup>>, exporter: SiemService, tenant: string) {
     await exporter.updateSettings(tenant, settings(t.receiver.endpoint), ADMIN)
     await exporter.start()
     await waitFor(async () => ((await t.viewer.status(tenant)).state === 'up_to_date' ? true : undefined), 'seq 1 delivered')
