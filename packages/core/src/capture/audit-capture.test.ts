@@ -3,7 +3,17 @@ import type { AuditKitError } from '../errors.js'
 import type { AuditEvent } from '../event/schema.js'
 import { createAuditLogger } from '../logger/audit-logger.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
-import { createAuditCapture, type AuditRequestContext } from './audit-capture.js'
+import {
+  createAuditCapture,
+  createDetachedAuditContext,
+  statusOfError,
+  type AuditOverrides,
+  type AuditRequestContext,
+  type CaptureRequest,
+  type CaptureResult,
+  type RouteFacts,
+} from './audit-capture.js'
+import type { DerivedOperation } from './derive-action.js'
 
 const store = createSqliteStore({ path: ':memory:' })
 const logger = createAuditLogger({ store, onError: () => {} })
@@ -273,6 +283,7 @@ describe('createAuditCapture', () => {
     expect(reported.map((error) => error.code)).toEqual(['CAPTURE_FAILED', 'CAPTURE_FAILED'])
     expect(reported[0]?.message).toContain('skip rule broken')
     expect(reported[1]?.message).toContain('session store down')
+    expect(reported.map((error) => (error.cause as Error | undefined)?.message)).toEqual(['skip rule broken', 'session store down'])
     expect(ownLogger.stats()).toMatchObject({ captureFailures: 2, accepted: 0 })
     await ownLogger.close()
   })
@@ -356,7 +367,247 @@ describe('what a request records, by default and as the handler overrides it', (
   it('refuses a delivery mode other than async or await', () => {
     const unknownMode: string = 'later'
     expect(() => createAuditCapture({ logger, delivery: unknownMode as 'async' })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+    expect(() => createAuditCapture({ logger, delivery: unknownMode as 'async' })).toThrow("delivery must be 'async' or 'await', got later")
     expect(createAuditCapture({ logger }).delivery).toBe('async')
     expect(createAuditCapture({ logger, delivery: 'await' }).delivery).toBe('await')
+  })
+})
+
+describe('what the capture records at the edges (mutation-testing gaps)', () => {
+  const end = async (request: Partial<CaptureRequest>, result: CaptureResult, set?: AuditOverrides): Promise<AuditEvent | undefined> => {
+    const handle = capture.begin({ user: 'u1' }, { method: 'POST', path: '/projects', ...request })
+    if (set) handle?.context.set(set)
+    return (await handle?.end(result))?.event
+  }
+
+  it('skips a request the skip option picks, handing it the request, and records the others', async () => {
+    const seen: FakeRequest[] = []
+    const skipping = createAuditCapture<FakeRequest>({ logger, delivery: 'await', tenant: () => 'capture-skip', skip: (req) => (seen.push(req), req.user === 'health') })
+    expect(skipping.begin({ user: 'health' }, { method: 'POST', path: '/projects' })).toBeNull()
+    expect(seen).toEqual([{ user: 'health' }])
+    expect((await skipping.begin({ user: 'u1' }, { method: 'POST', path: '/projects' })?.end({ status: 201 }))?.event).toMatchObject({ action: 'project_created' })
+  })
+
+  it('gives requests skipped up front a context that records nothing but accepts every call', () => {
+    const detached = createDetachedAuditContext()
+    expect(detached.skipped).toBe(true)
+    expect(detached.set({ action: 'x_y' }).before(1).after(2).addTarget({ type: 'a' }).force()).toBe(detached)
+  })
+
+  it('takes the status of a thrown error from getStatus(), status or statusCode, only when it is an HTTP error status', async () => {
+    const status = async (error: unknown): Promise<number | undefined> => (await end({}, { status: 200, error }))?.context?.status
+    expect(await status(Object.assign(new Error('bad'), { statusCode: 400 }))).toBe(400)
+    expect(await status({ status: 599 })).toBe(599)
+    expect(await status({ status: 399 })).toBe(500)
+    expect(await status({ status: 600, statusCode: 404 })).toBe(404)
+    expect(await status({ status: '404' })).toBe(500)
+    expect(await status({ status: '404', statusCode: 409 })).toBe(409)
+    expect(await status({ getStatus: () => 'teapot', status: 418 })).toBe(418)
+    expect(await status({ getStatus: 503 })).toBe(500)
+    expect(await status('a string')).toBe(500)
+    expect(await status(null)).toBe(500)
+    expect(statusOfError(undefined)).toBeUndefined()
+  })
+
+  it('records the method routing used, upper-cased, for the action and the context', async () => {
+    const event = await end({ method: 'post', path: '/projects/p1' }, { status: 200, route: '/projects/:projectId', params: { projectId: 'p1' }, method: 'delete' })
+    expect(event).toMatchObject({ action: 'project_deleted', context: { method: 'DELETE' } })
+    expect((await end({ method: 'post' }, { status: 201 }))?.context?.method).toBe('POST')
+  })
+
+  it('records a status outside 100-599 as 500, a failure, and keeps those at the bounds', async () => {
+    const recorded = async (value: number): Promise<[number | undefined, string | undefined]> => {
+      const event = await end({}, { status: value })
+      return [event?.context?.status, event?.outcome]
+    }
+    expect(await recorded(100)).toEqual([100, 'success'])
+    expect(await recorded(599)).toEqual([599, 'failure'])
+    expect(await recorded(99)).toEqual([500, 'failure'])
+    expect(await recorded(600)).toEqual([500, 'failure'])
+    expect(await recorded(201.5)).toEqual([500, 'failure'])
+    // Hono's `Response.error()` (a network error) answers status 0: not a success recorded with status 500.
+    expect(await recorded(0)).toEqual([500, 'failure'])
+    expect(await recorded(Number.NaN)).toEqual([500, 'failure'])
+  })
+
+  it('replaces the derived targets with the handler\'s, still adding those of addTarget()', async () => {
+    const handle = capture.begin({ user: 'u1' }, { method: 'POST', path: '/workspaces/w1/projects' })
+    handle?.context.set({ targets: [{ type: 'team', id: 't1' }] }).addTarget({ type: 'member', id: 'm1' })
+    const event = (await handle?.end({ status: 201, route: '/workspaces/:ws/projects', params: { ws: 'w1' } }))?.event
+    expect(event?.targets).toEqual([{ type: 'team', id: 't1' }, { type: 'member', id: 'm1' }])
+    expect((await end({}, { status: 201 }, { targets: [] }))?.targets).toBeUndefined()
+  })
+
+  it('keeps the derived resource fields a handler leaves undefined', async () => {
+    const event = await end({ path: '/projects/p1' }, { status: 200, route: '/projects/:projectId', params: { projectId: 'p1' } }, { resource: { id: undefined, name: 'Roadmap' } })
+    expect(event?.resource).toEqual({ type: 'project', id: 'p1', name: 'Roadmap' })
+  })
+
+  it('merges metadata and changes over earlier set() calls, keeping a later value of the same key', async () => {
+    const handle = capture.begin({ user: 'u1' }, { method: 'POST', path: '/projects' })
+    handle?.context.set({ metadata: { a: 1, b: 1 } }).set({ metadata: { b: 2 } }).set({ outcome: 'failure' }).after({ v: 2 }).before({ v: 1 }).set({ changes: { after: { v: 3 } } })
+    const event = (await handle?.end({ status: 201, aborted: true }))?.event
+    expect(event).toMatchObject({ outcome: 'failure', metadata: { a: 1, b: 2, responseAborted: true }, changes: { before: { v: 1 }, after: { v: 3 } } })
+  })
+
+  it('records only the side of the changes that was given, and no changes when neither was', async () => {
+    expect((await end({}, { status: 201 }, { changes: { after: { v: 1 } } }))?.changes).toStrictEqual({ after: { v: 1 } })
+    expect((await end({}, { status: 201 }, { changes: { before: { v: 1 } } }))?.changes).toStrictEqual({ before: { v: 1 } })
+    expect((await end({}, { status: 201 }, { changes: { before: undefined, after: undefined } }))?.changes).toBeUndefined()
+    expect((await end({}, { status: 201 }, { outcome: 'success' }))?.metadata).toBeUndefined()
+  })
+
+  it('lets the outcome a handler sets win over the status', async () => {
+    expect((await end({}, { status: 500 }, { outcome: 'success' }))?.outcome).toBe('success')
+    expect((await end({}, { status: 201 }))?.outcome).toBe('success')
+  })
+
+  it('waits for an async tenant with a sync actor, and for an async actor with a sync tenant', async () => {
+    const mixed = (tenantAsync: boolean) =>
+      createAuditCapture<FakeRequest>({
+        logger,
+        delivery: 'await',
+        tenant: tenantAsync ? async () => 'capture-async-tenant' : () => 'capture-sync-tenant',
+        actor: tenantAsync ? () => ({ type: 'user', id: 'sync-actor' }) : async () => ({ type: 'user', id: 'async-actor' }),
+      })
+    const first = (await mixed(true).begin({}, { method: 'POST', path: '/projects' })?.end({ status: 201 }))?.event
+    expect(first).toMatchObject({ tenantId: 'capture-async-tenant', actor: { id: 'sync-actor' } })
+    const second = (await mixed(false).begin({}, { method: 'POST', path: '/projects' })?.end({ status: 201 }))?.event
+    expect(second).toMatchObject({ tenantId: 'capture-sync-tenant', actor: { id: 'async-actor' } })
+  })
+
+  it('keeps the derived action when the resource type a handler sets would not make a valid one', async () => {
+    const archived = (type: string, verb = 'archive') =>
+      end({ path: `/things/t1/${verb}` }, { status: 200, route: `/things/:thingId/${verb}`, params: { thingId: 't1' } }, { resource: { type } })
+    const type = 't'.repeat(64)
+    // `${type}_${61 a's}ed` is 128 characters, the longest valid action; one more and the derived action stays.
+    expect((await archived(type, 'a'.repeat(61)))?.action).toBe(`${type}_${'a'.repeat(61)}ed`)
+    expect((await archived(type, 'a'.repeat(62)))?.action).toBe(`thing_${'a'.repeat(62)}ed`)
+    // A valid type that makes no valid action (`project__archived`): the derived action stays.
+    expect(await archived('project_')).toMatchObject({ action: 'thing_archived', resource: { type: 'project_' } })
+    // Same type as derived: unchanged.
+    expect((await archived('thing'))?.action).toBe('thing_archived')
+  })
+
+  it('leaves an action that does not start with the derived resource type alone when the handler sets a type', async () => {
+    const custom = createAuditCapture<FakeRequest>({
+      logger,
+      delivery: 'await',
+      tenant: () => 'capture-custom-action',
+      deriveOperation: () => ({ action: 'login_succeeded', resource: { type: 'session' }, targets: [] }),
+    })
+    const handle = custom.begin({}, { method: 'POST', path: '/login' })
+    handle?.context.set({ resource: { type: 'user' } })
+    expect((await handle?.end({ status: 200 }))?.event).toMatchObject({ action: 'login_succeeded', resource: { type: 'user' } })
+  })
+
+  it("keeps a custom deriveOperation's answer valid: an invalid type becomes 'resource' with the method's action, ids and names clipped, targets bounded", async () => {
+    const strict = createAuditLogger({ store, limits: { maxIdLength: 12, maxTextLength: 16, maxTargets: 2 }, onError: () => {} })
+    const custom = (derived: DerivedOperation) =>
+      createAuditCapture<FakeRequest>({ logger: strict, delivery: 'await', tenant: () => 't1', deriveOperation: () => derived })
+    const event = async (derived: DerivedOperation): Promise<AuditEvent | undefined> =>
+      (await custom(derived).begin({}, { method: 'PATCH', path: '/x' })?.end({ status: 200 }))?.event
+    expect(await event({ action: 'Bad_Type_updated', resource: { type: 'Bad Type', id: '' }, targets: [] })).toMatchObject({ action: 'resource_updated', resource: { type: 'resource' } })
+    expect((await event({ action: 'Bad_Type_updated', resource: { type: 'Bad Type', id: '' }, targets: [] }))?.resource).toEqual({ type: 'resource' })
+    const clipped = await event({
+      action: 'doc_updated',
+      resource: { type: 'doc', id: 'd'.repeat(20), name: 'n'.repeat(40) },
+      targets: [{ type: 'a' }, { type: 'b' }, { type: 'c' }],
+    })
+    expect(clipped).toMatchObject({ action: 'doc_updated', resource: { type: 'doc', id: 'd'.repeat(12), name: 'n'.repeat(16) } })
+    expect(clipped?.targets).toEqual([{ type: 'a' }, { type: 'b' }])
+    expect((await event({ action: 'Doc-Updated', resource: { type: 'doc' }, targets: [] }))?.action).toBe('resource_updated')
+    // A valid action whose type is not valid: both fall back, so that action and resource agree.
+    expect(await event({ action: 'doc_updated', resource: { type: 'Doc' }, targets: [] })).toMatchObject({ action: 'resource_updated', resource: { type: 'resource' } })
+    expect((await event({ action: `doc_${'u'.repeat(124)}`, resource: { type: 'doc' }, targets: [] }))?.action).toBe(`doc_${'u'.repeat(124)}`)
+    expect((await event({ action: `doc_${'u'.repeat(125)}`, resource: { type: 'doc' }, targets: [] }))?.action).toBe('resource_updated')
+    await strict.close()
+  })
+
+  it('clips an over-long route parameter to the id limit, on every request of the route', async () => {
+    const strict = createAuditLogger({ store, limits: { maxIdLength: 12 }, onError: () => {} })
+    const strictCapture = createAuditCapture<FakeRequest>({ logger: strict, delivery: 'await', tenant: () => 't1' })
+    const patch = async (id: string): Promise<AuditEvent | undefined> =>
+      (await strictCapture.begin({}, { method: 'PATCH', path: `/projects/${id}` })?.end({ status: 200, route: '/projects/:projectId', params: { projectId: id } }))?.event
+    expect((await patch('p'.repeat(20)))?.resource).toEqual({ type: 'project', id: 'p'.repeat(12) })
+    expect((await patch('q'.repeat(20)))?.resource).toEqual({ type: 'project', id: 'q'.repeat(12) })
+    await strict.close()
+  })
+
+  it('derives each method and route pattern on its own, also when they share parameter names', async () => {
+    const fresh = createAuditCapture<FakeRequest>({ logger, delivery: 'await', tenant: () => 'capture-fresh' })
+    const action = async (method: string, route: string): Promise<string | undefined> =>
+      (await fresh.begin({}, { method, path: route.replace(':projectId', 'p1') })?.end({ status: 200, route, params: { projectId: 'p1' } }))?.event?.action
+    expect(await action('PATCH', '/projects/:projectId')).toBe('project_updated')
+    expect(await action('DELETE', '/projects/:projectId')).toBe('project_deleted')
+    expect(await action('POST', '/projects/:projectId/archive')).toBe('project_archived')
+  })
+  it('redacts a secret parameter that names a target, and looks for values of 6 characters or more inside segments', async () => {
+    const secrets = createAuditCapture<FakeRequest>({ logger, delivery: 'await', tenant: () => 'capture-secrets-2' })
+    const post = async (path: string, route: string, params: Record<string, string | undefined>): Promise<AuditEvent | undefined> =>
+      (await secrets.begin({}, { method: 'POST', path })?.end({ status: 201, route, params }))?.event
+    const member = await post('/invitations/inv_abc/members', '/invitations/:token/members', { token: 'inv_abc' })
+    expect(member).toMatchObject({ action: 'member_created', targets: [{ type: 'invitation', id: '[REDACTED]' }], context: { path: '/invitations/[REDACTED]/members' } })
+    expect((await post('/join/x-abcdef-abcdef', '/join/x-:token-:token2', { token: 'abcdef', token2: 'abcdef' }))?.context?.path).toBe('/join/x-[REDACTED]-[REDACTED]')
+    expect((await post('/join/x-abcde', '/join/x-:token', { token: 'abcde' }))?.context?.path).toBe('/join/x-abcde')
+    // `:tokenIds`, `:TokenID`: ids of secrets, kept; an empty value hides nothing.
+    expect((await post('/tokens/t1,t2/revoke', '/tokens/:tokenIds/revoke', { tokenIds: 't1,t2' }))?.context?.path).toBe('/tokens/t1,t2/revoke')
+    expect((await post('/tokens/t1/revoke', '/tokens/:TokenID/revoke', { TokenID: 't1' }))?.context?.path).toBe('/tokens/t1/revoke')
+    expect((await post('/sessions/', '/sessions/:token?', { token: '' }))?.context?.path).toBe('/sessions/')
+    // `:idToken` is a token, not the id of one; a short value sent percent-encoded still hides its whole segment.
+    expect((await post('/oidc/eyJabc/verify', '/oidc/:idToken/verify', { idToken: 'eyJabc' }))?.context?.path).toBe('/oidc/[REDACTED]/verify')
+    expect((await post('/codes/a%2Bb', '/codes/:token', { token: 'a+b' }))?.context?.path).toBe('/codes/[REDACTED]')
+  })
+
+  it('records a parameter that matched nothing (Hono\'s `:path{.*}`) as a missing one: a POST creates, no id', async () => {
+    const event = await end({ path: '/files/' }, { status: 201, route: '/files/:path{.*}', params: { path: '' } })
+    expect(event).toMatchObject({ action: 'file_created', resource: { type: 'file' } })
+    expect(event?.resource.id).toBeUndefined()
+    // As the same request is recorded when the parameter is missing (an Express optional parameter).
+    expect(await end({ path: '/files' }, { status: 201, route: '/files/:path?', params: { path: undefined } })).toMatchObject({ action: 'file_created' })
+    expect(await end({ path: '/files/f1' }, { status: 201, route: '/files/:path{.*}', params: { path: 'f1' } })).toMatchObject({
+      action: 'file_updated',
+      resource: { type: 'file', id: 'f1' },
+    })
+  })
+
+  it("derives a 404 from its path when a route answered without a pattern (routed), and a refusal on a path no route takes only from 400 up", async () => {
+    expect(await end({ path: '/projects/p1', method: 'DELETE' }, { status: 404, routed: true })).toMatchObject({ action: 'project_deleted', resource: { type: 'project', id: 'p1' } })
+    expect(await end({ path: '/projects' }, { status: 400, routeExists: false })).toMatchObject({ action: 'resource_created', resource: { type: 'resource' } })
+    expect(await end({ path: '/projects' }, { status: 399, routeExists: false })).toMatchObject({ action: 'project_created', resource: { type: 'project' } })
+  })
+
+  it('hands the resolvers the routing facts: the upper-cased method, path, route and parameters (empty when none)', async () => {
+    const seen: RouteFacts[] = []
+    const resolving = createAuditCapture<FakeRequest>({ logger, delivery: 'await', tenant: () => 'capture-facts', actor: (_req, facts) => (seen.push(facts), null) })
+    await resolving.begin({}, { method: 'post', path: '/projects' })?.end({ status: 201 })
+    await resolving.begin({}, { method: 'PATCH', path: '/projects/p1', route: '/projects/:projectId', params: { projectId: 'p1' } })?.end({ status: 200 })
+    expect(seen).toEqual([
+      { method: 'POST', path: '/projects', route: undefined, params: {} },
+      { method: 'PATCH', path: '/projects/p1', route: '/projects/:projectId', params: { projectId: 'p1' } },
+    ])
+  })
+
+  it('reports a resolver that throws something other than an Error with what it threw', async () => {
+    const reported: AuditKitError[] = []
+    const ownLogger = createAuditLogger({ store, onError: (error) => reported.push(error) })
+    const failing = createAuditCapture<FakeRequest>({
+      logger: ownLogger,
+      delivery: 'await',
+      tenant: () => {
+        throw 'tenant table missing'
+      },
+    })
+    expect(await failing.begin({}, { method: 'POST', path: '/projects' })?.end({ status: 201 })).toBeNull()
+    expect(reported[0]?.message).toContain('tenant table missing')
+    await ownLogger.close()
+  })
+
+  it('reads the preflight headers of a request object that has none, or is null', async () => {
+    const readsToo = createAuditCapture<unknown>({ logger, delivery: 'await', recordReads: true, tenant: () => 'capture-null-req' })
+    const request = { method: 'OPTIONS', path: '/projects' }
+    expect((await readsToo.begin(null, request)?.end({ status: 204 }))?.event).toMatchObject({ context: { method: 'OPTIONS' } })
+    expect((await readsToo.begin({ headers: null }, request)?.end({ status: 204 }))?.event).toMatchObject({ context: { method: 'OPTIONS' } })
+    expect((await readsToo.begin({ headers: 'x' }, request)?.end({ status: 204 }))?.event).toMatchObject({ context: { method: 'OPTIONS' } })
   })
 })

@@ -439,7 +439,9 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
     const method = (result.method ?? request.method).toUpperCase()
     const secrets = route === undefined || params === undefined ? null : secretParamValues(params)
     const errorStatus = result.error === undefined ? undefined : (statusOfError(result.error) ?? 500)
-    const status = errorStatus ?? result.status
+    const answered = errorStatus ?? result.status
+    // A status no HTTP answer has (Hono's `Response.error()` answers 0) is recorded as 500, and so judged a failure.
+    const status = Number.isInteger(answered) && answered >= 100 && answered <= 599 ? answered : 500
     // A 404 no route answered names nothing of the app: its path is the client's invention, and deriving from it would
     // let anyone add action names and resource types to the log's filter menus. Nor does a refusal before routing (401,
     // 400, 413) on a path the adapter found no route for. Its path stays in the context. A success a plain middleware
@@ -464,7 +466,7 @@ export function createAuditCapture<Req>(options: AuditCaptureOptions<Req>): Audi
         {
           method,
           path: secrets === null ? request.path : pathWithoutSecrets(request.path, secrets),
-          status: Number.isInteger(status) && status >= 100 && status <= 599 ? status : 500,
+          status,
           ip: normalizeIp(request.ip),
           userAgent: request.userAgent,
           route,

@@ -64,6 +64,8 @@ describe('deriveOperation', () => {
     expect(deriveOperation({ method: 'POST', path: '/projects', route: '/projects', params: {} })).toStrictEqual({ action: 'project_created', resource: { type: 'project' }, targets: [] })
     expect(deriveOperation({ method: 'GET', path: '/' })).toStrictEqual({ action: 'resource_viewed', resource: { type: 'resource' }, targets: [] })
     expect(deriveOperation({ method: 'GET', path: '/日本' })).toStrictEqual({ action: 'resource_viewed', resource: { type: 'resource' }, targets: [] })
+    // A parameter that matched nothing (Hono's `:path{.*}` on `/files/`) names no item, as a missing one.
+    expect(deriveOperation({ method: 'POST', path: '/files/', route: '/files/:path{.*}', params: { path: '' } })).toStrictEqual({ action: 'file_created', resource: { type: 'file' }, targets: [] })
   })
 
   it('keeps parent resources as targets', () => {

@@ -171,7 +171,8 @@ export function deriveOperation(input: {
     }
     if (resource) targets.push(resource)
     const type = singularize(segment.value) || 'resource'
-    const id = next?.kind === 'param' ? next.value : undefined
+    // An empty value (Hono's `:path{.*}` matching nothing) names no item, as a missing one does.
+    const id = next?.kind === 'param' && next.value !== '' ? next.value : undefined
     resource = id === undefined ? { type } : { type, id }
     if (next?.kind === 'param') i++
   }
