@@ -64,6 +64,9 @@ describe('deriveOperation', () => {
     expect(deriveOperation({ method: 'POST', path: '/projects', route: '/projects', params: {} })).toStrictEqual({ action: 'project_created', resource: { type: 'project' }, targets: [] })
     expect(deriveOperation({ method: 'GET', path: '/' })).toStrictEqual({ action: 'resource_viewed', resource: { type: 'resource' }, targets: [] })
     expect(deriveOperation({ method: 'GET', path: '/日本' })).toStrictEqual({ action: 'resource_viewed', resource: { type: 'resource' }, targets: [] })
+    // A verb the route names stays, `create` too; only the method's own `created` becomes `updated` on an item.
+    expect(deriveOperation({ method: 'POST', path: '/projects/p1/create', route: '/projects/:id/create', params: { id: 'p1' } }).action).toBe('project_created')
+    expect(deriveOperation({ method: 'POST', path: '/projects/p1', route: '/projects/:id', params: { id: 'p1' } }).action).toBe('project_updated')
     // A parameter that matched nothing (Hono's `:path{.*}` on `/files/`) names no item, as a missing one.
     expect(deriveOperation({ method: 'POST', path: '/files/', route: '/files/:path{.*}', params: { path: '' } })).toStrictEqual({ action: 'file_created', resource: { type: 'file' }, targets: [] })
   })
@@ -160,6 +163,30 @@ describe('inflection', () => {
     ['licenses', 'license'],
     ['databases', 'database'],
     ['addresses', 'address'],
+    ['indices', 'index'],
+    ['search-indices', 'search_index'],
+    ['vertices', 'vertex'],
+    ['criteria', 'criterion'],
+    ['diagnoses', 'diagnosis'],
+    ['movies', 'movie'],
+    ['cookies', 'cookie'],
+    ['series', 'series'],
+    ['time-series', 'time_series'],
+    ['species', 'species'],
+    ['news', 'news'],
+    ['heroes', 'hero'],
+    ['knives', 'knife'],
+    ['shelves', 'shelf'],
+    ['lenses', 'lens'],
+    ['gases', 'gas'],
+    // Rules, not exceptions: these end like the irregular ones.
+    ['stories', 'story'],
+    ['shoes', 'shoe'],
+    ['leaves', 'leave'],
+    ['archives', 'archive'],
+    ['drives', 'drive'],
+    ['purchases', 'purchase'],
+    ['doses', 'dose'],
   ])('singularize(%s) = %s', (plural, singular) => expect(singularize(plural)).toBe(singular))
   it.each([
     ['rotate', 'rotated'],

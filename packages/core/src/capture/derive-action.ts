@@ -49,9 +49,20 @@ const DOUBLES_FINAL = /^[^aeiou]*[aeiou][bdgklmnprt]$/
 const PREFIX_SEGMENT = /^(?:api|v\d+)$/i
 const ID_LIKE = /^(?:\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{24}|[A-Za-z0-9_-]{20,})$/
 
-/** Plurals, by their last word, that the rules of `singularize` would cut wrong. */
+/** Plurals, by their last word, that the rules of `singularize` would cut wrong (`indices` is not `indicy`). */
 const IRREGULAR_PLURALS: Record<string, string> = {
   people: 'person', children: 'child', caches: 'cache', niches: 'niche', quizzes: 'quiz', uses: 'use', menus: 'menu',
+  // -ies of words ending in -ie, and words the same in both numbers.
+  movies: 'movie', cookies: 'cookie', zombies: 'zombie', calories: 'calorie', selfies: 'selfie', ties: 'tie', pies: 'pie',
+  lies: 'lie', species: 'species', series: 'series', news: 'news',
+  // Latin and Greek plurals.
+  indices: 'index', matrices: 'matrix', vertices: 'vertex', appendices: 'appendix', criteria: 'criterion',
+  diagnoses: 'diagnosis', prognoses: 'prognosis', crises: 'crisis', theses: 'thesis', hypotheses: 'hypothesis',
+  synopses: 'synopsis',
+  // -oes of words ending in -o, -ves of words ending in -f(e), -ses of words ending in -s.
+  heroes: 'hero', echoes: 'echo', vetoes: 'veto', potatoes: 'potato', tomatoes: 'tomato', torpedoes: 'torpedo',
+  knives: 'knife', wives: 'wife', halves: 'half', shelves: 'shelf', wolves: 'wolf', thieves: 'thief', calves: 'calf',
+  loaves: 'loaf', gases: 'gas', canvases: 'canvas', atlases: 'atlas', lenses: 'lens',
 }
 
 /** `api-keys` → `api_key`; `categories` → `category`; `statuses` → `status`; `warehouses` → `warehouse`. */
@@ -155,6 +166,7 @@ export function deriveOperation(input: {
   let suffix: string | null = null
   // Any token is a method to Node's parser (`M-SEARCH`): snake_cased, so that the action stays valid and is recorded.
   let verb = VERB_FOR_METHOD[method] ?? `${snake(method)}_requested`
+  let verbNamed = false
 
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]
@@ -165,8 +177,10 @@ export function deriveOperation(input: {
     const plural = looksPlural(segment.value)
     if (isLast && resource && (previousWasId || !plural) && !plural) {
       // Trailing singular segment after a resource: a verb on POST, an attribute otherwise.
-      if (method === 'POST') verb = pastTense(segment.value)
-      else suffix = snake(segment.value)
+      if (method === 'POST') {
+        verb = pastTense(segment.value)
+        verbNamed = true
+      } else suffix = snake(segment.value)
       continue
     }
     if (resource) targets.push(resource)
@@ -177,7 +191,8 @@ export function deriveOperation(input: {
     if (next?.kind === 'param') i++
   }
   resource ??= { type: 'resource' }
-  if (method === 'POST' && resource.id !== undefined && suffix === null && verb === 'created') verb = 'updated'
+  // POST to an item (`POST /projects/:id`) changes it; a verb the route names (`/projects/:id/create`) stays.
+  if (method === 'POST' && resource.id !== undefined && suffix === null && !verbNamed) verb = 'updated'
   const action = [resource.type, suffix, verb].filter((part): part is string => Boolean(part)).join('_')
   return { action, resource, targets }
 }
