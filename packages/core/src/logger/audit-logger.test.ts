@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'libsql'
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { expectIntactChain, startSourceScript } from '@auditkit/test-utils'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { expectIntactChain, startSourceScript, storeWithAppend, storeWithCalls, waitFor } from '@auditkit/test-utils'
 import { AuditKitError } from '../errors.js'
 import type { AuditEvent, AuditEventInput } from '../event/schema.js'
 import { verifyChain } from '../integrity/verify.js'
@@ -12,6 +12,21 @@ import { REDACTED } from '../redaction/redact.js'
 import type { AuditStore } from '../store/types.js'
 import { createSqliteStore } from '../stores/sqlite/sqlite-store.js'
 import { createAuditLogger, type AuditLoggerOptions } from './audit-logger.js'
+
+/**
+ * The logger's backoff sleeps (`setTimeout` of node:timers/promises) pass through unchanged, unless a test asks for
+ * their delays: then each is noted and cut to 0 ms, so that the backoff schedule is checked exactly, not by the clock.
+ */
+const backoffSleeps = vi.hoisted(() => ({ noting: false, delays: [] as number[] }))
+vi.mock('node:timers/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:timers/promises')>()
+  const setTimeout: typeof actual.setTimeout = (delay, value, options) => {
+    if (!backoffSleeps.noting) return actual.setTimeout(delay, value, options)
+    backoffSleeps.delays.push(delay ?? 0)
+    return actual.setTimeout(0, value, options)
+  }
+  return { ...actual, setTimeout }
+})
 
 const dir = mkdtempSync(join(tmpdir(), 'auditkit-logger-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -33,6 +48,13 @@ function input(n: number, overrides: Partial<AuditEventInput> = {}): AuditEventI
 /** Counts a tenant's stored events through the public API. */
 async function countStored(store: AuditStore, tenantId = 'tenant-1'): Promise<number> {
   return (await store.chainHead(tenantId))?.seq ?? 0
+}
+
+/** A promise settled from outside: a store call held until the test lets it go. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open: () => void = () => {}
+  const promise = new Promise<void>((resolve) => (open = resolve))
+  return { promise, open }
 }
 
 /**
@@ -230,11 +252,13 @@ describe('createAuditLogger with the SQLite store', () => {
   })
 
   it('await delivery times out with AWAIT_TIMEOUT while the store is down, and the event is still written', async () => {
-    const audit = logger({ awaitTimeoutMs: 60 })
+    const codes: string[] = []
+    const audit = logger({ awaitTimeoutMs: 60, onError: (reported) => void codes.push(reported.code) })
     const lock = lockWrites(path)
     const error = await audit.record(input(1), { delivery: 'await' }).catch((reason: unknown) => reason)
-    expect(error).toMatchObject({ code: 'AWAIT_TIMEOUT' })
+    expect(error).toMatchObject({ code: 'AWAIT_TIMEOUT', message: expect.stringContaining('stays queued') })
     expect(audit.stats()).toMatchObject({ awaitTimeouts: 1, written: 0 })
+    expect(codes.filter((code) => code === 'AWAIT_TIMEOUT')).toHaveLength(1) // told, not only counted
     lock.release()
     await audit.flush()
     expect(await countStored(store)).toBe(1)
@@ -411,6 +435,270 @@ describe('createAuditLogger with the SQLite store', () => {
     expect(Date.now() - gaveUpAt).toBeLessThan(10_000)
   }, 30_000)
 
+  it('opens the store (init) once, before its first write, whoever created it', async () => {
+    const fresh = createSqliteStore({ path: join(dir, `fresh-${++files}.db`) }) // not opened by the test
+    const calls: string[] = []
+    const counted = storeWithCalls(fresh, (method, call) => {
+      if (method === 'init' || method === 'append') calls.push(method)
+      return call()
+    })
+    const audit = logger({ store: counted })
+    await audit.record(input(1), { delivery: 'await' })
+    await audit.record(input(2), { delivery: 'await' })
+    await audit.close()
+    expect(calls).toEqual(['init', 'append', 'append'])
+    expect(await expectIntactChain(fresh, 'tenant-1')).toBe(2)
+    await fresh.close()
+  })
+
+  it('yields to the event loop between the batches of a backlog, also to a store that writes synchronously', async () => {
+    const inline = createSqliteStore({ path: join(dir, `inline-${++files}.db`), writer: 'inline' })
+    const audit = logger({ store: inline, batchSize: 10 })
+    await audit.record(input(0), { delivery: 'await' }) // opened: what follows is writes alone
+    for (let n = 1; n <= 300; n++) void audit.record(input(n))
+    const flushed = audit.flush()
+    // Queued behind the first write: it runs between two batches, not once the whole backlog is written.
+    const writtenMeanwhile = await new Promise<number>((resolve) => setImmediate(() => resolve(audit.stats().written)))
+    expect(writtenMeanwhile).toBeLessThan(301)
+    await flushed
+    expect(audit.stats()).toMatchObject({ written: 301, queued: 0 })
+    await audit.close()
+    expect(await expectIntactChain(inline, 'tenant-1')).toBe(301)
+    await inline.close()
+  })
+
+  it('writes a full batch at once, whatever flushIntervalMs or groupCommitMs would make a partial one wait', async () => {
+    for (const options of [{ flushIntervalMs: 60_000 }, { groupCommitMs: 60_000 }]) {
+      const audit = logger({ batchSize: 3, ...options })
+      void audit.record(input(0))
+      await audit.flush() // a write has just ended: a partial batch would now wait the full minute
+      const recorded = await Promise.all([1, 2, 3].map((n) => audit.record(input(n), { delivery: 'await' })))
+      expect(recorded.map((result) => result.event?.id)).toEqual(recorded.map((result) => result.id))
+      expect(audit.stats()).toMatchObject({ written: 4, queued: 0 })
+      await audit.close()
+    }
+    expect(await countStored(store)).toBe(8)
+  })
+
+  it('lets a partial batch wait flushIntervalMs for company: not written before it, or before a flush()', async () => {
+    const audit = logger({ flushIntervalMs: 60_000 })
+    void audit.record(input(1))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(audit.stats()).toMatchObject({ accepted: 1, written: 0, queued: 1 })
+    expect(await countStored(store)).toBe(0)
+    await audit.flush()
+    expect(await countStored(store)).toBe(1)
+    await audit.close()
+  })
+
+  it('holds what arrived during a write for groupCommitMs after it, unless flush() asks for it now', async () => {
+    const held = gate()
+    let appends = 0
+    const slow = storeWithAppend(store, async (events, seal) => {
+      if (++appends === 1) await held.promise
+      return store.append(events, seal)
+    })
+    const audit = logger({ store: slow, groupCommitMs: 60_000 })
+    void audit.record(input(1))
+    void audit.flush() // written at once, whatever the time since the process started
+    await waitFor(() => appends === 1, 'the first write')
+    void audit.record(input(2))
+    void audit.record(input(3))
+    held.open()
+    await waitFor(() => audit.stats().written === 1, 'the first write to end')
+    // The two that arrived meanwhile wait for the next group commit (a minute away), and so does one arriving now.
+    void audit.record(input(4))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(audit.stats()).toMatchObject({ written: 1, queued: 3 })
+    expect(appends).toBe(1)
+    await audit.flush()
+    expect(audit.stats()).toMatchObject({ written: 4, queued: 0 })
+    expect(appends).toBe(2)
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(4)
+    await audit.close()
+  })
+
+  it('writes what arrived during a write once groupCommitMs has passed, with no further record() or flush()', async () => {
+    const held = gate()
+    let appends = 0
+    const slow = storeWithAppend(store, async (events, seal) => {
+      if (++appends === 1) await held.promise
+      return store.append(events, seal)
+    })
+    const audit = logger({ store: slow, groupCommitMs: 30 })
+    void audit.record(input(1))
+    await waitFor(() => appends === 1, 'the first write')
+    void audit.record(input(2))
+    void audit.record(input(3))
+    held.open()
+    await waitFor(() => audit.stats().written === 3, 'the events that arrived during the first write to be written')
+    expect(appends).toBe(2)
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(3)
+    await audit.close()
+  })
+
+  it('keeps retrying at most maxDelayMs apart however long the outage lasts', async () => {
+    let failures = 0
+    const audit = logger({ retry: { initialDelayMs: 10, maxDelayMs: 20 }, onError: () => void failures++ })
+    const lock = lockWrites(path)
+    void audit.record(input(1))
+    // Without the cap, the 16th attempt alone would come 10 * 2^14 ms (over two minutes) after the 15th.
+    await waitFor(() => failures >= 16, '16 attempts', 20_000)
+    lock.release()
+    await audit.flush()
+    expect(audit.stats()).toMatchObject({ written: 1, queued: 0 })
+    expect(audit.stats().writeFailures).toBeGreaterThanOrEqual(16)
+    await audit.close()
+  }, 30_000)
+
+  it('backs off from initialDelayMs, doubling up to maxDelayMs, with full jitter over the upper half of each ceiling', async () => {
+    // Ceilings 100, 200, 400, 800, 1000, 1000 ms; each delay is ceiling / 2 + random * ceiling / 2.
+    const expected: [number, number[]][] = [
+      [0, [50, 100, 200, 400, 500, 500]],
+      [0.5, [75, 150, 300, 600, 750, 750]],
+      [1, [100, 200, 400, 800, 1000, 1000]],
+    ]
+    for (const [random, delays] of expected) {
+      let appends = 0
+      const failing = storeWithAppend(store, async (events, seal) => {
+        if (++appends <= 6) throw new Error('store down')
+        return store.append(events, seal)
+      })
+      const audit = logger({ store: failing, retry: { initialDelayMs: 100, maxDelayMs: 1000 } })
+      const randomSpy = vi.spyOn(Math, 'random').mockReturnValue(random)
+      backoffSleeps.delays.length = 0
+      backoffSleeps.noting = true
+      try {
+        await audit.record(input(1), { delivery: 'await' })
+      } finally {
+        backoffSleeps.noting = false
+        randomSpy.mockRestore()
+      }
+      expect(backoffSleeps.delays, `random ${random}`).toEqual(delays)
+      expect(audit.stats()).toMatchObject({ writeFailures: 6, written: 1 })
+      await audit.close()
+    }
+  })
+
+  it('starts the backoff from initialDelayMs, however long maxDelayMs is', async () => {
+    let failures = 0
+    const audit = logger({ retry: { initialDelayMs: 10, maxDelayMs: 600_000 }, onError: () => void failures++ })
+    const lock = lockWrites(path)
+    void audit.record(input(1))
+    // 10, 20, 40, 80 ms at most between the first five attempts; a backoff starting at maxDelayMs would take minutes.
+    await waitFor(() => failures >= 5, 'five attempts', 20_000)
+    lock.release()
+    await audit.flush()
+    expect(audit.stats()).toMatchObject({ written: 1, queued: 0 })
+    await audit.close()
+  }, 30_000)
+
+  it('counts and reports failures to open the store, and says why when close() gives up on them', async () => {
+    const missing = join(dir, `never-${++files}`)
+    writeFileSync(missing, '') // a file where the database's folder should be: the store cannot open
+    const lateStore = createSqliteStore({ path: join(missing, 'audit.db') })
+    const reports: { code: string; attempt: number | undefined }[] = []
+    const audit = logger({ store: lateStore, onError: (error, info) => void reports.push({ code: error.code, attempt: info.attempt }) })
+    void audit.record(input(1))
+    await waitFor(() => reports.length >= 2, 'two failed opens')
+    expect(audit.stats().writeFailures).toBeGreaterThanOrEqual(2)
+    const gaveUp: unknown = await audit.close({ timeoutMs: 50 }).then(() => null, (error: unknown) => error)
+    expect(gaveUp).toBeInstanceOf(AuditKitError)
+    const error = gaveUp as AuditKitError
+    expect(error.code).toBe('STORE_UNAVAILABLE')
+    expect(error.message).toContain('1 events not written')
+    expect(error.message).toContain('last failure')
+    expect(error.cause).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+    // Each failed open with its attempt number, and close() giving up once (no attempt: not a write).
+    expect(reports.filter((report) => report.attempt === undefined)).toEqual([{ code: 'STORE_UNAVAILABLE', attempt: undefined }])
+    expect(reports.slice(0, 2)).toEqual([
+      { code: 'STORE_UNAVAILABLE', attempt: 1 },
+      { code: 'STORE_UNAVAILABLE', attempt: 2 },
+    ])
+    rmSync(missing)
+    await lateStore.close()
+  })
+
+  it('once close() gave up during a write that hangs, settles what that write may still land and rejects the rest at once', async () => {
+    const held = gate()
+    let appends = 0
+    const reports: { code: string; attempt: number | undefined }[] = []
+    const hanging = storeWithAppend(store, async (events, seal) => {
+      appends++
+      if (appends === 1) throw new Error('disk hiccup') // fails once, then the retry succeeds: no failure is pending
+      if (appends === 3) await held.promise // the write in flight when close() gives up
+      return store.append(events, seal)
+    })
+    const audit = logger({
+      store: hanging,
+      awaitTimeoutMs: 60_000,
+      groupCommitMs: 0, // the write loop goes on at once after a write: nothing but giving up stops it
+      onError: (error, info) => void reports.push({ code: error.code, attempt: info.attempt }),
+    })
+    await expect(audit.record(input(0), { delivery: 'await' })).resolves.toMatchObject({ event: { seq: 1 } })
+    expect(appends).toBe(2)
+
+    const inFlight = audit.record(input(1), { delivery: 'await' })
+    await waitFor(() => appends === 3, 'the write that hangs')
+    const flushInFlight = audit.flush() // the write in flight can still serve it
+    const queued = audit.record(input(2), { delivery: 'await' })
+    void audit.flush() // nobody awaits it: its rejection must not be an unhandled one
+    const flushAll = audit.flush()
+    const gaveUp: unknown = await audit.close({ timeoutMs: 50 }).then(() => null, (error: unknown) => error)
+    expect(gaveUp).toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('2 events not written') })
+    // The failure before was cured by the write after it: close() does not blame it.
+    expect((gaveUp as AuditKitError).cause).toBeUndefined()
+    expect((gaveUp as AuditKitError).message).toBe(`close() gave up after 50 ms with 2 events not written to the ${store.kind} store`)
+    expect(reports).toEqual([
+      { code: 'STORE_UNAVAILABLE', attempt: 1 },
+      { code: 'STORE_UNAVAILABLE', attempt: undefined },
+    ])
+
+    // Rejected now, although the store call never returned: nothing more is written after it.
+    await expect(queued).rejects.toBe(gaveUp)
+    await expect(flushAll).rejects.toBe(gaveUp)
+    expect(audit.stats()).toMatchObject({ accepted: 3, written: 1, queued: 2 })
+
+    // The write in flight lands after all: whoever waited only for it is told it is durable.
+    held.open()
+    await expect(inFlight).resolves.toMatchObject({ event: { seq: 2 } })
+    await expect(flushInFlight).resolves.toBeUndefined()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(appends).toBe(3)
+    expect(audit.stats()).toMatchObject({ accepted: 3, written: 2, queued: 1 })
+    expect(await expectIntactChain(store, 'tenant-1')).toBe(2)
+  })
+
+  it('lets the process exit at once after close() succeeded: no close or await timer is left running', async () => {
+    const script = join(dir, 'closes.mjs')
+    writeFileSync(
+      script,
+      `const [loggerUrl, storeUrl, path] = process.argv.slice(2)
+       const { createAuditLogger } = await import(loggerUrl)
+       const { createSqliteStore } = await import(storeUrl)
+       const store = createSqliteStore({ path, busyTimeoutMs: 5 })
+       const logger = createAuditLogger({ store, onError: () => {}, awaitTimeoutMs: 120000, flushIntervalMs: 120000 })
+       // A partial batch waiting for flushIntervalMs (one timer for all four), which close() writes at once.
+       void logger.record(${JSON.stringify(input(1))})
+       void logger.record(${JSON.stringify(input(2))})
+       void logger.record(${JSON.stringify(input(3))})
+       const awaited = logger.record(${JSON.stringify(input(4))}, { delivery: 'await' })
+       await logger.close()
+       await awaited
+       await store.close()
+       process.stdout.write('closed\\n')`,
+    )
+    const child = startSourceScript(script, [new URL('./audit-logger.ts', import.meta.url).href, new URL('../stores/sqlite/sqlite-store.ts', import.meta.url).href, path], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+    })
+    await child.firstLine()
+    // close()'s timer (30 s by default), an await delivery's or a flushIntervalMs timer (2 min) would each keep it alive.
+    const ended = await child.exitsWithin(15_000)
+    expect(child.stdout).toBe('closed\n')
+    expect(ended).toBe(true)
+    expect(await countStored(store)).toBe(4)
+  }, 60_000)
+
   it('rejects, never throws, when the clock option fails or answers an invalid date', async () => {
     for (const clock of [() => new Date(Number.NaN), (): Date => { throw new Error('clock down') }]) {
       const errors: string[] = []
@@ -456,6 +744,20 @@ describe('createAuditLogger with the SQLite store', () => {
     unsubscribe()
     await audit.record(input(3), { delivery: 'await' })
     expect(seen).toHaveLength(1)
+    await audit.close()
+  })
+
+  it('reports a failing onAppend listener to onError as INTERNAL, with what it threw as the cause', async () => {
+    const reported: AuditKitError[] = []
+    const audit = logger({ onError: (error) => void reported.push(error) })
+    const thrown = new Error('exporter exploded')
+    audit.onAppend(() => {
+      throw thrown
+    })
+    await audit.record(input(1), { delivery: 'await' })
+    expect(reported).toHaveLength(1)
+    expect(reported[0]).toMatchObject({ code: 'INTERNAL', message: 'onAppend listener failed: exporter exploded' })
+    expect(reported[0]?.cause).toBe(thrown)
     await audit.close()
   })
 

@@ -221,7 +221,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   let attempt = 0
   /** Why the last write (or open) failed, while writes fail: what close() says when it gives up (a full disk, ...). */
   let writeError: AuditKitError | null = null
-  let lastWriteEndedAt = 0
+  let lastWriteEndedAt = Number.NEGATIVE_INFINITY // no write yet: a lone first event is written at once
 
   /** Set while `onError` runs, through its awaits: a refusal of a record() it makes is not reported back to it. */
   const insideOnError = new AsyncLocalStorage<true>()
@@ -260,8 +260,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     if (writing) return
     // The write loop (and what its listeners start) must not run as part of an onError that happened to schedule it.
     if (insideOnError.getStore()) return insideOnError.exit(schedule)
-    // A flush() or close() waiting is written at once, not after flushIntervalMs (which may exceed close's timeout).
-    const urgent = flushWaiters.length > 0
+    // A flush() or close() waiting is written at once, not after flushIntervalMs (which may exceed close's timeout); so
+    // is a full batch, also one that filled up while a timer for its first events ran (it has all the company it can).
+    const urgent = flushWaiters.length > 0 || queue.length >= batchSize
     if (scheduled) {
       if (!urgent || drainTimer === undefined) return
       clearTimeout(drainTimer)
@@ -270,7 +271,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
       return
     }
     scheduled = true
-    if (queue.length >= batchSize || urgent) setImmediate(run)
+    if (urgent) setImmediate(run)
     else if (flushIntervalMs > 0) drainTimer = setTimeout(run, flushIntervalMs)
     else {
       const wait = lastWriteEndedAt + groupCommitMs - performance.now()
